@@ -1,0 +1,1 @@
+"""Channel adapters: each turns platform payloads into `InboundMessage` and sends `OutboundMessage`."""

@@ -1,0 +1,84 @@
+"""What the CLI does with a knowledge base: check a text, import a file, answer a cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.demo_data import load_demo_if_empty
+from bot.publishing import AnswerDraft, PublishResult, publish_answer
+from bot.services import Services
+from bot.setup import build_services, prepare
+from domain.knowledge import import_rows, read_rows
+from domain.models import OPEN_STATUSES, Cluster, KnowledgeItem
+from domain.settings import Settings
+
+
+async def _ready(settings: Settings) -> Services:
+    services = build_services(settings)
+    await prepare(services)
+    if settings.demo_data:
+        await load_demo_if_empty(services)
+    return services
+
+
+async def check_text(settings: Settings, text: str) -> dict[str, Any]:
+    """The decision for `text` and its top candidates, as plain data."""
+    services = await _ready(settings)
+    try:
+        decision = await services.knowledge.decide(text)
+        candidates = [c for c in (await services.knowledge.search(text, k=5))]
+        async with services.db.session() as session:
+            rows = {}
+            for candidate in candidates:
+                item = await session.get(KnowledgeItem, int(candidate.id))
+                if item is not None:
+                    rows[candidate.id] = item
+        return {
+            "decision": decision.outcome.value,
+            "confidence": round(decision.confidence, 4),
+            "answer": decision.candidates[0].id if decision.outcome.value == "answer" else None,
+            "candidates": [
+                {"id": c.id, "score": round(c.score, 4), "claim": rows[c.id].claim,
+                 "verdict": rows[c.id].verdict, "source_url": rows[c.id].source_url}
+                for c in candidates if c.id in rows
+            ],
+        }
+    finally:
+        await services.db.dispose()
+
+
+async def import_path(settings: Settings, path: Path, origin: str) -> tuple[int, int]:
+    services = build_services(settings)
+    try:
+        await services.db.migrate()
+        async with services.db.session() as session:
+            return await import_rows(session, read_rows(path), origin=origin)
+    finally:
+        await services.db.dispose()
+
+
+async def list_open_clusters(settings: Settings) -> list[dict[str, Any]]:
+    services = build_services(settings)
+    try:
+        await services.db.migrate()
+        async with services.db.session() as session:
+            query = (select(Cluster).where(Cluster.status.in_(OPEN_STATUSES))
+                     .order_by(Cluster.ask_count.desc(), Cluster.id))
+            return [{"id": c.id, "asks": c.ask_count, "text": c.representative_text[:80]}
+                    for c in (await session.scalars(query)).all()]
+    finally:
+        await services.db.dispose()
+
+
+async def publish_from_cli(settings: Settings, cluster_id: int, verdict: str, explanation: str,
+                           source: str | None, language: str) -> PublishResult:
+    services = await _ready(settings)
+    try:
+        draft = AnswerDraft(verdict=verdict, explanation=explanation, source_url=source,
+                            language=language, author="cli")
+        return await publish_answer(services, cluster_id, draft)
+    finally:
+        await services.db.dispose()

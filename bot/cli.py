@@ -1,0 +1,135 @@
+"""The `rumourbot` command. Sub-commands of other packages register through `register(app)`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from importlib import import_module
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from domain.settings import get_settings
+
+app = typer.Typer(help="Answer forwarded rumours with verified facts.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+PLUGIN_CLI_MODULES = ("admin.cli", "factcheck_connectors.cli", "nlu.cli",
+                      "bot.worker_cli")
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=get_settings().log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def run() -> None:
+    """Run the bot, the web chat and the panel in one process (the embedded default)."""
+    import uvicorn
+
+    from bot.app import Runtime
+
+    _configure_logging()
+    settings = get_settings()
+    runtime = Runtime(settings)
+    typer.echo(f"Web chat:  {settings.public_url}/chat")
+    typer.echo(f"Panel:     {settings.public_url}/admin")
+    typer.echo(f"Telegram:  {settings.telegram_effective_mode}")
+    uvicorn.run(runtime.asgi(), host=settings.host, port=settings.port,
+                log_level=settings.log_level.lower(), proxy_headers=False)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    from domain.db import Database
+
+    async def go() -> None:
+        db = Database(get_settings().database_url)
+        await db.migrate()
+        await db.dispose()
+
+    asyncio.run(go())
+    typer.echo("database is up to date")
+
+
+@app.command()
+def check(text: Annotated[str, typer.Argument(help="The message to check")]) -> None:
+    """Print the decision and the top candidates for TEXT as JSON."""
+    from bot.checking import check_text
+
+    result = asyncio.run(check_text(get_settings(), text))
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+@app.command("import")
+def import_file(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or JSONL file")],
+    origin: Annotated[str, typer.Option(help="Where the items come from")] = "import",
+) -> None:
+    """Import fact-checks or statements from a CSV or JSONL file."""
+    from bot.checking import import_path
+    from domain.knowledge import ImportError_
+
+    try:
+        changed, unchanged = asyncio.run(import_path(get_settings(), path, origin))
+    except ImportError_ as exc:
+        typer.echo(f"import failed: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"imported {changed} new or changed items ({unchanged} unchanged)")
+
+
+@app.command()
+def answer(
+    cluster: Annotated[int | None, typer.Argument(help="Cluster id; omit to list open clusters")] = None,
+    verdict: Annotated[str, typer.Option(help="false, misleading, missing_context, true, unverified")] = "false",
+    explanation: Annotated[str, typer.Option(help="Short explanation")] = "",
+    source: Annotated[str | None, typer.Option(help="Source link")] = None,
+    language: Annotated[str, typer.Option(help="Language of the explanation")] = "en",
+) -> None:
+    """List open clusters, or publish an answer to one (every asker is notified once)."""
+    from bot.checking import list_open_clusters, publish_from_cli
+    from bot.publishing import PublishError
+
+    settings = get_settings()
+    if cluster is None:
+        for row in asyncio.run(list_open_clusters(settings)):
+            typer.echo(f"#{row['id']:<5} asked {row['asks']:>3}x  {row['text']}")
+        return
+    try:
+        result = asyncio.run(publish_from_cli(settings, cluster, verdict, explanation, source, language))
+    except PublishError as exc:
+        typer.echo(f"not published: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"published answer {result.answer_id}; {result.notified} residents will be notified")
+
+
+@app.command()
+def chat() -> None:
+    """Talk to the bot in this terminal (no Telegram needed)."""
+    from bot.terminal_chat import run_terminal_chat
+
+    asyncio.run(run_terminal_chat(get_settings()))
+
+
+def _register_plugins(target: Any) -> None:
+    for name in PLUGIN_CLI_MODULES:
+        try:
+            module = import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(target)
+
+
+def _register_eval(target: typer.Typer) -> None:
+    from matching.cli import eval_command
+
+    target.command("eval")(eval_command)
+
+
+_register_eval(app)
+_register_plugins(app)

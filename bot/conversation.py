@@ -1,0 +1,147 @@
+"""The channel-agnostic conversation: one inbound message in, replies written to the outbox.
+
+Everything a turn changes (the resident, the request, the cluster, the replies) is written in
+one transaction together with the platform message id, so a redelivered update is answered
+once and a crash mid-turn loses nothing that was acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import replies
+from bot.catalogue import resolve_language
+from bot.channels.base import acknowledge_button
+from bot.claims import ClaimDesk
+from bot.services import Services
+from domain.messages import InboundMessage, OutboundMessage
+from domain.models import OutboxKind, Resident, utcnow
+from domain.outbox import enqueue
+from domain.residents import first_time_seen, resident_for
+from nlu import Intent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Turn:
+    """One inbound message being handled, with the resident and their reply language."""
+
+    session: AsyncSession
+    resident: Resident
+    message: InboundMessage
+    language: str
+    after_commit: list[OutboundMessage] = field(default_factory=list)  # sent directly, not queued
+    clusters_changed: bool = False
+
+    async def reply(self, message: OutboundMessage) -> None:
+        await enqueue(self.session, self.resident, message, OutboxKind.REPLY)
+
+    async def say(self, key: str, **values: str) -> None:
+        await self.reply(replies.plain(self.resident.chat_id, key, self.language, **values))
+
+
+class Conversation:
+    """Routes an inbound message to a command, a button, an intent or the claim check."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.claims = ClaimDesk(services)
+        from bot.commands import Commands  # commands import Turn from here
+
+        self.commands = Commands(services, self.claims)
+
+    async def handle(self, message: InboundMessage) -> None:
+        """Handle one message; never raises for bad input (the resident gets a polite reply)."""
+        turn: Turn | None = None
+        try:
+            async with self.services.db.session() as session:
+                if not await first_time_seen(session, message.channel, message.message_id):
+                    return
+                resident = await resident_for(session, message.channel, message.sender)
+                if resident.blocked:
+                    return
+                resident.last_inbound_at = message.received_at
+                turn = Turn(session, resident, message, self._language_of(resident, message))
+                await self._route(turn)
+        except Exception:
+            log.exception("turn failed for %s message %s", message.channel, message.message_id)
+            await self._apologise(message)
+        finally:
+            self.services.dispatcher.wake()
+            channel = self.services.channels.get(message.channel)
+            if channel is not None and message.callback_id:
+                await self._ack(channel, message.callback_id)
+        if turn is not None:
+            await self._after_commit(turn)
+
+    async def _after_commit(self, turn: Turn) -> None:
+        if turn.clusters_changed:
+            await self.services.clusters.refresh()
+        channel = self.services.channels.get(turn.message.channel)
+        for outbound in turn.after_commit:
+            if channel is not None:
+                try:
+                    await channel.send(outbound)
+                except Exception as exc:
+                    log.warning("direct send failed: %s", type(exc).__name__)
+
+    async def _route(self, turn: Turn) -> None:
+        message = turn.message
+        if message.callback_data is not None:
+            await self.commands.on_button(turn, message.callback_data)
+        elif message.is_command:
+            await self.commands.on_command(turn, message.text.strip())
+        elif not message.text.strip():
+            await self._no_text(turn)
+        elif message.forwarded or message.media:
+            await self.claims.check(turn)
+        else:
+            await self._on_text(turn)
+
+    async def _on_text(self, turn: Turn) -> None:
+        parser = self.services.parser
+        if parser is None:
+            await self.claims.check(turn)
+            return
+        parsed = await parser.parse(turn.message.text[: self.services.settings.max_message_chars])
+        if turn.resident.language is None and parsed.language:
+            detected = resolve_language(parsed.language, default="")
+            if detected:
+                turn.language = detected
+        if parsed.intent == Intent.CHECK_CLAIM:
+            await self.claims.check(turn)
+        else:
+            await self.commands.on_intent(turn, parsed.intent, parsed.entities)
+
+    async def _no_text(self, turn: Turn) -> None:
+        kinds = {m.kind for m in turn.message.media}
+        if kinds & {"photo", "image"}:
+            await turn.say("photo_without_caption")
+        elif kinds:
+            await turn.say("unsupported_media")
+        else:
+            await turn.say("empty_message")
+
+    def _language_of(self, resident: Resident, message: InboundMessage) -> str:
+        default = self.services.settings.default_language
+        return resolve_language(resident.language or message.language_hint, default=default)
+
+    async def _apologise(self, message: InboundMessage) -> None:
+        try:
+            async with self.services.db.session() as session:
+                resident = await resident_for(session, message.channel, message.sender)
+                lang = resolve_language(resident.language or message.language_hint)
+                await enqueue(session, resident, replies.plain(resident.chat_id, "error", lang))
+        except Exception:
+            log.exception("could not even apologise to a resident")
+
+    @staticmethod
+    async def _ack(channel: object, callback_id: str) -> None:
+        try:
+            await acknowledge_button(channel, callback_id)  # type: ignore[arg-type]
+        except Exception as exc:  # an expired callback must not break the turn
+            log.info("button acknowledgement failed: %s", type(exc).__name__)

@@ -1,0 +1,132 @@
+"""Matching indexes that follow database tables: the knowledge base, and open clusters.
+
+Each index keeps a (updated_at, id) cursor and pulls only what changed since, so adding,
+editing or retiring an item costs one incremental upsert, and several processes sharing one
+database converge by calling `refresh` (on a timer, and right after their own writes).
+Vectors computed here are written back beside the row, so a restart does not re-embed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select, update
+
+from domain.db import Database
+from domain.models import OPEN_STATUSES, Cluster, ItemStatus, KnowledgeItem
+from matching import Candidate, Decision, IndexItem, MatchingEngine
+
+BATCH = 2000
+
+
+def vector_from_bytes(blob: bytes | None) -> np.ndarray | None:
+    return None if blob is None else np.frombuffer(blob, dtype=np.float32)
+
+
+def vector_to_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+class SyncedIndex:
+    """A MatchingEngine kept in step with one table; subclasses say which rows and fields."""
+
+    model: Any = None
+
+    def __init__(self, db: Database, engine: MatchingEngine) -> None:
+        self.db = db
+        self.engine = engine
+        self._cursor: tuple[datetime, int] | None = None
+        self._lock = asyncio.Lock()
+
+    def is_live(self, row: Any) -> bool:
+        raise NotImplementedError
+
+    def to_item(self, row: Any, vector: np.ndarray | None) -> IndexItem:
+        raise NotImplementedError
+
+    async def refresh(self) -> int:
+        """Apply every change since the last call; returns how many rows were looked at."""
+        async with self._lock:
+            seen = 0
+            while True:
+                rows = await self._changed_rows()
+                if not rows:
+                    return seen
+                await self._apply(rows)
+                seen += len(rows)
+                self._cursor = (rows[-1].updated_at, rows[-1].id)
+
+    async def _changed_rows(self) -> list[Any]:
+        model = self.model
+        query = select(model).order_by(model.updated_at, model.id).limit(BATCH)
+        if self._cursor is not None:
+            stamp, last_id = self._cursor
+            query = query.where(
+                (model.updated_at > stamp) | ((model.updated_at == stamp) & (model.id > last_id))
+            )
+        async with self.db.session() as session:
+            return list((await session.scalars(query)).all())
+
+    async def _apply(self, rows: Sequence[Any]) -> None:
+        name = self.engine.embedder_name
+        live = [r for r in rows if self.is_live(r)]
+        dead = [str(r.id) for r in rows if not self.is_live(r)]
+        items = [
+            self.to_item(r, vector_from_bytes(r.embedding) if r.embedding_model == name else None)
+            for r in live
+        ]
+        if dead:
+            await asyncio.to_thread(self.engine.remove, dead)
+        computed = await asyncio.to_thread(self.engine.upsert, items) if items else {}
+        if computed:
+            await self._store_vectors(computed, name)
+
+    async def _store_vectors(self, vectors: dict[str, np.ndarray], name: str) -> None:
+        """Write vectors back without touching `updated_at` (that would re-trigger a refresh)."""
+        model = self.model
+        async with self.db.session() as session:
+            for item_id, vector in vectors.items():
+                await session.execute(
+                    update(model)
+                    .where(model.id == int(item_id))
+                    .values(embedding=vector_to_bytes(vector), embedding_model=name,
+                            updated_at=model.updated_at)
+                )
+
+    async def decide(self, text: str, language: str | None = None) -> Decision:
+        return await asyncio.to_thread(self.engine.decide, text, language)
+
+    async def search(self, text: str, k: int = 10) -> list[Candidate]:
+        return await asyncio.to_thread(self.engine.search, text, k)
+
+    def __len__(self) -> int:
+        return len(self.engine)
+
+
+class KnowledgeIndex(SyncedIndex):
+    """Active fact-checks and statements."""
+
+    model = KnowledgeItem
+
+    def is_live(self, row: KnowledgeItem) -> bool:
+        return row.status == ItemStatus.ACTIVE
+
+    def to_item(self, row: KnowledgeItem, vector: np.ndarray | None) -> IndexItem:
+        return IndexItem(id=str(row.id), text=row.claim, url=row.source_url, lang=row.language,
+                         vector=vector)
+
+
+class ClusterIndex(SyncedIndex):
+    """Open clusters of unanswered questions, to group a new question with similar ones."""
+
+    model = Cluster
+
+    def is_live(self, row: Cluster) -> bool:
+        return row.status in OPEN_STATUSES
+
+    def to_item(self, row: Cluster, vector: np.ndarray | None) -> IndexItem:
+        return IndexItem(id=str(row.id), text=row.representative_text, vector=vector)

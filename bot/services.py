@@ -1,0 +1,32 @@
+"""The services a running bot is made of, built once per process from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from domain.db import Database
+from domain.settings import Settings
+from nlu import IntentParser
+
+if TYPE_CHECKING:
+    from bot.channels.base import OutboundChannel
+    from bot.delivery import OutboxDispatcher
+    from bot.knowledge_index import ClusterIndex, KnowledgeIndex
+
+
+@dataclass
+class Services:
+    """Everything the conversation, the panel and the workers share inside one process."""
+
+    settings: Settings
+    db: Database
+    knowledge: KnowledgeIndex
+    clusters: ClusterIndex
+    parser: IntentParser | None
+    dispatcher: OutboxDispatcher
+    channels: dict[str, OutboundChannel] = field(default_factory=dict)
+
+    def add_channel(self, channel: OutboundChannel) -> None:
+        self.channels[channel.name] = channel
+        self.dispatcher.channels[channel.name] = channel

@@ -1,0 +1,78 @@
+"""Building a process's services from the settings, and its background loops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from bot.delivery import OutboxDispatcher
+from bot.knowledge_index import ClusterIndex, KnowledgeIndex
+from bot.services import Services
+from domain.db import Database
+from domain.settings import Settings
+from matching import Embedder, MatchingEngine, Thresholds, build_embedder
+from nlu import build_parser
+
+log = logging.getLogger(__name__)
+
+
+def thresholds_from(settings: Settings) -> Thresholds:
+    defaults = Thresholds()
+    return Thresholds(
+        answer=settings.answer_threshold if settings.answer_threshold is not None else defaults.answer,
+        suggest=(settings.suggest_threshold if settings.suggest_threshold is not None
+                 else defaults.suggest),
+        min_words_for_answer=defaults.min_words_for_answer,
+    )
+
+
+def build_services(settings: Settings, db: Database | None = None,
+                   embedder: Embedder | None = None) -> Services:
+    """Services wired from settings; nothing is started and nothing is read from the database.
+
+    `embedder` lets several services in one process (tests, benchmarks) share loaded weights.
+    """
+    db = db or Database(settings.database_url)
+    embedder = embedder or build_embedder(settings.embedder)
+    knowledge = KnowledgeIndex(db, MatchingEngine(embedder=embedder, thresholds=thresholds_from(settings)))
+    clusters = ClusterIndex(db, MatchingEngine(embedder=embedder))
+    token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
+    parser = build_parser(settings.rasa_url, token, timeout=settings.rasa_timeout)
+    return Services(settings=settings, db=db, knowledge=knowledge, clusters=clusters,
+                    parser=parser, dispatcher=OutboxDispatcher(db))
+
+
+async def prepare(services: Services) -> None:
+    """Migrate the schema and load both indexes (vectors stored earlier are reused)."""
+    await services.db.migrate()
+    await services.knowledge.refresh()
+    await services.clusters.refresh()
+
+
+async def _refresh_loop(services: Services, stop: asyncio.Event) -> None:
+    """Pick up knowledge-base changes made by other processes (admin, connectors, workers)."""
+    interval = services.settings.index_refresh_seconds
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+        try:
+            await services.knowledge.refresh()
+            await services.clusters.refresh()
+        except Exception:
+            log.exception("index refresh failed; will retry")
+
+
+@contextlib.asynccontextmanager
+async def background(services: Services) -> AsyncIterator[asyncio.Event]:
+    """Run the outbox dispatcher and the index refresher until the context exits."""
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(services.dispatcher.run(stop)),
+             asyncio.create_task(_refresh_loop(services, stop))]
+    try:
+        yield stop
+    finally:
+        stop.set()
+        services.dispatcher.wake()
+        await asyncio.gather(*tasks, return_exceptions=True)

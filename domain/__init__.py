@@ -1,0 +1,1 @@
+"""Shared domain model and storage: settings, ORM models, database access, outbox."""

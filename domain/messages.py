@@ -1,0 +1,79 @@
+"""The one inbound message type and the outbound message the core sends through channels.
+
+Nothing past a channel adapter sees platform JSON: adapters build `InboundMessage`, and
+render `OutboundMessage` (buttons degrade to numbered text where a channel has none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from domain.models.base import utcnow
+
+
+@dataclass(frozen=True)
+class Media:
+    """A reference to an attachment kept by the platform (we store the reference, not bytes)."""
+
+    kind: str  # "photo", "image", "document", "voice", "video", "sticker", ...
+    ref: str  # platform file id
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """Anything a resident sends: a message, a forwarded message, or a button press."""
+
+    channel: str
+    sender: str  # chat id to reply to
+    message_id: str  # platform id, used to de-duplicate redeliveries
+    text: str = ""
+    media: tuple[Media, ...] = ()
+    forwarded: bool = False
+    language_hint: str | None = None
+    callback_data: str | None = None  # set when a button was pressed
+    callback_id: str | None = None
+    reply_to_message_id: str | None = None
+    received_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def is_command(self) -> bool:
+        return self.callback_data is None and self.text.lstrip().startswith("/")
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """What the core wants said; `buttons` are rows of choices."""
+
+    chat_id: str
+    text: str
+    buttons: tuple[Button, ...] = ()
+    reply_to: str | None = None
+    language: str | None = None
+    template: str | None = None  # catalogue key, for channels that need pre-approved templates
+    template_params: tuple[str, ...] = ()
+
+    def to_payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> OutboundMessage:
+        data = dict(payload)
+        data["buttons"] = tuple(Button(**b) for b in data.get("buttons", ()))
+        data["template_params"] = tuple(data.get("template_params", ()))
+        return cls(**data)
+
+    def as_plain_text(self) -> str:
+        """Buttons rendered as numbered lines, for channels without buttons."""
+        if not self.buttons:
+            return self.text
+        lines = [f"{i}. {b.label}" for i, b in enumerate(self.buttons, start=1)]
+        return "\n".join([self.text, "", *lines])

@@ -1,0 +1,79 @@
+"""Residents and what they asked. Only what delivery and the journey need is kept."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from domain.models.base import Base, utcnow
+
+
+class Resident(Base):
+    """A person who wrote to the bot: channel + chat id to reply, language, consent, topics."""
+
+    __tablename__ = "residents"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", name="uq_residents_channel_chat"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str | None] = mapped_column(String(10))
+    consent_at: Mapped[datetime | None]
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_inbound_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    requests: Mapped[list[Request]] = relationship(
+        back_populates="resident", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Request(Base):
+    """One time someone asked: the message text, media references, and what we decided."""
+
+    __tablename__ = "requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(20))
+    platform_message_id: Mapped[str | None] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text, default="")
+    media: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    forwarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str | None] = mapped_column(String(10))
+    outcome: Mapped[str] = mapped_column(String(10), default="queue")
+    confidence: Mapped[float | None]
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    matched_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("knowledge_items.id", ondelete="SET NULL")
+    )
+    cluster_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clusters.id", ondelete="SET NULL"), index=True
+    )
+    helpful: Mapped[bool | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    answered_at: Mapped[datetime | None]
+
+    resident: Mapped[Resident] = relationship(back_populates="requests")
+
+
+class InboundSeen(Base):
+    """Platform message/update ids already processed: platforms redeliver, we answer once."""
+
+    __tablename__ = "inbound_seen"
+    __table_args__ = (UniqueConstraint("channel", "platform_id", name="uq_inbound_seen_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    platform_id: Mapped[str] = mapped_column(String(200))
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+

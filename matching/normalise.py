@@ -1,0 +1,175 @@
+"""Text normalisation for incoming messages and fact-checks.
+
+Two levels:
+
+* :func:`clean_text` keeps case and wording but removes what is not the claim: forwarding
+  boilerplate, tweet signatures (``— Name (@handle) date``), handles, links, HTML tags, emoji
+  runs and repeated punctuation. This is what the embedder sees.
+* :func:`normalise_text` is ``clean_text`` plus case folding: what lexical signals and
+  duplicate hashing see.
+
+Both are total functions (any ``str`` in, ``str`` out) and idempotent; the property tests check it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+__all__ = ["canonical_url", "clean_text", "extract_urls", "normalise_text"]
+
+_MAX_CHARS = 20_000  # longer input is truncated: nobody forwards a book, and it bounds the work
+
+_URL_RE = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"'\u00a0]+|\bpic\.twitter\.com/\w+|"
+    r"\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|in|co|io|gov|info|news|ly|me)/[^\s<>\"']*",
+    re.IGNORECASE,
+)
+_TAG_RE = re.compile(r"<[^>]{0,200}>")
+# "— Name (@handle) February 25, 2016" at the end of an embedded tweet.
+_TWEET_SIG_RE = re.compile(r"\s*[—–-]{1,2}\s*[^—–\n]{0,80}\(@\w{1,30}\)\s*[A-Za-z]{3,9}\.? \d{1,2},? \d{4}\s*$")
+_HANDLE_RE = re.compile(r"(?<![\w@])@\w{1,30}")
+_RT_RE = re.compile(r"^\s*RT\b:?\s*", re.IGNORECASE)
+_BOILERPLATE = [
+    r"forwarded\s+as\s+received",
+    r"forwarded\s+many\s+times",
+    r"\bforwarded\b:?",
+    r"(?:please\s+)?(?:forward|share|send)\s+(?:this\s+)?(?:message\s+)?to\s+(?:all\s+)?"
+    r"(?:your\s+)?(?:\d+\s+)?(?:groups?|contacts?|friends?(?:\s+and\s+family)?|people|everyone)"
+    r"(?:\s+you\s+know)?",
+    r"copied\s+(?:and|&)\s+pasted",
+    r"copy\s+(?:and|&)\s+paste",
+    r"please\s+share\s+(?:widely|maximum|max)",
+    r"share\s+(?:as\s+much\s+as\s+possible|widely)",
+    r"received\s+(?:as|from)\s+(?:a\s+)?(?:forward|whatsapp)",
+]
+_BOILER_WORDS = ("forward", "share", "send", "cop", "received")
+_BOILER_RE = re.compile("|".join(f"(?:{p})" for p in _BOILERPLATE), re.IGNORECASE)
+_REPEAT_PUNCT_RE = re.compile(r"([!?.,;:*~_=\-])\1+")
+_MIXED_PUNCT_RE = re.compile(r"[!?]{2,}")
+_SPACE_RE = re.compile(r"\s+")
+
+
+class _JunkTable(dict[int, str | None]):
+    """``str.translate`` table mapping emoji-like and control characters to a space.
+
+    Symbols (So/Sk), private use, surrogates, unassigned, control/format characters (except
+    newline and tab), skin tones, joiners and variation selectors. Filled lazily per code point,
+    so the translation runs at C speed after a character has been seen once."""
+
+    _EXTRA = frozenset("\u200d\ufe0f\ufe0e\u20e3")
+
+    def __missing__(self, cp: int) -> str | None:
+        ch = chr(cp)
+        junk = ch not in "\n\t" and (
+            unicodedata.category(ch) in ("So", "Sk", "Co", "Cs", "Cn", "Cc", "Cf")
+            or ch in self._EXTRA
+        )
+        value = " " if junk else ch
+        self[cp] = value
+        return value
+
+
+_JUNK = _JunkTable()
+
+
+def _strip_emoji(text: str) -> str:
+    return text.translate(_JUNK)
+
+
+def clean_text(text: str) -> str:
+    """NFKC, no markup, no links/handles/signatures/boilerplate/emoji; case is kept."""
+    if not text:
+        return ""
+    # Repeat until stable: removing one layer (e.g. an HTML entity) can reveal another.
+    prev = None
+    out = text[:_MAX_CHARS]
+    for _ in range(4):
+        if out == prev:
+            break
+        prev = out
+        out = _clean_once(out)
+    return out
+
+
+def _clean_once(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    text = html.unescape(text)
+    text = unicodedata.normalize("NFKC", text)
+    text = _strip_emoji(text)
+    text = _TAG_RE.sub(" ", text)
+    # Cheap substring tests first: most messages have no link, handle or boilerplate.
+    if "/" in text or "www." in text:
+        text = _URL_RE.sub(" ", text)
+    if "(@" in text:
+        text = _TWEET_SIG_RE.sub("", text)
+    text = _RT_RE.sub("", text)
+    if "@" in text:
+        text = _HANDLE_RE.sub(" ", text)
+    low = text.lower()
+    if any(word in low for word in _BOILER_WORDS):
+        text = _BOILER_RE.sub(" ", text)
+    text = _MIXED_PUNCT_RE.sub(lambda m: m.group(0)[0], text)
+    text = _REPEAT_PUNCT_RE.sub(r"\1", text)
+    text = _SPACE_RE.sub(" ", text).strip(" .,;:!?-–—|")
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def normalise_text(text: str) -> str:
+    """:func:`clean_text` then Unicode case folding (NFKC again: folding can denormalise)."""
+    return fold(clean_text(text))
+
+
+def fold(clean: str) -> str:
+    """The case-folding half of :func:`normalise_text`, for text already through ``clean_text``."""
+    out = clean
+    for _ in range(3):
+        folded = unicodedata.normalize("NFKC", out.casefold())
+        if folded == out:
+            break
+        out = folded
+    return out
+
+
+_TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|igshid|mc_\w+|ref|ref_src|s|si|amp|feature)$")
+
+
+def extract_urls(text: str) -> list[str]:
+    """Canonical URLs found in ``text``, in order, without duplicates."""
+    seen: dict[str, None] = {}
+    for match in _URL_RE.finditer(unicodedata.normalize("NFKC", text or "")[:_MAX_CHARS]):
+        url = canonical_url(match.group(0))
+        if url:
+            seen.setdefault(url, None)
+    return list(seen)
+
+
+def canonical_url(url: str) -> str:
+    """A comparable form: no scheme, no ``www.``/``m.``/``amp.``, no tracking query, no fragment.
+
+    ``https://www.snopes.com/fact-check/x/?utm_source=wa`` and ``snopes.com/fact-check/x``
+    give the same string. Returns ``""`` for something that is not a URL.
+    """
+    url = (url or "").strip().rstrip(".,;:!?)]}'\"")
+    if not url:
+        return ""
+    if "://" not in url:
+        url = "http://" + url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not host or "." not in host:
+        return ""
+    for prefix in ("www.", "m.", "mobile.", "amp."):
+        if host.startswith(prefix) and host.count(".") > 1:
+            host = host[len(prefix):]
+    path = re.sub(r"/(amp|index\.html?)/?$", "/", parts.path or "/")
+    path = re.sub(r"/{2,}", "/", path).rstrip("/")
+    query = urlencode(
+        sorted((k, v) for k, v in parse_qsl(parts.query) if not _TRACKING_PARAMS.match(k.lower()))
+    )
+    return urlunsplit(("", host, path, query, "")).lstrip("/")

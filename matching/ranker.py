@@ -1,0 +1,159 @@
+"""Signal fusion: a small logistic-regression re-ranker over per-candidate features.
+
+The probability it outputs is the calibrated confidence of :class:`matching.engine.Candidate`:
+it is trained on the train splits (``scripts/bench_matching.py --train``) with, for every query,
+both the real candidate list and the list seen when the gold fact-check is missing from the pool,
+so that "looks like a match but is not" is part of what it learns. Weights are a small JSON file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["FEATURES", "CandidateSignals", "LogisticRanker", "features"]
+
+FEATURES = (
+    "dense",            # cosine with the query embedding
+    "dense_gap",        # cosine minus the best cosine of the other candidates
+    "dense_rank",       # log(1 + rank) among the dense hits
+    "bm25_norm",        # BM25 / (query idf * (k1 + 1)): 1.0 = every query term, saturated
+    "bm25_gap",         # bm25_norm minus the best of the other candidates
+    "lex_rank",         # log(1 + rank) among the lexical hits
+    "q_cover",          # share of the query's idf mass found in the fact-check
+    "d_cover",          # share of the fact-check's terms found in the message
+    "jaccard",          # MinHash estimate (near-duplicate chain message)
+    "exact",            # normalised texts identical
+    "q_len",            # log(1 + query terms)
+    "dense_x_cover",    # dense * d_cover: agreement of the two views
+)
+_MISSING_RANK = float(np.log1p(100))
+
+
+@dataclass
+class CandidateSignals:
+    """Raw signals of the candidate set of one query (aligned arrays)."""
+
+    dense: np.ndarray
+    dense_rank: np.ndarray
+    bm25_norm: np.ndarray
+    lex_rank: np.ndarray
+    q_cover: np.ndarray
+    d_cover: np.ndarray
+    jaccard: np.ndarray
+    exact: np.ndarray
+    q_terms: int
+
+
+def _gap(values: np.ndarray) -> np.ndarray:
+    if len(values) < 2:
+        return values.copy()
+    order = np.argsort(-values)
+    best, second = values[order[0]], values[order[1]]
+    others_best = np.full(len(values), best)
+    others_best[order[0]] = second
+    return values - others_best
+
+
+def features(sig: CandidateSignals) -> np.ndarray:
+    """Feature matrix (candidates x len(FEATURES))."""
+    n = len(sig.dense)
+    cols = [
+        sig.dense,
+        _gap(sig.dense),
+        sig.dense_rank,
+        sig.bm25_norm,
+        _gap(sig.bm25_norm),
+        sig.lex_rank,
+        sig.q_cover,
+        sig.d_cover,
+        sig.jaccard,
+        sig.exact,
+        np.full(n, np.log1p(sig.q_terms)),
+        sig.dense * sig.d_cover,
+    ]
+    return np.stack(cols, axis=1).astype(np.float64) if n else np.zeros((0, len(FEATURES)))
+
+
+class LogisticRanker:
+    """``p = sigmoid(w . standardised(x) + b)``; ``mask`` switches features off (lexical-only)."""
+
+    def __init__(self, weights: np.ndarray, bias: float, mean: np.ndarray, scale: np.ndarray,
+                 name: str = "custom") -> None:
+        self.weights, self.bias, self.mean, self.scale, self.name = weights, bias, mean, scale, name
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        if not len(x):
+            return np.zeros(0)
+        z = ((x - self.mean) / self.scale) @ self.weights + self.bias
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+    @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray, use: np.ndarray | None = None, l2: float = 1.0,
+            iters: int = 50, name: str = "custom") -> LogisticRanker:
+        """Newton's method on the L2-penalised log loss (a few thousand rows: exact and quick)."""
+        use = np.ones(x.shape[1], bool) if use is None else use
+        mean = x.mean(axis=0) * use
+        scale = np.where(use, x.std(axis=0) + 1e-6, 1.0)
+        z = np.hstack([(x - mean) / scale * use, np.ones((len(x), 1))])
+        w = np.zeros(z.shape[1])
+        reg = np.full(z.shape[1], l2)
+        reg[-1] = 0.0
+        for _ in range(iters):
+            p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -40, 40)))
+            grad = z.T @ (p - y) + reg * w
+            hess = (z * (p * (1 - p))[:, None]).T @ z + np.diag(reg + 1e-9)
+            step = np.linalg.solve(hess, grad)
+            w -= step
+            if np.abs(step).max() < 1e-8:
+                break
+        return cls(w[:-1] * use, float(w[-1]), mean, scale, name)
+
+    def to_json(self) -> dict[str, object]:
+        return {"name": self.name, "features": list(FEATURES), "weights": self.weights.tolist(),
+                "bias": self.bias, "mean": self.mean.tolist(), "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> LogisticRanker:
+        if list(data["features"]) != list(FEATURES):  # type: ignore[call-overload]
+            raise ValueError("ranker weights were trained on other features")
+        arr = lambda k: np.asarray(data[k], dtype=np.float64)  # noqa: E731
+        return cls(arr("weights"), float(data["bias"]), arr("mean"), arr("scale"),  # type: ignore[arg-type]
+                   str(data["name"]))
+
+    @classmethod
+    def load(cls, path: Path) -> LogisticRanker:
+        return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
+
+
+def _weights_path(dense: bool) -> Path:
+    return Path(__file__).with_name("weights") / ("dense.json" if dense else "lexical.json")
+
+
+def calibrated_thresholds(dense: bool) -> tuple[float, float]:
+    """(answer, suggest) chosen on the dev splits for the shipped weights."""
+    path = _weights_path(dense)
+    if path.exists():
+        th = json.loads(path.read_text(encoding="utf-8")).get("thresholds", {})
+        return float(th.get("answer", 0.8)), float(th.get("suggest", 0.3))
+    return 0.8, 0.3
+
+
+def default_ranker(dense: bool) -> LogisticRanker:
+    """The shipped weights (``weights/dense.json`` or ``weights/lexical.json``), else a prior."""
+    path = _weights_path(dense)
+    if path.exists():
+        return LogisticRanker.load(path)
+    # A hand-set prior used until weights are trained: lexical coverage and cosine, centred.
+    w = np.zeros(len(FEATURES))
+    for name, value in {"dense": 1.5, "bm25_norm": 1.2, "q_cover": 0.6, "d_cover": 0.8,
+                        "bm25_gap": 0.5, "dense_gap": 0.5, "jaccard": 0.5}.items():
+        if dense or not name.startswith("dense"):
+            w[FEATURES.index(name)] = value
+    return LogisticRanker(w, -3.0, np.zeros(len(FEATURES)), np.full(len(FEATURES), 0.25), "prior")

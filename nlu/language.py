@@ -1,0 +1,120 @@
+"""Which language a resident wrote in.
+
+Script decides first (Devanagari is Hindi, Arabic script is Arabic, within the languages we
+serve). Latin-script text goes to lingua, restricted to the languages a tipline here meets,
+after one check lingua cannot do: romanised Hindi ("mujhe hindi mein batao"), recognised by
+a word list drawn from the Latin-script lines of the Hindi training data.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from lingua import Language, LanguageDetector, LanguageDetectorBuilder
+
+from nlu.training_data import NLU_DIR, load_examples
+
+DETECTABLE = (
+    Language.ENGLISH,
+    Language.SWAHILI,
+    Language.HINDI,
+    Language.ARABIC,
+    Language.SPANISH,
+    Language.INDONESIAN,
+    Language.FRENCH,
+    Language.PORTUGUESE,
+)
+MAX_CHARS = 600  # a chain message's first lines say enough; keeps 10k-char pastes fast
+MIN_RELATIVE_DISTANCE = 0.05
+_WORD = re.compile(r"[^\W\d_]+")
+_MARKUP = re.compile(r"<[^>]{0,200}>|https?://\S+|www\.\S+")
+
+# Function words that mark romanised Hindi even when the training data lacks them.
+_HINGLISH_CORE = frozenset(
+    "hai hain kya nahi nahin mujhe mera meri mere aap aapka tum hum ko ki ka ke se mein "
+    "bhi kaise kyun kab yeh ye woh wo kar karo karna karein raha rahi rahe tha thi sach "
+    "jhooth jhoot bataiye batao bhejo band dhanyavaad dhanyawad shukriya namaste bahut".split()
+)
+
+
+def _letters_by_script(text: str) -> dict[str, int]:
+    counts = {"deva": 0, "arab": 0, "latn": 0, "other": 0}
+    for char in text:
+        if not char.isalpha():
+            continue
+        name = unicodedata.name(char, "")
+        if name.startswith("DEVANAGARI"):
+            counts["deva"] += 1
+        elif name.startswith("ARABIC"):
+            counts["arab"] += 1
+        elif name.startswith("LATIN"):
+            counts["latn"] += 1
+        else:
+            counts["other"] += 1
+    return counts
+
+
+@lru_cache(maxsize=1)
+def _detector() -> LanguageDetector:
+    return (
+        LanguageDetectorBuilder.from_languages(*DETECTABLE)
+        .with_minimum_relative_distance(MIN_RELATIVE_DISTANCE)
+        .build()
+    )
+
+
+@lru_cache(maxsize=1)
+def hinglish_words() -> frozenset[str]:
+    """Words of the romanised Hindi training lines that no other language's lines use."""
+    hindi: set[str] = set()
+    others: set[str] = set()
+    for example in load_examples(NLU_DIR):
+        words = {w.lower() for w in _WORD.findall(example.text)}
+        if example.language != "hi":
+            others |= words
+        elif all(_letters_by_script(w)["latn"] == len(w) for w in words):
+            hindi |= words
+    return frozenset((hindi - others) | _HINGLISH_CORE)
+
+
+def _looks_like_romanised_hindi(text: str) -> bool:
+    words = [w.lower() for w in _WORD.findall(text)]
+    if not words:
+        return False
+    hits = sum(1 for w in words if w in hinglish_words())
+    return hits >= 1 and hits / len(words) >= 0.34
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of `text`'s language, or None when unsure (too short, mixed, emoji)."""
+    try:
+        return _detect(_MARKUP.sub(" ", text[:MAX_CHARS]))
+    except Exception:  # noqa: BLE001 - detection is a hint and must never break a parse
+        return None
+
+
+def _detect(text: str) -> str | None:
+    scripts = _letters_by_script(text)
+    total = sum(scripts.values())
+    if total < 2:
+        return None
+    if scripts["deva"] / total >= 0.5:
+        return "hi"
+    if scripts["arab"] / total >= 0.5:
+        return "ar"
+    if scripts["latn"] / total < 0.5:
+        return None
+    if _looks_like_romanised_hindi(text):
+        return "hi"
+    found = _detector().detect_language_of(text)
+    if found is None or found.iso_code_639_1 is None:
+        return None
+    return found.iso_code_639_1.name.lower()
+
+
+def warm_up() -> None:
+    """Load lingua's models and the word list now, not on a resident's first message."""
+    _detector()
+    hinglish_words()

@@ -1,0 +1,73 @@
+"""The channel-agnostic journey, through the local chat channel (the collecting adapter)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import Runtime
+from bot.publishing import AnswerDraft, PublishError, publish_answer
+from domain.knowledge import ItemData, upsert_item
+from domain.messages import InboundMessage
+from domain.models import Cluster, Request, Resident
+
+_ids = itertools.count(1)
+
+
+async def say(rt: Runtime, chat: str, text: str = "", button: str | None = None,
+              forwarded: bool = False) -> list[str]:
+    """Send one message as a resident and return the texts of the replies it produced."""
+    before = len(rt.webchat_outbox.sent[chat])
+    await rt.conversation.handle(InboundMessage(
+        channel="webchat", sender=chat, message_id=f"m{next(_ids)}", text=text,
+        callback_data=button, forwarded=forwarded))
+    sent = await rt.webchat_outbox.wait_for(chat, before + 1)
+    return [m.text for m in sent[before:]]
+
+
+async def add_fact(rt: Runtime, claim: str, verdict: str = "false", explanation: str = "Not true.") -> None:
+    async with rt.services.db.session() as session:
+        await upsert_item(session, ItemData(claim=claim, verdict=verdict, explanation=explanation,
+                                            source_url="https://example.org/fc/1",
+                                            publisher="Fact Desk"))
+    await rt.services.knowledge.refresh()
+
+
+async def test_forwarded_rumour_gets_the_verdict(runtime: Runtime) -> None:
+    await add_fact(runtime, "The city will cut off all water supply for two weeks starting Monday.")
+    replies = await say(runtime, "r1", "Forwarded as received!! The city will cut off ALL water supply "
+                        "for two weeks starting Monday. Share with everyone", forwarded=True)
+    assert "FALSE" in replies[0]
+    assert "https://example.org/fc/1" in replies[0]
+
+
+async def test_unknown_claim_is_queued_then_answer_notifies_everyone_once(runtime: Runtime) -> None:
+    rumour = "Lions escaped from the national park and are walking in the market tonight"
+    first = await say(runtime, "r1", rumour, forwarded=True)
+    await say(runtime, "r2", rumour + "!!", forwarded=True)
+    assert "city's team" in first[0]
+    async with runtime.services.db.session() as session:
+        clusters = (await session.scalars(select(Cluster))).all()
+    assert len(clusters) == 1 and clusters[0].ask_count == 2
+    draft = AnswerDraft(verdict="false", explanation="Park rangers confirm all lions are inside.")
+    result = await publish_answer(runtime.services, clusters[0].id, draft)
+    assert result.notified == 2
+    with pytest.raises(PublishError):  # a second answer would notify twice: correct it instead
+        await publish_answer(runtime.services, clusters[0].id, draft)
+    for chat in ("r1", "r2"):
+        sent = await runtime.webchat_outbox.wait_for(chat, 2)
+        assert "Park rangers" in sent[-1].text
+    # the next forward of the same rumour is answered at once
+    replies = await say(runtime, "r3", rumour, forwarded=True)
+    assert "FALSE" in replies[0]
+
+
+async def test_forget_deletes_the_resident(runtime: Runtime) -> None:
+    await say(runtime, "r9", "Is it true that schools close tomorrow because of the storm", forwarded=True)
+    replies = await say(runtime, "r9", "/forget")
+    assert "deleted" in replies[0]
+    async with runtime.services.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Resident)) == 0
+        assert await session.scalar(select(func.count()).select_from(Request)) == 0

