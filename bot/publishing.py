@@ -181,3 +181,27 @@ def answer_preview(item_fields: dict[str, Any], language: str) -> str:
     """Exactly what a resident will read, for the panel's preview."""
     item = KnowledgeItem(**item_fields)
     return replies.render_answer(item, language)
+
+
+async def answer_with_existing(services: Services, cluster_id: int, item_id: int,
+                               author: str | None = None) -> PublishResult:
+    """Answer a cluster with a knowledge item that already exists; every asker notified once."""
+    async with services.db.session() as session:
+        cluster = await session.get(Cluster, cluster_id)
+        item = await session.get(KnowledgeItem, item_id)
+        if cluster is None:
+            raise PublishError(f"cluster {cluster_id} does not exist")
+        if item is None or item.status != ItemStatus.ACTIVE:
+            raise PublishError("that fact-check or statement is not active")
+        if cluster.answer_id is not None:
+            raise PublishError("this question already has an answer; correct that answer instead")
+        answer = Answer(cluster_id=cluster.id, knowledge_item_id=item.id, verdict=item.verdict,
+                        explanation=item.explanation, translations=dict(item.translations or {}),
+                        source_url=item.source_url, author=author, version=1, published_at=utcnow())
+        session.add(answer)
+        await session.flush()
+        cluster.status, cluster.answer_id = ClusterStatus.ANSWERED, answer.id
+        notified = await notify_askers(session, cluster.id, answer, item, "notify_answered")
+        result = PublishResult(answer.id, item.id, notified)
+    await _after_publish(services)
+    return result

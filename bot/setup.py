@@ -13,7 +13,7 @@ from bot.services import Services
 from domain.db import Database
 from domain.settings import Settings
 from matching import Embedder, MatchingEngine, Thresholds, build_embedder
-from nlu import build_parser
+from nlu import IntentParser, build_parser
 
 log = logging.getLogger(__name__)
 
@@ -29,17 +29,19 @@ def thresholds_from(settings: Settings) -> Thresholds:
 
 
 def build_services(settings: Settings, db: Database | None = None,
-                   embedder: Embedder | None = None) -> Services:
+                   embedder: Embedder | None = None, parser: IntentParser | None = None) -> Services:
     """Services wired from settings; nothing is started and nothing is read from the database.
 
-    `embedder` lets several services in one process (tests, benchmarks) share loaded weights.
+    `embedder` and `parser` let several services in one process (tests, benchmarks) share
+    loaded models.
     """
     db = db or Database(settings.database_url)
     embedder = embedder or build_embedder(settings.embedder)
     knowledge = KnowledgeIndex(db, MatchingEngine(embedder=embedder, thresholds=thresholds_from(settings)))
     clusters = ClusterIndex(db, MatchingEngine(embedder=embedder))
-    token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
-    parser = build_parser(settings.rasa_url, token, timeout=settings.rasa_timeout)
+    if parser is None:
+        token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
+        parser = build_parser(settings.rasa_url, token, timeout=settings.rasa_timeout)
     return Services(settings=settings, db=db, knowledge=knowledge, clusters=clusters,
                     parser=parser, dispatcher=OutboxDispatcher(db))
 

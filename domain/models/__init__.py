@@ -1,19 +1,27 @@
 """ORM models. Import every model module here so Alembic and `create_all` see all tables."""
 
+from domain.models.admin import AdminSession, AdminUser, AuditEvent, ClusterNote, PanelSecret
 from domain.models.base import Base, utcnow
 from domain.models.clusters import OPEN_STATUSES, Answer, Cluster, ClusterStatus
 from domain.models.knowledge import ItemKind, ItemStatus, KnowledgeItem, Verdict
 from domain.models.outbox import PRIORITY, OutboxKind, OutboxMessage, OutboxStatus
 from domain.models.residents import InboundSeen, Request, Resident
+from domain.models.sources import ItemKey, Source
 
 __all__ = [
     "OPEN_STATUSES",
+    "AdminSession",
+    "AdminUser",
+    "AuditEvent",
+    "ClusterNote",
+    "PanelSecret",
     "PRIORITY",
     "Answer",
     "Base",
     "Cluster",
     "ClusterStatus",
     "InboundSeen",
+    "ItemKey",
     "ItemKind",
     "ItemStatus",
     "KnowledgeItem",
@@ -22,6 +30,7 @@ __all__ = [
     "OutboxStatus",
     "Request",
     "Resident",
+    "Source",
     "Verdict",
     "utcnow",
 ]

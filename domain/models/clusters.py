@@ -38,9 +38,7 @@ class Cluster(Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     embedding_model: Mapped[str | None] = mapped_column(String(200))
-    answer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("answers.id", ondelete="SET NULL", use_alter=True)
-    )
+    answer_id: Mapped[int | None]  # the published answer (no FK: answers point back here)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

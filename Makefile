@@ -1,0 +1,57 @@
+# The newcomer's commands. `make run` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgres lint bench rasa rasa-install services chromium clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+## Run the bot, the web chat and the panel on SQLite with the demo knowledge base.
+run: $(STAMP)
+	$(BIN)/rumourbot run
+
+## Set up and run the whole suite: SQLite, then PostgreSQL, with Rasa and the browser tests.
+test: $(STAMP) rasa-install chromium services
+	RUMOURBOT_REQUIRE_RASA=1 RUMOURBOT_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
+	RUMOURBOT_TEST_DATABASE=postgres RUMOURBOT_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -m db
+
+test-sqlite: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-postgres: $(STAMP)
+	RUMOURBOT_TEST_DATABASE=postgres $(BIN)/python -m pytest -q -m db
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy bot domain matching nlu factcheck_connectors admin
+
+## Benchmarks: figures are written under bench/ and printed.
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_matching.py
+	$(BIN)/python -m nlu.evaluate
+	@test ! -f scripts/bench_roundtrip.py || $(BIN)/python scripts/bench_roundtrip.py
+	@test ! -f scripts/bench_ingest.py || $(BIN)/python scripts/bench_ingest.py
+
+## The Rasa NLU service in its own Python 3.10 env (install, train, serve on 127.0.0.1:5005).
+rasa:
+	scripts/rasa.sh all
+
+rasa-install:
+	scripts/rasa.sh install
+	scripts/rasa.sh train
+
+## PostgreSQL and Redis on loopback (started when they are not running).
+services:
+	scripts/ensure_services.sh
+
+chromium:
+	@command -v chromium >/dev/null || scripts/install_chromium.sh
+
+clean:
+	rm -rf $(VENV) .rasa-venv rumourbot.db*

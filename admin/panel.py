@@ -1,0 +1,144 @@
+"""Plumbing shared by every panel view: templates, the logged-in staff member, CSRF, headers."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from admin.auth import Sessions, Staff
+from bot.catalogue import TOPICS, languages
+from bot.services import Services
+from domain.models import ClusterStatus, Verdict
+
+HERE = Path(__file__).parent
+COOKIE = "rumourbot_admin"
+LOGIN_CSRF_COOKIE = "rumourbot_admin_login"
+Handler = Callable[[Request], Awaitable[Response]]
+
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+]
+STATUS_LABELS = {ClusterStatus.NEW: "New", ClusterStatus.IN_REVIEW: "In review",
+                 ClusterStatus.ANSWERED: "Answered", ClusterStatus.NOT_A_CLAIM: "Not a claim",
+                 ClusterStatus.SPAM: "Spam"}
+VERDICT_LABELS = {Verdict.FALSE: "False", Verdict.MISLEADING: "Misleading",
+                  Verdict.MISSING_CONTEXT: "Missing context", Verdict.TRUE: "True",
+                  Verdict.UNVERIFIED: "Unverified / being checked"}
+
+
+class SecurityHeaders:
+    """Adds the panel's security headers to every response (a pure ASGI middleware)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in present]
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class Panel:
+    """What every view needs: services, sessions and the template environment."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.sessions: Sessions | None = None
+        self.env = Environment(loader=FileSystemLoader(HERE / "templates"),
+                               autoescape=select_autoescape(default=True, default_for_string=True))
+        self.env.globals.update(STATUS_LABELS=STATUS_LABELS, VERDICT_LABELS=VERDICT_LABELS,
+                                TOPICS=TOPICS, LANGUAGES=languages())
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.services.settings.public_url.startswith("https://")
+
+    def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        staff: Staff | None = getattr(request.state, "staff", None)
+        html = self.env.get_template(name).render(
+            request=request, base=request.scope.get("root_path", ""), staff=staff,
+            csrf=staff.csrf_token if staff else "", flash=request.query_params.get("flash", ""),
+            **context)
+        return HTMLResponse(html, status_code=status_code)
+
+    def redirect(self, request: Request, path: str, flash: str = "") -> RedirectResponse:
+        url = request.scope.get("root_path", "") + path
+        if flash:
+            from urllib.parse import quote
+
+            url += ("&" if "?" in url else "?") + "flash=" + quote(flash)
+        return RedirectResponse(url, status_code=303)
+
+    def login_csrf(self) -> str:
+        return secrets.token_urlsafe(24)
+
+
+def csrf_ok(expected: str, form: FormData) -> bool:
+    supplied = form.get("csrf_token")
+    return isinstance(supplied, str) and bool(expected) and hmac.compare_digest(supplied, expected)
+
+
+def requires(role: str) -> Callable[[Callable[[Panel, Request], Awaitable[Response]]],
+                                     Callable[[Panel, Request], Awaitable[Response]]]:
+    """Log-in and role check for a view; unsafe methods also need the session's CSRF token."""
+
+    def decorate(view: Callable[[Panel, Request], Awaitable[Response]]) -> Callable[[Panel, Request], Awaitable[Response]]:
+        @functools.wraps(view)
+        async def wrapper(panel: Panel, request: Request) -> Response:
+            assert panel.sessions is not None
+            staff = await panel.sessions.staff_for(request.cookies.get(COOKIE))
+            if staff is None:
+                if request.method == "GET":
+                    return panel.redirect(request, "/login?next=" + request.url.path)
+                return HTMLResponse("Your session has ended. Please log in again.", status_code=401)
+            request.state.staff = staff
+            if request.method == "POST" and not csrf_ok(staff.csrf_token, await request.form()):
+                return panel.render(request, "error.html", status_code=403,
+                                    message="This form has expired or was not sent by the panel. "
+                                            "Reload the page and try again.")
+            if not staff.can(role):
+                return panel.render(request, "error.html", status_code=403,
+                                    message="Your role does not allow this action.")
+            return await view(panel, request)
+
+        return wrapper
+
+    return decorate
+
+
+def form_str(form: FormData, name: str, limit: int = 5000) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def int_param(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default

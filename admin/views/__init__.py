@@ -1,0 +1,1 @@
+"""Panel views, one module per area; each exposes `routes(panel)`."""

@@ -1,0 +1,197 @@
+"""The Telegram channel: PTB's `Application` for both halves.
+
+Input: polling (development) or the webhook route (production) feed updates into the
+Application's queue; one `TypeHandler` turns each into an `InboundMessage` and awaits the
+conversation. Output: `send` renders an `OutboundMessage` through `Bot.send_message`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+from typing import TYPE_CHECKING
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from telegram import ReplyParameters, Update
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.channels.base import ChannelError
+from bot.channels.telegram_parse import CHANNEL, inbound_from_update
+from bot.channels.telegram_send import keyboard, split_text, translated_errors
+from domain.messages import OutboundMessage
+from domain.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.conversation import Conversation
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_UPDATE_BYTES = 256_000  # a real update is a few kB; captions and texts are capped at 4096
+ALLOWED_UPDATES = ["message", "callback_query"]
+POLL_TIMEOUT = 10  # seconds a getUpdates long poll may wait
+SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts
+
+
+class TelegramConfigError(ChannelError):
+    """The Telegram settings cannot work (for example webhook mode without a secret)."""
+
+
+def from_settings(services: Services, conversation: Conversation) -> TelegramChannel | None:
+    """The channel when a token is set and the mode is not `off`; None otherwise."""
+    settings = services.settings
+    if settings.telegram_token is None or settings.telegram_effective_mode == "off":
+        return None
+    return TelegramChannel(settings, conversation)
+
+
+def webhook_url(settings: Settings) -> str:
+    """Where Telegram posts updates: the configured URL, or our public URL plus the route."""
+    return settings.telegram_webhook_url or settings.public_url.rstrip("/") + WEBHOOK_PATH
+
+
+class TelegramChannel:
+    """One bot account: polling or webhook input, `send` and `acknowledge_button` output."""
+
+    name = CHANNEL
+
+    def __init__(self, settings: Settings, conversation: Conversation) -> None:
+        assert settings.telegram_token is not None  # noqa: S101 - from_settings checked it
+        self.mode = settings.telegram_effective_mode
+        self.conversation = conversation
+        self._secret = _webhook_secret(settings) if self.mode == "webhook" else None
+        self._webhook_url = webhook_url(settings)
+        builder = (Application.builder().token(settings.telegram_token.get_secret_value())
+                   .base_url(settings.telegram_api_url).base_file_url(settings.telegram_file_url))
+        if self.mode == "webhook":
+            builder = builder.updater(None)
+        self.application = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()
+        await app.start()
+        if self.mode == "webhook":
+            assert self._secret is not None  # noqa: S101 - checked in __init__
+            await app.bot.set_webhook(self._webhook_url, secret_token=self._secret,
+                                      allowed_updates=ALLOWED_UPDATES)
+            log.info("telegram webhook set")
+        elif app.updater is not None:
+            await app.updater.start_polling(timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES)
+            log.info("telegram polling started")
+
+    async def stop(self) -> None:
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    # -- input -------------------------------------------------------------------------------
+    def routes(self) -> list[BaseRoute]:
+        if self.mode != "webhook":
+            return []
+        return [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])]
+
+    async def webhook(self, request: Request) -> Response:
+        """Authenticate by the secret header, parse, queue, and answer at once."""
+        given = request.headers.get(SECRET_HEADER, "")
+        if self._secret is None or not hmac.compare_digest(given.encode(), self._secret.encode()):
+            return JSONResponse({"error": "forbidden"}, status_code=403)
+        body = await _read_limited(request, MAX_UPDATE_BYTES)
+        if body is None:
+            return JSONResponse({"error": "update too large"}, status_code=413)
+        update = self._parse(body)
+        if update is None:
+            return JSONResponse({"error": "malformed update"}, status_code=400)
+        await self.application.update_queue.put(update)
+        return Response(status_code=200)
+
+    def _parse(self, body: bytes) -> Update | None:
+        try:
+            data = json.loads(body)
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                return None
+            return Update.de_json(data, self.application.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        inbound = inbound_from_update(update, self.name)
+        if inbound is not None:
+            await self.conversation.handle(inbound)
+
+    async def _on_error(self, _update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram update handling failed: %s", type(context.error).__name__,
+                  exc_info=context.error)
+
+    # -- output ------------------------------------------------------------------------------
+    async def send(self, message: OutboundMessage) -> str | None:
+        """Send `message` (split over 4096 characters; buttons on the last part)."""
+        chunks = split_text(message.text)
+        markup = keyboard(message.buttons)
+        reply = _reply_parameters(message.reply_to)
+        sent_id: str | None = None
+        async with translated_errors():
+            for i, chunk in enumerate(chunks):
+                last = i == len(chunks) - 1
+                sent = await self.application.bot.send_message(
+                    chat_id=message.chat_id, text=chunk, reply_markup=markup if last else None,
+                    reply_parameters=reply if i == 0 else None)
+                sent_id = str(sent.message_id)
+        return sent_id
+
+    async def acknowledge_button(self, callback_id: str) -> None:
+        async with translated_errors():
+            await self.application.bot.answer_callback_query(callback_id)
+
+    async def download(self, file_id: str) -> bytes:
+        """The bytes of a file a resident sent (for example a photo's `Media.ref`)."""
+        async with translated_errors():
+            file = await self.application.bot.get_file(file_id)
+            return bytes(await file.download_as_bytearray())
+
+
+def _webhook_secret(settings: Settings) -> str:
+    secret = settings.telegram_webhook_secret
+    if secret is None or not SECRET_PATTERN.fullmatch(secret.get_secret_value()):
+        raise TelegramConfigError(
+            "Telegram webhook mode needs RUMOURBOT_TELEGRAM_WEBHOOK_SECRET "
+            "(1-256 characters: A-Z, a-z, 0-9, _ and -)")
+    return secret.get_secret_value()
+
+
+def _reply_parameters(reply_to: str | None) -> ReplyParameters | None:
+    if not reply_to:
+        return None
+    message_id = reply_to.rsplit(":", 1)[-1]  # accepts "chat:message" ids as well
+    if not message_id.isdigit():
+        return None
+    return ReplyParameters(message_id=int(message_id), allow_sending_without_reply=True)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it exceeds `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    try:
+        async for part in request.stream():
+            body += part
+            if len(body) > limit:
+                return None
+    except ClientDisconnect:
+        return b""
+    return bytes(body)
+

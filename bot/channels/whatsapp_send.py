@@ -1,0 +1,136 @@
+"""The output edge of the WhatsApp channel: one Graph API call, its errors, and a rate limiter.
+
+`GraphClient.send_message` POSTs `/{version}/{phone_number_id}/messages` and returns the
+`wamid`; failures become one `GraphError` carrying Meta's error code, so the channel decides
+what a code means (retry later, opt the resident out, fall back to a template).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Protocol
+
+import httpx
+
+# Meta error codes the channel reacts to (developers.facebook.com, WhatsApp Cloud API error codes)
+OPT_OUT_CODES = frozenset({131050})  # the user stopped marketing messages from this business
+REENGAGEMENT_CODES = frozenset({131047})  # more than 24 hours since the user last wrote
+RATE_LIMIT_SECONDS = {
+    130429: 5.0,  # Cloud API throughput reached
+    131056: 60.0,  # too many messages to the same user (pair rate limit)
+    80007: 60.0,  # WhatsApp Business Account rate limit
+    4: 60.0,  # application request limit
+}
+PERMANENT_CODES = frozenset({
+    100, 131008, 131009, 131021, 131026, 131051, 131052, 131053, 132000, 132001, 132005,
+    132007, 132012, 132015, 132016, 133010,
+})
+TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+class GraphError(Exception):
+    """A failed Graph API call; `code` is Meta's error code (0 for network errors)."""
+
+    def __init__(self, message: str, *, code: int = 0, status: int = 0,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.code, self.status, self.retry_after = code, status, retry_after
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.code in RATE_LIMIT_SECONDS or self.status == 429
+
+    @property
+    def permanent(self) -> bool:
+        """Retrying the same request cannot succeed."""
+        if self.code in OPT_OUT_CODES:
+            return True
+        if self.rate_limited:
+            return False
+        return self.code in PERMANENT_CODES or (400 <= self.status < 500 and self.code == 0)
+
+    @property
+    def wait_seconds(self) -> float | None:
+        if self.retry_after is not None:
+            return self.retry_after
+        return RATE_LIMIT_SECONDS.get(self.code, 60.0) if self.rate_limited else None
+
+
+class RateLimiter(Protocol):
+    """Waits until one more message may be sent (in-process now, shared through Redis later)."""
+
+    async def acquire(self) -> None: ...
+
+
+class TokenBucket:
+    """`rate` messages per second on average, bursts of up to `burst`; one per process."""
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.rate = rate
+        self.capacity = burst if burst is not None else max(1.0, rate)
+        self.tokens = self.capacity
+        self.updated = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            self._refill()
+            if self.tokens < 1:
+                await asyncio.sleep((1 - self.tokens) / self.rate)
+                self._refill()
+            self.tokens -= 1
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+
+class GraphClient:
+    """POSTs messages for one business phone number."""
+
+    def __init__(self, base_url: str, version: str, phone_number_id: str, token: str,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.url = f"{base_url.rstrip('/')}/{version.strip('/')}/{phone_number_id}/messages"
+        self._client = httpx.AsyncClient(
+            headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT, transport=transport)
+
+    async def send_message(self, to: str, body: dict[str, Any]) -> str:
+        """Send one message to the WhatsApp user `to`; returns its `wamid`."""
+        request = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, **body}
+        try:
+            response = await self._client.post(self.url, json=request)
+        except httpx.HTTPError as exc:
+            raise GraphError(f"network error: {type(exc).__name__}") from exc
+        data = _json(response)
+        if response.is_success:
+            messages = data.get("messages")
+            if isinstance(messages, list) and messages and isinstance(messages[0], dict):
+                return str(messages[0].get("id", ""))
+            raise GraphError("response without a message id", status=response.status_code)
+        raise _error(response, data)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _error(response: httpx.Response, data: dict[str, Any]) -> GraphError:
+    """`{"error": {"message", "type", "code", "error_data": {"details"}, "fbtrace_id"}}`."""
+    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    code = error.get("code") if isinstance(error.get("code"), int) else 0
+    details = error.get("error_data", {}).get("details") if isinstance(error.get("error_data"), dict) else None
+    message = f"Graph API {response.status_code} code {code}: {error.get('message', '')}"
+    if details:
+        message += f" ({details})"
+    retry_after = response.headers.get("retry-after")
+    return GraphError(message[:500], code=code, status=response.status_code,
+                      retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None)

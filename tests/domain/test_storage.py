@@ -1,0 +1,176 @@
+"""Storage behaviour on a real database (SQLite by default, PostgreSQL in the second run)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select
+
+from domain.db import Database
+from domain.knowledge import ImportError_, ItemData, import_rows, read_rows, retire_item, upsert_item
+from domain.messages import Button, OutboundMessage
+from domain.models import (
+    Base,
+    ItemStatus,
+    KnowledgeItem,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    Request,
+    utcnow,
+)
+from domain.outbox import DeliveryResult, claim_due, enqueue, record_result
+from domain.residents import first_time_seen, forget, resident_for
+
+
+async def test_migrations_match_the_models(database: Database) -> None:
+    def diff(connection: object) -> list[object]:
+        context = MigrationContext.configure(connection)  # type: ignore[arg-type]
+        return list(compare_metadata(context, Base.metadata))
+
+    async with database.engine.connect() as conn:
+        assert await conn.run_sync(diff) == []
+
+
+async def test_outbox_dedup_key_sends_once(database: Database) -> None:
+    async with database.session() as session:
+        resident = await resident_for(session, "telegram", "42")
+        message = OutboundMessage(chat_id="42", text="answer", buttons=(Button("Yes", "fb:1:1"),))
+        first = await enqueue(session, resident, message, OutboxKind.NOTIFICATION, "answer:1:v1:r:1")
+        again = await enqueue(session, resident, message, OutboxKind.NOTIFICATION, "answer:1:v1:r:1")
+    assert (first, again) == (True, False)
+    async with database.session() as session:
+        rows = (await session.scalars(select(OutboxMessage))).all()
+    assert len(rows) == 1
+    assert OutboundMessage.from_payload(rows[0].payload) == message
+
+
+async def test_replies_are_claimed_before_broadcasts(database: Database) -> None:
+    async with database.session() as session:
+        resident = await resident_for(session, "telegram", "7")
+        await enqueue(session, resident, OutboundMessage("7", "news"), OutboxKind.BROADCAST, "b1")
+        await enqueue(session, resident, OutboundMessage("7", "reply"), OutboxKind.REPLY)
+    async with database.session() as session:
+        claimed = await claim_due(session, limit=10)
+        assert [r.payload["text"] for r in claimed] == ["reply", "news"]
+        assert {r.status for r in claimed} == {OutboxStatus.SENDING}
+    async with database.session() as session:
+        assert await claim_due(session) == []  # nothing is handed out twice
+
+
+async def test_concurrent_claims_never_overlap(database: Database) -> None:
+    async with database.session() as session:
+        resident = await resident_for(session, "telegram", "8")
+        for n in range(40):
+            await enqueue(session, resident, OutboundMessage("8", f"m{n}"), OutboxKind.BROADCAST, f"k{n}")
+
+    async def claim() -> list[int]:
+        got: list[int] = []
+        while True:
+            try:
+                async with database.session() as session:
+                    rows = await claim_due(session, limit=5)
+                    batch = [r.id for r in rows]
+            except Exception:  # SQLite may report "database is locked" under contention: retry
+                await asyncio.sleep(0.01)
+                continue
+            if not batch:
+                return got
+            got += batch
+
+    results = await asyncio.gather(claim(), claim(), claim())
+    everything = [i for r in results for i in r]
+    assert len(everything) == 40 and len(set(everything)) == 40
+
+
+async def test_rate_limited_send_is_retried_after_the_platform_delay(database: Database) -> None:
+    async with database.session() as session:
+        resident = await resident_for(session, "telegram", "9")
+        await enqueue(session, resident, OutboundMessage("9", "hi"))
+    async with database.session() as session:
+        (row,) = await claim_due(session)
+    before = utcnow()
+    async with database.session() as session:
+        await record_result(session, row.id, DeliveryResult(ok=False, error="429", retry_after=30))
+    async with database.session() as session:
+        stored = await session.get(OutboxMessage, row.id)
+        assert stored is not None and stored.status == OutboxStatus.PENDING
+        assert stored.next_attempt_at >= before + timedelta(seconds=29)
+        assert await claim_due(session) == []
+        assert len(await claim_due(session, now=utcnow() + timedelta(seconds=31))) == 1
+
+
+async def test_permanent_failure_goes_to_dead_letter(database: Database) -> None:
+    async with database.session() as session:
+        resident = await resident_for(session, "telegram", "10")
+        await enqueue(session, resident, OutboundMessage("10", "hi"))
+    async with database.session() as session:
+        (row,) = await claim_due(session)
+    async with database.session() as session:
+        await record_result(session, row.id, DeliveryResult(ok=False, error="blocked", permanent=True))
+    async with database.session() as session:
+        stored = await session.get(OutboxMessage, row.id)
+        assert stored is not None and stored.status == OutboxStatus.DEAD
+
+
+async def test_redelivered_platform_id_is_seen_once(database: Database) -> None:
+    async with database.session() as session:
+        assert await first_time_seen(session, "telegram", "u1")
+        assert not await first_time_seen(session, "telegram", "u1")
+        assert await first_time_seen(session, "whatsapp", "u1")
+
+
+async def test_forget_removes_requests_and_pending_messages(database: Database) -> None:
+    async with database.session() as session:
+        resident = await resident_for(session, "telegram", "11")
+        session.add(Request(resident_id=resident.id, channel="telegram", text="rumour"))
+        await enqueue(session, resident, OutboundMessage("11", "pending"))
+    async with database.session() as session:
+        await forget(session, await resident_for(session, "telegram", "11"))
+    async with database.session() as session:
+        for model in (Request, OutboxMessage):
+            assert await session.scalar(select(func.count()).select_from(model)) == 1 - 1
+
+
+async def test_import_csv_then_reimport_updates_in_place(database: Database, tmp_path: Path) -> None:
+    path = tmp_path / "items.csv"
+    path.write_text("id,claim,verdict,explanation,language,published_at\n"
+                    "a1,Schools close for a month,Pants on Fire,No such decision.,en,2026-10-01\n"
+                    "a2,Bread prices doubled,mostly true,Up 80%.,en,not a date\n", encoding="utf-8")
+    async with database.session() as session:
+        assert await import_rows(session, read_rows(path), origin="csv") == (2, 0)
+    path.write_text("id,claim,verdict,explanation\na1,Schools close for a month,false,Updated.\n",
+                    encoding="utf-8")
+    async with database.session() as session:
+        assert await import_rows(session, read_rows(path), origin="csv") == (1, 0)
+        items = (await session.scalars(select(KnowledgeItem).order_by(KnowledgeItem.id))).all()
+    assert [(i.external_id, i.verdict, i.explanation) for i in items] == [
+        ("a1", "false", "Updated."), ("a2", "true", "Up 80%.")]
+    assert items[1].published_at is None  # a broken date is dropped, not fatal
+
+
+async def test_import_rejects_unusable_files(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"claim": "ok", "verdict": "false"}\n{not json\n', encoding="utf-8")
+    with pytest.raises(ImportError_, match="line 2"):
+        list(read_rows(bad))
+    with pytest.raises(ImportError_):
+        list(read_rows(tmp_path / "items.xlsx"))
+    with pytest.raises(ImportError_, match="no claim"):
+        ItemData.from_mapping({"verdict": "false"}, origin="x")
+
+
+async def test_retire_marks_the_item_and_bumps_updated_at(database: Database) -> None:
+    async with database.session() as session:
+        item, _ = await upsert_item(session, ItemData(claim="c", verdict="false"))
+        stamp = item.updated_at
+    await asyncio.sleep(0.01)
+    async with database.session() as session:
+        retired = await retire_item(session, item.id)
+        assert retired is not None and retired.status == ItemStatus.RETIRED
+        assert retired.updated_at > stamp

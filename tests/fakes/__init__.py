@@ -1,0 +1,1 @@
+"""Fakes at the network edge, speaking the real wire format."""

@@ -1,0 +1,452 @@
+"""A fake Telegram Bot API server on loopback, speaking the real wire format.
+
+`POST /bot<token>/<method>` with form-encoded (what PTB sends: strings as-is, everything else
+JSON-encoded), JSON or query parameters; answers `{"ok": true, "result": ...}` with objects
+shaped like the documented Bot API ones, or `{"ok": false, "error_code", "description"}` with
+the same HTTP status. Files download from `/file/bot<token>/<file_path>`.
+
+It runs uvicorn in its own thread and event loop, so the bot under test and the server never
+share a loop (a blocked bot cannot hide a slow server, and the reverse). When a webhook is set,
+pushed updates are POSTed to it with the secret header, one at a time, like Telegram does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijkl"
+BOT_ID = 123456789
+JSON_FIELDS = {"reply_markup", "reply_parameters", "allowed_updates", "entities",
+               "link_preview_options", "caption_entities"}
+INT_FIELDS = {"offset", "limit", "timeout", "message_id", "max_connections"}
+DEFAULT_ALLOWED = None  # every update type except chat_member, message_reaction, ...
+
+
+@dataclass
+class Failure:
+    """An error to answer instead of the next call(s) of a method."""
+
+    method: str
+    error_code: int
+    description: str
+    retry_after: int | None = None
+    times: int = 1
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if name in JSON_FIELDS:
+        return json.loads(value)
+    if name in INT_FIELDS or (name == "chat_id" and value.lstrip("-").isdigit()):
+        return int(value)
+    if value in ("true", "false") and name not in {"text", "caption", "data"}:
+        return value == "true"
+    return value
+
+
+def _update_type(update: dict[str, Any]) -> str:
+    return next(k for k in update if k != "update_id")
+
+
+class FakeTelegram:
+    """The server plus what it saw: updates waiting, messages sent, calls made."""
+
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
+        self.bot_user = {"id": BOT_ID, "is_bot": True, "first_name": "Rumourbot",
+                         "username": "rumourbot_test_bot", "can_join_groups": False,
+                         "can_read_all_group_messages": False, "supports_inline_queries": False}
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._update_ids = itertools.count(100_000)
+        self.port = 0
+        self._thread: threading.Thread | None = None
+        self._server: uvicorn.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._arrived: asyncio.Event | None = None
+        self._webhook_queue: asyncio.Queue[dict[str, Any]] | None = None
+        self.reset()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget everything seen (between tests sharing one server)."""
+        with self._lock:
+            self.pending: list[dict[str, Any]] = []
+            self.sent: list[dict[str, Any]] = []
+            self.calls: list[tuple[str, dict[str, Any]]] = []
+            self.files: dict[str, tuple[str, bytes]] = {}
+            self.failures: list[Failure] = []
+            self.webhook: dict[str, Any] | None = None
+            self.webhook_responses: list[tuple[int, int]] = []  # (update_id, status)
+            self.allowed_updates: list[str] | None = DEFAULT_ALLOWED
+            self.pushed_at: dict[int, float] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """For `base_url` (PTB appends the token)."""
+        return f"{self.url}/bot"
+
+    @property
+    def file_url(self) -> str:
+        return f"{self.url}/file/bot"
+
+    def start(self) -> FakeTelegram:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app(), log_level="warning", access_log=False,
+                                lifespan="off", ws="none", http="h11")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._serve, args=(sock,), daemon=True,
+                                        name="fake-telegram")
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("fake Telegram server did not start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> FakeTelegram:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def _serve(self, sock: socket.socket) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._arrived = asyncio.Event()
+        self._webhook_queue = asyncio.Queue()
+        worker = loop.create_task(self._webhook_worker())
+        assert self._server is not None
+        loop.run_until_complete(self._server.serve(sockets=[sock]))
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            loop.run_until_complete(worker)
+        loop.close()
+
+    # -- test-side helpers -------------------------------------------------------------------
+    def push_update(self, update: dict[str, Any]) -> int:
+        """Make an update available: to getUpdates, or POSTed to the webhook when one is set."""
+        update = dict(update)
+        update.setdefault("update_id", next(self._update_ids))
+        with self._lock:
+            self.pushed_at[update["update_id"]] = time.perf_counter()
+            webhook = self.webhook
+            if webhook is None:
+                self.pending.append(update)
+        assert self._loop is not None
+        if webhook is not None:
+            assert self._webhook_queue is not None
+            self._loop.call_soon_threadsafe(self._webhook_queue.put_nowait, update)
+        else:
+            self._loop.call_soon_threadsafe(self._notify)
+        return int(update["update_id"])
+
+    def fail_next(self, method: str, error_code: int, description: str,
+                  retry_after: int | None = None, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with this error."""
+        with self._lock:
+            self.failures.append(Failure(method, error_code, description, retry_after, times))
+
+    def sent_to(self, chat_id: int | str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [m for m in self.sent if str(m["chat_id"]) == str(chat_id)]
+
+    def calls_of(self, method: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [params for name, params in self.calls if name == method]
+
+    async def wait_for_messages(self, chat_id: int | str, n: int,
+                                timeout: float = 5.0) -> list[dict[str, Any]]:
+        """The chat's sent messages once there are at least `n` (or all there are at `timeout`)."""
+        deadline = time.monotonic() + timeout
+        while len(found := self.sent_to(chat_id)) < n and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        return found
+
+    def add_file(self, content: bytes, file_path: str | None = None) -> str:
+        file_id = f"AgACAgQAAxkBAAI{next(self._ids):06d}"
+        with self._lock:
+            self.files[file_id] = (file_path or f"photos/file_{len(self.files)}.jpg", content)
+        return file_id
+
+    # -- realistic updates -------------------------------------------------------------------
+    def user(self, chat_id: int, language: str = "en") -> dict[str, Any]:
+        return {"id": chat_id, "is_bot": False, "first_name": "Amina", "language_code": language}
+
+    def message_update(self, chat_id: int, text: str | None = None, *, language: str = "en",
+                       forwarded: bool = False, **fields: Any) -> dict[str, Any]:
+        """`{"update_id", "message": {...}}` from a resident in a private chat."""
+        message: dict[str, Any] = {
+            "message_id": next(self._ids), "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": "Amina"},
+            "from": self.user(chat_id, language),
+        }
+        if text is not None:
+            message["text"] = text
+            if text.startswith("/"):
+                length = len(text.split(" ", 1)[0])
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        if forwarded:
+            message["forward_origin"] = {"type": "user", "date": int(time.time()) - 3600,
+                                         "sender_user": {"id": 777000111, "is_bot": False,
+                                                         "first_name": "Someone"}}
+        message.update(fields)
+        return {"update_id": next(self._update_ids), "message": message}
+
+    def photo_update(self, chat_id: int, caption: str | None = None, *,
+                     content: bytes = b"\xff\xd8\xff\xe0fake-jpeg", **kw: Any) -> dict[str, Any]:
+        file_id = self.add_file(content)
+        sizes = [{"file_id": f"{file_id}-s", "file_unique_id": "AQADs", "width": 90, "height": 67,
+                  "file_size": 1200},
+                 {"file_id": file_id, "file_unique_id": "AQADm", "width": 1280, "height": 960,
+                  "file_size": len(content)}]
+        fields: dict[str, Any] = {"photo": sizes}
+        if caption is not None:
+            fields["caption"] = caption
+        return self.message_update(chat_id, **kw, **fields)
+
+    def button_update(self, chat_id: int, data: str, *, language: str = "en") -> dict[str, Any]:
+        """A press of the button carrying `data` on the latest bot message that has it."""
+        shown = [m for m in self.sent_to(chat_id)
+                 if any(b.get("callback_data") == data
+                        for row in (m.get("reply_markup") or {}).get("inline_keyboard", [])
+                        for b in row)]
+        source = shown[-1] if shown else None
+        query: dict[str, Any] = {"id": str(4_000_000_000 + next(self._ids)),
+                                 "from": self.user(chat_id, language),
+                                 "chat_instance": "-5842716934581273", "data": data}
+        if source is not None:
+            query["message"] = self._message_object(source)
+        return {"update_id": next(self._update_ids), "callback_query": query}
+
+    # -- the server --------------------------------------------------------------------------
+    def app(self) -> Starlette:
+        return Starlette(routes=[
+            Route("/bot{token}/{method}", self._api, methods=["GET", "POST"]),
+            Route("/file/bot{token}/{file_path:path}", self._download, methods=["GET"]),
+        ])
+
+    def _notify(self) -> None:
+        assert self._arrived is not None
+        self._arrived.set()
+        self._arrived = asyncio.Event()
+
+    async def _api(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.path_params["method"]
+        params = await _params(request)
+        with self._lock:
+            self.calls.append((method, params))
+            failure = self._take_failure(method)
+        if failure is not None:
+            extra = {"retry_after": failure.retry_after} if failure.retry_after else None
+            return _error(failure.error_code, failure.description, extra)
+        handler = getattr(self, f"_m_{method.lower()}", None)
+        if handler is None:
+            return _error(404, "Not Found")
+        result = await handler(params)
+        if isinstance(result, Response):
+            return result
+        return JSONResponse({"ok": True, "result": result})
+
+    def _take_failure(self, method: str) -> Failure | None:
+        for failure in self.failures:
+            if failure.method == method:
+                failure.times -= 1
+                if failure.times <= 0:
+                    self.failures.remove(failure)
+                return failure
+        return None
+
+    async def _download(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return _error(401, "Unauthorized")
+        path = request.path_params["file_path"]
+        with self._lock:
+            content = next((c for p, c in self.files.values() if p == path), None)
+        if content is None:
+            return _error(404, "Not Found")
+        return Response(content, media_type="application/octet-stream")
+
+    # -- methods -----------------------------------------------------------------------------
+    async def _m_getme(self, _params: dict[str, Any]) -> Any:
+        return self.bot_user
+
+    async def _m_getupdates(self, params: dict[str, Any]) -> Any:
+        if self.webhook is not None:
+            return _error(409, "Conflict: can't use getUpdates method while webhook is active; "
+                               "use deleteWebhook to delete the webhook first")
+        offset, limit = params.get("offset", 0), min(max(params.get("limit", 100), 1), 100)
+        deadline = time.monotonic() + max(params.get("timeout", 0), 0)
+        if "allowed_updates" in params:  # remembered until changed, as on the real server
+            self.allowed_updates = params["allowed_updates"] or DEFAULT_ALLOWED
+        while True:
+            assert self._arrived is not None
+            arrived = self._arrived
+            ready = self._ready(offset, limit)
+            remaining = deadline - time.monotonic()
+            if ready or remaining <= 0:
+                return ready
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(arrived.wait(), remaining)
+
+    def _ready(self, offset: int, limit: int) -> list[dict[str, Any]]:
+        with self._lock:
+            if offset:
+                self.pending = [u for u in self.pending if u["update_id"] >= offset]
+            allowed = self.allowed_updates
+            return [u for u in self.pending
+                    if allowed is None or _update_type(u) in allowed][:limit]
+
+    async def _m_sendmessage(self, params: dict[str, Any]) -> Any:
+        text, markup = str(params.get("text", "")), params.get("reply_markup")
+        if "chat_id" not in params:
+            return _error(400, "Bad Request: chat_id is empty")
+        if not text.strip():
+            return _error(400, "Bad Request: message text is empty")
+        if _units(text) > 4096:
+            return _error(400, "Bad Request: message is too long")
+        for row in (markup or {}).get("inline_keyboard", []):
+            for button in row:
+                if len(str(button.get("callback_data", "")).encode()) > 64:
+                    return _error(400, "Bad Request: BUTTON_DATA_INVALID")
+        record = {"message_id": next(self._ids), "chat_id": params["chat_id"], "text": text,
+                  "reply_markup": markup, "reply_parameters": params.get("reply_parameters"),
+                  "date": int(time.time()), "at": time.perf_counter()}
+        with self._lock:
+            self.sent.append(record)
+        return self._message_object(record)
+
+    def _message_object(self, record: dict[str, Any]) -> dict[str, Any]:
+        message = {"message_id": record["message_id"], "from": self.bot_user,
+                   "chat": {"id": record["chat_id"], "first_name": "Amina", "type": "private"},
+                   "date": record["date"], "text": record["text"]}
+        if record.get("reply_markup"):
+            message["reply_markup"] = record["reply_markup"]
+        return message
+
+    async def _m_answercallbackquery(self, params: dict[str, Any]) -> Any:
+        if not params.get("callback_query_id"):
+            return _error(400, "Bad Request: query is too old and response timeout expired "
+                               "or query ID is invalid")
+        return True
+
+    async def _m_getfile(self, params: dict[str, Any]) -> Any:
+        with self._lock:
+            found = self.files.get(str(params.get("file_id", "")))
+        if found is None:
+            return _error(400, "Bad Request: invalid file_id")
+        path, content = found
+        return {"file_id": params["file_id"], "file_unique_id": f"u{abs(hash(path)) % 10**8}",
+                "file_size": len(content), "file_path": path}
+
+    async def _m_setwebhook(self, params: dict[str, Any]) -> Any:
+        url = params.get("url", "")
+        if not url:
+            return await self._m_deletewebhook(params)
+        with self._lock:
+            self.webhook = {"url": url, "secret_token": params.get("secret_token"),
+                            "allowed_updates": params.get("allowed_updates")}
+            if params.get("drop_pending_updates"):
+                self.pending = []
+        return True
+
+    async def _m_deletewebhook(self, params: dict[str, Any]) -> Any:
+        with self._lock:
+            self.webhook = None
+            if params.get("drop_pending_updates"):
+                self.pending = []
+        return True
+
+    async def _m_getwebhookinfo(self, _params: dict[str, Any]) -> Any:
+        with self._lock:
+            hook, pending = self.webhook, len(self.pending)
+        info: dict[str, Any] = {"url": hook["url"] if hook else "", "has_custom_certificate": False,
+                                "pending_update_count": pending}
+        if hook and hook.get("allowed_updates"):
+            info["allowed_updates"] = hook["allowed_updates"]
+        return info
+
+    async def _webhook_worker(self) -> None:
+        assert self._webhook_queue is not None
+        async with httpx.AsyncClient(timeout=10) as client:
+            while True:
+                update = await self._webhook_queue.get()
+                hook = self.webhook
+                if hook is None:
+                    continue
+                headers = {"Content-Type": "application/json"}
+                if hook.get("secret_token"):
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
+                try:
+                    response = await client.post(hook["url"], content=json.dumps(update),
+                                                 headers=headers)
+                    status = response.status_code
+                except httpx.HTTPError:
+                    status = 0
+                with self._lock:
+                    self.webhook_responses.append((update["update_id"], status))
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    raw: dict[str, Any] = dict(request.query_params)
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
+        body = await request.json()
+        raw.update(body if isinstance(body, dict) else {})
+    elif content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        raw.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return {name: _coerce(name, value) for name, value in raw.items()}
+
+
+def _error(code: int, description: str, parameters: dict[str, Any] | None = None) -> Response:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return JSONResponse(body, status_code=code)
+
+
+@contextlib.contextmanager
+def running_fake(token: str = TOKEN) -> Iterator[FakeTelegram]:
+    fake = FakeTelegram(token).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
