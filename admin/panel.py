@@ -79,9 +79,9 @@ class Panel:
     def secure_cookies(self) -> bool:
         return self.services.settings.public_url.startswith("https://")
 
-    def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    def render(self, request: Request, template: str, /, status_code: int = 200, **context: Any) -> HTMLResponse:
         staff: Staff | None = getattr(request.state, "staff", None)
-        html = self.env.get_template(name).render(
+        html = self.env.get_template(template).render(
             request=request, base=request.scope.get("root_path", ""), staff=staff,
             csrf=staff.csrf_token if staff else "", flash=request.query_params.get("flash", ""),
             **context)

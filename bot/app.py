@@ -23,6 +23,7 @@ from bot.setup import background, build_services, prepare
 from domain.settings import Settings
 
 log = logging.getLogger(__name__)
+RECOVERY_SECONDS = 15.0
 
 
 class Runtime:
@@ -55,6 +56,7 @@ class Runtime:
         admin = _admin_app(self)
         if admin is not None:
             routes.append(Mount("/admin", app=admin))
+        routes += _connector_routes(self)
         return routes
 
     async def healthz(self, _request: Request) -> Response:
@@ -69,7 +71,8 @@ class Runtime:
     async def running(self) -> AsyncIterator[None]:
         """Start everything this process runs, and stop it in reverse order."""
         await self.startup()
-        async with background(self.services):
+        recover = (RECOVERY_SECONDS, self.conversation.recover)
+        async with background(self.services, jobs=[recover]):
             for channel in self.channels:
                 await channel.start()
             try:
@@ -78,6 +81,7 @@ class Runtime:
                 for channel in reversed(self.channels):
                     with contextlib.suppress(Exception):
                         await channel.stop()
+                await self.conversation.wait_idle()
         await self.services.db.dispose()
 
     def asgi(self) -> Starlette:
@@ -98,3 +102,15 @@ def _admin_app(runtime: Runtime) -> object | None:
             return None
         raise
     return module.build_app(runtime.services)
+
+
+def _connector_routes(runtime: Runtime) -> list[BaseRoute]:
+    """Push endpoint, ClaimReview pages and feeds (`factcheck_connectors.web.routes`)."""
+    try:
+        module = import_module("factcheck_connectors.web")
+    except ModuleNotFoundError as exc:
+        if exc.name in {"factcheck_connectors.web"}:
+            return []
+        raise
+    routes: list[BaseRoute] = module.routes(runtime.services)
+    return routes

@@ -7,8 +7,10 @@ once and a crash mid-turn loses nothing that was acknowledged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +22,9 @@ from bot.services import Services
 from domain.messages import InboundMessage, OutboundMessage
 from domain.models import OutboxKind, Resident, utcnow
 from domain.outbox import enqueue
-from domain.residents import first_time_seen, resident_for
+from domain.db import StorageUnavailable, is_unavailable
+from domain.inbox import accept, start_processing, unprocessed
+from domain.residents import resident_for
 from nlu import Intent
 
 log = logging.getLogger(__name__)
@@ -53,13 +57,54 @@ class Conversation:
         from bot.commands import Commands  # commands import Turn from here
 
         self.commands = Commands(services, self.claims)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def accept(self, message: InboundMessage) -> bool:
+        """Store `message` durably, then process it in the background; False for a redelivery.
+
+        Raises `StorageUnavailable` when the database is down, so a webhook can answer 503 and
+        the platform delivers again later: nothing acknowledged is ever lost.
+        """
+        if not await self._store(message):
+            return False
+        task = asyncio.create_task(self.process(message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
 
     async def handle(self, message: InboundMessage) -> None:
-        """Handle one message; never raises for bad input (the resident gets a polite reply)."""
+        """Accept and process `message` now (polling, the web chat, tests)."""
+        if await self._store(message):
+            await self.process(message)
+
+    async def wait_idle(self) -> None:
+        """Wait for messages accepted by this process to be processed (clean shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def recover(self, older_than: timedelta = timedelta(seconds=30)) -> int:
+        """Process messages that were accepted but never finished (a process died mid-turn)."""
+        async with self.services.db.session() as session:
+            pending = await unprocessed(session, older_than)
+        for message in pending:
+            await self.process(message)
+        return len(pending)
+
+    async def _store(self, message: InboundMessage) -> bool:
+        try:
+            async with self.services.db.session() as session:
+                return await accept(session, message)
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise StorageUnavailable("the database is unreachable") from exc
+            raise
+
+    async def process(self, message: InboundMessage) -> None:
+        """Handle one accepted message; never raises for bad input (a polite reply instead)."""
         turn: Turn | None = None
         try:
             async with self.services.db.session() as session:
-                if not await first_time_seen(session, message.channel, message.message_id):
+                if not await start_processing(session, message):
                     return
                 resident = await resident_for(session, message.channel, message.sender)
                 if resident.blocked:
@@ -67,7 +112,10 @@ class Conversation:
                 resident.last_inbound_at = message.received_at
                 turn = Turn(session, resident, message, self._language_of(resident, message))
                 await self._route(turn)
-        except Exception:
+        except Exception as exc:
+            if is_unavailable(exc):  # left unprocessed in the inbox; `recover` finishes it later
+                log.warning("database unavailable; message %s will be recovered", message.message_id)
+                return
             log.exception("turn failed for %s message %s", message.channel, message.message_id)
             await self._apologise(message)
         finally:
@@ -131,8 +179,11 @@ class Conversation:
         return resolve_language(resident.language or message.language_hint, default=default)
 
     async def _apologise(self, message: InboundMessage) -> None:
+        """Mark the message done (no endless retries of a poison message) and say sorry."""
         try:
             async with self.services.db.session() as session:
+                if not await start_processing(session, message):
+                    return
                 resident = await resident_for(session, message.channel, message.sender)
                 lang = resolve_language(resident.language or message.language_hint)
                 await enqueue(session, resident, replies.plain(resident.chat_id, "error", lang))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from bot.delivery import OutboxDispatcher
 from bot.knowledge_index import ClusterIndex, KnowledgeIndex
@@ -53,25 +53,38 @@ async def prepare(services: Services) -> None:
     await services.clusters.refresh()
 
 
-async def _refresh_loop(services: Services, stop: asyncio.Event) -> None:
-    """Pick up knowledge-base changes made by other processes (admin, connectors, workers)."""
-    interval = services.settings.index_refresh_seconds
+Job = Callable[[], Awaitable[object]]
+
+
+async def every(interval: float, job: Job, stop: asyncio.Event) -> None:
+    """Run `job` every `interval` seconds until `stop`; a failure is logged, not fatal."""
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)
+        if stop.is_set():
+            return
         try:
-            await services.knowledge.refresh()
-            await services.clusters.refresh()
+            await job()
         except Exception:
-            log.exception("index refresh failed; will retry")
+            log.exception("periodic job %s failed; will retry", getattr(job, "__name__", job))
+
+
+async def refresh_indexes(services: Services) -> None:
+    """Pick up knowledge-base and cluster changes made by other processes."""
+    await services.knowledge.refresh()
+    await services.clusters.refresh()
 
 
 @contextlib.asynccontextmanager
-async def background(services: Services) -> AsyncIterator[asyncio.Event]:
-    """Run the outbox dispatcher and the index refresher until the context exits."""
+async def background(services: Services, deliver: bool = True,
+                     jobs: Sequence[tuple[float, Job]] = ()) -> AsyncIterator[asyncio.Event]:
+    """Run the outbox dispatcher (when `deliver`), the index refresher and `jobs` until exit."""
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(services.dispatcher.run(stop)),
-             asyncio.create_task(_refresh_loop(services, stop))]
+    interval = services.settings.index_refresh_seconds
+    tasks = [asyncio.create_task(every(interval, lambda: refresh_indexes(services), stop))]
+    if deliver:
+        tasks.append(asyncio.create_task(services.dispatcher.run(stop)))
+    tasks += [asyncio.create_task(every(seconds, job, stop)) for seconds, job in jobs]
     try:
         yield stop
     finally:

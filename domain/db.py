@@ -10,10 +10,25 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class StorageUnavailable(Exception):
+    """The database cannot be reached; callers answer 503 so platforms redeliver later."""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True for errors that mean "the database is down", not "this query is wrong"."""
+    if isinstance(exc, StorageUnavailable | OSError | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, InterfaceError) or (
+            isinstance(exc, OperationalError) and "locked" not in str(exc).lower())
+    return False
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -38,6 +38,18 @@ class InboundMessage:
     reply_to_message_id: str | None = None
     received_at: datetime = field(default_factory=utcnow)
 
+    def to_payload(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["received_at"] = self.received_at.isoformat()
+        return data
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> InboundMessage:
+        data = dict(payload)
+        data["media"] = tuple(Media(**m) for m in data.get("media", ()))
+        data["received_at"] = datetime.fromisoformat(data["received_at"])
+        return cls(**data)
+
     @property
     def is_command(self) -> bool:
         return self.callback_data is None and self.text.lstrip().startswith("/")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import InboundSeen, OutboxMessage, Resident, utcnow
+from domain.models import OutboxMessage, Resident, utcnow
 from domain.sql import insert_ignoring_duplicates
 
 
@@ -19,15 +19,6 @@ async def resident_for(session: AsyncSession, channel: str, chat_id: str) -> Res
     )
     query = select(Resident).where(Resident.channel == channel, Resident.chat_id == chat_id)
     return (await session.scalars(query)).one()
-
-
-async def first_time_seen(session: AsyncSession, channel: str, platform_id: str) -> bool:
-    """Record a platform message id; False when it was processed before (a redelivery)."""
-    return await insert_ignoring_duplicates(
-        session,
-        InboundSeen.__table__,  # type: ignore[arg-type]
-        {"channel": channel, "platform_id": platform_id, "seen_at": utcnow()},
-    )
 
 
 async def forget(session: AsyncSession, resident: Resident) -> None:

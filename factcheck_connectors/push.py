@@ -32,7 +32,7 @@ def token_matches(token: str, token_hash: str | None) -> bool:
     return bool(token_hash) and hmac.compare_digest(hash_token(token), token_hash or "")
 
 
-def parse_push(payload: Any) -> tuple[list[ItemData], list[str]]:
+def parse_push(payload: Any, language: str = "en") -> tuple[list[ItemData], list[str]]:
     """`{"statements": [...], "retired": ["id", ...]}` -> (items, retired ids)."""
     if not isinstance(payload, dict):
         raise SourceInvalid("the body must be a JSON object with 'statements'")
@@ -46,7 +46,7 @@ def parse_push(payload: Any) -> tuple[list[ItemData], list[str]]:
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, dict) or not str(row.get("id") or "").strip():
             raise SourceInvalid(f"statement {number} needs an 'id'")
-        row = {"kind": "statement", "verdict": "true", **row}
+        row = {"kind": "statement", "verdict": "true", "language": language, **row}
         try:
             items.append(ItemData.from_mapping(row, "source"))
         except (ImportError_, ValueError) as exc:

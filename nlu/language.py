@@ -28,6 +28,7 @@ DETECTABLE = (
 )
 MAX_CHARS = 600  # a chain message's first lines say enough; keeps 10k-char pastes fast
 MIN_RELATIVE_DISTANCE = 0.05
+SHORT_TEXT_WORDS = 2  # up to this many words, lingua's guesses are noise
 _WORD = re.compile(r"[^\W\d_]+")
 _MARKUP = re.compile(r"<[^>]{0,200}>|https?://\S+|www\.\S+")
 
@@ -61,30 +62,46 @@ def _detector() -> LanguageDetector:
     return (
         LanguageDetectorBuilder.from_languages(*DETECTABLE)
         .with_minimum_relative_distance(MIN_RELATIVE_DISTANCE)
+        .with_preloaded_language_models()
         .build()
     )
 
 
 @lru_cache(maxsize=1)
-def hinglish_words() -> frozenset[str]:
-    """Words of the romanised Hindi training lines that no other language's lines use."""
-    hindi: set[str] = set()
-    others: set[str] = set()
+def _training_vocabulary() -> dict[str, frozenset[str]]:
+    """Each lower-cased word of the training data and the languages whose lines use it."""
+    vocabulary: dict[str, set[str]] = {}
     for example in load_examples(NLU_DIR):
-        words = {w.lower() for w in _WORD.findall(example.text)}
-        if example.language != "hi":
-            others |= words
-        elif all(_letters_by_script(w)["latn"] == len(w) for w in words):
-            hindi |= words
-    return frozenset((hindi - others) | _HINGLISH_CORE)
+        for word in _WORD.findall(example.text):
+            vocabulary.setdefault(word.lower(), set()).add(example.language)
+    return {word: frozenset(languages) for word, languages in vocabulary.items()}
 
 
-def _looks_like_romanised_hindi(text: str) -> bool:
-    words = [w.lower() for w in _WORD.findall(text)]
-    if not words:
-        return False
+@lru_cache(maxsize=1)
+def hinglish_words() -> frozenset[str]:
+    """Latin-script words only the Hindi training lines use, plus common function words."""
+    only_hindi = {
+        word
+        for word, languages in _training_vocabulary().items()
+        if languages == {"hi"} and word.isascii()
+    }
+    return frozenset(only_hindi | _HINGLISH_CORE)
+
+
+def _looks_like_romanised_hindi(words: list[str]) -> bool:
     hits = sum(1 for w in words if w in hinglish_words())
     return hits >= 1 and hits / len(words) >= 0.34
+
+
+def _short_text_language(words: list[str]) -> str | None:
+    """For a few words, where statistical detectors guess: the one language whose training
+    lines use them ("habari" is Swahili, "gracias" Spanish), or None when they disagree."""
+    votes: set[str] = set()
+    for word in words:
+        languages = _training_vocabulary().get(word, frozenset())
+        if len(languages) == 1:
+            votes |= languages
+    return votes.pop() if len(votes) == 1 else None
 
 
 def detect_language(text: str) -> str | None:
@@ -106,8 +123,11 @@ def _detect(text: str) -> str | None:
         return "ar"
     if scripts["latn"] / total < 0.5:
         return None
-    if _looks_like_romanised_hindi(text):
+    words = [w.lower() for w in _WORD.findall(text)]
+    if _looks_like_romanised_hindi(words):
         return "hi"
+    if len(words) <= SHORT_TEXT_WORDS:
+        return _short_text_language(words)
     found = _detector().detect_language_of(text)
     if found is None or found.iso_code_639_1 is None:
         return None
@@ -118,3 +138,4 @@ def warm_up() -> None:
     """Load lingua's models and the word list now, not on a resident's first message."""
     _detector()
     hinglish_words()
+    _training_vocabulary()

@@ -128,8 +128,9 @@ async def editor_page(panel: Panel, request: Request) -> Response:
                         answer=answer, previews={})
 
 
-@requires("moderator")
+@requires("viewer")
 async def editor_submit(panel: Panel, request: Request) -> Response:
+    """Preview is open to every role; publishing needs a moderator."""
     found = await _context(panel, int_param(request.path_params["cluster_id"]))
     if found is None:
         return panel.render(request, "error.html", status_code=404, message="No such cluster.")
@@ -139,6 +140,8 @@ async def editor_submit(panel: Panel, request: Request) -> Response:
     editor.required = asked or languages[:1]
     editor.validate()
     action = form_str(form, "action", 20)
+    if action == "publish" and not request.state.staff.can("moderator"):
+        return panel.render(request, "error.html", status_code=403, message="Your role does not allow this action.")
     if editor.errors or action != "publish":
         status = 400 if editor.errors and action == "publish" else 200
         return panel.render(request, "answer.html", status_code=status, cluster=cluster, languages=languages,

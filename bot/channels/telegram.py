@@ -1,8 +1,10 @@
 """The Telegram channel: PTB's `Application` for both halves.
 
-Input: polling (development) or the webhook route (production) feed updates into the
-Application's queue; one `TypeHandler` turns each into an `InboundMessage` and awaits the
-conversation. Output: `send` renders an `OutboundMessage` through `Bot.send_message`.
+Input: in polling mode (development) PTB's updater fetches updates and one `TypeHandler` turns
+each into an `InboundMessage` and awaits the conversation. In webhook mode (production) the
+route authenticates the secret header, parses the `Update` with PTB, and hands the message to
+`Conversation.accept`, which stores it durably and handles it in the background, so Telegram
+gets its 200 at once. Output: `send` renders an `OutboundMessage` through `Bot.send_message`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from bot.channels.base import ChannelError
 from bot.channels.telegram_parse import CHANNEL, inbound_from_update
 from bot.channels.telegram_send import keyboard, split_text, translated_errors
+from domain.db import StorageUnavailable
 from domain.messages import OutboundMessage
 from domain.settings import Settings
 
@@ -104,7 +107,7 @@ class TelegramChannel:
         return [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])]
 
     async def webhook(self, request: Request) -> Response:
-        """Authenticate by the secret header, parse, queue, and answer at once."""
+        """Authenticate by the secret header, parse, store, and answer before handling it."""
         given = request.headers.get(SECRET_HEADER, "")
         if self._secret is None or not hmac.compare_digest(given.encode(), self._secret.encode()):
             return JSONResponse({"error": "forbidden"}, status_code=403)
@@ -114,7 +117,13 @@ class TelegramChannel:
         update = self._parse(body)
         if update is None:
             return JSONResponse({"error": "malformed update"}, status_code=400)
-        await self.application.update_queue.put(update)
+        inbound = inbound_from_update(update, self.name)
+        if inbound is None:
+            return Response(status_code=200)  # not for us (an edit, a group): never redelivered
+        try:
+            await self.conversation.accept(inbound)  # stored durably; handled in the background
+        except StorageUnavailable:
+            return JSONResponse({"error": "try again later"}, status_code=503)  # Telegram retries
         return Response(status_code=200)
 
     def _parse(self, body: bytes) -> Update | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dtm
+import os
 import warnings
 from collections.abc import AsyncIterator, Sequence
 
@@ -13,6 +14,10 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.channels.base import DeliveryFailed
 from domain.messages import Button
+
+# PTB 22's documented opt-in to time periods as `timedelta`: without it, building a `RetryAfter`
+# for a 429 emits a deprecation warning on every rate-limited send.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 MAX_TEXT = 4096  # characters (Telegram counts UTF-16 code units; see `_units`)
 MAX_CALLBACK_DATA = 64  # bytes

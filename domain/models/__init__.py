@@ -5,7 +5,7 @@ from domain.models.base import Base, utcnow
 from domain.models.clusters import OPEN_STATUSES, Answer, Cluster, ClusterStatus
 from domain.models.knowledge import ItemKind, ItemStatus, KnowledgeItem, Verdict
 from domain.models.outbox import PRIORITY, OutboxKind, OutboxMessage, OutboxStatus
-from domain.models.residents import InboundSeen, Request, Resident
+from domain.models.residents import InboxMessage, Request, Resident
 from domain.models.sources import ItemKey, Source
 
 __all__ = [
@@ -20,7 +20,7 @@ __all__ = [
     "Base",
     "Cluster",
     "ClusterStatus",
-    "InboundSeen",
+    "InboxMessage",
     "ItemKey",
     "ItemKind",
     "ItemStatus",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.models.base import Base, utcnow
@@ -64,16 +64,24 @@ class Request(Base):
     resident: Mapped[Resident] = relationship(back_populates="requests")
 
 
-class InboundSeen(Base):
-    """Platform message/update ids already processed: platforms redeliver, we answer once."""
+class InboxMessage(Base):
+    """Every inbound message, written before the platform is told "received".
 
-    __tablename__ = "inbound_seen"
-    __table_args__ = (UniqueConstraint("channel", "platform_id", name="uq_inbound_seen_key"),)
+    The unique (channel, platform id) pair answers redeliveries once, across processes; a row
+    without `processed_at` is work that was accepted but not yet done (a crash is recovered
+    from here). The payload is cleared once processed: the request row keeps what is needed.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "platform_id", name="uq_inbox_key"),
+        Index("ix_inbox_pending", "processed_at", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
     platform_id: Mapped[str] = mapped_column(String(200))
-    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
-
-
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.app import Runtime
+from bot.conversation import Conversation
+from bot.setup import build_services
 from bot.publishing import AnswerDraft, PublishError, publish_answer
 from domain.knowledge import ItemData, upsert_item
+from domain.db import StorageUnavailable
+from domain.inbox import accept
 from domain.messages import InboundMessage
+from domain.settings import Settings
+from matching import Embedder
+from nlu import IntentParser
 from domain.models import Cluster, Request, Resident
 
 _ids = itertools.count(1)
@@ -71,3 +79,32 @@ async def test_forget_deletes_the_resident(runtime: Runtime) -> None:
     async with runtime.services.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Resident)) == 0
         assert await session.scalar(select(func.count()).select_from(Request)) == 0
+
+
+async def test_a_message_accepted_before_a_crash_is_answered_after_recovery(runtime: Runtime) -> None:
+    message = InboundMessage(channel="webchat", sender="r20", message_id="crash-1",
+                             text="Is it true the stadium will be demolished next week", forwarded=True)
+    async with runtime.services.db.session() as session:
+        assert await accept(session, message)  # accepted, then the process "died"
+    assert await runtime.conversation.recover(older_than=timedelta(0)) == 1
+    sent = await runtime.webchat_outbox.wait_for("r20", 1)
+    assert "city's team" in sent[0].text
+    assert await runtime.conversation.recover(older_than=timedelta(0)) == 0
+
+
+async def test_accept_processes_in_the_background_and_ignores_redelivery(runtime: Runtime) -> None:
+    message = InboundMessage(channel="webchat", sender="r21", message_id="dup-1", text="/help")
+    assert await runtime.conversation.accept(message)
+    assert not await runtime.conversation.accept(message)
+    await runtime.conversation.wait_idle()
+    sent = await runtime.webchat_outbox.wait_for("r21", 1)
+    assert len(sent) == 1 and "/language" in sent[0].text
+
+
+async def test_unreachable_database_is_reported_not_swallowed(settings: Settings, embedder: Embedder,
+                                                              intent_parser: IntentParser) -> None:
+    down = settings.model_copy(update={"database_url": "postgresql+asyncpg://postgres@127.0.0.1:9/none"})
+    conversation = Conversation(build_services(down, embedder=embedder, parser=intent_parser))
+    with pytest.raises(StorageUnavailable):
+        await conversation.accept(InboundMessage(channel="webchat", sender="x", message_id="1", text="hi"))
+    await conversation.services.db.dispose()

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from domain.db import Database
 from domain.knowledge import ImportError_, ItemData, import_rows, read_rows, retire_item, upsert_item
-from domain.messages import Button, OutboundMessage
+from domain.messages import Button, InboundMessage, Media, OutboundMessage
 from domain.models import (
     Base,
     ItemStatus,
@@ -25,7 +25,8 @@ from domain.models import (
     utcnow,
 )
 from domain.outbox import DeliveryResult, claim_due, enqueue, record_result
-from domain.residents import first_time_seen, forget, resident_for
+from domain.inbox import accept, start_processing, unprocessed
+from domain.residents import forget, resident_for
 
 
 async def test_migrations_match_the_models(database: Database) -> None:
@@ -118,11 +119,18 @@ async def test_permanent_failure_goes_to_dead_letter(database: Database) -> None
         assert stored is not None and stored.status == OutboxStatus.DEAD
 
 
-async def test_redelivered_platform_id_is_seen_once(database: Database) -> None:
+async def test_inbox_accepts_a_platform_id_once_and_processes_it_once(database: Database) -> None:
+    message = InboundMessage(channel="telegram", sender="5", message_id="u1", text="hi",
+                             media=(Media("photo", "file-1"),))
     async with database.session() as session:
-        assert await first_time_seen(session, "telegram", "u1")
-        assert not await first_time_seen(session, "telegram", "u1")
-        assert await first_time_seen(session, "whatsapp", "u1")
+        assert await accept(session, message)
+        assert not await accept(session, message)
+        assert await accept(session, InboundMessage(channel="whatsapp", sender="5", message_id="u1"))
+    async with database.session() as session:
+        pending = await unprocessed(session, older_than=timedelta(0))
+        assert message in pending  # the payload round-trips exactly
+        assert await start_processing(session, message)
+        assert not await start_processing(session, message)
 
 
 async def test_forget_removes_requests_and_pending_messages(database: Database) -> None:

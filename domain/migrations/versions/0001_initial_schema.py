@@ -74,16 +74,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_clusters_status"), ["status"], unique=False)
 
     op.create_table(
-        "inbound_seen",
+        "inbox",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("channel", sa.String(length=20), nullable=False),
         sa.Column("platform_id", sa.String(length=200), nullable=False),
-        sa.Column("seen_at", domain.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbound_seen")),
-        sa.UniqueConstraint("channel", "platform_id", name="uq_inbound_seen_key"),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("received_at", domain.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("processed_at", domain.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbox")),
+        sa.UniqueConstraint("channel", "platform_id", name="uq_inbox_key"),
     )
-    with op.batch_alter_table("inbound_seen", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_inbound_seen_seen_at"), ["seen_at"], unique=False)
+    with op.batch_alter_table("inbox", schema=None) as batch_op:
+        batch_op.create_index("ix_inbox_pending", ["processed_at", "received_at"], unique=False)
 
     op.create_table(
         "knowledge_items",
@@ -365,10 +368,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_knowledge_items_status"))
 
     op.drop_table("knowledge_items")
-    with op.batch_alter_table("inbound_seen", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_inbound_seen_seen_at"))
+    with op.batch_alter_table("inbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbox_pending")
 
-    op.drop_table("inbound_seen")
+    op.drop_table("inbox")
     with op.batch_alter_table("clusters", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_clusters_status"))
         batch_op.drop_index(batch_op.f("ix_clusters_first_seen_at"))

@@ -1,0 +1,115 @@
+"""Web routes: the push endpoint for a city's CMS, ClaimReview pages and feeds, update feeds,
+and the OpenAPI description of the push endpoint."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.services import Services
+from domain.models import Source, utcnow
+from factcheck_connectors import feeds
+from factcheck_connectors.base import SourceInvalid
+from factcheck_connectors.openapi import openapi_document
+from factcheck_connectors.push import parse_push, token_matches
+from factcheck_connectors.runner import count_items, origin_of
+from factcheck_connectors.store import ingest
+
+MAX_BODY = 5_000_000
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+class Endpoints:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def push(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        async with self.services.db.session() as session:
+            source = (await session.scalars(select(Source).where(Source.name == name))).first()
+            known = source is not None and source.kind == "push" and source.enabled
+            if not known or not token or not token_matches(token, source.token_hash if source else None):
+                return _error(401, "unknown source or wrong token")
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return _error(413, f"the body is larger than {MAX_BODY} bytes")
+        language = str((source.config or {}).get("language") or "en") if source else "en"
+        try:
+            items, retired = parse_push(json.loads(body), language)
+        except (ValueError, UnicodeDecodeError):
+            return _error(400, "the body is not valid JSON")
+        except SourceInvalid as exc:
+            return _error(422, str(exc))
+        async with self.services.db.session() as session:
+            counts = await ingest(session, origin_of(name), items, retired)
+            row = (await session.scalars(select(Source).where(Source.name == name))).one()
+            row.last_success_at, row.failures = utcnow(), 0
+            row.last_run_items = counts.changed
+            row.items_total = await count_items(session, name)
+        await self.services.knowledge.refresh()
+        return JSONResponse({"received": len(items), "changed": counts.changed,
+                             "unchanged": counts.unchanged, "duplicates": counts.duplicates,
+                             "retired": counts.retired}, status_code=200)
+
+    async def claim(self, request: Request) -> Response:
+        try:
+            answer_id = int(request.path_params["answer_id"])
+        except ValueError:
+            return _error(404, "no such answer")
+        lang = request.query_params.get("lang") or None
+        entries = await feeds.published(self.services.db, lang=lang, answer_id=answer_id)
+        if not entries:
+            return _error(404, "no such answer")
+        settings = self.services.settings
+        if "application/ld+json" in request.headers.get("accept", ""):
+            return Response(feeds.json_ld(feeds.claim_review(settings, entries[0])),
+                            media_type="application/ld+json")
+        return HTMLResponse(feeds.claim_page(settings, entries[0]))
+
+    async def claimreview_feed(self, request: Request) -> Response:
+        topic, lang = self._filters(request)
+        entries = await feeds.published(self.services.db, topic, lang, limit=None)
+        reviews = [feeds.claim_review(self.services.settings, e) for e in entries]
+        return Response(json.dumps(reviews, ensure_ascii=False), media_type="application/json")
+
+    async def updates_rss(self, request: Request) -> Response:
+        topic, lang = self._filters(request)
+        entries = await feeds.published(self.services.db, topic, lang)
+        return Response(feeds.rss(self.services.settings, entries, str(request.url)),
+                        media_type="application/rss+xml")
+
+    async def updates_atom(self, request: Request) -> Response:
+        topic, lang = self._filters(request)
+        entries = await feeds.published(self.services.db, topic, lang)
+        return Response(feeds.atom(self.services.settings, entries, str(request.url)),
+                        media_type="application/atom+xml")
+
+    async def openapi(self, _request: Request) -> Response:
+        return JSONResponse(openapi_document(self.services.settings.public_url))
+
+    @staticmethod
+    def _filters(request: Request) -> tuple[str | None, str | None]:
+        params: Any = request.query_params
+        return (params.get("topic") or None), (params.get("lang") or None)
+
+
+def routes(services: Services) -> list[BaseRoute]:
+    e = Endpoints(services)
+    return [
+        Route("/api/sources/{name}/statements", e.push, methods=["POST"]),
+        Route("/api/openapi.json", e.openapi, methods=["GET"]),
+        Route("/claims/{answer_id}", e.claim, methods=["GET"]),
+        Route("/feeds/claimreview.json", e.claimreview_feed, methods=["GET"]),
+        Route("/feeds/updates.rss", e.updates_rss, methods=["GET"]),
+        Route("/feeds/updates.atom", e.updates_atom, methods=["GET"]),
+    ]

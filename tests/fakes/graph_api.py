@@ -1,0 +1,293 @@
+"""A fake WhatsApp Cloud API (Graph API) on loopback, and Meta-shaped signed webhooks.
+
+`POST /{version}/{phone_number_id}/messages` with `Authorization: Bearer <token>` records the
+JSON body and answers like Meta: `{"messaging_product", "contacts": [{"input", "wa_id"}],
+"messages": [{"id": "wamid..."}]}`, or an error `{"error": {"message", "type", "code",
+"error_data": {"messaging_product", "details"}, "error_subcode"?, "fbtrace_id"}}`.
+uvicorn runs in its own thread and loop, so the bot under test never shares a loop with it.
+
+The webhook builders produce payloads shaped like the examples in Meta's "messages webhook
+reference" (object / entry[].changes[].value with messaging_product, metadata, contacts,
+messages or statuses) and sign the exact bytes with HMAC-SHA256, like Meta does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+TOKEN = "EAAFakeSystemUserTokenForTestsOnly"
+PHONE_NUMBER_ID = "106540352242922"
+DISPLAY_NUMBER = "15550783881"
+WABA_ID = "102290129340398"
+APP_SECRET = "fake-app-secret"
+VERIFY_TOKEN = "fake-verify-token"
+VERSION = "v21.0"
+
+ERRORS: dict[int, tuple[int, str, str]] = {  # code -> (HTTP status, title, details)
+    131047: (400, "Re-engagement message", "Message failed to send because more than 24 hours "
+             "have passed since the customer last replied to this number."),
+    131050: (400, "Unable to deliver the message. This recipient has chosen to stop receiving "
+             "marketing messages on WhatsApp from your business", "User opted out of marketing"),
+    130429: (400, "Rate limit hit", "Cloud API message throughput has been reached."),
+    131056: (400, "(Business Account, Consumer Account) pair rate limit hit",
+             "Too many messages sent from this phone number to the same phone number."),
+    80007: (400, "Rate limit issues", "The WhatsApp Business Account has reached its rate limit."),
+    131026: (400, "Message Undeliverable", "Unable to deliver message."),
+    190: (401, "Access token has expired", "Error validating access token."),
+}
+
+
+@dataclass
+class Failure:
+    code: int
+    to: str | None = None  # only for this recipient
+    times: int = 1
+
+
+@dataclass(frozen=True)
+class Sent:
+    to: str
+    body: dict[str, Any]
+    wamid: str
+
+    @property
+    def type(self) -> str:
+        return str(self.body.get("type"))
+
+    @property
+    def text(self) -> str:
+        if self.type == "text":
+            return str(self.body["text"]["body"])
+        if self.type == "interactive":
+            return str(self.body["interactive"]["body"]["text"])
+        return ""
+
+
+class FakeGraphAPI:
+    """Records every message sent; `fail(code)` makes the next matching send fail like Meta."""
+
+    def __init__(self, phone_number_id: str = PHONE_NUMBER_ID, token: str = TOKEN) -> None:
+        self.phone_number_id, self.token = phone_number_id, token
+        self.sent: list[Sent] = []
+        self.requests = 0
+        self._failures: list[Failure] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def fail(self, code: int, to: str | None = None, times: int = 1) -> None:
+        with self._lock:
+            self._failures.append(Failure(code, to, times))
+
+    def sent_to(self, to: str) -> list[Sent]:
+        with self._lock:
+            return [s for s in self.sent if s.to == to]
+
+    async def wait_for(self, to: str, count: int, timeout: float = 10.0) -> list[Sent]:
+        """The messages sent to `to` once there are at least `count` (or after `timeout`)."""
+        deadline = time.monotonic() + timeout
+        while len(self.sent_to(to)) < count and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        return self.sent_to(to)
+
+    # -- the server ----------------------------------------------------------------------
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/{version}/{phone_id}/messages", self._messages,
+                                       methods=["POST"])])
+
+    async def _messages(self, request: Request) -> Response:
+        with self._lock:
+            self.requests += 1
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return self._error(190)
+        if request.path_params["phone_id"] != self.phone_number_id:
+            return self._error(100, "Unsupported post request. Object with ID does not exist.")
+        try:
+            body = await request.json()
+        except ValueError:
+            return self._error(100, "Invalid JSON")
+        to = body.get("to") if isinstance(body, dict) else None
+        if not isinstance(to, str) or body.get("messaging_product") != "whatsapp":
+            return self._error(100, "(#100) The parameter messaging_product is required.")
+        failure = self._take_failure(to)
+        if failure is not None:
+            return self._error(failure)
+        wamid = "wamid." + base64.b64encode(f"fake-{next(self._ids)}-{to}".encode()).decode()
+        with self._lock:
+            self.sent.append(Sent(to, body, wamid))
+        message: dict[str, Any] = {"id": wamid}
+        if body.get("type") == "template":
+            message["message_status"] = "accepted"
+        return JSONResponse({"messaging_product": "whatsapp",
+                             "contacts": [{"input": to, "wa_id": to}], "messages": [message]})
+
+    def _take_failure(self, to: str) -> int | None:
+        with self._lock:
+            for failure in self._failures:
+                if failure.to in (None, to):
+                    failure.times -= 1
+                    if failure.times <= 0:
+                        self._failures.remove(failure)
+                    return failure.code
+        return None
+
+    @staticmethod
+    def _error(code: int, message: str | None = None) -> Response:
+        status, title, details = ERRORS.get(code, (400, message or "Invalid parameter", ""))
+        error: dict[str, Any] = {
+            "message": f"(#{code}) {title}", "type": "OAuthException", "code": code,
+            "error_data": {"messaging_product": "whatsapp", "details": details or title},
+            "fbtrace_id": "AbCdEfGhIjKlMnOpQrStUv",
+        }
+        if code == 190:
+            error["error_subcode"] = 463
+        return JSONResponse({"error": error}, status_code=status)
+
+    def start(self) -> FakeGraphAPI:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app(), log_level="warning", access_log=False,
+                                lifespan="off", ws="none", http="h11")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._serve, args=(sock,), daemon=True,
+                                        name="fake-graph-api")
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("fake Graph API server did not start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _serve(self, sock: socket.socket) -> None:
+        assert self._server is not None
+        loop = asyncio.new_event_loop()
+        loop.run_until_complete(self._server.serve(sockets=[sock]))
+        loop.close()
+
+    def __enter__(self) -> FakeGraphAPI:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+# -- webhooks, shaped like Meta's documented examples ------------------------------------------
+_wamids = itertools.count(1)
+
+
+def new_wamid() -> str:
+    return "wamid." + base64.b64encode(f"HBgLinbound{next(_wamids):06d}".encode()).decode()
+
+
+def envelope(value: dict[str, Any], phone_number_id: str = PHONE_NUMBER_ID) -> dict[str, Any]:
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": WABA_ID, "changes": [{"value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": DISPLAY_NUMBER, "phone_number_id": phone_number_id},
+            **value,
+        }, "field": "messages"}]}],
+    }
+
+
+def message_payload(wa_id: str, kind: str, content: dict[str, Any], *, name: str = "Amina",
+                    context: dict[str, Any] | None = None, wamid: str | None = None,
+                    timestamp: int | None = None,
+                    phone_number_id: str = PHONE_NUMBER_ID) -> dict[str, Any]:
+    """One incoming message from `wa_id`: `content` is the object under the `kind` key."""
+    message: dict[str, Any] = {"from": wa_id, "id": wamid or new_wamid(),
+                               "timestamp": str(timestamp or int(time.time())), "type": kind}
+    if context is not None:
+        message["context"] = context
+    if content:
+        message[kind] = content
+    return envelope({"contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+                     "messages": [message]}, phone_number_id)
+
+
+def text_payload(wa_id: str, body: str, *, forwarded: bool = False, frequently: bool = False,
+                 **kwargs: Any) -> dict[str, Any]:
+    context = None
+    if forwarded or frequently:
+        context = {"frequently_forwarded": True} if frequently else {"forwarded": True}
+    return message_payload(wa_id, "text", {"body": body}, context=context, **kwargs)
+
+
+def image_payload(wa_id: str, caption: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    image = {"mime_type": "image/jpeg", "sha256": "u5Xqc2XsOXYfJbb2uLePk0OFxlgHHbxTz4pYtfu94Lw=",
+             "id": "1003383421387256"}
+    if caption is not None:
+        image["caption"] = caption
+    return message_payload(wa_id, "image", image, **kwargs)
+
+
+def button_reply_payload(wa_id: str, button_id: str, title: str, reply_to: str) -> dict[str, Any]:
+    return message_payload(wa_id, "interactive", {
+        "type": "button_reply", "button_reply": {"id": button_id, "title": title}},
+        context={"from": DISPLAY_NUMBER, "id": reply_to})
+
+
+def list_reply_payload(wa_id: str, row_id: str, title: str, reply_to: str) -> dict[str, Any]:
+    return message_payload(wa_id, "interactive", {
+        "type": "list_reply", "list_reply": {"id": row_id, "title": title, "description": ""}},
+        context={"from": DISPLAY_NUMBER, "id": reply_to})
+
+
+def template_button_payload(wa_id: str, payload: str, text: str, reply_to: str) -> dict[str, Any]:
+    return message_payload(wa_id, "button", {"payload": payload, "text": text},
+                           context={"from": DISPLAY_NUMBER, "id": reply_to})
+
+
+def status_payload(wamid: str, recipient: str, status: str,
+                   error_code: int | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": wamid, "status": status, "timestamp": str(int(time.time())),
+                             "recipient_id": recipient}
+    if status in ("sent", "delivered"):
+        entry["conversation"] = {"id": "CONVERSATION_ID", "origin": {"type": "service"}}
+        entry["pricing"] = {"billable": True, "pricing_model": "CBP", "category": "service"}
+    if error_code is not None:
+        _status, title, details = ERRORS.get(error_code, (400, "Error", "Error"))
+        entry["errors"] = [{"code": error_code, "title": title, "message": title,
+                            "error_data": {"details": details},
+                            "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"}]
+    return envelope({"statuses": [entry]})
+
+
+def encode(payload: Any) -> bytes:
+    """Bytes as Meta sends them: compact JSON with non-ASCII escaped."""
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def sign(raw: bytes, secret: str = APP_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
