@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from redis.asyncio import Redis
+
 from domain.db import Database
 from domain.settings import Settings
 from nlu import IntentParser
@@ -25,6 +27,7 @@ class Services:
     clusters: ClusterIndex
     parser: IntentParser | None
     dispatcher: OutboxDispatcher
+    redis: Redis | None = None
     channels: dict[str, OutboundChannel] = field(default_factory=dict)
 
     def add_channel(self, channel: OutboundChannel) -> None:

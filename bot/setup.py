@@ -7,8 +7,11 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
+from redis.asyncio import Redis
+
 from bot.delivery import OutboxDispatcher
 from bot.knowledge_index import ClusterIndex, KnowledgeIndex
+from bot.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter, RedisRateLimiter
 from bot.services import Services
 from domain.db import Database
 from domain.settings import Settings
@@ -42,8 +45,21 @@ def build_services(settings: Settings, db: Database | None = None,
     if parser is None:
         token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
         parser = build_parser(settings.rasa_url, token, timeout=settings.rasa_timeout)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    limiter: RateLimiter = RedisRateLimiter(redis) if redis is not None else LocalRateLimiter()
+    dispatcher = OutboxDispatcher(db, limiter=limiter, limits=channel_limits(settings), redis=redis)
     return Services(settings=settings, db=db, knowledge=knowledge, clusters=clusters,
-                    parser=parser, dispatcher=OutboxDispatcher(db))
+                    parser=parser, dispatcher=dispatcher, redis=redis)
+
+
+def channel_limits(settings: Settings) -> dict[str, ChannelLimits]:
+    """Each platform's sending limits, from the settings."""
+    whatsapp_rate = float(getattr(settings, "whatsapp_messages_per_second", 80.0))
+    return {
+        "telegram": ChannelLimits(settings.telegram_messages_per_second,
+                                  settings.telegram_chat_messages_per_second, per_chat_burst=3),
+        "whatsapp": ChannelLimits(whatsapp_rate),
+    }
 
 
 async def prepare(services: Services) -> None:

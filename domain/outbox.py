@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.messages import OutboundMessage
@@ -44,7 +45,8 @@ async def enqueue(
     )
 
 
-async def claim_due(session: AsyncSession, limit: int = 50, now: datetime | None = None) -> list[OutboxMessage]:
+async def claim_due(session: AsyncSession, limit: int = 50, now: datetime | None = None,
+                    channels: Sequence[str] | None = None) -> list[OutboxMessage]:
     """Mark up to `limit` due rows as sending and return them, highest priority first.
 
     On PostgreSQL concurrent workers skip each other's rows (`FOR UPDATE SKIP LOCKED`); rows
@@ -58,6 +60,7 @@ async def claim_due(session: AsyncSession, limit: int = 50, now: datetime | None
     query = (
         select(OutboxMessage)
         .where(due | stale)
+        .where(OutboxMessage.channel.in_(channels) if channels is not None else true())
         .order_by(OutboxMessage.priority, OutboxMessage.id)
         .limit(limit)
     )
@@ -69,6 +72,16 @@ async def claim_due(session: AsyncSession, limit: int = 50, now: datetime | None
         row.next_attempt_at = now
         row.attempts += 1
     return rows
+
+
+async def release(session: AsyncSession, outbox_ids: Sequence[int], delay: float) -> None:
+    """Give claimed rows back untried (a busy chat); they are due again after `delay` seconds."""
+    for row_id in outbox_ids:
+        row = await session.get(OutboxMessage, row_id)
+        if row is not None and row.status == OutboxStatus.SENDING:
+            row.status = OutboxStatus.PENDING
+            row.attempts = max(0, row.attempts - 1)
+            row.next_attempt_at = utcnow() + timedelta(seconds=delay)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     telegram_mode: Literal["auto", "polling", "webhook", "off"] = "auto"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    telegram_messages_per_second: float = Field(default=30.0, gt=0)
+    telegram_chat_messages_per_second: float = Field(default=1.0, gt=0)
 
     whatsapp_access_token: SecretStr | None = None
     whatsapp_phone_number_id: str | None = None

@@ -1,0 +1,92 @@
+"""Token-bucket rate limits: in-process for the embedded default, in Redis across processes.
+
+`acquire(key, rate, burst, reserve)` returns how many seconds the caller must wait. With
+`reserve=True` the slot is booked even when the caller has to wait (smooth global pacing:
+sleep, then send); with `reserve=False` nothing is consumed unless the send may go now (a
+busy chat's message is rescheduled instead of holding a worker).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+
+class RateLimiter(Protocol):
+    async def acquire(self, key: str, rate: float, burst: float, reserve: bool) -> float: ...
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    stamp: float
+
+
+class LocalRateLimiter:
+    """Buckets in this process's memory (one process: the embedded default)."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, _Bucket] = {}
+
+    async def acquire(self, key: str, rate: float, burst: float, reserve: bool) -> float:
+        now = time.monotonic()
+        bucket = self._buckets.setdefault(key, _Bucket(burst, now))
+        bucket.tokens = min(burst, bucket.tokens + (now - bucket.stamp) * rate)
+        bucket.stamp = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return 0.0
+        wait = (1 - bucket.tokens) / rate
+        if reserve:
+            bucket.tokens -= 1
+        return wait
+
+
+# Redis keeps the bucket as a hash {tokens, ts}; time comes from the Redis server so every
+# process shares one clock. Returns the wait in milliseconds as a string.
+_BUCKET_LUA = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local rate = tonumber(ARGV[1]) / 1000
+local burst = tonumber(ARGV[2])
+local reserve = ARGV[3] == '1'
+local data = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(data[1]) or burst
+local ts = tonumber(data[2]) or now
+tokens = math.min(burst, tokens + (now - ts) * rate)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = (1 - tokens) / rate
+  if reserve then tokens = tokens - 1 end
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst + 2) / rate) + 1000)
+return tostring(wait)
+"""
+
+
+class RedisRateLimiter:
+    """Buckets shared by every process through Redis (one atomic script per acquire)."""
+
+    def __init__(self, redis: Redis, prefix: str = "rumourbot:rl:") -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self._script = redis.register_script(_BUCKET_LUA)
+
+    async def acquire(self, key: str, rate: float, burst: float, reserve: bool) -> float:
+        waited = await self._script(keys=[self.prefix + key], args=[rate, burst, int(reserve)])
+        return float(waited) / 1000.0
+
+
+@dataclass(frozen=True)
+class ChannelLimits:
+    """A platform's sending limits: overall messages per second, and per chat."""
+
+    per_second: float
+    per_chat_per_second: float | None = None
+    per_chat_burst: float = 3.0
