@@ -1,14 +1,22 @@
-"""One process of the product: services, the conversation, channels, the web app."""
+"""One process of the product: services, the conversation, channels, the web app.
+
+Roles: `all` (the embedded default: everything in one process), `web` (webhooks, web chat,
+panel; accepts messages and answers them), `worker` (outbox delivery, crash recovery,
+connectors, scheduled jobs). Any number of web and worker processes share one database.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import import_module
+from typing import Any
 
 from sqlalchemy import select
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -18,19 +26,30 @@ from bot.channels.registry import Channel, configured_channels
 from bot.channels.webchat import WebChat
 from bot.conversation import Conversation
 from bot.demo_data import load_demo_if_empty
+from bot.logs import RequestIdMiddleware
+from bot.metrics import metrics_endpoint
 from bot.services import Services
-from bot.setup import background, build_services, prepare
+from bot.setup import Job, background, build_services, prepare
+from domain.db import StorageUnavailable
 from domain.settings import Settings
 
 log = logging.getLogger(__name__)
 RECOVERY_SECONDS = 15.0
 
 
+class Role(enum.StrEnum):
+    ALL = "all"
+    WEB = "web"
+    WORKER = "worker"
+
+
 class Runtime:
     """Wires services, the conversation and the configured channels of one process."""
 
-    def __init__(self, settings: Settings, services: Services | None = None) -> None:
+    def __init__(self, settings: Settings, services: Services | None = None,
+                 role: Role = Role.ALL) -> None:
         self.settings = settings
+        self.role = role
         self.services = services or build_services(settings)
         self.conversation = Conversation(self.services)
         self.webchat_outbox = CollectingChannel("webchat")
@@ -39,42 +58,71 @@ class Runtime:
         for channel in self.channels:
             self.services.add_channel(channel)
 
+    @property
+    def receives(self) -> bool:
+        return self.role in (Role.ALL, Role.WEB)
+
+    @property
+    def delivers(self) -> bool:
+        return self.role in (Role.ALL, Role.WORKER)
+
     async def startup(self) -> None:
         await prepare(self.services)
-        if self.settings.demo_data:
+        if self.settings.demo_data and self.role == Role.ALL:
             await load_demo_if_empty(self.services)
 
     def routes(self) -> list[BaseRoute]:
         routes: list[BaseRoute] = [
-            Route("/", lambda _r: RedirectResponse("/chat"), methods=["GET"]),
             Route("/healthz", self.healthz, methods=["GET"]),
             Route("/readyz", self.readyz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint(self.services.db), methods=["GET"]),
         ]
+        if not self.receives:
+            return routes
+        routes.append(Route("/", lambda _r: RedirectResponse("/chat"), methods=["GET"]))
         routes += WebChat(self.conversation, self.webchat_outbox).routes()
         for channel in self.channels:
             routes += channel.routes()
-        admin = _admin_app(self)
+        routes += _optional("factcheck_connectors.web", "routes", self.services) or []
+        admin = _optional("admin.web", "build_app", self.services)
         if admin is not None:
             routes.append(Mount("/admin", app=admin))
-        routes += _connector_routes(self)
         return routes
 
     async def healthz(self, _request: Request) -> Response:
         return PlainTextResponse("ok")
 
     async def readyz(self, _request: Request) -> Response:
-        async with self.services.db.session() as session:
-            await session.execute(select(1))
-        return JSONResponse({"database": "ok"})
+        """Ready when the database (and Redis, when configured) answer."""
+        checks: dict[str, str] = {}
+        try:
+            async with self.services.db.session() as session:
+                await session.execute(select(1))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = type(exc).__name__
+        if self.services.redis is not None:
+            try:
+                await self.services.redis.ping()
+                checks["redis"] = "ok"
+            except Exception as exc:
+                checks["redis"] = type(exc).__name__
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(checks, status_code=200 if ready else 503)
+
+    def jobs(self) -> list[tuple[float, Job]]:
+        """Scheduled work of this role (recovery is safe to run in several workers at once)."""
+        if not self.delivers:
+            return []
+        return [(RECOVERY_SECONDS, self.conversation.recover)]
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Start everything this process runs, and stop it in reverse order."""
+        """Start everything this role runs, and stop it in reverse order."""
         await self.startup()
-        recover = (RECOVERY_SECONDS, self.conversation.recover)
-        async with background(self.services, jobs=[recover]):
+        async with background(self.services, deliver=self.delivers, jobs=self.jobs()):
             for channel in self.channels:
-                await channel.start()
+                await _start(channel, receive=self.receives)
             try:
                 yield
             finally:
@@ -82,6 +130,8 @@ class Runtime:
                     with contextlib.suppress(Exception):
                         await channel.stop()
                 await self.conversation.wait_idle()
+        if self.services.redis is not None:
+            await self.services.redis.aclose()
         await self.services.db.dispose()
 
     def asgi(self) -> Starlette:
@@ -90,27 +140,32 @@ class Runtime:
             async with self.running():
                 yield
 
-        return Starlette(routes=self.routes(), lifespan=lifespan)
+        return Starlette(routes=self.routes(), lifespan=lifespan,
+                         middleware=[Middleware(RequestIdMiddleware)],
+                         exception_handlers={StorageUnavailable: _unavailable})
 
 
-def _admin_app(runtime: Runtime) -> object | None:
-    """The moderation panel, when it is installed (`admin.web.build_app(services)`)."""
+async def _start(channel: Channel, receive: bool) -> None:
+    """Workers only send: a channel that can start its sending half alone does so."""
+    start_sending: Callable[[], Awaitable[None]] | None = getattr(channel, "start_sending", None)
+    if receive or start_sending is None:
+        await channel.start()
+    else:
+        await start_sending()
+
+
+async def _unavailable(_request: Request, _exc: Exception) -> Response:
+    """The database is down: 503 makes Telegram and Meta deliver the update again later."""
+    return PlainTextResponse("temporarily unavailable", status_code=503,
+                             headers={"Retry-After": "5"})
+
+
+def _optional(module_name: str, attribute: str, services: Services) -> Any:
+    """Call `module.attribute(services)` when that optional module is installed."""
     try:
-        module = import_module("admin.web")
+        module = import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name in {"admin.web"}:
+        if exc.name == module_name:
             return None
         raise
-    return module.build_app(runtime.services)
-
-
-def _connector_routes(runtime: Runtime) -> list[BaseRoute]:
-    """Push endpoint, ClaimReview pages and feeds (`factcheck_connectors.web.routes`)."""
-    try:
-        module = import_module("factcheck_connectors.web")
-    except ModuleNotFoundError as exc:
-        if exc.name in {"factcheck_connectors.web"}:
-            return []
-        raise
-    routes: list[BaseRoute] = module.routes(runtime.services)
-    return routes
+    return getattr(module, attribute)(services)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from bot import replies
+from bot.metrics import DECISIONS
 from bot.services import Services
 from domain.models import Cluster, ClusterStatus, ItemStatus, KnowledgeItem, Request, utcnow
 from matching import Outcome
@@ -29,6 +30,7 @@ class ClaimDesk:
         truncated = len(text) > limit
         text = text[:limit]
         decision = await self.services.knowledge.decide(text, turn.language)
+        DECISIONS.labels(decision.outcome.value).inc()
         items = await self._active_items(turn, [int(c.id) for c in decision.candidates])
         request = Request(
             resident_id=turn.resident.id, channel=turn.message.channel,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,30 +14,44 @@ from domain.settings import get_settings
 
 app = typer.Typer(help="Answer forwarded rumours with verified facts.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
-PLUGIN_CLI_MODULES = ("admin.cli", "factcheck_connectors.cli", "nlu.cli",
-                      "bot.worker_cli")
+PLUGIN_CLI_MODULES = ("admin.cli", "factcheck_connectors.cli", "nlu.cli")
 
 
-def _configure_logging() -> None:
-    logging.basicConfig(level=get_settings().log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _serve(role: str, host: str | None = None, port: int | None = None) -> None:
+    import uvicorn
+
+    from bot.app import Role, Runtime
+    from bot.logs import configure
+
+    settings = get_settings()
+    configure(settings.log_level, settings.log_format)
+    runtime = Runtime(settings, role=Role(role))
+    if runtime.receives:
+        typer.echo(f"Web chat:  {settings.public_url}/chat")
+        typer.echo(f"Panel:     {settings.public_url}/admin")
+        typer.echo(f"Telegram:  {settings.telegram_effective_mode}")
+    uvicorn.run(runtime.asgi(), host=host or settings.host, port=port or settings.port,
+                log_config=None, proxy_headers=False)
 
 
 @app.command()
 def run() -> None:
     """Run the bot, the web chat and the panel in one process (the embedded default)."""
-    import uvicorn
+    _serve("all")
 
-    from bot.app import Runtime
 
-    _configure_logging()
-    settings = get_settings()
-    runtime = Runtime(settings)
-    typer.echo(f"Web chat:  {settings.public_url}/chat")
-    typer.echo(f"Panel:     {settings.public_url}/admin")
-    typer.echo(f"Telegram:  {settings.telegram_effective_mode}")
-    uvicorn.run(runtime.asgi(), host=settings.host, port=settings.port,
-                log_level=settings.log_level.lower(), proxy_headers=False)
+@app.command()
+def web() -> None:
+    """Production web role: webhooks, web chat and panel; workers deliver what it queues."""
+    _serve("web")
+
+
+@app.command()
+def worker(
+    port: Annotated[int, typer.Option(help="Port for /healthz, /readyz and /metrics")] = 9100,
+) -> None:
+    """Production worker role: outbox delivery, recovery, connectors and scheduled jobs."""
+    _serve("worker", port=port)
 
 
 @app.command()

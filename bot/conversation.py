@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ from bot import replies
 from bot.catalogue import resolve_language
 from bot.channels.base import acknowledge_button
 from bot.claims import ClaimDesk
+from bot.metrics import MESSAGES_IN, TURN_SECONDS
 from bot.services import Services
 from domain.messages import InboundMessage, OutboundMessage
 from domain.models import OutboxKind, Resident, utcnow
@@ -93,7 +95,10 @@ class Conversation:
     async def _store(self, message: InboundMessage) -> bool:
         try:
             async with self.services.db.session() as session:
-                return await accept(session, message)
+                stored = await accept(session, message)
+            if stored:
+                MESSAGES_IN.labels(message.channel).inc()
+            return stored
         except Exception as exc:
             if is_unavailable(exc):
                 raise StorageUnavailable("the database is unreachable") from exc
@@ -102,6 +107,7 @@ class Conversation:
     async def process(self, message: InboundMessage) -> None:
         """Handle one accepted message; never raises for bad input (a polite reply instead)."""
         turn: Turn | None = None
+        started = time.perf_counter()
         try:
             async with self.services.db.session() as session:
                 if not await start_processing(session, message):
@@ -124,6 +130,7 @@ class Conversation:
             if channel is not None and message.callback_id:
                 await self._ack(channel, message.callback_id)
         if turn is not None:
+            TURN_SECONDS.observe(time.perf_counter() - started)
             await self._after_commit(turn)
 
     async def _after_commit(self, turn: Turn) -> None:

@@ -17,6 +17,7 @@ from itertools import groupby
 from redis.asyncio import Redis
 
 from bot.channels.base import DeliveryFailed, OutboundChannel
+from bot.metrics import MESSAGES_OUT, SEND_SECONDS
 from bot.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter
 from domain.db import Database
 from domain.messages import OutboundMessage
@@ -90,6 +91,13 @@ class OutboxDispatcher:
                 await asyncio.sleep(wait)
 
     async def _send(self, channel_name: str, message: OutboundMessage) -> DeliveryResult:
+        with SEND_SECONDS.labels(channel_name).time():
+            result = await self._try_send(channel_name, message)
+        outcome = "sent" if result.ok else "permanent" if result.permanent else "retry"
+        MESSAGES_OUT.labels(channel_name, outcome).inc()
+        return result
+
+    async def _try_send(self, channel_name: str, message: OutboundMessage) -> DeliveryResult:
         try:
             platform_id = await self.channels[channel_name].send(message)
         except DeliveryFailed as exc:

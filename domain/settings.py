@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     port: int = 8080
     public_url: str = "http://127.0.0.1:8080"
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     default_language: str = "en"
     publisher_name: str = "City communications team"
     demo_data: bool = True
