@@ -13,6 +13,7 @@ from bot.services import Services
 from bot.setup import build_services, prepare
 from domain.knowledge import import_rows, read_rows
 from domain.models import OPEN_STATUSES, Cluster, KnowledgeItem
+from domain.residents import blocked_residents, lift_block
 from domain.settings import Settings
 
 
@@ -80,5 +81,26 @@ async def publish_from_cli(settings: Settings, cluster_id: int, verdict: str, ex
         draft = AnswerDraft(verdict=verdict, explanation=explanation, source_url=source,
                             language=language, author="cli")
         return await publish_answer(services, cluster_id, draft)
+    finally:
+        await services.db.dispose()
+
+
+async def blocked_list(settings: Settings) -> list[dict[str, Any]]:
+    services = build_services(settings)
+    try:
+        await services.db.migrate()
+        async with services.db.session() as session:
+            return [{"id": r.id, "channel": r.channel, "reason": r.blocked_reason or "",
+                     "since": r.blocked_at.isoformat(timespec="minutes") if r.blocked_at else "?"}
+                    for r in await blocked_residents(session)]
+    finally:
+        await services.db.dispose()
+
+
+async def unblock(settings: Settings, resident_id: int) -> bool:
+    services = build_services(settings)
+    try:
+        async with services.db.session() as session:
+            return await lift_block(session, resident_id) is not None
     finally:
         await services.db.dispose()

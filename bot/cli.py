@@ -120,6 +120,24 @@ def answer(
 
 
 @app.command()
+def blocked(
+    lift: Annotated[int | None, typer.Option(help="Resident id to unblock")] = None,
+) -> None:
+    """List residents blocked for flooding, or lift a block."""
+    from bot.checking import blocked_list, unblock
+
+    settings = get_settings()
+    if lift is not None:
+        if not asyncio.run(unblock(settings, lift)):
+            typer.echo(f"no resident {lift}", err=True)
+            raise typer.Exit(2)
+        typer.echo(f"resident {lift} unblocked")
+        return
+    for row in asyncio.run(blocked_list(settings)):
+        typer.echo(f"#{row['id']:<6} {row['channel']:<9} since {row['since']}  {row['reason']}")
+
+
+@app.command()
 def chat() -> None:
     """Talk to the bot in this terminal (no Telegram needed)."""
     from bot.terminal_chat import run_terminal_chat

@@ -19,6 +19,7 @@ from bot import replies
 from bot.catalogue import resolve_language
 from bot.channels.base import acknowledge_button
 from bot.claims import ClaimDesk
+from bot.flood import FloodVerdict
 from bot.metrics import MESSAGES_IN, TURN_SECONDS
 from bot.services import Services
 from domain.messages import InboundMessage, OutboundMessage
@@ -117,6 +118,8 @@ class Conversation:
                     return
                 resident.last_inbound_at = message.received_at
                 turn = Turn(session, resident, message, self._language_of(resident, message))
+                if await self._flooding(turn):
+                    return
                 await self._route(turn)
         except Exception as exc:
             if is_unavailable(exc):  # left unprocessed in the inbox; `recover` finishes it later
@@ -156,6 +159,19 @@ class Conversation:
             await self.claims.check(turn)
         else:
             await self._on_text(turn)
+
+    async def _flooding(self, turn: Turn) -> bool:
+        """True when this resident sends too much: slowed first, then blocked."""
+        if self.services.flood is None:
+            return False
+        verdict = await self.services.flood.hit(turn.message.channel, turn.resident.chat_id)
+        if verdict == FloodVerdict.BLOCK and not turn.resident.blocked:
+            turn.resident.blocked, turn.resident.blocked_at = True, utcnow()
+            turn.resident.blocked_reason = "too many messages in an hour"
+            log.warning("resident %s blocked for flooding", turn.resident.id)
+        elif verdict == FloodVerdict.SLOW_DOWN:
+            await turn.say("slow_down")
+        return verdict != FloodVerdict.OK
 
     async def _on_text(self, turn: Turn) -> None:
         parser = self.services.parser

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
+from bot.flood import FloodGuard
 from domain.db import Database
 from domain.settings import Settings
 from nlu import IntentParser
@@ -28,6 +29,7 @@ class Services:
     parser: IntentParser | None
     dispatcher: OutboxDispatcher
     redis: Redis | None = None
+    flood: FloodGuard | None = None
     channels: dict[str, OutboundChannel] = field(default_factory=dict)
 
     def add_channel(self, channel: OutboundChannel) -> None:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from redis.asyncio import Redis
 
 from bot.delivery import OutboxDispatcher
+from bot.flood import FloodGuard
 from bot.knowledge_index import ClusterIndex, KnowledgeIndex
 from bot.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter, RedisRateLimiter
 from bot.services import Services
@@ -48,8 +49,9 @@ def build_services(settings: Settings, db: Database | None = None,
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     limiter: RateLimiter = RedisRateLimiter(redis) if redis is not None else LocalRateLimiter()
     dispatcher = OutboxDispatcher(db, limiter=limiter, limits=channel_limits(settings), redis=redis)
+    flood = FloodGuard(settings.flood_slow_per_hour, settings.flood_block_per_hour, redis)
     return Services(settings=settings, db=db, knowledge=knowledge, clusters=clusters,
-                    parser=parser, dispatcher=dispatcher, redis=redis)
+                    parser=parser, dispatcher=dispatcher, redis=redis, flood=flood)
 
 
 def channel_limits(settings: Settings) -> dict[str, ChannelLimits]:

@@ -25,3 +25,16 @@ async def forget(session: AsyncSession, resident: Resident) -> None:
     """Delete the resident, their requests, feedback and undelivered messages."""
     await session.execute(delete(OutboxMessage).where(OutboxMessage.resident_id == resident.id))
     await session.delete(resident)
+
+
+async def blocked_residents(session: AsyncSession) -> list[Resident]:
+    query = select(Resident).where(Resident.blocked.is_(True)).order_by(Resident.blocked_at.desc())
+    return list((await session.scalars(query)).all())
+
+
+async def lift_block(session: AsyncSession, resident_id: int) -> Resident | None:
+    """Unblock a resident (staff decision); returns None when there is no such resident."""
+    resident = await session.get(Resident, resident_id)
+    if resident is not None:
+        resident.blocked, resident.blocked_at, resident.blocked_reason = False, None, None
+    return resident

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 
 from bot.app import Runtime
 from bot.conversation import Conversation
+from bot.flood import FloodGuard
 from bot.setup import build_services
 from bot.publishing import AnswerDraft, PublishError, publish_answer
 from domain.knowledge import ItemData, upsert_item
@@ -20,6 +22,7 @@ from domain.settings import Settings
 from matching import Embedder
 from nlu import IntentParser
 from domain.models import Cluster, Request, Resident
+from domain.residents import blocked_residents, lift_block
 
 _ids = itertools.count(1)
 
@@ -108,3 +111,21 @@ async def test_unreachable_database_is_reported_not_swallowed(settings: Settings
     with pytest.raises(StorageUnavailable):
         await conversation.accept(InboundMessage(channel="webchat", sender="x", message_id="1", text="hi"))
     await conversation.services.db.dispose()
+
+
+async def test_a_flooding_resident_is_slowed_then_blocked_and_staff_can_lift_it(
+        runtime: Runtime) -> None:
+    runtime.services.flood = FloodGuard(slow_after=3, block_after=5)
+
+    for n in range(6):
+        await runtime.conversation.handle(InboundMessage(
+            channel="webchat", sender="spam", message_id=f"f{n}", text="/help"))
+    await asyncio.sleep(0.3)
+    texts = [m.text for m in runtime.webchat_outbox.sent["spam"]]
+    assert len(texts) == 4 and "wait" in texts[-1]
+    async with runtime.services.db.session() as session:
+        (resident,) = await blocked_residents(session)
+        assert resident.chat_id == "spam"
+        await lift_block(session, resident.id)
+    runtime.services.flood = FloodGuard(slow_after=100, block_after=200)
+    assert "/language" in (await say(runtime, "spam", "/help"))[0]

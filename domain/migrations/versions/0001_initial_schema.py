@@ -133,6 +133,8 @@ def upgrade() -> None:
         sa.Column("topics", sa.JSON(), nullable=False),
         sa.Column("opted_out", sa.Boolean(), nullable=False),
         sa.Column("blocked", sa.Boolean(), nullable=False),
+        sa.Column("blocked_at", domain.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("blocked_reason", sa.String(length=200), nullable=True),
         sa.Column("last_inbound_at", domain.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", domain.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_residents")),
