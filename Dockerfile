@@ -1,0 +1,17 @@
+# Production image: one codebase, several roles (`rumourbot web`, `rumourbot worker`).
+FROM python:3.11-slim AS app
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+RUN useradd --create-home --uid 10001 rumourbot
+WORKDIR /app
+COPY pyproject.toml README.md alembic.ini ./
+COPY bot bot
+COPY domain domain
+COPY matching matching
+COPY nlu nlu
+COPY factcheck_connectors factcheck_connectors
+COPY admin admin
+RUN pip install .
+USER rumourbot
+ENV RUMOURBOT_HOST=0.0.0.0 RUMOURBOT_LOG_FORMAT=json RUMOURBOT_DEMO_DATA=false
+EXPOSE 8080 9100
+CMD ["rumourbot", "web"]
