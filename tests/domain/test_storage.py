@@ -25,6 +25,7 @@ from domain.models import (
     utcnow,
 )
 from domain.outbox import DeliveryResult, claim_due, enqueue, record_result
+from domain import leases
 from domain.inbox import accept, start_processing, unprocessed
 from domain.residents import forget, resident_for
 
@@ -182,3 +183,13 @@ async def test_retire_marks_the_item_and_bumps_updated_at(database: Database) ->
         retired = await retire_item(session, item.id)
         assert retired is not None and retired.status == ItemStatus.RETIRED
         assert retired.updated_at > stamp
+
+
+async def test_a_lease_has_one_holder_until_it_expires_or_is_released(database: Database) -> None:
+    ttl = timedelta(seconds=30)
+    assert await leases.acquire(database, "sync:feed", ttl, holder="worker-a")
+    assert not await leases.acquire(database, "sync:feed", ttl, holder="worker-b")
+    assert await leases.acquire(database, "sync:feed", ttl, holder="worker-a")  # renewal
+    await leases.release(database, "sync:feed", holder="worker-a")
+    assert await leases.acquire(database, "sync:feed", timedelta(seconds=-1), holder="worker-b")
+    assert await leases.acquire(database, "sync:feed", ttl, holder="worker-c")  # b's expired
