@@ -9,6 +9,7 @@ Vectors computed here are written back beside the row, so a restart does not re-
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,9 +19,10 @@ from sqlalchemy import select, update
 
 from domain.db import Database
 from domain.models import OPEN_STATUSES, Cluster, ItemStatus, KnowledgeItem
-from matching import Candidate, Decision, IndexItem, MatchingEngine
+from matching import Candidate, Decision, IndexItem, MatchingEngine, normalise_text
 
 BATCH = 2000
+DECISION_CACHE_SIZE = 10_000
 
 
 def vector_from_bytes(blob: bytes | None) -> np.ndarray | None:
@@ -41,6 +43,7 @@ class SyncedIndex:
         self.engine = engine
         self._cursor: tuple[datetime, int] | None = None
         self._lock = asyncio.Lock()
+        self._decisions: OrderedDict[tuple[str, str | None], Decision] = OrderedDict()
 
     def is_live(self, row: Any) -> bool:
         raise NotImplementedError
@@ -57,6 +60,7 @@ class SyncedIndex:
                 if not rows:
                     return seen
                 await self._apply(rows)
+                self._decisions.clear()
                 seen += len(rows)
                 self._cursor = (rows[-1].updated_at, rows[-1].id)
 
@@ -98,7 +102,21 @@ class SyncedIndex:
                 )
 
     async def decide(self, text: str, language: str | None = None) -> Decision:
-        return await asyncio.to_thread(self.engine.decide, text, language)
+        """The engine's decision, remembered per normalised text until the index changes.
+
+        A viral rumour arrives thousands of times with the same words; only the first costs
+        an embedding.
+        """
+        key = (normalise_text(text), language)
+        cached = self._decisions.get(key)
+        if cached is not None:
+            self._decisions.move_to_end(key)
+            return cached
+        decision = await asyncio.to_thread(self.engine.decide, text, language)
+        self._decisions[key] = decision
+        if len(self._decisions) > DECISION_CACHE_SIZE:
+            self._decisions.popitem(last=False)
+        return decision
 
     async def search(self, text: str, k: int = 10) -> list[Candidate]:
         return await asyncio.to_thread(self.engine.search, text, k)
