@@ -122,7 +122,8 @@ def table(report: dict[str, Any]) -> str:
     for name, summary in parsers.items():
         cells = [f"{summary['accuracy'][g]:.0%}" for g in groups]
         latency = summary["latency_ms"]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {latency['p50']} | {latency['p99']} |")
+        timing = f" | {latency['p50']} | {latency['p99']} |"
+        lines.append(f"| {name} | " + " | ".join(cells) + timing)
     return "\n".join(lines)
 
 

@@ -7,7 +7,9 @@ from nlu.rasa_client import RasaParser
 from nlu.types import IntentParser
 
 
-def build_parser(rasa_url: str | None, rasa_token: str | None, timeout: float = 0.3) -> IntentParser:
+def build_parser(
+    rasa_url: str | None, rasa_token: str | None, timeout: float = 0.3
+) -> IntentParser:
     """Rasa (with the built-in as fallback) when a URL is set, else the built-in alone.
 
     The built-in parser trains here, in well under two seconds: call this once at start-up.

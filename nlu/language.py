@@ -79,13 +79,12 @@ def _training_vocabulary() -> dict[str, frozenset[str]]:
 
 @lru_cache(maxsize=1)
 def hinglish_words() -> frozenset[str]:
-    """Latin-script words only the Hindi training lines use, plus common function words."""
-    only_hindi = {
-        word
-        for word, languages in _training_vocabulary().items()
-        if languages == {"hi"} and word.isascii()
-    }
-    return frozenset(only_hindi | _HINGLISH_CORE)
+    """Latin-script words of the Hindi training lines and common Hinglish function words,
+    minus any word another language's lines use ("se" is Spanish too, "ke" Indonesian)."""
+    vocabulary = _training_vocabulary()
+    candidates = {w for w, langs in vocabulary.items() if "hi" in langs and w.isascii()}
+    candidates |= _HINGLISH_CORE
+    return frozenset(w for w in candidates if vocabulary.get(w, frozenset()) <= {"hi"})
 
 
 def _looks_like_romanised_hindi(words: list[str]) -> bool:

@@ -12,8 +12,12 @@ from typing import Any
 
 import httpx
 
-from nlu.builtin import LONG_MESSAGE_THRESHOLD, LONG_MESSAGE_WORDS, MAX_CLASSIFIED_CHARS
-from nlu.builtin import BuiltinParser
+from nlu.builtin import (
+    LONG_MESSAGE_THRESHOLD,
+    LONG_MESSAGE_WORDS,
+    MAX_CLASSIFIED_CHARS,
+    BuiltinParser,
+)
 from nlu.language import detect_language
 from nlu.types import Intent, ParseResult
 
@@ -86,6 +90,8 @@ class RasaParser:
 def to_result(payload: dict[str, Any], text: str) -> ParseResult:
     """Our reading of a `/model/parse` answer, with the product's fallback rules applied."""
     intent_data = payload.get("intent") or {}
+    if not isinstance(intent_data, dict):
+        raise ValueError("Rasa's answer has no intent object")
     intent = Intent.from_name(intent_data.get("name"))
     confidence = float(intent_data.get("confidence") or 0.0)
     long_paste = len(text.split()) > LONG_MESSAGE_WORDS and confidence < LONG_MESSAGE_THRESHOLD

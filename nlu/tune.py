@@ -5,7 +5,8 @@
 Five-fold cross-validated probabilities on the training data; for each candidate threshold,
 messages whose top non-claim intent falls below it become claims. A claim mistaken for small
 talk costs twice as much as the reverse (a rumour left unchecked is worse than a fact-check
-search for "thanks"). Prints the table and the threshold to put in `nlu/builtin.py`: the highest one within TOLERANCE of the lowest error.
+search for "thanks"). Prints the table and the threshold to put in `nlu/builtin.py`: the
+highest one within TOLERANCE of the lowest error.
 """
 
 from __future__ import annotations

@@ -18,23 +18,27 @@ HOST="${RASA_HOST:-127.0.0.1}"
 PORT="${RASA_PORT:-5005}"
 TOKEN_FILE="$PROJECT/.rasa-token"
 
+# Rasa's own noise: no usage telemetry, no SQLAlchemy 2.0 and TensorFlow start-up chatter.
+export RASA_TELEMETRY_ENABLED=false SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2
+
 die() { echo "rasa.sh: $*" >&2; exit 1; }
 
-# A Python 3.10 that really runs: RASA_PYTHON, then pyenv's newest 3.10.x, then a plain
-# python3.10 on PATH. pyenv's shim on PATH refuses to run when 3.10 is not the selected
+# A Python 3.10 that really runs: RASA_PYTHON, then pyenv's newest 3.10.x, then a system
+# python3.10. pyenv's shim on PATH refuses to run when 3.10 is not the selected
 # version, so each candidate is tried, not just looked up.
 find_python310() {
   local candidates=()
   [[ -n "${RASA_PYTHON:-}" ]] && candidates+=("$RASA_PYTHON")
   local pyenv_root=""
   if command -v pyenv >/dev/null 2>&1; then pyenv_root="$(pyenv root 2>/dev/null || true)"; fi
-  [[ -z "$pyenv_root" && -d "$HOME/.pyenv" ]] && pyenv_root="$HOME/.pyenv"
+  [[ -z "$pyenv_root" && -d "${HOME:-}/.pyenv" ]] && pyenv_root="$HOME/.pyenv"
   if [[ -n "$pyenv_root" ]]; then
     local found
     found="$(ls -d "$pyenv_root"/versions/3.10.* 2>/dev/null | sort -V -r || true)"
     for dir in $found; do candidates+=("$dir/bin/python"); done
   fi
   candidates+=(/usr/bin/python3.10 /usr/local/bin/python3.10)
+  command -v python3.10 >/dev/null 2>&1 && candidates+=("$(command -v python3.10)")
   for py in "${candidates[@]}"; do
     if [[ -x "$py" ]] && "$py" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' \
         >/dev/null 2>&1; then
@@ -63,8 +67,9 @@ require_venv() {
 cmd_train() {
   require_venv
   cd "$PROJECT"
-  "$VENV/bin/rasa" train nlu --config config.yml --nlu data --out models --fixed-model-name rumourbot \
-    2>&1 | grep -v -E "^\s*$" || true
+  # `rasa train` skips training when config, domain and data are unchanged.
+  "$VENV/bin/rasa" train --config config.yml --domain domain.yml --data data --out models \
+    --fixed-model-name rumourbot || die "training failed (see the output above)"
   [[ -f models/rumourbot.tar.gz ]] || die "training failed: no model in $PROJECT/models"
 }
 

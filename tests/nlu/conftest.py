@@ -104,7 +104,8 @@ def rasa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaServer
     port = server.url.rsplit(":", 1)[1]
     command = [str(rasa), "run", "--enable-api", "--interface", "127.0.0.1", "--port", port]
     command += ["--auth-token", server.token, "--model", str(MODEL)]
-    env = {**os.environ, "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false",
+           "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=PROJECT, stdout=output, stderr=subprocess.STDOUT,
                                    env=env)
