@@ -1,14 +1,16 @@
 """The Telegram channel: PTB's `Application` for both halves.
 
 Input: in polling mode (development) PTB's updater fetches updates and one `TypeHandler` turns
-each into an `InboundMessage` and awaits the conversation. In webhook mode (production) the
-route authenticates the secret header, parses the `Update` with PTB, and hands the message to
-`Conversation.accept`, which stores it durably and handles it in the background, so Telegram
-gets its 200 at once. Output: `send` renders an `OutboundMessage` through `Bot.send_message`.
+each into an `InboundMessage`; in webhook mode (production) the route authenticates the secret
+header and parses the `Update` with PTB. Both hand the message to `Conversation.accept`, which
+stores it durably and handles it in the background: Telegram gets its 200 at once, and one slow
+turn (a cluster refresh, say) does not hold up the next resident's update.
+Output: `send` renders an `OutboundMessage` through `Bot.send_message`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -35,10 +37,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MAX_UPDATE_BYTES = 256_000  # a real update is a few kB; captions and texts are capped at 4096
 ALLOWED_UPDATES = ["message", "callback_query"]
 POLL_TIMEOUT = 10  # seconds a getUpdates long poll may wait
+STORAGE_RETRY_SECONDS = (1, 2, 5, 10, 30, 60, 120)  # polling, while the database is down
 SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts
 
 
@@ -137,8 +140,16 @@ class TelegramChannel:
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         inbound = inbound_from_update(update, self.name)
-        if inbound is not None:
-            await self.conversation.handle(inbound)
+        if inbound is None:
+            return
+        for delay in STORAGE_RETRY_SECONDS:  # polling already confirmed the update: keep trying
+            try:
+                await self.conversation.accept(inbound)  # stored; handled in the background
+                return
+            except StorageUnavailable:
+                log.warning("database unavailable; retrying a Telegram update in %ss", delay)
+                await asyncio.sleep(delay)
+        log.error("database unavailable; Telegram message %s dropped", inbound.message_id)
 
     async def _on_error(self, _update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram update handling failed: %s", type(context.error).__name__,

@@ -35,36 +35,69 @@ def test_text_message() -> None:
 
 
 def test_forwarded_message() -> None:
-    origin = {"type": "user", "date": 1763990000,
-              "sender_user": {"id": 1, "is_bot": False, "first_name": "X"}}
+    origin = {
+        "type": "user",
+        "date": 1763990000,
+        "sender_user": {"id": 1, "is_bot": False, "first_name": "X"},
+    }
     inbound = inbound_from_update(update(text="Share this!", forward_origin=origin))
     assert inbound is not None and inbound.forwarded
 
 
 def test_forwarded_from_a_hidden_user_or_channel() -> None:
-    for origin in ({"type": "hidden_user", "date": 1, "sender_user_name": "Someone"},
-                   {"type": "channel", "date": 1, "message_id": 5,
-                    "chat": {"id": -100123, "type": "channel", "title": "News"}}):
+    for origin in (
+        {"type": "hidden_user", "date": 1, "sender_user_name": "Someone"},
+        {
+            "type": "channel",
+            "date": 1,
+            "message_id": 5,
+            "chat": {"id": -100123, "type": "channel", "title": "News"},
+        },
+    ):
         inbound = inbound_from_update(update(text="Share this!", forward_origin=origin))
         assert inbound is not None and inbound.forwarded
 
 
 def test_photo_with_caption_takes_the_largest_size() -> None:
-    photo = [{"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90},
-             {"file_id": "large", "file_unique_id": "l", "width": 1280, "height": 1280}]
+    photo = [
+        {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90},
+        {"file_id": "large", "file_unique_id": "l", "width": 1280, "height": 1280},
+    ]
     inbound = inbound_from_update(update(photo=photo, caption="Look at this"))
     assert inbound is not None
     assert inbound.text == "Look at this" and inbound.media == (Media("photo", "large"),)
 
 
-@pytest.mark.parametrize(("field", "payload", "kind"), [
-    ("document", {"file_id": "d1", "file_unique_id": "u", "mime_type": "application/pdf"}, "document"),
-    ("document", {"file_id": "d1", "file_unique_id": "u", "mime_type": "image/png"}, "image"),
-    ("voice", {"file_id": "d1", "file_unique_id": "u", "duration": 2}, "voice"),
-    ("video", {"file_id": "d1", "file_unique_id": "u", "width": 1, "height": 1, "duration": 1}, "video"),
-    ("sticker", {"file_id": "d1", "file_unique_id": "u", "type": "regular", "width": 1, "height": 1,
-                 "is_animated": False, "is_video": False}, "sticker"),
-])
+@pytest.mark.parametrize(
+    ("field", "payload", "kind"),
+    [
+        (
+            "document",
+            {"file_id": "d1", "file_unique_id": "u", "mime_type": "application/pdf"},
+            "document",
+        ),
+        ("document", {"file_id": "d1", "file_unique_id": "u", "mime_type": "image/png"}, "image"),
+        ("voice", {"file_id": "d1", "file_unique_id": "u", "duration": 2}, "voice"),
+        (
+            "video",
+            {"file_id": "d1", "file_unique_id": "u", "width": 1, "height": 1, "duration": 1},
+            "video",
+        ),
+        (
+            "sticker",
+            {
+                "file_id": "d1",
+                "file_unique_id": "u",
+                "type": "regular",
+                "width": 1,
+                "height": 1,
+                "is_animated": False,
+                "is_video": False,
+            },
+            "sticker",
+        ),
+    ],
+)
 def test_attachments(field: str, payload: dict[str, Any], kind: str) -> None:
     inbound = inbound_from_update(update(**{field: payload}))
     assert inbound is not None and inbound.text == ""
@@ -72,8 +105,14 @@ def test_attachments(field: str, payload: dict[str, Any], kind: str) -> None:
 
 
 def test_a_gif_is_one_animation() -> None:
-    gif = {"file_id": "g", "file_unique_id": "u", "width": 1, "height": 1, "duration": 1,
-           "mime_type": "video/mp4"}
+    gif = {
+        "file_id": "g",
+        "file_unique_id": "u",
+        "width": 1,
+        "height": 1,
+        "duration": 1,
+        "mime_type": "video/mp4",
+    }
     inbound = inbound_from_update(update(animation=gif, document=gif))
     assert inbound is not None and [m.kind for m in inbound.media] == ["animation"]
 
@@ -90,10 +129,20 @@ def test_reply_to_message() -> None:
 
 
 def test_button_press() -> None:
-    message = {"message_id": 30, "date": 1764000000, "chat": CHAT,
-               "from": {"id": 1, "is_bot": True, "first_name": "Bot"}, "text": "Pick one"}
-    query = {"id": "987654321", "from": USER, "message": message, "chat_instance": "-1",
-             "data": "pick:3:7"}
+    message = {
+        "message_id": 30,
+        "date": 1764000000,
+        "chat": CHAT,
+        "from": {"id": 1, "is_bot": True, "first_name": "Bot"},
+        "text": "Pick one",
+    }
+    query = {
+        "id": "987654321",
+        "from": USER,
+        "message": message,
+        "chat_instance": "-1",
+        "data": "pick:3:7",
+    }
     inbound = inbound_from_update(Update.de_json({"update_id": 1, "callback_query": query}, BOT))
     assert inbound is not None
     assert (inbound.sender, inbound.message_id) == ("4242", "cb:987654321")
@@ -105,7 +154,9 @@ def test_group_chats_edits_and_channel_posts_are_ignored() -> None:
     group = {"id": -100, "type": "supergroup", "title": "Neighbours"}
     assert inbound_from_update(update(text="hi", chat=group)) is None
     edited = {"message_id": 1, "date": 1, "edit_date": 2, "chat": CHAT, "text": "x"}
-    assert inbound_from_update(Update.de_json({"update_id": 2, "edited_message": edited}, BOT)) is None
+    assert (
+        inbound_from_update(Update.de_json({"update_id": 2, "edited_message": edited}, BOT)) is None
+    )
     post = {"message_id": 1, "date": 1, "chat": {"id": -1, "type": "channel"}, "text": "x"}
     assert inbound_from_update(Update.de_json({"update_id": 3, "channel_post": post}, BOT)) is None
 
@@ -142,7 +193,10 @@ def test_arabic_text_is_sent_as_is() -> None:
 def test_keyboard_one_button_per_row() -> None:
     markup = keyboard((Button("Yes", "fb:1:1"), Button("No", "fb:1:0")))
     assert markup is not None
-    assert [[b.callback_data for b in row] for row in markup.inline_keyboard] == [["fb:1:1"], ["fb:1:0"]]
+    assert [[b.callback_data for b in row] for row in markup.inline_keyboard] == [
+        ["fb:1:1"],
+        ["fb:1:0"],
+    ]
     assert keyboard(()) is None
 
 
@@ -152,14 +206,19 @@ def test_keyboard_refuses_callback_data_over_64_bytes() -> None:
     assert info.value.permanent
 
 
-@pytest.mark.parametrize(("error", "permanent", "retry_after"), [
-    (RetryAfter(7), False, 7.0),
-    (Forbidden("Forbidden: bot was blocked by the user"), True, None),
-    (BadRequest("Bad Request: chat not found"), True, None),
-    (TimedOut(), False, None),
-    (NetworkError("connection reset"), False, None),
-])
-async def test_errors_are_translated(error: Exception, permanent: bool, retry_after: float | None) -> None:
+@pytest.mark.parametrize(
+    ("error", "permanent", "retry_after"),
+    [
+        (RetryAfter(7), False, 7.0),
+        (Forbidden("Forbidden: bot was blocked by the user"), True, None),
+        (BadRequest("Bad Request: chat not found"), True, None),
+        (TimedOut(), False, None),
+        (NetworkError("connection reset"), False, None),
+    ],
+)
+async def test_errors_are_translated(
+    error: Exception, permanent: bool, retry_after: float | None
+) -> None:
     with pytest.raises(DeliveryFailed) as info:
         async with translated_errors():
             raise error

@@ -49,6 +49,7 @@ ERRORS: dict[int, tuple[int, str, str]] = {  # code -> (HTTP status, title, deta
              "Too many messages sent from this phone number to the same phone number."),
     80007: (400, "Rate limit issues", "The WhatsApp Business Account has reached its rate limit."),
     131026: (400, "Message Undeliverable", "Unable to deliver message."),
+    131009: (400, "Parameter value is not valid", ""),
     190: (401, "Access token has expired", "Error validating access token."),
 }
 
@@ -105,10 +106,11 @@ class FakeGraphAPI:
         with self._lock:
             return [s for s in self.sent if s.to == to]
 
-    async def wait_for(self, to: str, count: int, timeout: float = 10.0) -> list[Sent]:
-        """The messages sent to `to` once there are at least `count` (or after `timeout`)."""
-        deadline = time.monotonic() + timeout
-        while len(self.sent_to(to)) < count and time.monotonic() < deadline:
+    async def wait_for(self, to: str, count: int, within: float = 10.0) -> list[Sent]:
+        """The messages sent to `to` once there are at least `count` (or after `within` s)."""
+        deadline = time.monotonic() + within
+        # the server records from its own thread: poll rather than share an asyncio.Event
+        while len(self.sent_to(to)) < count and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
         return self.sent_to(to)
 
@@ -131,6 +133,9 @@ class FakeGraphAPI:
         to = body.get("to") if isinstance(body, dict) else None
         if not isinstance(to, str) or body.get("messaging_product") != "whatsapp":
             return self._error(100, "(#100) The parameter messaging_product is required.")
+        problem = invalid(body)
+        if problem is not None:
+            return self._error(131009, f"Parameter value is not valid: {problem}")
         failure = self._take_failure(to)
         if failure is not None:
             return self._error(failure)
@@ -155,7 +160,8 @@ class FakeGraphAPI:
 
     @staticmethod
     def _error(code: int, message: str | None = None) -> Response:
-        status, title, details = ERRORS.get(code, (400, message or "Invalid parameter", ""))
+        status, title, details = ERRORS.get(code, (400, "Invalid parameter", ""))
+        details = message or details
         error: dict[str, Any] = {
             "message": f"(#{code}) {title}", "type": "OAuthException", "code": code,
             "error_data": {"messaging_product": "whatsapp", "details": details or title},
@@ -202,6 +208,39 @@ class FakeGraphAPI:
         self.stop()
 
 
+def invalid(body: dict[str, Any]) -> str | None:
+    """What Meta would reject in a message body (the documented limits), or None."""
+    kind = body.get("type")
+    if kind == "text":
+        text = body.get("text", {}).get("body", "")
+        return None if 0 < len(text) <= 4096 else "text body length"
+    if kind == "template":
+        template = body.get("template", {})
+        ok = template.get("name") and template.get("language", {}).get("code")
+        params = [p for c in template.get("components", []) for p in c.get("parameters", [])]
+        if any("\n" in p.get("text", "") or "\t" in p.get("text", "") for p in params):
+            return "template parameters cannot contain new lines or tabs"
+        return None if ok else "template name and language"
+    if kind != "interactive":
+        return f"unsupported type {kind}"
+    interactive = body.get("interactive", {})
+    if not 0 < len(interactive.get("body", {}).get("text", "")) <= 1024:
+        return "interactive body length"
+    action = interactive.get("action", {})
+    if interactive.get("type") == "button":
+        buttons = [b["reply"] for b in action.get("buttons", [])]
+        titles = [b["title"] for b in buttons]
+        if not 0 < len(buttons) <= 3 or any(not 0 < len(t) <= 20 for t in titles):
+            return "reply buttons"
+        return None if len(set(titles)) == len(titles) else "button titles must be unique"
+    rows = [r for section in action.get("sections", []) for r in section.get("rows", [])]
+    if not 0 < len(rows) <= 10 or not 0 < len(action.get("button", "")) <= 20:
+        return "list rows or button"
+    if any(len(r["title"]) > 24 or len(r.get("description", "")) > 72 for r in rows):
+        return "list row title or description"
+    return None
+
+
 # -- webhooks, shaped like Meta's documented examples ------------------------------------------
 _wamids = itertools.count(1)
 
@@ -215,7 +254,8 @@ def envelope(value: dict[str, Any], phone_number_id: str = PHONE_NUMBER_ID) -> d
         "object": "whatsapp_business_account",
         "entry": [{"id": WABA_ID, "changes": [{"value": {
             "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": DISPLAY_NUMBER, "phone_number_id": phone_number_id},
+            "metadata": {"display_phone_number": DISPLAY_NUMBER,
+                         "phone_number_id": phone_number_id},
             **value,
         }, "field": "messages"}]}],
     }

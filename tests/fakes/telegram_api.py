@@ -30,6 +30,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.fakes.telegram_updates import TelegramUpdates
+
 TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijkl"
 BOT_ID = 123456789
 JSON_FIELDS = {"reply_markup", "reply_parameters", "allowed_updates", "entities",
@@ -69,7 +71,7 @@ def _update_type(update: dict[str, Any]) -> str:
     return next(k for k in update if k != "update_id")
 
 
-class FakeTelegram:
+class FakeTelegram(TelegramUpdates):
     """The server plus what it saw: updates waiting, messages sent, calls made."""
 
     def __init__(self, token: str = TOKEN) -> None:
@@ -100,7 +102,8 @@ class FakeTelegram:
             self.webhook: dict[str, Any] | None = None
             self.webhook_responses: list[tuple[int, int]] = []  # (update_id, status)
             self.allowed_updates: list[str] | None = DEFAULT_ALLOWED
-            self.pushed_at: dict[int, float] = {}
+            self.pushed_at: dict[int, float] = {}  # perf_counter() when pushed
+            self.delivered_at: dict[int, float] = {}  # first returned by getUpdates / POSTed
 
     @property
     def url(self) -> str:
@@ -191,10 +194,13 @@ class FakeTelegram:
             return [params for name, params in self.calls if name == method]
 
     async def wait_for_messages(self, chat_id: int | str, n: int,
-                                timeout: float = 5.0) -> list[dict[str, Any]]:
-        """The chat's sent messages once there are at least `n` (or all there are at `timeout`)."""
+                                timeout: float = 5.0) -> list[dict[str, Any]]:  # noqa: ASYNC109
+        """The chat's sent messages once there are at least `n` (or all there are at `timeout`).
+
+        Polls: the server records messages on its own thread and loop, not the caller's.
+        """
         deadline = time.monotonic() + timeout
-        while len(found := self.sent_to(chat_id)) < n and time.monotonic() < deadline:
+        while len(found := self.sent_to(chat_id)) < n and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.005)
         return found
 
@@ -203,56 +209,6 @@ class FakeTelegram:
         with self._lock:
             self.files[file_id] = (file_path or f"photos/file_{len(self.files)}.jpg", content)
         return file_id
-
-    # -- realistic updates -------------------------------------------------------------------
-    def user(self, chat_id: int, language: str = "en") -> dict[str, Any]:
-        return {"id": chat_id, "is_bot": False, "first_name": "Amina", "language_code": language}
-
-    def message_update(self, chat_id: int, text: str | None = None, *, language: str = "en",
-                       forwarded: bool = False, **fields: Any) -> dict[str, Any]:
-        """`{"update_id", "message": {...}}` from a resident in a private chat."""
-        message: dict[str, Any] = {
-            "message_id": next(self._ids), "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private", "first_name": "Amina"},
-            "from": self.user(chat_id, language),
-        }
-        if text is not None:
-            message["text"] = text
-            if text.startswith("/"):
-                length = len(text.split(" ", 1)[0])
-                message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
-        if forwarded:
-            message["forward_origin"] = {"type": "user", "date": int(time.time()) - 3600,
-                                         "sender_user": {"id": 777000111, "is_bot": False,
-                                                         "first_name": "Someone"}}
-        message.update(fields)
-        return {"update_id": next(self._update_ids), "message": message}
-
-    def photo_update(self, chat_id: int, caption: str | None = None, *,
-                     content: bytes = b"\xff\xd8\xff\xe0fake-jpeg", **kw: Any) -> dict[str, Any]:
-        file_id = self.add_file(content)
-        sizes = [{"file_id": f"{file_id}-s", "file_unique_id": "AQADs", "width": 90, "height": 67,
-                  "file_size": 1200},
-                 {"file_id": file_id, "file_unique_id": "AQADm", "width": 1280, "height": 960,
-                  "file_size": len(content)}]
-        fields: dict[str, Any] = {"photo": sizes}
-        if caption is not None:
-            fields["caption"] = caption
-        return self.message_update(chat_id, **kw, **fields)
-
-    def button_update(self, chat_id: int, data: str, *, language: str = "en") -> dict[str, Any]:
-        """A press of the button carrying `data` on the latest bot message that has it."""
-        shown = [m for m in self.sent_to(chat_id)
-                 if any(b.get("callback_data") == data
-                        for row in (m.get("reply_markup") or {}).get("inline_keyboard", [])
-                        for b in row)]
-        source = shown[-1] if shown else None
-        query: dict[str, Any] = {"id": str(4_000_000_000 + next(self._ids)),
-                                 "from": self.user(chat_id, language),
-                                 "chat_instance": "-5842716934581273", "data": data}
-        if source is not None:
-            query["message"] = self._message_object(source)
-        return {"update_id": next(self._update_ids), "callback_query": query}
 
     # -- the server --------------------------------------------------------------------------
     def app(self) -> Starlette:
@@ -322,6 +278,10 @@ class FakeTelegram:
             ready = self._ready(offset, limit)
             remaining = deadline - time.monotonic()
             if ready or remaining <= 0:
+                now = time.perf_counter()
+                with self._lock:
+                    for u in ready:
+                        self.delivered_at.setdefault(u["update_id"], now)
                 return ready
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(arrived.wait(), remaining)
@@ -352,14 +312,6 @@ class FakeTelegram:
         with self._lock:
             self.sent.append(record)
         return self._message_object(record)
-
-    def _message_object(self, record: dict[str, Any]) -> dict[str, Any]:
-        message = {"message_id": record["message_id"], "from": self.bot_user,
-                   "chat": {"id": record["chat_id"], "first_name": "Amina", "type": "private"},
-                   "date": record["date"], "text": record["text"]}
-        if record.get("reply_markup"):
-            message["reply_markup"] = record["reply_markup"]
-        return message
 
     async def _m_answercallbackquery(self, params: dict[str, Any]) -> Any:
         if not params.get("callback_query_id"):
@@ -414,6 +366,8 @@ class FakeTelegram:
                 headers = {"Content-Type": "application/json"}
                 if hook.get("secret_token"):
                     headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
+                with self._lock:
+                    self.delivered_at.setdefault(update["update_id"], time.perf_counter())
                 try:
                     response = await client.post(hook["url"], content=json.dumps(update),
                                                  headers=headers)
