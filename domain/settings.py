@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_api_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v21.0"
-    whatsapp_messages_per_second: float = Field(default=20.0, gt=0)
+    whatsapp_messages_per_second: float = Field(default=80.0, gt=0)
     whatsapp_template_answer: str | None = None
     whatsapp_template_broadcast: str | None = None
     whatsapp_template_language: str = "en"

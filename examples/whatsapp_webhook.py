@@ -25,22 +25,45 @@ def main(text: str, sender: str = "15550001111") -> None:
     settings = get_settings()
     if settings.whatsapp_app_secret is None or not settings.whatsapp_phone_number_id:
         sys.exit("set RUMOURBOT_WHATSAPP_APP_SECRET and RUMOURBOT_WHATSAPP_PHONE_NUMBER_ID")
-    payload = {"object": "whatsapp_business_account", "entry": [{"id": "0", "changes": [{
-        "field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550000000",
-                         "phone_number_id": settings.whatsapp_phone_number_id},
-            "contacts": [{"profile": {"name": "Example"}, "wa_id": sender}],
-            "messages": [{"from": sender, "id": f"wamid.example-{uuid.uuid4().hex}",
-                          "timestamp": str(int(time.time())), "type": "text",
-                          "text": {"body": text}, "context": {"forwarded": True}}],
-        }}]}]}
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "0",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "15550000000",
+                                "phone_number_id": settings.whatsapp_phone_number_id,
+                            },
+                            "contacts": [{"profile": {"name": "Example"}, "wa_id": sender}],
+                            "messages": [
+                                {
+                                    "from": sender,
+                                    "id": f"wamid.example-{uuid.uuid4().hex}",
+                                    "timestamp": str(int(time.time())),
+                                    "type": "text",
+                                    "text": {"body": text},
+                                    "context": {"forwarded": True},
+                                }
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
     body = json.dumps(payload, separators=(",", ":")).encode()
     secret = settings.whatsapp_app_secret.get_secret_value().encode()
     signature = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-    response = httpx.post(f"{settings.public_url.rstrip('/')}/whatsapp/webhook", content=body,
-                          headers={"content-type": "application/json",
-                                   "x-hub-signature-256": signature})
+    response = httpx.post(
+        f"{settings.public_url.rstrip('/')}/whatsapp/webhook",
+        content=body,
+        headers={"content-type": "application/json", "x-hub-signature-256": signature},
+    )
     print(response.status_code, response.text)
 
 

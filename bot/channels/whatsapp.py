@@ -1,8 +1,9 @@
 """The WhatsApp channel on the official WhatsApp Business Cloud API.
 
 Input: `GET /whatsapp/webhook` answers Meta's verification handshake; `POST` checks
-`X-Hub-Signature-256` over the raw body, answers 200 at once and hands each message to the
-conversation in a background task (the conversation de-duplicates Meta's retries by wamid).
+`X-Hub-Signature-256` over the raw body, stores each message durably through
+`Conversation.accept` (once per wamid: Meta retries) and answers 200, or 503 when the database
+is down so Meta delivers again; messages and receipts are handled in the background.
 Output: `send` renders an `OutboundMessage` as free-form messages inside the 24-hour
 customer-service window and as a pre-approved template outside it; Meta's error codes become
 `DeliveryFailed` (retry later, or permanent), and opt-out codes mark the resident.
@@ -20,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -40,8 +41,9 @@ from bot.channels.whatsapp_send import (
     GraphClient,
     GraphError,
     RateLimiter,
-    TokenBucket,
+    SharedLimiter,
 )
+from domain.db import StorageUnavailable
 from domain.messages import OutboundMessage
 from domain.models import OutboxMessage, Resident, utcnow
 from domain.outbox import record_delivery_status
@@ -76,18 +78,18 @@ class WhatsAppConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WhatsAppConfig:
-        missing = [name for name in ("whatsapp_app_secret", "whatsapp_verify_token")
-                   if getattr(settings, name) is None]
-        if missing:
-            raise WhatsAppConfigError("WhatsApp needs " + " and ".join(f"RUMOURBOT_{m.upper()}"
-                                                                      for m in missing))
-        assert settings.whatsapp_app_secret and settings.whatsapp_verify_token  # noqa: S101
+        secret, verify = settings.whatsapp_app_secret, settings.whatsapp_verify_token
+        if secret is None or verify is None:
+            missing = [f"RUMOURBOT_{name.upper()}" for name, value in
+                       (("whatsapp_app_secret", secret), ("whatsapp_verify_token", verify))
+                       if value is None]
+            raise WhatsAppConfigError("WhatsApp also needs " + " and ".join(missing))
         templates = {"notify_answered": settings.whatsapp_template_answer,
                      "broadcast": settings.whatsapp_template_broadcast}
         return cls(
             phone_number_id=str(settings.whatsapp_phone_number_id),
-            app_secret=settings.whatsapp_app_secret.get_secret_value(),
-            verify_token=settings.whatsapp_verify_token.get_secret_value(),
+            app_secret=secret.get_secret_value(),
+            verify_token=verify.get_secret_value(),
             templates={key: name for key, name in templates.items() if name},
             template_language=settings.whatsapp_template_language,
             template_languages=_pairs(settings.whatsapp_template_languages),
@@ -129,8 +131,8 @@ class WhatsAppChannel:
 
     async def receive(self, request: Request) -> Response:
         """Verify the signature over the raw body, acknowledge, and work in the background."""
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        body = await _read_limited(request, MAX_BODY)
+        if body is None:
             return PlainTextResponse("payload too large", status_code=413)
         if not signature_valid(body, request.headers.get(SIGNATURE_HEADER), self.config.app_secret):
             return PlainTextResponse("invalid signature", status_code=401)
@@ -138,8 +140,12 @@ class WhatsAppChannel:
             payload = json.loads(body)
         except ValueError:
             return PlainTextResponse("expected JSON", status_code=400)
-        for message in inbound_messages(payload, self.config.phone_number_id):
-            self._spawn(self.conversation.handle(message))
+        try:
+            for message in inbound_messages(payload, self.config.phone_number_id):
+                await self.conversation.accept(message)  # stored durably, handled in background
+        except StorageUnavailable:  # Meta delivers the webhook again later
+            return PlainTextResponse("try again later", status_code=503,
+                                     headers={"Retry-After": "5"})
         statuses = status_updates(payload, self.config.phone_number_id)
         if statuses:
             self._spawn(self._record_statuses(statuses))
@@ -151,7 +157,7 @@ class WhatsAppChannel:
         task.add_done_callback(self._tasks.discard)
 
     async def idle(self) -> None:
-        """Wait until every webhook received so far has been processed."""
+        """Wait until every delivery receipt received so far has been recorded."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
@@ -240,7 +246,7 @@ class WhatsAppChannel:
         log.info("WhatsApp channel ready: webhook at %s", PATH)
 
     async def stop(self) -> None:
-        """Finish the webhooks already accepted, then close the HTTP client."""
+        """Finish recording the receipts already accepted, then close the HTTP client."""
         try:
             await asyncio.wait_for(self.idle(), SHUTDOWN_SECONDS)
         except TimeoutError:
@@ -257,8 +263,24 @@ def from_settings(services: Services, conversation: Conversation) -> WhatsAppCha
     config = WhatsAppConfig.from_settings(settings)
     graph = GraphClient(settings.whatsapp_api_url, settings.whatsapp_api_version,
                         config.phone_number_id, settings.whatsapp_access_token.get_secret_value())
-    return WhatsAppChannel(services, conversation, config, graph,
-                           TokenBucket(settings.whatsapp_messages_per_second))
+    limiter = SharedLimiter(services.dispatcher.limiter, settings.whatsapp_messages_per_second)
+    return WhatsAppChannel(services, conversation, config, graph, limiter)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    """The raw body, or None as soon as it exceeds `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    try:
+        async for part in request.stream():
+            body += part
+            if len(body) > limit:
+                return None
+    except ClientDisconnect:
+        return b""
+    return bytes(body)
 
 
 def _pairs(value: str) -> dict[str, str]:

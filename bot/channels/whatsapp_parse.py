@@ -69,7 +69,7 @@ def changes(payload: Any, phone_number_id: str | None = None) -> list[dict[str, 
             value = change.get("value")
             if change.get("field", "messages") != "messages" or not isinstance(value, dict):
                 continue
-            metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+            metadata = _dict(value.get("metadata"))
             if phone_number_id and str(metadata.get("phone_number_id", "")) != phone_number_id:
                 continue
             values.append(value)
@@ -95,7 +95,8 @@ def status_updates(payload: Any, phone_number_id: str | None = None) -> list[Sta
             wamid, status = raw.get("id"), raw.get("status")
             if not isinstance(wamid, str) or not isinstance(status, str):
                 continue
-            codes = tuple(e["code"] for e in _dicts(raw.get("errors")) if isinstance(e.get("code"), int))
+            errors = _dicts(raw.get("errors"))
+            codes = tuple(e["code"] for e in errors if isinstance(e.get("code"), int))
             found.append(StatusUpdate(wamid, status[:20], str(raw.get("recipient_id", "")), codes))
     return found
 
@@ -107,7 +108,7 @@ def parse_message(raw: dict[str, Any]) -> InboundMessage | None:
         return None
     if kind in IGNORED_TYPES:
         return None
-    context = raw.get("context") if isinstance(raw.get("context"), dict) else {}
+    context = _dict(raw.get("context"))
     fields = _content(kind, raw)
     if fields is None:
         return None
@@ -124,9 +125,9 @@ def parse_message(raw: dict[str, Any]) -> InboundMessage | None:
 
 def _content(kind: str, raw: dict[str, Any]) -> dict[str, Any] | None:
     """text / media / callback_data for one message type."""
-    body = raw.get(kind) if isinstance(raw.get(kind), dict) else {}
+    body = _dict(raw.get(kind))
     if kind == "text":
-        return {"text": _str(body.get("body"))}
+        return {"text": body["body"]} if isinstance(body.get("body"), str) else None
     if kind == "interactive":
         reply = body.get("button_reply") or body.get("list_reply")
         if not isinstance(reply, dict) or not isinstance(reply.get("id"), str):
@@ -152,6 +153,10 @@ def _timestamp(value: Any) -> datetime:
     except (TypeError, ValueError, OverflowError, OSError):
         return now
     return min(when, now)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:

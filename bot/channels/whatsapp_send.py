@@ -1,4 +1,4 @@
-"""The output edge of the WhatsApp channel: one Graph API call, its errors, and a rate limiter.
+"""The output edge of the WhatsApp channel: one Graph API call, its errors, and its pacing.
 
 `GraphClient.send_message` POSTs `/{version}/{phone_number_id}/messages` and returns the
 `wamid`; failures become one `GraphError` carrying Meta's error code, so the channel decides
@@ -8,10 +8,11 @@ what a code means (retry later, opt the resident out, fall back to a template).
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any, Protocol
 
 import httpx
+
+from bot import ratelimit
 
 # Meta error codes the channel reacts to (developers.facebook.com, WhatsApp Cloud API error codes)
 OPT_OUT_CODES = frozenset({131050})  # the user stopped marketing messages from this business
@@ -58,33 +59,23 @@ class GraphError(Exception):
 
 
 class RateLimiter(Protocol):
-    """Waits until one more message may be sent (in-process now, shared through Redis later)."""
+    """Waits until one more Graph request may be made."""
 
     async def acquire(self) -> None: ...
 
 
-class TokenBucket:
-    """`rate` messages per second on average, bursts of up to `burst`; one per process."""
+class SharedLimiter:
+    """`rate` Graph requests per second for this phone number, through the dispatcher's token
+    buckets: in this process on the embedded default, shared by every worker through Redis."""
 
-    def __init__(self, rate: float, burst: float | None = None) -> None:
-        self.rate = rate
-        self.capacity = burst if burst is not None else max(1.0, rate)
-        self.tokens = self.capacity
-        self.updated = time.monotonic()
-        self._lock = asyncio.Lock()
+    def __init__(self, buckets: ratelimit.RateLimiter, rate: float,
+                 key: str = "whatsapp:graph") -> None:
+        self.buckets, self.rate, self.key = buckets, rate, key
 
     async def acquire(self) -> None:
-        async with self._lock:
-            self._refill()
-            if self.tokens < 1:
-                await asyncio.sleep((1 - self.tokens) / self.rate)
-                self._refill()
-            self.tokens -= 1
-
-    def _refill(self) -> None:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
+        wait = await self.buckets.acquire(self.key, self.rate, 1.0, reserve=True)
+        if wait > 0:
+            await asyncio.sleep(wait)
 
 
 class GraphClient:
@@ -98,7 +89,8 @@ class GraphClient:
 
     async def send_message(self, to: str, body: dict[str, Any]) -> str:
         """Send one message to the WhatsApp user `to`; returns its `wamid`."""
-        request = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, **body}
+        request = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+                   **body}
         try:
             response = await self._client.post(self.url, json=request)
         except httpx.HTTPError as exc:
@@ -125,12 +117,15 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 
 def _error(response: httpx.Response, data: dict[str, Any]) -> GraphError:
     """`{"error": {"message", "type", "code", "error_data": {"details"}, "fbtrace_id"}}`."""
-    error = data.get("error") if isinstance(data.get("error"), dict) else {}
-    code = error.get("code") if isinstance(error.get("code"), int) else 0
-    details = error.get("error_data", {}).get("details") if isinstance(error.get("error_data"), dict) else None
+    raw_error = data.get("error")
+    error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
+    code = error.get("code")
+    code = code if isinstance(code, int) else 0
+    error_data = error.get("error_data")
+    details = error_data.get("details") if isinstance(error_data, dict) else None
     message = f"Graph API {response.status_code} code {code}: {error.get('message', '')}"
     if details:
         message += f" ({details})"
-    retry_after = response.headers.get("retry-after")
-    return GraphError(message[:500], code=code, status=response.status_code,
-                      retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None)
+    retry_after = response.headers.get("retry-after", "")
+    wait = float(retry_after) if retry_after.isdigit() else None
+    return GraphError(message[:500], code=code, status=response.status_code, retry_after=wait)

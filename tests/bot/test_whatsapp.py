@@ -16,11 +16,14 @@ from pydantic import SecretStr
 from sqlalchemy import select, update
 
 from bot.app import Runtime
-from bot.channels.whatsapp import WhatsAppChannel
+from bot.channels.base import DeliveryFailed
+from bot.channels.whatsapp import WhatsAppChannel, WhatsAppConfigError, from_settings
+from bot.conversation import Conversation
 from bot.publishing import AnswerDraft, publish_answer
 from bot.setup import build_services
 from domain.db import Database
 from domain.knowledge import ItemData, upsert_item
+from domain.messages import Button, OutboundMessage
 from domain.models import Cluster, OutboxMessage, Request, Resident, utcnow
 from domain.settings import Settings
 from matching import Embedder
@@ -54,6 +57,7 @@ class WhatsApp:
         headers = {"content-type": "application/json",
                    "x-hub-signature-256": signature if signature is not None else meta.sign(body)}
         response = await self.client.post("/whatsapp/webhook", content=body, headers=headers)
+        await self.runtime.conversation.wait_idle()
         await self.channel.idle()
         return response
 
@@ -68,12 +72,14 @@ class WhatsApp:
 
     async def outbox(self, wa_id: str) -> list[OutboxMessage]:
         async with self.runtime.services.db.session() as session:
-            query = select(OutboxMessage).where(OutboxMessage.chat_id == wa_id).order_by(OutboxMessage.id)
+            query = (select(OutboxMessage).where(OutboxMessage.chat_id == wa_id)
+                     .order_by(OutboxMessage.id))
             return list((await session.scalars(query)).all())
 
     async def resident(self, wa_id: str) -> Resident:
         async with self.runtime.services.db.session() as session:
-            query = select(Resident).where(Resident.channel == "whatsapp", Resident.chat_id == wa_id)
+            query = select(Resident).where(Resident.channel == "whatsapp",
+                                           Resident.chat_id == wa_id)
             return (await session.scalars(query)).one()
 
     async def age_window(self, wa_id: str, hours: float) -> None:
@@ -132,7 +138,8 @@ async def wa(wa_settings: Settings, database: Database, embedder: Embedder,
 async def add_fact(wa: WhatsApp, claim: str, explanation: str = "Not true.") -> None:
     async with wa.runtime.services.db.session() as session:
         await upsert_item(session, ItemData(claim=claim, verdict="false", explanation=explanation,
-                                            source_url="https://example.org/fc/1", publisher="Fact Desk"))
+                                            source_url="https://example.org/fc/1",
+                                            publisher="Fact Desk"))
     await wa.runtime.services.knowledge.refresh()
 
 
@@ -157,7 +164,8 @@ async def test_handshake_echoes_the_challenge(wa: WhatsApp) -> None:
     {"hub.mode": "unsubscribe", "hub.verify_token": meta.VERIFY_TOKEN, "hub.challenge": "1"},
     {"hub.challenge": "1"},
 ])
-async def test_handshake_with_a_wrong_token_is_forbidden(wa: WhatsApp, params: dict[str, str]) -> None:
+async def test_handshake_with_a_wrong_token_is_forbidden(wa: WhatsApp,
+                                                         params: dict[str, str]) -> None:
     response = await wa.client.get("/whatsapp/webhook", params=params)
     assert response.status_code == 403
     assert "1" not in response.text
@@ -189,7 +197,7 @@ async def test_a_retried_delivery_is_answered_once(wa: WhatsApp) -> None:
     assert (await wa.post(payload)).status_code == 200
     assert (await wa.post(payload)).status_code == 200
     wa.runtime.services.dispatcher.wake()
-    await wa.graph.wait_for("254700000002", 2, timeout=1.0)
+    await wa.graph.wait_for("254700000002", 2, within=1.0)
     assert len(wa.graph.sent_to("254700000002")) == len(first) == 1
     async with wa.runtime.services.db.session() as session:
         assert len((await session.scalars(select(Request))).all()) == 1
@@ -257,13 +265,13 @@ async def test_outside_the_window_without_a_template_nothing_free_form_is_sent(
             rows = await wa.outbox(chat)
             if rows[-1].status == "dead":
                 break
-            await graph.wait_for(chat, 99, timeout=0.05)
+            await graph.wait_for(chat, 99, within=0.05)
         assert rows[-1].status == "dead"
         assert "no WhatsApp template" in (rows[-1].last_error or "")
         assert len(graph.sent_to(chat)) == 1  # only the earlier "queued" reply
 
 
-async def test_suggestions_become_a_list_and_a_pick_answers(
+async def test_suggestions_are_choices_and_a_pick_answers(
         wa_settings: Settings, database: Database, embedder: Embedder, graph: FakeGraphAPI) -> None:
     settings = wa_settings.model_copy(update={"answer_threshold": 0.999, "suggest_threshold": 0.01})
     async with open_whatsapp(settings, database, embedder, graph) as wa:
@@ -272,15 +280,14 @@ async def test_suggestions_become_a_list_and_a_pick_answers(
         await add_fact(wa, "Boiling water for one minute kills cholera germs")
         chat = "254700000020"
         [reply] = await wa.say(chat, meta.text_payload(chat, "cholera cure", forwarded=True))
-        assert reply.body["interactive"]["type"] == "list"  # 3 candidates + "None of these"
-        ids = button_ids(reply)
-        assert len(ids) == 4 and ids[-1].startswith("none:")
-        rows = reply.body["interactive"]["action"]["sections"][0]["rows"]
-        assert all(len(r["title"]) <= 24 and len(r.get("description", "")) <= 72 for r in rows)
-        [answer] = await wa.say(chat, meta.list_reply_payload(chat, ids[0], rows[0]["title"],
-                                                              reply.wamid))
+        ids = button_ids(reply)  # the candidates, then "None of these"
+        assert len(ids) >= 2 and ids[0].startswith("pick:") and ids[-1].startswith("none:")
+        kind = reply.body["interactive"]["type"]
+        assert kind == ("list" if len(ids) > 3 else "button")
+        reply_payload = meta.list_reply_payload if kind == "list" else meta.button_reply_payload
+        [answer] = await wa.say(chat, reply_payload(chat, ids[0], "Claim", reply.wamid))
         assert "FALSE" in answer.text
-        [queued] = await wa.say(chat, meta.list_reply_payload(chat, ids[-1], "None", reply.wamid))
+        [queued] = await wa.say(chat, reply_payload(chat, ids[-1], "None", reply.wamid))
         assert "city's team" in queued.text
 
 
@@ -291,11 +298,13 @@ async def test_language_list_and_template_quick_reply_button(wa: WhatsApp) -> No
     rows = welcome.body["interactive"]["action"]["sections"][0]["rows"]
     assert len(rows) == 6 and all(len(r["title"]) <= 24 for r in rows)
     assert welcome.body["interactive"]["action"]["button"] == "Choose"
-    [done] = await wa.say(chat, meta.list_reply_payload(chat, "lang:sw", "Kiswahili", welcome.wamid))
+    [done] = await wa.say(chat, meta.list_reply_payload(chat, "lang:sw", "Kiswahili",
+                                                        welcome.wamid))
     assert (await wa.resident(chat)).language == "sw"
     assert done.type == "text"
     # a quick-reply button on a template carries our button data as its payload
-    [again] = await wa.say(chat, meta.template_button_payload(chat, "lang:es", "Español", done.wamid))
+    [again] = await wa.say(chat, meta.template_button_payload(chat, "lang:es", "Español",
+                                                              done.wamid))
     assert (await wa.resident(chat)).language == "es"
     assert again.type == "text"
 
@@ -319,16 +328,19 @@ async def test_a_failed_status_with_the_opt_out_code_marks_the_resident(wa: What
     assert (await wa.resident(chat)).opted_out
 
 
-@pytest.mark.parametrize("word", ["STOP", "stop.", "Unsubscribe", "ACHA", "Sitisha", "BAJA",
-                                  "Parar", "berhenti", "रोकें", "बंद करो", "توقف", "إيقاف"])
-async def test_stop_words_opt_the_resident_out(wa: WhatsApp, word: str) -> None:
-    chat = "254700000040"
-    [reply] = await wa.say(chat, meta.text_payload(chat, word))
-    resident = await wa.resident(chat)
-    assert resident.opted_out and resident.topics == []
-    assert reply.type == "text"
+STOP_WORDS = ["STOP", "stop.", "Unsubscribe", "ACHA", "Sitisha", "BAJA", "Parar", "berhenti",
+              "रोकें", "बंद करो", "توقف", "إيقاف"]
+
+
+async def test_stop_words_opt_the_resident_out(wa: WhatsApp) -> None:
+    for number, word in enumerate(STOP_WORDS):
+        chat = f"25470000{number:04d}"
+        [reply] = await wa.say(chat, meta.text_payload(chat, word))
+        resident = await wa.resident(chat)
+        assert resident.opted_out and resident.topics == [], word
+        assert reply.type == "text"
     async with wa.runtime.services.db.session() as session:
-        assert (await session.scalars(select(Request))).all() == []  # not checked as a claim
+        assert (await session.scalars(select(Request))).all() == []  # not checked as claims
 
 
 async def test_image_with_caption_is_checked_and_without_caption_gets_a_polite_reply(
@@ -344,17 +356,19 @@ async def test_image_with_caption_is_checked_and_without_caption_gets_a_polite_r
     assert polite.type == "text" and "caption" in polite.text
 
 
-@pytest.mark.parametrize("kind,content", [
+UNSUPPORTED = [
     ("sticker", {"mime_type": "image/webp", "sha256": "abc", "id": "555", "animated": False}),
     ("audio", {"mime_type": "audio/ogg; codecs=opus", "sha256": "abc", "id": "556", "voice": True}),
     ("location", {"latitude": -1.286, "longitude": 36.817, "name": "Market", "address": "Nairobi"}),
     ("unsupported", {}),
-])
-async def test_unsupported_types_get_the_polite_reply(wa: WhatsApp, kind: str,
-                                                      content: dict[str, Any]) -> None:
+]
+
+
+async def test_unsupported_types_get_the_polite_reply(wa: WhatsApp) -> None:
     chat = "254700000051"
-    [reply] = await wa.say(chat, meta.message_payload(chat, kind, content))
-    assert reply.type == "text" and "cannot check this kind" in reply.text
+    for kind, content in UNSUPPORTED:
+        [reply] = await wa.say(chat, meta.message_payload(chat, kind, content))
+        assert reply.type == "text" and "cannot check this kind" in reply.text, kind
 
 
 async def test_a_ten_thousand_character_message(wa: WhatsApp) -> None:
@@ -381,28 +395,102 @@ async def test_a_long_answer_is_split_cleanly_before_the_buttons(wa: WhatsApp) -
     assert "".join(s.text for s in sent).count("rangers counted every lion twice.") == 300
 
 
-@pytest.mark.parametrize("raw", [b"not json", b"{", b"\xff\xfe"])
-async def test_malformed_bodies_get_400(wa: WhatsApp, raw: bytes) -> None:
-    response = await wa.post(None, raw=raw)
-    assert response.status_code == 400
+async def test_malformed_bodies_get_400_and_huge_ones_413(wa: WhatsApp) -> None:
+    for raw in (b"not json", b"{", b"\xff\xfe"):
+        response = await wa.post(None, raw=raw)
+        assert response.status_code == 400
+    response = await wa.post(None, raw=b" " * 1_000_001)
+    assert response.status_code == 413
 
 
-@pytest.mark.parametrize("payload", [
-    [], {}, {"object": "page", "entry": []}, {"object": "whatsapp_business_account"},
+MALFORMED: list[Any] = [
+    [], {}, None, "text", {"object": "page", "entry": []}, {"object": "whatsapp_business_account"},
     {"object": "whatsapp_business_account", "entry": "x"},
     {"object": "whatsapp_business_account", "entry": [{"changes": [{"value": None}]}]},
     meta.envelope({"messages": [{"from": "254700000060", "type": "text"}]}),  # no id
     meta.envelope({"messages": [{"id": "wamid.x", "from": 5, "type": "text"}]}),
     meta.envelope({"messages": [{"id": "wamid.y", "from": "254700000060", "type": "interactive",
                                  "interactive": {"type": "button_reply"}}]}),
+    meta.envelope({"messages": [{"id": "wamid.z", "from": "254700000060", "type": "text",
+                                 "text": "not an object", "timestamp": "soon"}]}),
     meta.envelope({"statuses": [{"status": "read"}]}),
     meta.envelope({"messages": "nope", "statuses": {"id": 1}}),
     meta.text_payload("254700000060", "someone else's number", phone_number_id="999"),
-])
-async def test_malformed_payloads_are_ignored_without_a_crash(wa: WhatsApp, payload: Any) -> None:
-    response = await wa.post(payload)
-    assert response.status_code == 200
-    assert await wa.outbox("254700000060") == []
+]
+
+
+async def test_malformed_payloads_are_ignored_without_a_crash(wa: WhatsApp) -> None:
+    for payload in MALFORMED:
+        response = await wa.post(payload)
+        assert response.status_code == 200, payload
+    wa.runtime.services.dispatcher.wake()
+    await wa.graph.wait_for("254700000060", 1, within=0.5)
+    assert wa.graph.sent_to("254700000060") == []
     chat = "254700000061"  # and the channel still works
     [reply] = await wa.say(chat, meta.text_payload(chat, RUMOUR, forwarded=True))
     assert "city's team" in reply.text
+
+
+# -- send errors ---------------------------------------------------------------------------
+def notice(chat: str) -> OutboundMessage:
+    return OutboundMessage(chat_id=chat, text="The city's team answered.\n\nFALSE: lions.",
+                           buttons=(Button("Yes", "fb:1:1"), Button("No", "fb:1:0")),
+                           language="en", template="notify_answered",
+                           template_params=("The city's team answered. FALSE: lions.",))
+
+
+async def test_rate_limits_ask_to_retry_later(wa: WhatsApp) -> None:
+    chat = "254700000070"
+    await wa.say(chat, meta.text_payload(chat, "hello"))
+    for code, wait in ((130429, 5.0), (131056, 60.0), (80007, 60.0)):
+        wa.graph.fail(code, to=chat)
+        with pytest.raises(DeliveryFailed) as failed:
+            await wa.channel.send(notice(chat))
+        assert failed.value.retry_after == wait and not failed.value.permanent
+    assert await wa.channel.send(notice(chat))
+
+
+async def test_the_opt_out_code_marks_the_resident(wa: WhatsApp) -> None:
+    chat = "254700000071"
+    await wa.say(chat, meta.text_payload(chat, "hello"))
+    await wa.age_window(chat, hours=48)
+    wa.graph.fail(131050, to=chat)
+    with pytest.raises(DeliveryFailed) as failed:
+        await wa.channel.send(notice(chat))
+    assert failed.value.permanent
+    assert (await wa.resident(chat)).opted_out
+    with pytest.raises(DeliveryFailed):  # and no more notifications are attempted
+        await wa.channel.send(notice(chat))
+    assert wa.graph.sent_to(chat)[-1].type != "template"
+
+
+async def test_reengagement_error_falls_back_to_the_template(wa: WhatsApp) -> None:
+    chat = "254700000072"
+    await wa.say(chat, meta.text_payload(chat, "hello"))
+    wa.graph.fail(131047, to=chat)  # Meta thinks the window closed, though we did not
+    assert await wa.channel.send(notice(chat))
+    assert wa.graph.sent_to(chat)[-1].type == "template"
+    wa.graph.fail(131047, to=chat)
+    reply = OutboundMessage(chat_id=chat, text="Thanks", language="en")
+    with pytest.raises(DeliveryFailed) as failed:  # a plain reply has no template
+        await wa.channel.send(reply)
+    assert failed.value.permanent
+
+
+async def test_undeliverable_is_permanent(wa: WhatsApp) -> None:
+    chat = "254700000073"
+    await wa.say(chat, meta.text_payload(chat, "hello"))
+    wa.graph.fail(131026, to=chat)
+    with pytest.raises(DeliveryFailed) as failed:
+        await wa.channel.send(OutboundMessage(chat_id=chat, text="hi"))
+    assert failed.value.permanent and "131026" in str(failed.value)
+
+
+def test_channel_is_off_without_settings_and_refuses_half_a_configuration(
+        settings: Settings, graph: FakeGraphAPI, database: Database, embedder: Embedder) -> None:
+    services = build_services(settings, db=database, embedder=embedder)
+    assert from_settings(services, Conversation(services)) is None
+    half = whatsapp_settings(settings, graph, whatsapp_app_secret=None)
+    services = build_services(half, db=database, embedder=embedder)
+    with pytest.raises(WhatsAppConfigError, match="RUMOURBOT_WHATSAPP_APP_SECRET"):
+        from_settings(services, Conversation(services))

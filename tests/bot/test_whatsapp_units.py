@@ -18,7 +18,8 @@ from bot.channels.whatsapp_parse import (
     signature_valid,
     status_updates,
 )
-from bot.channels.whatsapp_send import GraphError, TokenBucket
+from bot.channels.whatsapp_send import GraphError, SharedLimiter
+from bot.ratelimit import LocalRateLimiter
 from domain.messages import Button, OutboundMessage
 from domain.settings import Settings
 from tests.fakes import graph_api as meta
@@ -156,8 +157,8 @@ def test_error_classification(code: int, status: int, permanent: bool, retry: An
     assert error.wait_seconds == retry
 
 
-async def test_token_bucket_limits_the_rate() -> None:
-    bucket = TokenBucket(rate=20, burst=1)
+async def test_graph_requests_are_paced() -> None:
+    bucket = SharedLimiter(LocalRateLimiter(), rate=20)
     start = time.monotonic()
     for _ in range(6):
         await bucket.acquire()
