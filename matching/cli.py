@@ -1,10 +1,10 @@
-"""The ``eval`` command (registered by ``bot.cli`` as ``rumourbot eval``; also ``python -m matching``)."""
+"""The ``eval`` command: ``rumourbot eval`` (via ``bot.cli``) or ``python -m matching``."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,7 +12,6 @@ from matching.evaluation import EvalConfig, run_eval
 from matching.vcache import default_cache_dir
 
 app = typer.Typer(add_completion=False, help="Claim-matching tools.")
-
 
 
 @app.callback()
@@ -35,8 +34,9 @@ def eval_command(
     baseline: Annotated[bool, typer.Option(help="also score the plain BM25 floor")] = True,
 ) -> None:
     """Index TARGETS, match every query, print CheckThat! metrics, timing and memory."""
-    cfg = EvalConfig(targets, queries, qrels, run, embedder,
-                     default_cache_dir() if cache else None, baseline)
+    cfg = EvalConfig(
+        targets, queries, qrels, run, embedder, default_cache_dir() if cache else None, baseline
+    )
     result = run_eval(cfg)
     if as_json:
         typer.echo(json.dumps(result, indent=1))
@@ -44,7 +44,7 @@ def eval_command(
     typer.echo(format_result(result))
 
 
-def format_result(result: dict[str, object]) -> str:
+def format_result(result: dict[str, Any]) -> str:
     lines = [f"pool {result['pool']}  queries {result['queries']}  embedder {result['embedder']}"]
     for key, label in (("metrics", "rumourbot"), ("bm25_floor", "bm25 floor")):
         m = result.get(key)
@@ -52,8 +52,10 @@ def format_result(result: dict[str, object]) -> str:
             lines.append(f"{label:>11}: " + "  ".join(f"{k} {m[k]:.3f}" for k in _FMT))
     for key in ("decision", "gold_removed"):
         if isinstance(result.get(key), dict):
-            lines.append(f"{key}: " + json.dumps({k: round(v, 3) for k, v in result[key].items()}))  # type: ignore[union-attr]
-    lines.append(f"index build {result['index_build_s']} s (+ embedding {result['embed_targets_s']} s)"
-                 f"  latency p50 {result['latency_ms_p50']} ms  p99 {result['latency_ms_p99']} ms"
-                 f"  peak RSS {result['peak_rss_mb']} MB")
+            lines.append(f"{key}: " + json.dumps({k: round(v, 3) for k, v in result[key].items()}))
+    lines.append(
+        f"index build {result['index_build_s']} s (+ embedding {result['embed_targets_s']} s)"
+        f"  latency p50 {result['latency_ms_p50']} ms  p99 {result['latency_ms_p99']} ms"
+        f"  peak RSS {result['peak_rss_mb']} MB"
+    )
     return "\n".join(lines)

@@ -53,8 +53,15 @@ def read_targets(path: Path) -> list[Target]:
     for row in _jsonl(path):
         claim = _opt(row, "claim") or _opt(row, "title") or _opt(row, "text") or ""
         title = _opt(row, "title")
-        out.append(Target(str(row["id"]), claim, title if title != claim else None,
-                          _opt(row, "url"), _opt(row, "lang")))
+        out.append(
+            Target(
+                str(row["id"]),
+                claim,
+                title if title != claim else None,
+                _opt(row, "url"),
+                _opt(row, "lang"),
+            )
+        )
     return out
 
 

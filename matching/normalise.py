@@ -29,7 +29,9 @@ _URL_RE = re.compile(
 )
 _TAG_RE = re.compile(r"<[^>]{0,200}>")
 # "— Name (@handle) February 25, 2016" at the end of an embedded tweet.
-_TWEET_SIG_RE = re.compile(r"\s*[—–-]{1,2}\s*[^—–\n]{0,80}\(@\w{1,30}\)\s*[A-Za-z]{3,9}\.? \d{1,2},? \d{4}\s*$")
+_TWEET_SIG_RE = re.compile(
+    r"\s*[—–-]{1,2}\s*[^—–\n]{0,80}\(@\w{1,30}\)\s*[A-Za-z]{3,9}\.? \d{1,2},? \d{4}\s*$"
+)
 _HANDLE_RE = re.compile(r"(?<![\w@])@\w{1,30}")
 _RT_RE = re.compile(r"^\s*RT\b:?\s*", re.IGNORECASE)
 _BOILERPLATE = [
@@ -113,7 +115,7 @@ def _clean_once(text: str) -> str:
         text = _BOILER_RE.sub(" ", text)
     text = _MIXED_PUNCT_RE.sub(lambda m: m.group(0)[0], text)
     text = _REPEAT_PUNCT_RE.sub(r"\1", text)
-    text = _SPACE_RE.sub(" ", text).strip(" .,;:!?-–—|")
+    text = _SPACE_RE.sub(" ", text).strip(" .,;:-–—|").lstrip("!?")
     return unicodedata.normalize("NFKC", text).strip()
 
 
@@ -133,7 +135,9 @@ def fold(clean: str) -> str:
     return out
 
 
-_TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|igshid|mc_\w+|ref|ref_src|s|si|amp|feature)$")
+_TRACKING_PARAMS = re.compile(
+    r"^(utm_\w+|fbclid|gclid|igshid|mc_\w+|ref|ref_src|s|si|amp|feature)$"
+)
 
 
 def extract_urls(text: str) -> list[str]:
@@ -166,7 +170,7 @@ def canonical_url(url: str) -> str:
         return ""
     for prefix in ("www.", "m.", "mobile.", "amp."):
         if host.startswith(prefix) and host.count(".") > 1:
-            host = host[len(prefix):]
+            host = host[len(prefix) :]
     path = re.sub(r"/(amp|index\.html?)/?$", "/", parts.path or "/")
     path = re.sub(r"/{2,}", "/", path).rstrip("/")
     query = urlencode(

@@ -11,24 +11,25 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 __all__ = ["FEATURES", "CandidateSignals", "LogisticRanker", "features"]
 
 FEATURES = (
-    "dense",            # cosine with the query embedding
-    "dense_gap",        # cosine minus the best cosine of the other candidates
-    "dense_rank",       # log(1 + rank) among the dense hits
-    "bm25_norm",        # BM25 / query idf: 1.0 = every query term, saturated
-    "bm25_gap",         # bm25_norm minus the best of the other candidates
-    "lex_rank",         # log(1 + rank) among the lexical hits
-    "q_cover",          # share of the query's idf mass found in the fact-check
-    "d_cover",          # share of the fact-check's terms found in the message
-    "jaccard",          # MinHash estimate (near-duplicate chain message)
-    "exact",            # normalised texts identical
-    "q_len",            # log(1 + query terms)
-    "dense_x_cover",    # dense * d_cover: agreement of the two views
+    "dense",  # cosine with the query embedding
+    "dense_gap",  # cosine minus the best cosine of the other candidates
+    "dense_rank",  # log(1 + rank) among the dense hits
+    "bm25_norm",  # BM25 / query idf: 1.0 = every query term, saturated
+    "bm25_gap",  # bm25_norm minus the best of the other candidates
+    "lex_rank",  # log(1 + rank) among the lexical hits
+    "q_cover",  # share of the query's idf mass found in the fact-check
+    "d_cover",  # share of the fact-check's terms found in the message
+    "jaccard",  # MinHash estimate (near-duplicate chain message)
+    "exact",  # normalised texts identical
+    "q_len",  # log(1 + query terms)
+    "dense_x_cover",  # dense * d_cover: agreement of the two views
 )
 _MISSING_RANK = float(np.log1p(100))
 
@@ -47,6 +48,13 @@ class CandidateSignals:
     exact: np.ndarray
     q_terms: int
 
+    @classmethod
+    def zeros(cls, n: int, q_terms: int) -> CandidateSignals:
+        def z() -> np.ndarray:
+            return np.zeros(n)
+
+        return cls(z(), z(), z(), z(), z(), z(), z(), z(), q_terms=q_terms)
+
 
 def _gap(values: np.ndarray) -> np.ndarray:
     if len(values) < 2:
@@ -55,7 +63,7 @@ def _gap(values: np.ndarray) -> np.ndarray:
     best, second = values[order[0]], values[order[1]]
     others_best = np.full(len(values), best)
     others_best[order[0]] = second
-    return values - others_best
+    return np.asarray(values - others_best)
 
 
 def features(sig: CandidateSignals) -> np.ndarray:
@@ -81,19 +89,32 @@ def features(sig: CandidateSignals) -> np.ndarray:
 class LogisticRanker:
     """``p = sigmoid(w . standardised(x) + b)``; ``mask`` switches features off (lexical-only)."""
 
-    def __init__(self, weights: np.ndarray, bias: float, mean: np.ndarray, scale: np.ndarray,
-                 name: str = "custom") -> None:
+    def __init__(
+        self,
+        weights: np.ndarray,
+        bias: float,
+        mean: np.ndarray,
+        scale: np.ndarray,
+        name: str = "custom",
+    ) -> None:
         self.weights, self.bias, self.mean, self.scale, self.name = weights, bias, mean, scale, name
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         if not len(x):
             return np.zeros(0)
         z = ((x - self.mean) / self.scale) @ self.weights + self.bias
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -40, 40))))
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, use: np.ndarray | None = None, l2: float = 1.0,
-            iters: int = 50, name: str = "custom") -> LogisticRanker:
+    def fit(
+        cls,
+        x: np.ndarray,
+        y: np.ndarray,
+        use: np.ndarray | None = None,
+        l2: float = 1.0,
+        iters: int = 50,
+        name: str = "custom",
+    ) -> LogisticRanker:
         """Newton's method on the L2-penalised log loss (a few thousand rows: exact and quick)."""
         use = np.ones(x.shape[1], bool) if use is None else use
         mean = x.mean(axis=0) * use
@@ -112,17 +133,31 @@ class LogisticRanker:
                 break
         return cls(w[:-1] * use, float(w[-1]), mean, scale, name)
 
-    def to_json(self) -> dict[str, object]:
-        return {"name": self.name, "features": list(FEATURES), "weights": self.weights.tolist(),
-                "bias": self.bias, "mean": self.mean.tolist(), "scale": self.scale.tolist()}
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "features": list(FEATURES),
+            "weights": self.weights.tolist(),
+            "bias": self.bias,
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+        }
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> LogisticRanker:
-        if list(data["features"]) != list(FEATURES):  # type: ignore[call-overload]
+    def from_json(cls, data: dict[str, Any]) -> LogisticRanker:
+        if list(data["features"]) != list(FEATURES):
             raise ValueError("ranker weights were trained on other features")
-        arr = lambda k: np.asarray(data[k], dtype=np.float64)  # noqa: E731
-        return cls(arr("weights"), float(data["bias"]), arr("mean"), arr("scale"),  # type: ignore[arg-type]
-                   str(data["name"]))
+
+        def arr(key: str) -> np.ndarray:
+            return np.asarray(data[key], dtype=np.float64)
+
+        return cls(
+            arr("weights"),
+            float(data["bias"]),
+            arr("mean"),
+            arr("scale"),
+            str(data["name"]),
+        )
 
     @classmethod
     def load(cls, path: Path) -> LogisticRanker:
@@ -152,8 +187,15 @@ def default_ranker(dense: bool) -> LogisticRanker:
         return LogisticRanker.load(path)
     # A hand-set prior used until weights are trained: lexical coverage and cosine, centred.
     w = np.zeros(len(FEATURES))
-    for name, value in {"dense": 1.5, "bm25_norm": 1.2, "q_cover": 0.6, "d_cover": 0.8,
-                        "bm25_gap": 0.5, "dense_gap": 0.5, "jaccard": 0.5}.items():
+    for name, value in {
+        "dense": 1.5,
+        "bm25_norm": 1.2,
+        "q_cover": 0.6,
+        "d_cover": 0.8,
+        "bm25_gap": 0.5,
+        "dense_gap": 0.5,
+        "jaccard": 0.5,
+    }.items():
         if dense or not name.startswith("dense"):
             w[FEATURES.index(name)] = value
     return LogisticRanker(w, -3.0, np.zeros(len(FEATURES)), np.full(len(FEATURES), 0.25), "prior")

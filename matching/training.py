@@ -46,21 +46,34 @@ def test_texts(root: Path) -> set[str]:
     return out
 
 
-def _engine(targets: list[Target], embedder: Embedder | None, cache_dir: Path,
-            ranker: LogisticRanker | None = None) -> MatchingEngine:
+def _engine(
+    targets: list[Target],
+    embedder: Embedder | None,
+    cache_dir: Path,
+    ranker: LogisticRanker | None = None,
+) -> MatchingEngine:
     engine = MatchingEngine(embedder, dense=embedder is not None, ranker=ranker)
     vecs = None
     if embedder is not None:
         vecs = VectorCache(cache_dir, embedder, "passage").get(
-            [passage_text(t.claim, t.title) for t in targets])
-    engine.upsert([IndexItem(t.id, t.claim, t.title, t.url, t.lang,
-                             None if vecs is None else vecs[i]) for i, t in enumerate(targets)])
+            [passage_text(t.claim, t.title) for t in targets]
+        )
+    engine.upsert(
+        [
+            IndexItem(t.id, t.claim, t.title, t.url, t.lang, None if vecs is None else vecs[i])
+            for i, t in enumerate(targets)
+        ]
+    )
     return engine
 
 
-def collect(split: Split, embedder: Embedder | None, cache_dir: Path,
-            exclude: set[str] = frozenset(), ranker: LogisticRanker | None = None,  # type: ignore[assignment]
-            ) -> Iterator[tuple[Query, QueryRows, list[str], list[str]]]:
+def collect(
+    split: Split,
+    embedder: Embedder | None,
+    cache_dir: Path,
+    exclude: frozenset[str] | set[str] = frozenset(),
+    ranker: LogisticRanker | None = None,
+) -> Iterator[tuple[Query, QueryRows, list[str], list[str]]]:
     """For each labelled query: feature rows and candidate ids (present, removed)."""
     targets = read_targets(split.dataset / "targets.jsonl")
     queries = read_queries(split.dataset / f"{split.name}.queries.jsonl")
@@ -77,8 +90,13 @@ def collect(split: Split, embedder: Embedder | None, cache_dir: Path,
         stored = engine.vectors_of(gold)
         engine.remove(gold)
         ids_removed, xr = engine.signals(q.text, vec, q.lang)
-        engine.upsert([IndexItem(t.id, t.claim, t.title, t.url, t.lang, stored.get(t.id))
-                       for t in targets if t.id in gold])
+        engine.upsert(
+            [
+                IndexItem(t.id, t.claim, t.title, t.url, t.lang, stored.get(t.id))
+                for t in targets
+                if t.id in gold
+            ]
+        )
         yield q, QueryRows(x, y, xr), ids, ids_removed
 
 
@@ -99,16 +117,22 @@ class Calibration:
     suggest_top3_hit: float
 
 
-def calibrate(top_present: list[tuple[float, bool, bool, int]], top_absent: list[tuple[float, int]],
-              min_words: int = 4, target_precision: float = 0.98, max_wrong: float = 0.01,
-              suggest_hit: float = 0.5) -> Calibration:
+def calibrate(
+    top_present: list[tuple[float, bool, bool, int]],
+    top_absent: list[tuple[float, int]],
+    min_words: int = 4,
+    target_precision: float = 0.98,
+    max_wrong: float = 0.01,
+    suggest_hit: float = 0.75,
+) -> Calibration:
     """Pick thresholds on dev data.
 
     ``top_present``: per query (top score, top-1 correct, gold in top 3, content words);
     ``top_absent``: per query with its gold removed (top score, content words). The answer
     threshold is the lowest at which answered precision >= ``target_precision`` and the share of
     gold-absent queries still answered <= ``max_wrong``; the suggest threshold is the lowest at
-    which queries scoring in [suggest, answer) have their gold in the top 3 >= ``suggest_hit``.
+    which queries scoring in [suggest, suggest + 0.1) have their gold in the top 3 at least
+    ``suggest_hit`` of the time.
     """
     grid = np.round(np.arange(0.05, 0.996, 0.005), 3)
     answer = 0.995
@@ -123,14 +147,16 @@ def calibrate(top_present: list[tuple[float, bool, bool, int]], top_absent: list
             break
     suggest = answer
     for t in grid[grid < answer]:
-        band = [h for s, _, h, _ in top_present if t <= s < answer]
-        if band and sum(band) / len(band) >= suggest_hit:
+        # local, not cumulative: the queries just above t must mostly have their gold in the top 3
+        band = [h for s, _, h, _ in top_present if t <= s < min(t + 0.1, answer)]
+        if len(band) >= 5 and sum(band) / len(band) >= suggest_hit:
             suggest = float(t)
             break
     answered = [c for s, c, _, w in top_present if s >= answer and w >= min_words]
     band = [h for s, _, h, _ in top_present if suggest <= s < answer]
     return Calibration(
-        answer=answer, suggest=suggest,
+        answer=answer,
+        suggest=suggest,
         answer_precision=sum(answered) / len(answered) if answered else 1.0,
         answer_rate=len(answered) / max(len(top_present), 1),
         wrong_when_absent=sum(1 for s, w in top_absent if s >= answer and w >= min_words)

@@ -7,6 +7,7 @@ here to avoid re-embedding tens of thousands of claims on every run.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,7 +23,8 @@ def default_cache_dir() -> Path:
 
 
 def _key(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass"), usedforsecurity=False)
+    return digest.hexdigest()[:20]
 
 
 class VectorCache:
@@ -46,14 +48,20 @@ class VectorCache:
             self._rows = [np.concatenate(self._rows)]
         return self._rows[0] if self._rows else np.zeros((0, self._embedder.dim), np.float16)
 
+    def has(self, text: str) -> bool:
+        return _key(text) in self._index
+
     def get(self, texts: Sequence[str], batch: int = 256) -> np.ndarray:
         """Vectors of ``texts`` (float32), embedding and saving the ones not cached yet."""
         keys = [_key(t) for t in texts]
         missing = list(dict.fromkeys(k for k in keys if k not in self._index))
         if missing:
             by_key = dict(zip(keys, texts, strict=True))
-            embed = (self._embedder.embed_queries if self._role == "query"
-                     else self._embedder.embed_passages)
+            embed = (
+                self._embedder.embed_queries
+                if self._role == "query"
+                else self._embedder.embed_passages
+            )
             for start in range(0, len(missing), batch):
                 chunk = missing[start : start + batch]
                 vecs = embed([by_key[k] for k in chunk]).astype(np.float16)
@@ -70,6 +78,6 @@ class VectorCache:
         keys = np.empty(len(self._index), dtype=object)
         for k, i in self._index.items():
             keys[i] = k
-        tmp = self._path.with_suffix(".tmp.npz")
+        tmp = self._path.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(tmp, keys=keys.astype(str), vectors=self._matrix())
         tmp.replace(self._path)

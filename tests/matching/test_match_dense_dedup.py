@@ -38,8 +38,10 @@ def test_dense_empty_and_compact() -> None:
 
 
 def test_exact_and_near_duplicates() -> None:
-    base = ("the government will give every citizen free internet for three months "
-            "if you register on this site before friday")
+    base = (
+        "the government will give every citizen free internet for three months "
+        "if you register on this site before friday"
+    )
     index = DedupIndex()
     index.add([0, 1, 2], [base, "drinking hot water every morning kills the virus", ""])
     assert index.exact(base).tolist() == [0]
@@ -48,3 +50,23 @@ def test_exact_and_near_duplicates() -> None:
     assert index.near("a completely different message about rice made of plastic")[0].size == 0
     index.remove([0])
     assert index.exact(base).size == 0
+
+
+def test_ivf_recall_and_incremental_updates() -> None:
+    rng = np.random.default_rng(2)
+    centres = _unit(rng.normal(size=(40, 32)).astype(np.float32))
+    rows = _unit(centres[rng.integers(0, 40, 6000)] + 0.3 * rng.normal(size=(6000, 32)))
+    index = DenseIndex(32)
+    index.ivf_min = 3000
+    index.add(list(range(5000)), rows[:5000].astype(np.float32))
+    index.add(list(range(5000, 6000)), rows[5000:].astype(np.float32))  # arrive after training
+    index.remove([10])
+    hits = 0
+    for i in range(0, 6000, 60):
+        approx = index.search(rows[i], 10)[0].tolist()
+        exact = index.search(rows[i], 10, exact=True)[0].tolist()
+        assert 10 not in approx
+        hits += len(set(approx) & set(exact))
+    assert hits / (100 * 10) > 0.9
+    index.compact(np.arange(6000) - (np.arange(6000) > 10), 5999)
+    assert index.search(rows[5999], 1)[0].tolist() == [5998]

@@ -37,7 +37,9 @@ class CountingEmbedder(HashingEmbedder):
 
 def _engine(**kw: object) -> MatchingEngine:
     engine = MatchingEngine(build_embedder("hashing"), **kw)  # type: ignore[arg-type]
-    engine.upsert([IndexItem(k, v, url=f"https://factcheck.example/{k}") for k, v in CLAIMS.items()])
+    engine.upsert(
+        [IndexItem(k, v, url=f"https://factcheck.example/{k}") for k, v in CLAIMS.items()]
+    )
     return engine
 
 
@@ -76,8 +78,12 @@ def test_many_edits_trigger_compaction_and_keep_results() -> None:
     engine = MatchingEngine(build_embedder("hashing"))
     engine.upsert([IndexItem(str(i), f"claim number {i} about topic {i % 7}") for i in range(300)])
     for round_ in range(6):
-        engine.upsert([IndexItem(str(i), f"claim number {i} about topic {i % 7} v{round_}")
-                       for i in range(300)])
+        engine.upsert(
+            [
+                IndexItem(str(i), f"claim number {i} about topic {i % 7} v{round_}")
+                for i in range(300)
+            ]
+        )
     assert len(engine) == 300
     assert engine.search("claim number 123 about topic 4 v5")[0].id == "123"
 
@@ -88,8 +94,10 @@ def test_link_to_a_known_fact_check_is_a_match() -> None:
     assert decision.candidates[0].id == "water"
 
 
-@pytest.mark.parametrize("text", ["", "   ", "😱😱😱🙏", "<html><body></body></html>",
-                                  "a" * 10_000, "\x00\ud800", "?!?!?!"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "😱😱😱🙏", "<html><body></body></html>", "a" * 10_000, "\x00\ud800", "?!?!?!"],
+)
 def test_junk_never_crashes(text: str) -> None:
     engine = _engine()
     decision = engine.decide(text)
@@ -99,14 +107,18 @@ def test_junk_never_crashes(text: str) -> None:
 
 
 def normalise_has_words(text: str) -> bool:
-    from matching.tokenise import tokenise
     from matching.normalise import normalise_text
+    from matching.tokenise import tokenise
 
     return bool(tokenise(normalise_text(text)))
 
 
 def test_long_html_message_is_matched() -> None:
-    text = "<div>" + "Drinking hot water every fifteen minutes kills the coronavirus. " * 150 + "</div>"
+    text = (
+        "<div>"
+        + "Drinking hot water every fifteen minutes kills the coronavirus. " * 150
+        + "</div>"
+    )
     assert _engine().search(text)[0].id == "water"
 
 
@@ -137,11 +149,17 @@ def test_short_messages_never_auto_answer() -> None:
 def test_decision_bands() -> None:
     engine = _engine(thresholds=Thresholds(answer=0.9, suggest=0.5))
     text = "people say the 5G mobile towers spread the coronavirus"
+
     def cands(*scores: float) -> list[Candidate]:
         return [Candidate(str(i), s) for i, s in enumerate(scores)]
+
     assert engine.decide_from(text, cands(0.95, 0.2)).outcome is Outcome.ANSWER
     suggest = engine.decide_from(text, cands(0.7, 0.6, 0.3, 0.26, 0.1))
-    assert suggest.outcome is Outcome.SUGGEST and [c.id for c in suggest.candidates] == ["0", "1", "2"]
+    assert suggest.outcome is Outcome.SUGGEST and [c.id for c in suggest.candidates] == [
+        "0",
+        "1",
+        "2",
+    ]
     assert suggest.confidence == 0.7
     queue = engine.decide_from(text, cands(0.4))
     assert queue.outcome is Outcome.QUEUE

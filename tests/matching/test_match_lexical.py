@@ -84,4 +84,6 @@ def test_many_small_adds_freeze_into_segments() -> None:
     ref = LexicalIndex()
     ref.add(list(range(3000)), docs)
     q = ["w1", "w2", "w299"]
-    np.testing.assert_allclose(_dense_scores(index, q, 3000), _dense_scores(ref, q, 3000), rtol=1e-5)
+    np.testing.assert_allclose(
+        _dense_scores(index, q, 3000), _dense_scores(ref, q, 3000), rtol=1e-5
+    )

@@ -7,8 +7,10 @@ from matching.normalise import canonical_url, clean_text, extract_urls, normalis
 
 
 def test_forward_boilerplate_signature_handles_and_emoji_are_removed() -> None:
-    raw = ("RT @someone: Forwarded as received!!!! Drinking HOT water 😱😱😱 kills the virus. "
-           "Forward to all your groups https://t.co/abc — Paul (@paul) February 25, 2016")
+    raw = (
+        "RT @someone: Forwarded as received!!!! Drinking HOT water 😱😱😱 kills the virus. "
+        "Forward to all your groups https://t.co/abc — Paul (@paul) February 25, 2016"
+    )
     assert normalise_text(raw) == "drinking hot water kills the virus"
 
 
@@ -27,7 +29,10 @@ def test_repeated_punctuation_collapses() -> None:
 def test_urls_are_extracted_and_canonical() -> None:
     text = "see https://www.Snopes.com/fact-check/5g-covid/?utm_source=wa#x and www.bbc.co.uk/news"
     assert extract_urls(text) == ["snopes.com/fact-check/5g-covid", "bbc.co.uk/news"]
-    assert canonical_url("http://m.snopes.com/fact-check/5g-covid/amp/") == "snopes.com/fact-check/5g-covid"
+    assert (
+        canonical_url("http://m.snopes.com/fact-check/5g-covid/amp/")
+        == "snopes.com/fact-check/5g-covid"
+    )
     assert canonical_url("not a url") == ""
 
 

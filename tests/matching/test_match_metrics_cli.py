@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from matching.cli import app
+from matching.metrics import average_precision, evaluate_run
+
+
+def test_checkthat_definitions() -> None:
+    assert average_precision(["a", "b", "c"], {"b"}, 5) == pytest.approx(0.5)
+    assert average_precision(["a", "b", "c"], {"a", "c"}, 5) == pytest.approx((1 + 2 / 3) / 2)
+    assert average_precision(["a", "b"], {"b"}, 1) == 0.0
+    m = evaluate_run({"q1": ["x", "y"], "q2": []}, {"q1": {"y"}, "q2": {"z"}})
+    assert m["MAP@5"] == pytest.approx(0.25)
+    assert m["R@1"] == 0.0 and m["R@5"] == pytest.approx(0.5) and m["MRR"] == pytest.approx(0.25)
+
+
+def _write(tmp: Path) -> tuple[Path, Path, Path]:
+    targets = tmp / "targets.jsonl"
+    targets.write_text(
+        "".join(
+            json.dumps(r) + "\n"
+            for r in [
+                {
+                    "id": "t1",
+                    "claim": "5G towers spread the coronavirus",
+                    "title": None,
+                    "text": None,
+                    "date": None,
+                    "url": "https://fc.example/5g",
+                    "lang": "en",
+                },
+                {
+                    "id": "t2",
+                    "claim": "Plastic rice is sold in markets",
+                    "title": "Is rice plastic?",
+                    "text": None,
+                    "date": None,
+                    "url": None,
+                    "lang": "en",
+                },
+            ]
+        )
+    )
+    queries = tmp / "test.queries.jsonl"
+    queries.write_text(
+        json.dumps({"id": "q1", "text": "the 5G towers spread corona!!"})
+        + "\n"
+        + json.dumps({"id": "q2", "text": "they sell plastic rice"})
+        + "\n"
+        + json.dumps({"id": "q3", "text": ""})
+        + "\n"
+    )
+    qrels = tmp / "test.qrels.tsv"
+    qrels.write_text("q1\t0\tt1\t1\nq2\t0\tt2\t1\n")
+    return targets, queries, qrels
+
+
+def test_eval_command_on_an_unseen_dataset(tmp_path: Path) -> None:
+    targets, queries, qrels = _write(tmp_path)
+    out = tmp_path / "run.tsv"
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--targets",
+            str(targets),
+            "--queries",
+            str(queries),
+            "--qrels",
+            str(qrels),
+            "--run",
+            str(out),
+            "--json",
+            "--embedder",
+            "hashing",
+            "--no-cache",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["metrics"]["MAP@5"] == pytest.approx(1.0)
+    for key in ("MAP@1", "R@1", "R@5", "R@10", "MRR"):
+        assert key in data["metrics"]
+    for key in (
+        "index_build_s",
+        "latency_ms_p50",
+        "latency_ms_p99",
+        "peak_rss_mb",
+        "gold_removed",
+        "bm25_floor",
+    ):
+        assert key in data
+    lines = out.read_text().splitlines()
+    assert lines[0].split()[:4] == ["q1", "Q0", "t1", "1"]
+    text = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--targets",
+            str(targets),
+            "--queries",
+            str(queries),
+            "--embedder",
+            "none",
+            "--no-cache",
+        ],
+    )
+    assert text.exit_code == 0, text.output
+    assert "latency" in text.output
