@@ -48,14 +48,14 @@ class ClaimDesk:
         if decision.outcome == Outcome.ANSWER and items:
             await self._answer(turn, request, items[0])
         elif decision.outcome in (Outcome.ANSWER, Outcome.SUGGEST) and items:
-            await turn.reply(replies.suggestion_message(
+            await turn.quote(replies.suggestion_message(
                 turn.resident.chat_id, request.id, items[:SUGGESTIONS], turn.language))
         else:
             await self.queue(turn, request)
 
     async def _answer(self, turn: Turn, request: Request, item: KnowledgeItem) -> None:
         request.outcome, request.matched_item_id, request.answered_at = "answer", item.id, utcnow()
-        await turn.reply(replies.answer_message(turn.resident.chat_id, item, request.id, turn.language))
+        await turn.quote(replies.answer_message(turn.resident.chat_id, item, request.id, turn.language))
 
     async def choose(self, turn: Turn, request_id: int, item_id: int) -> None:
         """The resident picked one of the suggested candidates."""
@@ -90,7 +90,7 @@ class ClaimDesk:
         cluster.ask_count += 1
         cluster.last_seen_at = now
         request.cluster_id = cluster.id
-        await turn.say("queued")
+        await turn.quote(replies.plain(turn.resident.chat_id, "queued", turn.language))
         turn.clusters_changed = True
 
     async def _similar_open_cluster(self, turn: Turn, text: str) -> Cluster | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +49,10 @@ class Turn:
 
     async def say(self, key: str, **values: str) -> None:
         await self.reply(replies.plain(self.resident.chat_id, key, self.language, **values))
+
+    async def quote(self, message: OutboundMessage) -> None:
+        """Reply quoting the resident's message (channels that can quote show it)."""
+        await self.reply(replace(message, reply_to=self.message.message_id))
 
 
 class Conversation:

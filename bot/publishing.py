@@ -7,7 +7,7 @@ version and reaches everyone who received the earlier one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -137,8 +137,9 @@ async def notify_askers(session: AsyncSession, cluster_id: int, answer: Answer,
             continue
         seen.add(resident.id)
         language = resolve_language(resident.language or request.language)
-        message = replies.answer_message(resident.chat_id, item, request.id, language,
-                                         header=text(header_key, language))
+        message = replace(replies.answer_message(resident.chat_id, item, request.id, language,
+                                                 header=text(header_key, language)),
+                          reply_to=request.platform_message_id)
         key = f"answer:{answer.id}:v{answer.version}:resident:{resident.id}"
         notified += await enqueue(session, resident, message, OutboxKind.NOTIFICATION, key)
     return notified
