@@ -388,7 +388,7 @@ async def test_a_long_answer_is_split_cleanly_before_the_buttons(wa: WhatsApp) -
         [cluster] = (await session.scalars(select(Cluster))).all()
     await publish_answer(wa.runtime.services, cluster.id,
                          AnswerDraft(verdict="false", explanation=explanation))
-    sent = (await wa.graph.wait_for(chat, 5))[1:]
+    sent = (await wa.graph.wait_for(chat, 6))[1:]  # queued reply, then 4 text parts + buttons
     assert [s.type for s in sent[:-1]] == ["text"] * (len(sent) - 1) and len(sent) >= 3
     assert sent[-1].type == "interactive" and len(sent[-1].text) <= 1024
     assert all(len(s.text) <= 4096 for s in sent)
