@@ -17,15 +17,35 @@ def jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()}
 
 
-async def record(session: AsyncSession, name: str, actor: str, target: str | None = None,
-                 before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
-    """Write one audit event in the caller's transaction (the action and its trace commit together)."""
-    session.add(AuditEvent(name=name, actor=actor, created=utcnow(), target=target,
-                           before=jsonable(before), after=jsonable(after)))
+async def record(
+    session: AsyncSession,
+    name: str,
+    actor: str,
+    target: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """One audit event, in the caller's transaction (action and trace commit together)."""
+    session.add(
+        AuditEvent(
+            name=name,
+            actor=actor,
+            created=utcnow(),
+            target=target,
+            before=jsonable(before),
+            after=jsonable(after),
+        )
+    )
 
 
-async def events(session: AsyncSession, actor: str = "", name: str = "", target: str = "",
-                 limit: int = 100, offset: int = 0) -> list[AuditEvent]:
+async def events(
+    session: AsyncSession,
+    actor: str = "",
+    name: str = "",
+    target: str = "",
+    limit: int = 100,
+    offset: int = 0,
+) -> list[AuditEvent]:
     query = select(AuditEvent).order_by(AuditEvent.created.desc(), AuditEvent.id.desc())
     if actor:
         query = query.where(AuditEvent.actor == actor)

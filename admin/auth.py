@@ -66,15 +66,26 @@ def check_role(role: str) -> str:
     return role
 
 
-async def create_user(session: AsyncSession, username: str, password: str, role: str,
-                      display_name: str = "") -> AdminUser:
+async def create_user(
+    session: AsyncSession, username: str, password: str, role: str, display_name: str = ""
+) -> AdminUser:
     username = username.strip().lower()
-    if not username or len(username) > 100 or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
+    if (
+        not username
+        or len(username) > 100
+        or not username.replace("_", "").replace(".", "").replace("-", "").isalnum()
+    ):
         raise ValueError("usernames use letters, digits, '.', '-' and '_'")
     if await session.scalar(select(AdminUser.id).where(AdminUser.username == username)):
         raise ValueError(f"user {username!r} already exists")
-    user = AdminUser(username=username, password_hash=hash_password(password), role=check_role(role),
-                     display_name=display_name.strip()[:200] or username, active=True, failed_logins=0)
+    user = AdminUser(
+        username=username,
+        password_hash=hash_password(password),
+        role=check_role(role),
+        display_name=display_name.strip()[:200] or username,
+        active=True,
+        failed_logins=0,
+    )
     session.add(user)
     await session.flush()
     return user
@@ -85,10 +96,14 @@ async def signing_key(db: Database, settings: Settings) -> str:
     if settings.admin_secret_key is not None:
         return settings.admin_secret_key.get_secret_value()
     async with db.session() as session:
-        await insert_ignoring_duplicates(session, PanelSecret.__table__,  # type: ignore[arg-type]
-                                         {"name": "session_key", "value": secrets.token_urlsafe(48),
-                                          "created_at": utcnow()})
-        value = await session.scalar(select(PanelSecret.value).where(PanelSecret.name == "session_key"))
+        await insert_ignoring_duplicates(
+            session,
+            PanelSecret.__table__,  # type: ignore[arg-type]
+            {"name": "session_key", "value": secrets.token_urlsafe(48), "created_at": utcnow()},
+        )
+        value = await session.scalar(
+            select(PanelSecret.value).where(PanelSecret.name == "session_key")
+        )
     return str(value)
 
 
@@ -104,7 +119,9 @@ class Sessions:
         """A signed cookie value for a new session; raises AuthError (and counts failures)."""
         now = utcnow()
         async with self.db.session() as session:
-            user = await session.scalar(select(AdminUser).where(AdminUser.username == username.strip().lower()))
+            user = await session.scalar(
+                select(AdminUser).where(AdminUser.username == username.strip().lower())
+            )
             if user is None or not user.active:
                 verify_password(_DUMMY_HASH, password)  # same time as a real check
                 raise AuthError("Wrong username or password.")
@@ -122,9 +139,16 @@ class Sessions:
                 if _hasher.check_needs_rehash(user.password_hash):
                     user.password_hash = _hasher.hash(password)
                 sid = secrets.token_urlsafe(32)
-                session.add(AdminSession(id=sid, user_id=user.id, csrf_token=secrets.token_urlsafe(32),
-                                         created_at=now, revoked=False,
-                                         expires_at=now + timedelta(hours=self.settings.admin_session_hours)))
+                session.add(
+                    AdminSession(
+                        id=sid,
+                        user_id=user.id,
+                        csrf_token=secrets.token_urlsafe(32),
+                        created_at=now,
+                        revoked=False,
+                        expires_at=now + timedelta(hours=self.settings.admin_session_hours),
+                    )
+                )
         if failed:
             raise AuthError("Wrong username or password.")
         return self.signer.dumps(sid), user
@@ -137,9 +161,13 @@ class Sessions:
         except BadSignature:
             return None
         async with self.db.session() as session:
-            row = (await session.execute(
-                select(AdminSession, AdminUser).join(AdminUser, AdminSession.user_id == AdminUser.id)
-                .where(AdminSession.id == str(sid)))).first()
+            row = (
+                await session.execute(
+                    select(AdminSession, AdminUser)
+                    .join(AdminUser, AdminSession.user_id == AdminUser.id)
+                    .where(AdminSession.id == str(sid))
+                )
+            ).first()
         if row is None:
             return None
         sess, user = row
@@ -149,8 +177,12 @@ class Sessions:
 
     async def logout(self, session_id: str) -> None:
         async with self.db.session() as session:
-            await session.execute(update(AdminSession).where(AdminSession.id == session_id).values(revoked=True))
+            await session.execute(
+                update(AdminSession).where(AdminSession.id == session_id).values(revoked=True)
+            )
 
     @staticmethod
     async def revoke_all(session: AsyncSession, user_id: int) -> None:
-        await session.execute(update(AdminSession).where(AdminSession.user_id == user_id).values(revoked=True))
+        await session.execute(
+            update(AdminSession).where(AdminSession.user_id == user_id).values(revoked=True)
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 
@@ -14,17 +15,41 @@ from admin.stats import Insight
 # turns every failed optional import anywhere in the process into an ImportWarning; drop it.
 sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
-STYLE = Style(background="white", plot_background="white", foreground="#374151",
-              foreground_strong="#111827", foreground_subtle="#e5e7eb", opacity=".9", opacity_hover="1",
-              colors=("#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#0ea5e9", "#64748b"),
-              font_family="system-ui, sans-serif", label_font_size=11, major_label_font_size=11,
-              legend_font_size=12, title_font_size=14, value_font_size=11)
-BASE = {"style": STYLE, "js": [], "disable_xml_declaration": True, "height": 300, "width": 640,
-        "explicit_size": False, "show_legend": False, "margin": 16}
+STYLE = Style(
+    background="white",
+    plot_background="white",
+    foreground="#374151",
+    foreground_strong="#111827",
+    foreground_subtle="#e5e7eb",
+    opacity=".9",
+    opacity_hover="1",
+    colors=("#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#0ea5e9", "#64748b"),
+    font_family="system-ui, sans-serif",
+    label_font_size=11,
+    major_label_font_size=11,
+    legend_font_size=12,
+    title_font_size=14,
+    value_font_size=11,
+    guide_stroke_color="#eef0f3",
+    major_guide_stroke_color="#e5e7eb",
+    guide_stroke_dasharray="0",
+    major_guide_stroke_dasharray="0",
+)
+SCRIPT = re.compile(r"<script.*?</script>", re.S)
+BASE = {
+    "style": STYLE,
+    "js": [],
+    "disable_xml_declaration": True,
+    "height": 300,
+    "width": 640,
+    "explicit_size": False,
+    "show_legend": False,
+    "margin": 16,
+}
 
 
 def per_day(data: Insight) -> str:
-    chart = pygal.Bar(**BASE, x_label_rotation=0, show_minor_x_labels=False, show_y_guides=True)
+    chart = pygal.Bar(**BASE, show_minor_x_labels=False, truncate_label=-1, show_x_guides=False)
     chart.x_labels = [d.strftime("%d %b") for d, _ in data.per_day]
     chart.x_labels_major = chart.x_labels[::7]
     chart.add("Requests", [n for _, n in data.per_day])
@@ -40,7 +65,7 @@ def answered_share(data: Insight) -> str:
 
 
 def breakdown(counts: Counter[str]) -> str:
-    chart = pygal.HorizontalBar(**{**BASE, "height": 240})
+    chart = pygal.HorizontalBar(**{**BASE, "height": 240}, truncate_label=-1, show_y_guides=False)
     top = counts.most_common(8)
     chart.x_labels = [name for name, _ in reversed(top)]
     chart.add("Requests", [n for _, n in reversed(top)])
@@ -48,10 +73,13 @@ def breakdown(counts: Counter[str]) -> str:
 
 
 def render(name: str, data: Insight) -> str | None:
+    """The chart's SVG without pygal's inline config script (an image needs no script)."""
     if name == "per-day":
-        return per_day(data)
-    if name == "answered":
-        return answered_share(data)
-    if name in {"languages", "topics", "channels"}:
-        return breakdown(getattr(data, name))
-    return None
+        svg = per_day(data)
+    elif name == "answered":
+        svg = answered_share(data)
+    elif name in {"languages", "topics", "channels"}:
+        svg = breakdown(getattr(data, name))
+    else:
+        return None
+    return SCRIPT.sub("", svg)

@@ -21,8 +21,14 @@ async def _create(username: str, password: str, role: str) -> None:
         await db.migrate()
         async with db.session() as session:
             user = await create_user(session, username, password, role)
-            await audit.record(session, "user_add", "cli", f"user:{user.username}", None,
-                               {"username": user.username, "role": user.role, "active": True})
+            await audit.record(
+                session,
+                "user_add",
+                "cli",
+                f"user:{user.username}",
+                None,
+                {"username": user.username, "role": user.role, "active": True},
+            )
     finally:
         await db.dispose()
 
@@ -30,8 +36,12 @@ async def _create(username: str, password: str, role: str) -> None:
 def createadmin(
     username: Annotated[str, typer.Argument(help="Login name")] = "admin",
     role: Annotated[str, typer.Option(help="admin, moderator or viewer")] = "admin",
-    password_env: Annotated[str | None, typer.Option(
-        "--password-env", help="Read the password from this environment variable (for scripts)")] = None,
+    password_env: Annotated[
+        str | None,
+        typer.Option(
+            "--password-env", help="Read the password from this environment variable (for scripts)"
+        ),
+    ] = None,
 ) -> None:
     """Create a panel account (an admin by default); the password is asked for twice, hidden."""
     if password_env:
@@ -46,7 +56,9 @@ def createadmin(
     except ValueError as exc:
         typer.echo(f"not created: {exc}", err=True)
         raise typer.Exit(2) from exc
-    typer.echo(f"created {role} {username.strip().lower()}; log in at {get_settings().public_url}/admin")
+    typer.echo(
+        f"created {role} {username.strip().lower()}; log in at {get_settings().public_url}/admin"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -53,7 +53,9 @@ class QueueFilter:
         return [s.value for s in ClusterStatus]
 
 
-async def queue(session: AsyncSession, filters: QueueFilter, now: datetime | None = None) -> list[ClusterRow]:
+async def queue(
+    session: AsyncSession, filters: QueueFilter, now: datetime | None = None
+) -> list[ClusterRow]:
     """Clusters matching `filters`, highest priority first."""
     now = now or utcnow()
     query = select(Cluster).where(Cluster.status.in_(filters.statuses()))
@@ -67,18 +69,31 @@ async def queue(session: AsyncSession, filters: QueueFilter, now: datetime | Non
     rows = await summarise(session, clusters, now)
     if filters.language:
         rows = [r for r in rows if filters.language in r.languages]
-    return sorted(rows, key=lambda r: (-r.priority, -(r.last_seen or now).timestamp(), r.cluster.id))
+    return sorted(
+        rows, key=lambda r: (-r.priority, -(r.last_seen or now).timestamp(), r.cluster.id)
+    )
 
 
-async def summarise(session: AsyncSession, clusters: list[Cluster], now: datetime) -> list[ClusterRow]:
+async def summarise(
+    session: AsyncSession, clusters: list[Cluster], now: datetime
+) -> list[ClusterRow]:
     rows = {c.id: ClusterRow(c) for c in clusters}
     if not rows:
         return []
     askers: dict[int, set[int]] = defaultdict(set)
-    query = (select(Request.cluster_id, Request.resident_id, Request.language, Request.channel,
-                    Request.received_at).where(Request.cluster_id.in_(list(rows))))
+    query = select(
+        Request.cluster_id,
+        Request.resident_id,
+        Request.language,
+        Request.channel,
+        Request.received_at,
+    ).where(Request.cluster_id.in_(list(rows)))
     hour_ago = now - timedelta(hours=1)
-    for cluster_id, resident_id, language, channel, received in (await session.execute(query)).all():
+    for cluster_id, resident_id, language, channel, received in (
+        await session.execute(query)
+    ).all():
+        if cluster_id is None:
+            continue
         row = rows[cluster_id]
         row.requests += 1
         askers[cluster_id].add(resident_id)
@@ -96,12 +111,20 @@ async def summarise(session: AsyncSession, clusters: list[Cluster], now: datetim
 
 
 def snapshot(cluster: Cluster) -> dict[str, Any]:
-    return {"status": cluster.status, "assignee": cluster.assignee, "topic": cluster.topic,
-            "ask_count": cluster.ask_count}
+    return {
+        "status": cluster.status,
+        "assignee": cluster.assignee,
+        "topic": cluster.topic,
+        "ask_count": cluster.ask_count,
+    }
 
 
 async def requests_of(session: AsyncSession, cluster_id: int) -> list[Request]:
-    query = select(Request).where(Request.cluster_id == cluster_id).order_by(Request.received_at, Request.id)
+    query = (
+        select(Request)
+        .where(Request.cluster_id == cluster_id)
+        .order_by(Request.received_at, Request.id)
+    )
     return list((await session.scalars(query)).all())
 
 
@@ -115,7 +138,7 @@ async def _recount(session: AsyncSession, cluster: Cluster) -> None:
 
 
 async def merge(session: AsyncSession, source_id: int, target_id: int) -> tuple[Cluster, Cluster]:
-    """Move every request of `source` into `target`; `source` is closed as a duplicate (spam-free)."""
+    """Move every request of `source` into `target`; `source` is closed (not a claim)."""
     if source_id == target_id:
         raise ClusterError("A cluster cannot be merged into itself.")
     source = await session.get(Cluster, source_id)
@@ -143,9 +166,14 @@ async def split(session: AsyncSession, request_id: int) -> tuple[Cluster, Cluste
     assert old is not None
     if old.ask_count <= 1 and len(await requests_of(session, old.id)) <= 1:
         raise ClusterError("This is the only request in its cluster.")
-    new = Cluster(representative_text=(request.text or "(no text)")[:2000], status=ClusterStatus.NEW,
-                  topic=old.topic, ask_count=1, first_seen_at=request.received_at,
-                  last_seen_at=request.received_at)
+    new = Cluster(
+        representative_text=(request.text or "(no text)")[:2000],
+        status=ClusterStatus.NEW,
+        topic=old.topic,
+        ask_count=1,
+        first_seen_at=request.received_at,
+        last_seen_at=request.received_at,
+    )
     session.add(new)
     await session.flush()
     request.cluster_id = new.id

@@ -26,21 +26,31 @@ LOGIN_CSRF_COOKIE = "rumourbot_admin_login"
 Handler = Callable[[Request], Awaitable[Response]]
 
 SECURITY_HEADERS = [
-    (b"content-security-policy",
-     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-     b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 ]
-STATUS_LABELS = {ClusterStatus.NEW: "New", ClusterStatus.IN_REVIEW: "In review",
-                 ClusterStatus.ANSWERED: "Answered", ClusterStatus.NOT_A_CLAIM: "Not a claim",
-                 ClusterStatus.SPAM: "Spam"}
-VERDICT_LABELS = {Verdict.FALSE: "False", Verdict.MISLEADING: "Misleading",
-                  Verdict.MISSING_CONTEXT: "Missing context", Verdict.TRUE: "True",
-                  Verdict.UNVERIFIED: "Unverified / being checked"}
+STATUS_LABELS = {
+    ClusterStatus.NEW: "New",
+    ClusterStatus.IN_REVIEW: "In review",
+    ClusterStatus.ANSWERED: "Answered",
+    ClusterStatus.NOT_A_CLAIM: "Not a claim",
+    ClusterStatus.SPAM: "Spam",
+}
+VERDICT_LABELS = {
+    Verdict.FALSE: "False",
+    Verdict.MISLEADING: "Misleading",
+    Verdict.MISSING_CONTEXT: "Missing context",
+    Verdict.TRUE: "True",
+    Verdict.UNVERIFIED: "Unverified / being checked",
+}
 
 
 class SecurityHeaders:
@@ -70,21 +80,33 @@ class Panel:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.sessions: Sessions | None = None
-        self.env = Environment(loader=FileSystemLoader(HERE / "templates"),
-                               autoescape=select_autoescape(default=True, default_for_string=True))
-        self.env.globals.update(STATUS_LABELS=STATUS_LABELS, VERDICT_LABELS=VERDICT_LABELS,
-                                TOPICS=TOPICS, LANGUAGES=languages())
+        self.env = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+        )
+        self.env.globals.update(
+            STATUS_LABELS=STATUS_LABELS,
+            VERDICT_LABELS=VERDICT_LABELS,
+            TOPICS=TOPICS,
+            LANGUAGES=languages(),
+        )
 
     @property
     def secure_cookies(self) -> bool:
         return self.services.settings.public_url.startswith("https://")
 
-    def render(self, request: Request, template: str, /, status_code: int = 200, **context: Any) -> HTMLResponse:
+    def render(
+        self, request: Request, template: str, /, status_code: int = 200, **context: Any
+    ) -> HTMLResponse:
         staff: Staff | None = getattr(request.state, "staff", None)
         html = self.env.get_template(template).render(
-            request=request, base=request.scope.get("root_path", ""), staff=staff,
-            csrf=staff.csrf_token if staff else "", flash=request.query_params.get("flash", ""),
-            **context)
+            request=request,
+            base=request.scope.get("root_path", ""),
+            staff=staff,
+            csrf=staff.csrf_token if staff else "",
+            flash=request.query_params.get("flash", ""),
+            **context,
+        )
         return HTMLResponse(html, status_code=status_code)
 
     def redirect(self, request: Request, path: str, flash: str = "") -> RedirectResponse:
@@ -104,11 +126,17 @@ def csrf_ok(expected: str, form: FormData) -> bool:
     return isinstance(supplied, str) and bool(expected) and hmac.compare_digest(supplied, expected)
 
 
-def requires(role: str) -> Callable[[Callable[[Panel, Request], Awaitable[Response]]],
-                                     Callable[[Panel, Request], Awaitable[Response]]]:
+def requires(
+    role: str,
+) -> Callable[
+    [Callable[[Panel, Request], Awaitable[Response]]],
+    Callable[[Panel, Request], Awaitable[Response]],
+]:
     """Log-in and role check for a view; unsafe methods also need the session's CSRF token."""
 
-    def decorate(view: Callable[[Panel, Request], Awaitable[Response]]) -> Callable[[Panel, Request], Awaitable[Response]]:
+    def decorate(
+        view: Callable[[Panel, Request], Awaitable[Response]],
+    ) -> Callable[[Panel, Request], Awaitable[Response]]:
         @functools.wraps(view)
         async def wrapper(panel: Panel, request: Request) -> Response:
             assert panel.sessions is not None
@@ -119,12 +147,20 @@ def requires(role: str) -> Callable[[Callable[[Panel, Request], Awaitable[Respon
                 return HTMLResponse("Your session has ended. Please log in again.", status_code=401)
             request.state.staff = staff
             if request.method == "POST" and not csrf_ok(staff.csrf_token, await request.form()):
-                return panel.render(request, "error.html", status_code=403,
-                                    message="This form has expired or was not sent by the panel. "
-                                            "Reload the page and try again.")
+                return panel.render(
+                    request,
+                    "error.html",
+                    status_code=403,
+                    message="This form has expired or was not sent by the panel. "
+                    "Reload the page and try again.",
+                )
             if not staff.can(role):
-                return panel.render(request, "error.html", status_code=403,
-                                    message="Your role does not allow this action.")
+                return panel.render(
+                    request,
+                    "error.html",
+                    status_code=403,
+                    message="Your role does not allow this action.",
+                )
             return await view(panel, request)
 
         return wrapper

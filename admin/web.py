@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin.auth import Sessions, signing_key
 from admin.panel import HERE, Panel, SecurityHeaders
-from admin.views import answers, insight, knowledge, login, queue, staff, subscribers
+from admin.views import answers, insight, knowledge, login, media, queue, staff, subscribers
 from bot.services import Services
 
 
@@ -34,14 +34,21 @@ class LoadSessions:
 def build_app(services: Services) -> Starlette:
     """The panel for `services`: login, queue, answers, knowledge base, subscribers, insight."""
     panel = Panel(services)
-    routes: list[BaseRoute] = [Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static")]
-    for module in (login, queue, answers, knowledge, subscribers, insight, staff):
+    routes: list[BaseRoute] = [
+        Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static")
+    ]
+    for module in (login, queue, answers, knowledge, subscribers, insight, staff, media):
         routes += module.routes(panel)
 
     async def not_found(request: Request, _exc: Exception) -> Response:
-        return panel.render(request, "error.html", status_code=404, message="This page does not exist.")
+        return panel.render(
+            request, "error.html", status_code=404, message="This page does not exist."
+        )
 
-    app = Starlette(routes=routes, exception_handlers={404: not_found},
-                    middleware=[Middleware(SecurityHeaders), Middleware(LoadSessions, panel=panel)])
+    app = Starlette(
+        routes=routes,
+        exception_handlers={404: not_found},
+        middleware=[Middleware(SecurityHeaders), Middleware(LoadSessions, panel=panel)],
+    )
     app.state.panel = panel
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from functools import partial
 
 from sqlalchemy import select
@@ -39,40 +40,97 @@ async def chart(panel: Panel, request: Request) -> Response:
     return Response(svg, media_type="image/svg+xml", headers={"content-security-policy": SVG_CSP})
 
 
-def csv_response(rows: list[list[object]], filename: str) -> Response:
+def csv_response(rows: Sequence[Sequence[object]], filename: str) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in rows:  # cells starting with = + - @ would run as formulas in spreadsheets
         writer.writerow(["'" + c if isinstance(c, str) and c[:1] in "=+-@" else c for c in row])
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"content-disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @requires("viewer")
 async def clusters_csv(panel: Panel, request: Request) -> Response:
     async with panel.services.db.session() as session:
         rows = await queue(session, QueueFilter(status="all"))
-    header = ["id", "representative_text", "status", "topic", "assignee", "residents", "requests",
-              "last_hour", "priority", "first_seen", "last_seen", "languages", "channels"]
-    body = [[r.cluster.id, r.cluster.representative_text, r.cluster.status, r.cluster.topic or "",
-             r.cluster.assignee or "", r.askers, r.requests, r.last_hour, r.priority,
-             r.first_seen.isoformat() if r.first_seen else "", r.last_seen.isoformat() if r.last_seen else "",
-             " ".join(sorted(r.languages)), " ".join(sorted(r.channels))] for r in rows]
+    header = [
+        "id",
+        "representative_text",
+        "status",
+        "topic",
+        "assignee",
+        "residents",
+        "requests",
+        "last_hour",
+        "priority",
+        "first_seen",
+        "last_seen",
+        "languages",
+        "channels",
+    ]
+    body = [
+        [
+            r.cluster.id,
+            r.cluster.representative_text,
+            r.cluster.status,
+            r.cluster.topic or "",
+            r.cluster.assignee or "",
+            r.askers,
+            r.requests,
+            r.last_hour,
+            r.priority,
+            r.first_seen.isoformat() if r.first_seen else "",
+            r.last_seen.isoformat() if r.last_seen else "",
+            " ".join(sorted(r.languages)),
+            " ".join(sorted(r.channels)),
+        ]
+        for r in rows
+    ]
     return csv_response([header, *body], "clusters.csv")
 
 
 @requires("viewer")
 async def answers_csv(panel: Panel, request: Request) -> Response:
-    query = (select(Answer, Cluster, KnowledgeItem).outerjoin(Cluster, Answer.cluster_id == Cluster.id)
-             .outerjoin(KnowledgeItem, Answer.knowledge_item_id == KnowledgeItem.id).order_by(Answer.id))
+    query = (
+        select(Answer, Cluster, KnowledgeItem)
+        .outerjoin(Cluster, Answer.cluster_id == Cluster.id)
+        .outerjoin(KnowledgeItem, Answer.knowledge_item_id == KnowledgeItem.id)
+        .order_by(Answer.id)
+    )
     async with panel.services.db.session() as session:
         rows = (await session.execute(query)).all()
-    header = ["answer_id", "cluster_id", "claim", "verdict", "explanation", "source_url", "author",
-              "version", "published_at", "first_asked", "residents"]
-    body = [[a.id, a.cluster_id or "", (i.claim if i else c.representative_text if c else ""), a.verdict,
-             a.explanation, a.source_url or "", a.author or "", a.version,
-             a.published_at.isoformat() if a.published_at else "", c.first_seen_at.isoformat() if c else "",
-             c.ask_count if c else ""] for a, c, i in rows]
+    header = [
+        "answer_id",
+        "cluster_id",
+        "claim",
+        "verdict",
+        "explanation",
+        "source_url",
+        "author",
+        "version",
+        "published_at",
+        "first_asked",
+        "residents",
+    ]
+    body = [
+        [
+            a.id,
+            a.cluster_id or "",
+            (i.claim if i else c.representative_text if c else ""),
+            a.verdict,
+            a.explanation,
+            a.source_url or "",
+            a.author or "",
+            a.version,
+            a.published_at.isoformat() if a.published_at else "",
+            c.first_seen_at.isoformat() if c else "",
+            c.ask_count if c else "",
+        ]
+        for a, c, i in rows
+    ]
     return csv_response([header, *body], "answers.csv")
 
 

@@ -27,9 +27,14 @@ def item_state(item: KnowledgeItem) -> dict[str, Any]:
 
 
 def item_form(form: FormData) -> tuple[dict[str, Any], list[str]]:
-    values = {"claim": form_str(form, "claim"), "verdict": form_str(form, "verdict", 20),
-              "explanation": form_str(form, "explanation"), "source_url": form_str(form, "source_url", 2000) or None,
-              "topic": form_str(form, "topic", 50) or None, "language": form_str(form, "language", 10) or "en"}
+    values = {
+        "claim": form_str(form, "claim"),
+        "verdict": form_str(form, "verdict", 20),
+        "explanation": form_str(form, "explanation"),
+        "source_url": form_str(form, "source_url", 2000) or None,
+        "topic": form_str(form, "topic", 50) or None,
+        "language": form_str(form, "language", 10) or "en",
+    }
     errors = []
     if not values["claim"]:
         errors.append("The claim is empty.")
@@ -47,28 +52,50 @@ def item_form(form: FormData) -> tuple[dict[str, Any], list[str]]:
 @requires("viewer")
 async def list_items(panel: Panel, request: Request) -> Response:
     params = request.query_params
-    q, kind, status = params.get("q", "")[:200], params.get("kind", ""), params.get("status", "active")
+    q, kind, status = (
+        params.get("q", "")[:200],
+        params.get("kind", ""),
+        params.get("status", "active"),
+    )
     page = max(int_param(params.get("page"), 1), 1)
     query = select(KnowledgeItem)
     if q:
         like = f"%{q}%"
-        query = query.where(or_(KnowledgeItem.claim.ilike(like), KnowledgeItem.explanation.ilike(like)))
+        query = query.where(
+            or_(KnowledgeItem.claim.ilike(like), KnowledgeItem.explanation.ilike(like))
+        )
     if kind in {k.value for k in ItemKind}:
         query = query.where(KnowledgeItem.kind == kind)
     if status in {s.value for s in ItemStatus}:
         query = query.where(KnowledgeItem.status == status)
     async with panel.services.db.session() as session:
         total = await session.scalar(select(func.count()).select_from(query.subquery()))
-        items = (await session.scalars(query.order_by(KnowledgeItem.updated_at.desc(), KnowledgeItem.id.desc())
-                                       .limit(PAGE).offset((page - 1) * PAGE))).all()
-    return panel.render(request, "knowledge.html", items=items, q=q, kind=kind, status=status, page=page,
-                        total=total or 0, pages=max(1, -(-(total or 0) // PAGE)))
+        items = (
+            await session.scalars(
+                query.order_by(KnowledgeItem.updated_at.desc(), KnowledgeItem.id.desc())
+                .limit(PAGE)
+                .offset((page - 1) * PAGE)
+            )
+        ).all()
+    return panel.render(
+        request,
+        "knowledge.html",
+        items=items,
+        q=q,
+        kind=kind,
+        status=status,
+        page=page,
+        total=total or 0,
+        pages=max(1, -(-(total or 0) // PAGE)),
+    )
 
 
 async def _item(panel: Panel, item_id: int) -> tuple[KnowledgeItem | None, Answer | None]:
     async with panel.services.db.session() as session:
         item = await session.get(KnowledgeItem, item_id)
-        answer = await session.scalar(select(Answer).where(Answer.knowledge_item_id == item_id).limit(1))
+        answer = await session.scalar(
+            select(Answer).where(Answer.knowledge_item_id == item_id).limit(1)
+        )
     return item, answer
 
 
@@ -77,7 +104,9 @@ async def item_page(panel: Panel, request: Request) -> Response:
     item, answer = await _item(panel, int_param(request.path_params["item_id"]))
     if item is None:
         return panel.render(request, "error.html", status_code=404, message="No such item.")
-    return panel.render(request, "knowledge_item.html", item=item, values=item_state(item), answer=answer, errors=[])
+    return panel.render(
+        request, "knowledge_item.html", item=item, values=item_state(item), answer=answer, errors=[]
+    )
 
 
 @requires("moderator")
@@ -88,8 +117,15 @@ async def edit_item(panel: Panel, request: Request) -> Response:
     if item is None:
         return panel.render(request, "error.html", status_code=404, message="No such item.")
     if errors:
-        return panel.render(request, "knowledge_item.html", status_code=400, item=item, values=values,
-                            answer=answer, errors=errors)
+        return panel.render(
+            request,
+            "knowledge_item.html",
+            status_code=400,
+            item=item,
+            values=values,
+            answer=answer,
+            errors=errors,
+        )
     async with panel.services.db.session() as session:
         row = await session.get(KnowledgeItem, item_id)
         assert row is not None
@@ -99,7 +135,14 @@ async def edit_item(panel: Panel, request: Request) -> Response:
         for name, value in values.items():
             setattr(row, name, value)
         row.updated_at = utcnow()
-        await audit.record(session, "edit", request.state.staff.username, f"item:{item_id}", before, item_state(row))
+        await audit.record(
+            session,
+            "edit",
+            request.state.staff.username,
+            f"item:{item_id}",
+            before,
+            item_state(row),
+        )
     await panel.services.knowledge.refresh()
     return panel.redirect(request, f"/knowledge/{item_id}", "Saved.")
 
@@ -113,30 +156,55 @@ async def retire(panel: Panel, request: Request) -> Response:
             return panel.render(request, "error.html", status_code=404, message="No such item.")
         before = item_state(item)
         await retire_item(session, item_id)
-        await audit.record(session, "retire", request.state.staff.username, f"item:{item_id}", before, item_state(item))
+        await audit.record(
+            session,
+            "retire",
+            request.state.staff.username,
+            f"item:{item_id}",
+            before,
+            item_state(item),
+        )
     await panel.services.knowledge.refresh()
-    return panel.redirect(request, f"/knowledge/{item_id}", "Retired: residents will no longer get this answer.")
+    return panel.redirect(
+        request, f"/knowledge/{item_id}", "Retired: residents will no longer get this answer."
+    )
 
 
 @requires("moderator")
 async def new_statement_page(panel: Panel, request: Request) -> Response:
-    return panel.render(request, "knowledge_new.html", values={"verdict": "true", "language": "en"}, errors=[])
+    return panel.render(
+        request, "knowledge_new.html", values={"verdict": "true", "language": "en"}, errors=[]
+    )
 
 
 @requires("moderator")
 async def add_statement(panel: Panel, request: Request) -> Response:
     values, errors = item_form(await request.form())
     if errors:
-        return panel.render(request, "knowledge_new.html", status_code=400, values=values, errors=errors)
+        return panel.render(
+            request, "knowledge_new.html", status_code=400, values=values, errors=errors
+        )
     actor = request.state.staff.username
     async with panel.services.db.session() as session:
-        item, _ = await upsert_item(session, ItemData(
-            **values, kind=ItemKind.STATEMENT, origin="staff-statement", external_id=uuid.uuid4().hex,
-            publisher=panel.services.settings.publisher_name, published_at=utcnow()))
-        await audit.record(session, "add_statement", actor, f"item:{item.id}", None, item_state(item))
+        item, _ = await upsert_item(
+            session,
+            ItemData(
+                **values,
+                kind=ItemKind.STATEMENT,
+                origin="staff-statement",
+                external_id=uuid.uuid4().hex,
+                publisher=panel.services.settings.publisher_name,
+                published_at=utcnow(),
+            ),
+        )
+        await audit.record(
+            session, "add_statement", actor, f"item:{item.id}", None, item_state(item)
+        )
         item_id = item.id
     await panel.services.knowledge.refresh()
-    return panel.redirect(request, f"/knowledge/{item_id}", "Statement added to the knowledge base.")
+    return panel.redirect(
+        request, f"/knowledge/{item_id}", "Statement added to the knowledge base."
+    )
 
 
 def routes(panel: Panel) -> list[Route]:

@@ -16,15 +16,31 @@ from admin.panel import COOKIE, LOGIN_CSRF_COOKIE, Panel, form_str, requires
 
 def _safe_next(value: str) -> str:
     """Only local panel paths: never an open redirect."""
-    return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else ""
+    return (
+        value if value.startswith("/") and not value.startswith("//") and "\\" not in value else ""
+    )
 
 
-async def login_page(panel: Panel, request: Request, error: str = "", status_code: int = 200) -> Response:
+async def login_page(
+    panel: Panel, request: Request, error: str = "", status_code: int = 200
+) -> Response:
     token = panel.login_csrf()
-    response = panel.render(request, "login.html", status_code=status_code, login_csrf=token, error=error,
-                            next=_safe_next(request.query_params.get("next", "")))
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        secure=panel.secure_cookies, path=request.scope.get("root_path", "") or "/")
+    response = panel.render(
+        request,
+        "login.html",
+        status_code=status_code,
+        login_csrf=token,
+        error=error,
+        next=_safe_next(request.query_params.get("next", "")),
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=panel.secure_cookies,
+        path=request.scope.get("root_path", "") or "/",
+    )
     return response
 
 
@@ -40,7 +56,9 @@ async def login_submit(panel: Panel, request: Request) -> Response:
         cookie, user = await panel.sessions.login(username, form_str(form, "password", 1000))
     except AuthError as exc:
         async with panel.services.db.session() as session:
-            await audit.record(session, "login_failed", username.lower() or "?", f"user:{username.lower()}")
+            await audit.record(
+                session, "login_failed", username.lower() or "?", f"user:{username.lower()}"
+            )
         return await login_page(panel, request, str(exc), 401)
     async with panel.services.db.session() as session:
         await audit.record(session, "login", user.username, f"user:{user.username}")
@@ -49,8 +67,15 @@ async def login_submit(panel: Panel, request: Request) -> Response:
     response = panel.redirect(request, "/")
     if target.startswith(root + "/"):
         response.headers["location"] = target
-    response.set_cookie(COOKIE, cookie, httponly=True, samesite="lax", secure=panel.secure_cookies,
-                        max_age=int(panel.services.settings.admin_session_hours * 3600), path=root or "/")
+    response.set_cookie(
+        COOKIE,
+        cookie,
+        httponly=True,
+        samesite="lax",
+        secure=panel.secure_cookies,
+        max_age=int(panel.services.settings.admin_session_hours * 3600),
+        path=root or "/",
+    )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=root or "/")
     return response
 

@@ -10,29 +10,55 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from admin import audit
-from admin.clusters import ClusterError, QueueFilter, merge, queue, requests_of, snapshot, split, summarise
+from admin.clusters import (
+    ClusterError,
+    QueueFilter,
+    merge,
+    queue,
+    requests_of,
+    snapshot,
+    split,
+    summarise,
+)
 from admin.panel import Panel, form_str, int_param, requires
+from admin.views.media import can_download
 from bot.catalogue import TOPICS
 from bot.publishing import PublishError, answer_with_existing
-from domain.models import AdminUser, Answer, Cluster, ClusterNote, ClusterStatus, KnowledgeItem, utcnow
+from domain.models import (
+    AdminUser,
+    Answer,
+    Cluster,
+    ClusterNote,
+    ClusterStatus,
+    KnowledgeItem,
+    utcnow,
+)
 
 STATUSES = {s.value for s in ClusterStatus}
 
 
 async def staff_names(panel: Panel) -> list[str]:
     async with panel.services.db.session() as session:
-        query = select(AdminUser.username).where(AdminUser.active.is_(True), AdminUser.role != "viewer")
+        query = select(AdminUser.username).where(
+            AdminUser.active.is_(True), AdminUser.role != "viewer"
+        )
         return sorted((await session.scalars(query)).all())
 
 
 @requires("viewer")
 async def queue_page(panel: Panel, request: Request) -> Response:
     params = request.query_params
-    filters = QueueFilter(status=params.get("status", "open"), language=params.get("language", "")[:10],
-                          topic=params.get("topic", "")[:50], assignee=params.get("assignee", "")[:100])
+    filters = QueueFilter(
+        status=params.get("status", "open"),
+        language=params.get("language", "")[:10],
+        topic=params.get("topic", "")[:50],
+        assignee=params.get("assignee", "")[:100],
+    )
     async with panel.services.db.session() as session:
         rows = await queue(session, filters)
-    return panel.render(request, "queue.html", rows=rows, filters=filters, staff_names=await staff_names(panel))
+    return panel.render(
+        request, "queue.html", rows=rows, filters=filters, staff_names=await staff_names(panel)
+    )
 
 
 async def closest_items(panel: Panel, text: str) -> list[tuple[KnowledgeItem, float]]:
@@ -55,12 +81,30 @@ async def cluster_page(panel: Panel, request: Request) -> Response:
             return panel.render(request, "error.html", status_code=404, message="No such cluster.")
         messages = await requests_of(session, cluster.id)
         [summary] = await summarise(session, [cluster], utcnow())
-        notes = list((await session.scalars(select(ClusterNote).where(ClusterNote.cluster_id == cluster.id)
-                                            .order_by(ClusterNote.created_at))).all())
+        notes = list(
+            (
+                await session.scalars(
+                    select(ClusterNote)
+                    .where(ClusterNote.cluster_id == cluster.id)
+                    .order_by(ClusterNote.created_at)
+                )
+            ).all()
+        )
         answer = await session.get(Answer, cluster.answer_id) if cluster.answer_id else None
     closest = await closest_items(panel, cluster.representative_text)
-    return panel.render(request, "cluster.html", cluster=cluster, summary=summary, messages=messages,
-                        notes=notes, answer=answer, closest=closest, staff_names=await staff_names(panel))
+    downloadable = {ch for ch in {m.channel for m in messages} if can_download(panel.services, ch)}
+    return panel.render(
+        request,
+        "cluster.html",
+        cluster=cluster,
+        summary=summary,
+        messages=messages,
+        notes=notes,
+        answer=answer,
+        closest=closest,
+        staff_names=await staff_names(panel),
+        downloadable=downloadable,
+    )
 
 
 @requires("moderator")
@@ -69,26 +113,46 @@ async def update_cluster(panel: Panel, request: Request) -> Response:
     cluster_id = int_param(request.path_params["cluster_id"])
     form = await request.form()
     actor = request.state.staff.username
-    status, assignee, topic = form_str(form, "status", 20), form_str(form, "assignee", 100), form_str(form, "topic", 50)
+    status, assignee, topic = (
+        form_str(form, "status", 20),
+        form_str(form, "assignee", 100),
+        form_str(form, "topic", 50),
+    )
     if status and status not in STATUSES - {ClusterStatus.ANSWERED}:
-        return panel.render(request, "error.html", status_code=400, message="Choose a valid status.")
+        return panel.render(
+            request, "error.html", status_code=400, message="Choose a valid status."
+        )
     if topic and topic not in TOPICS:
         return panel.render(request, "error.html", status_code=400, message="Choose a valid topic.")
     if assignee and assignee not in await staff_names(panel):
-        return panel.render(request, "error.html", status_code=400, message="Choose a staff member.")
+        return panel.render(
+            request, "error.html", status_code=400, message="Choose a staff member."
+        )
     async with panel.services.db.session() as session:
         cluster = await session.get(Cluster, cluster_id)
         if cluster is None:
             return panel.render(request, "error.html", status_code=404, message="No such cluster.")
         if status and cluster.status == ClusterStatus.ANSWERED and status != cluster.status:
-            return panel.render(request, "error.html", status_code=400,
-                                message="This cluster is answered; correct the answer instead.")
-        changes = {"status": status or cluster.status, "assignee": assignee or None, "topic": topic or None}
+            return panel.render(
+                request,
+                "error.html",
+                status_code=400,
+                message="This cluster is answered; correct the answer instead.",
+            )
+        changes = {
+            "status": status or cluster.status,
+            "assignee": assignee or None,
+            "topic": topic or None,
+        }
         for name, value in changes.items():
             before = getattr(cluster, name)
             if before != value:
-                event = {"status": "status_change", "assignee": "assign", "topic": "topic_change"}[name]
-                await audit.record(session, event, actor, f"cluster:{cluster.id}", {name: before}, {name: value})
+                event = {"status": "status_change", "assignee": "assign", "topic": "topic_change"}[
+                    name
+                ]
+                await audit.record(
+                    session, event, actor, f"cluster:{cluster.id}", {name: before}, {name: value}
+                )
                 setattr(cluster, name, value)
         cluster.updated_at = utcnow()
     await panel.services.clusters.refresh()
@@ -105,7 +169,9 @@ async def add_note(panel: Panel, request: Request) -> Response:
     async with panel.services.db.session() as session:
         if await session.get(Cluster, cluster_id) is None:
             return panel.render(request, "error.html", status_code=404, message="No such cluster.")
-        session.add(ClusterNote(cluster_id=cluster_id, author=actor, body=body, created_at=utcnow()))
+        session.add(
+            ClusterNote(cluster_id=cluster_id, author=actor, body=body, created_at=utcnow())
+        )
         await audit.record(session, "note", actor, f"cluster:{cluster_id}", None, {"body": body})
     return panel.redirect(request, f"/clusters/{cluster_id}", "Note added.")
 
@@ -118,13 +184,20 @@ async def merge_cluster(panel: Panel, request: Request) -> Response:
     try:
         async with panel.services.db.session() as session:
             source, target = await merge(session, cluster_id, target_id)
-            await audit.record(session, "merge", actor, f"cluster:{cluster_id}",
-                               {"cluster": cluster_id, "into": None},
-                               {"cluster": cluster_id, "into": target_id, "target": snapshot(target)})
+            await audit.record(
+                session,
+                "merge",
+                actor,
+                f"cluster:{cluster_id}",
+                {"cluster": cluster_id, "into": None},
+                {"cluster": cluster_id, "into": target_id, "target": snapshot(target)},
+            )
     except ClusterError as exc:
         return panel.render(request, "error.html", status_code=400, message=str(exc))
     await panel.services.clusters.refresh()
-    return panel.redirect(request, f"/clusters/{target_id}", f"Merged #{cluster_id} into this cluster.")
+    return panel.redirect(
+        request, f"/clusters/{target_id}", f"Merged #{cluster_id} into this cluster."
+    )
 
 
 @requires("moderator")
@@ -135,9 +208,14 @@ async def split_request(panel: Panel, request: Request) -> Response:
     try:
         async with panel.services.db.session() as session:
             old, new = await split(session, request_id)
-            await audit.record(session, "split", actor, f"cluster:{old.id}",
-                               {"request": request_id, "cluster": old.id},
-                               {"request": request_id, "cluster": new.id})
+            await audit.record(
+                session,
+                "split",
+                actor,
+                f"cluster:{old.id}",
+                {"request": request_id, "cluster": old.id},
+                {"request": request_id, "cluster": new.id},
+            )
     except ClusterError as exc:
         return panel.render(request, "error.html", status_code=400, message=str(exc))
     await panel.services.clusters.refresh()
@@ -155,18 +233,33 @@ async def use_existing(panel: Panel, request: Request) -> Response:
     except PublishError as exc:
         return panel.render(request, "error.html", status_code=400, message=str(exc))
     async with panel.services.db.session() as session:
-        await audit.record(session, "answer", actor, f"cluster:{cluster_id}", {"status": "open"},
-                           {"status": "answered", "answer": result.answer_id, "item": item_id,
-                            "notified": result.notified})
-    return panel.redirect(request, f"/clusters/{cluster_id}",
-                          f"Answered. {result.notified} residents will be notified.")
+        await audit.record(
+            session,
+            "answer",
+            actor,
+            f"cluster:{cluster_id}",
+            {"status": "open"},
+            {
+                "status": "answered",
+                "answer": result.answer_id,
+                "item": item_id,
+                "notified": result.notified,
+            },
+        )
+    return panel.redirect(
+        request,
+        f"/clusters/{cluster_id}",
+        f"Answered. {result.notified} residents will be notified.",
+    )
 
 
 def routes(panel: Panel) -> list[Route]:
     return [
         Route("/", partial(queue_page, panel), methods=["GET"], name="queue"),
         Route("/clusters/{cluster_id:int}", partial(cluster_page, panel), methods=["GET"]),
-        Route("/clusters/{cluster_id:int}/update", partial(update_cluster, panel), methods=["POST"]),
+        Route(
+            "/clusters/{cluster_id:int}/update", partial(update_cluster, panel), methods=["POST"]
+        ),
         Route("/clusters/{cluster_id:int}/notes", partial(add_note, panel), methods=["POST"]),
         Route("/clusters/{cluster_id:int}/merge", partial(merge_cluster, panel), methods=["POST"]),
         Route("/clusters/{cluster_id:int}/split", partial(split_request, panel), methods=["POST"]),

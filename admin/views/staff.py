@@ -23,7 +23,9 @@ def user_state(user: AdminUser) -> dict[str, Any]:
     return {"username": user.username, "role": user.role, "active": user.active}
 
 
-async def render_users(panel: Panel, request: Request, status_code: int = 200, error: str = "") -> Response:
+async def render_users(
+    panel: Panel, request: Request, status_code: int = 200, error: str = ""
+) -> Response:
     async with panel.services.db.session() as session:
         users = (await session.scalars(select(AdminUser).order_by(AdminUser.username))).all()
     return panel.render(request, "users.html", status_code=status_code, users=users, error=error)
@@ -39,10 +41,21 @@ async def add_user(panel: Panel, request: Request) -> Response:
     form = await request.form()
     try:
         async with panel.services.db.session() as session:
-            user = await create_user(session, form_str(form, "username", 100), form_str(form, "password", 1000),
-                                     form_str(form, "role", 20), form_str(form, "display_name", 200))
-            await audit.record(session, "user_add", request.state.staff.username, f"user:{user.username}",
-                               None, user_state(user))
+            user = await create_user(
+                session,
+                form_str(form, "username", 100),
+                form_str(form, "password", 1000),
+                form_str(form, "role", 20),
+                form_str(form, "display_name", 200),
+            )
+            await audit.record(
+                session,
+                "user_add",
+                request.state.staff.username,
+                f"user:{user.username}",
+                None,
+                user_state(user),
+            )
     except ValueError as exc:
         return await render_users(panel, request, 400, str(exc))
     return panel.redirect(request, "/users", f"Added {user.username}.")
@@ -71,7 +84,9 @@ async def change_user(panel: Panel, request: Request) -> Response:
             if password or not active or role != before["role"]:
                 await Sessions.revoke_all(session, user.id)
             after = {**user_state(user), "password_changed": bool(password)}
-            await audit.record(session, "user_change", staff.username, f"user:{user.username}", before, after)
+            await audit.record(
+                session, "user_change", staff.username, f"user:{user.username}", before, after
+            )
     except ValueError as exc:
         return await render_users(panel, request, 400, str(exc))
     return panel.redirect(request, "/users", f"Saved {user.username}.")
@@ -80,7 +95,9 @@ async def change_user(panel: Panel, request: Request) -> Response:
 def settings_rows(panel: Panel) -> list[tuple[str, str]]:
     rows = []
     for name, value in panel.services.settings.model_dump().items():
-        shown = "•••• (set)" if isinstance(value, SecretStr) else ("" if value is None else str(value))
+        shown = (
+            "•••• (set)" if isinstance(value, SecretStr) else ("" if value is None else str(value))
+        )
         if "url" in name and "@" in shown:  # database credentials
             shown = shown.split("://")[0] + "://••••@" + shown.rsplit("@", 1)[1]
         rows.append((f"RUMOURBOT_{name.upper()}", shown))
@@ -95,12 +112,24 @@ async def settings_page(panel: Panel, request: Request) -> Response:
 @requires("viewer")
 async def audit_page(panel: Panel, request: Request) -> Response:
     params = request.query_params
-    actor, name, target = params.get("actor", "")[:100], params.get("name", "")[:50], params.get("target", "")[:100]
+    actor, name, target = (
+        params.get("actor", "")[:100],
+        params.get("name", "")[:50],
+        params.get("target", "")[:100],
+    )
     page = max(int_param(params.get("page"), 1), 1)
     async with panel.services.db.session() as session:
         rows = await audit.events(session, actor, name, target, PAGE + 1, (page - 1) * PAGE)
-    return panel.render(request, "audit.html", events=rows[:PAGE], more=len(rows) > PAGE, page=page,
-                        actor=actor, name=name, target=target)
+    return panel.render(
+        request,
+        "audit.html",
+        events=rows[:PAGE],
+        more=len(rows) > PAGE,
+        page=page,
+        actor=actor,
+        name=name,
+        target=target,
+    )
 
 
 def routes(panel: Panel) -> list[Route]:

@@ -25,7 +25,8 @@ async def counts(panel: Panel) -> tuple[Counter[str], dict[str, Counter[str]], i
     anyone = 0
     async with panel.services.db.session() as session:
         query = select(Resident.topics, Resident.language).where(
-            Resident.opted_out.is_(False), Resident.blocked.is_(False))
+            Resident.opted_out.is_(False), Resident.blocked.is_(False)
+        )
         for topics, language in (await session.execute(query)).all():
             anyone += bool(topics)
             for topic in topics or []:
@@ -34,12 +35,26 @@ async def counts(panel: Panel) -> tuple[Counter[str], dict[str, Counter[str]], i
     return by_topic, by_language, anyone
 
 
-async def render_page(panel: Panel, request: Request, status_code: int = 200, errors: list[str] | None = None,
-                      topic: str = "", bodies: dict[str, str] | None = None) -> Response:
+async def render_page(
+    panel: Panel,
+    request: Request,
+    status_code: int = 200,
+    errors: list[str] | None = None,
+    topic: str = "",
+    bodies: dict[str, str] | None = None,
+) -> Response:
     by_topic, by_language, anyone = await counts(panel)
-    return panel.render(request, "subscribers.html", status_code=status_code, by_topic=by_topic,
-                        by_language=by_language, anyone=anyone, errors=errors or [], topic=topic,
-                        bodies=bodies or {})
+    return panel.render(
+        request,
+        "subscribers.html",
+        status_code=status_code,
+        by_topic=by_topic,
+        by_language=by_language,
+        anyone=anyone,
+        errors=errors or [],
+        topic=topic,
+        bodies=bodies or {},
+    )
 
 
 @requires("viewer")
@@ -60,13 +75,24 @@ async def send_update(panel: Panel, request: Request) -> Response:
     if errors:
         return await render_page(panel, request, 400, errors, topic, bodies)
     try:
-        sent = await broadcast(panel.services, f"update-{uuid.uuid4().hex}", topic, filled,
-                               default if default in filled else next(iter(filled)))
+        sent = await broadcast(
+            panel.services,
+            f"update-{uuid.uuid4().hex}",
+            topic,
+            filled,
+            default if default in filled else next(iter(filled)),
+        )
     except PublishError as exc:
         return await render_page(panel, request, 400, [str(exc)], topic, bodies)
     async with panel.services.db.session() as session:
-        await audit.record(session, "broadcast", request.state.staff.username, f"topic:{topic}", None,
-                           {"topic": topic, "body": filled, "recipients": sent})
+        await audit.record(
+            session,
+            "broadcast",
+            request.state.staff.username,
+            f"topic:{topic}",
+            None,
+            {"topic": topic, "body": filled, "recipients": sent},
+        )
     return panel.redirect(request, "/subscribers", f"Update queued for {sent} subscribers.")
 
 

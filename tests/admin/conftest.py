@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from admin.auth import create_user
 from bot.app import Runtime
+from bot.setup import build_services
+from domain.db import Database
 from domain.messages import InboundMessage, Media
+from domain.models import Cluster, ClusterStatus, Request, utcnow
+from domain.residents import resident_for
+from domain.settings import Settings
+from matching import Embedder
+from tests.fakes.telegram_api import FakeTelegram
 
 PASSWORD = "correct horse battery"
 _ids = itertools.count(1)
@@ -29,19 +38,32 @@ async def add_user(runtime: Runtime, username: str, role: str, password: str = P
         await create_user(session, username, password, role)
 
 
-async def login(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> httpx.Response:
+async def login(
+    client: httpx.AsyncClient, username: str, password: str = PASSWORD
+) -> httpx.Response:
     page = await client.get("/admin/login")
-    return await client.post("/admin/login", data={"username": username, "password": password,
-                                                   "csrf_token": csrf_of(page.text)})
+    return await client.post(
+        "/admin/login",
+        data={"username": username, "password": password, "csrf_token": csrf_of(page.text)},
+    )
 
 
-async def ask(runtime: Runtime, chat: str, text: str, language: str = "en",
-              media: tuple[Media, ...] = ()) -> None:
+async def ask(
+    runtime: Runtime, chat: str, text: str, language: str = "en", media: tuple[Media, ...] = ()
+) -> None:
     """A resident forwards a rumour through the web chat channel."""
     before = len(runtime.webchat_outbox.sent[chat])
-    await runtime.conversation.handle(InboundMessage(
-        channel="webchat", sender=chat, message_id=f"adm{next(_ids)}", text=text, media=media,
-        forwarded=True, language_hint=language))
+    await runtime.conversation.handle(
+        InboundMessage(
+            channel="webchat",
+            sender=chat,
+            message_id=f"adm{next(_ids)}",
+            text=text,
+            media=media,
+            forwarded=True,
+            language_hint=language,
+        )
+    )
     await runtime.webchat_outbox.wait_for(chat, before + 1)
 
 
@@ -74,3 +96,77 @@ async def admin(runtime: Runtime, client: httpx.AsyncClient) -> httpx.AsyncClien
 @pytest.fixture
 async def viewer(runtime: Runtime, client: httpx.AsyncClient) -> httpx.AsyncClient:
     return await logged_in(runtime, client, "viewer")
+
+
+async def seed(
+    runtime: Runtime,
+    text: str,
+    chats: list[str],
+    language: str = "en",
+    minutes_ago: float = 0,
+    topic: str | None = None,
+    channel: str = "webchat",
+    media: list[dict[str, str]] | None = None,
+) -> int:
+    """A queued cluster with one request per chat, written as the claim desk writes them.
+
+    The queue's ranking and filters are tested on clusters of known shape, independent of how
+    the matching engine happens to group a handful of test sentences.
+    """
+    when = utcnow() - timedelta(minutes=minutes_ago)
+    async with runtime.services.db.session() as session:
+        cluster = Cluster(
+            representative_text=text,
+            status=ClusterStatus.NEW,
+            ask_count=len(chats),
+            first_seen_at=when,
+            last_seen_at=when,
+            topic=topic,
+        )
+        session.add(cluster)
+        await session.flush()
+        for chat in chats:
+            resident = await resident_for(session, channel, chat)
+            resident.language = language
+            session.add(
+                Request(
+                    resident_id=resident.id,
+                    channel=channel,
+                    text=text,
+                    language=language,
+                    outcome="queue",
+                    cluster_id=cluster.id,
+                    received_at=when,
+                    media=media or [],
+                    forwarded=True,
+                    candidates=[],
+                )
+            )
+        cluster_id = cluster.id
+    await runtime.services.clusters.refresh()
+    return cluster_id
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def telegram_runtime(
+    settings: Settings, database: Database, embedder: Embedder, fake: FakeTelegram
+) -> AsyncIterator[Runtime]:
+    """A whole process with the Telegram channel polling the fake Bot API server."""
+    fake.reset()
+    tg = settings.model_copy(
+        update={
+            "telegram_token": SecretStr(fake.token),
+            "telegram_api_url": fake.api_url,
+            "telegram_file_url": fake.file_url,
+            "telegram_mode": "polling",
+        }
+    )
+    rt = Runtime(tg, services=build_services(tg, db=database, embedder=embedder))
+    async with rt.running():
+        yield rt

@@ -117,6 +117,13 @@ def upgrade() -> None:
         batch_op.create_index("ix_knowledge_items_updated", ["updated_at", "id"], unique=False)
 
     op.create_table(
+        "leases",
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("holder", sa.String(length=200), nullable=False),
+        sa.Column("expires_at", domain.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_leases")),
+    )
+    op.create_table(
         "panel_secrets",
         sa.Column("name", sa.String(length=50), nullable=False),
         sa.Column("value", sa.String(length=200), nullable=False),
@@ -364,6 +371,7 @@ def downgrade() -> None:
     op.drop_table("sources")
     op.drop_table("residents")
     op.drop_table("panel_secrets")
+    op.drop_table("leases")
     with op.batch_alter_table("knowledge_items", schema=None) as batch_op:
         batch_op.drop_index("ix_knowledge_items_updated")
         batch_op.drop_index(batch_op.f("ix_knowledge_items_topic"))

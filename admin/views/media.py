@@ -1,0 +1,73 @@
+"""Images residents sent, fetched from their channel when it can download (Telegram can)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import cast
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from admin.panel import Panel, int_param, requires
+from bot.services import Services
+from domain.models import Request as ResidentRequest
+
+log = logging.getLogger(__name__)
+MAX_BYTES = 10_000_000
+IMAGE_KINDS = {"photo", "image"}
+MAGIC = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF8", "image/gif"),
+    (b"RIFF", "image/webp"),
+)
+
+
+def image_type(data: bytes) -> str | None:
+    """The image type by its first bytes; anything else is not served (no HTML, no SVG)."""
+    for magic, media_type in MAGIC:
+        if data.startswith(magic) and (media_type != "image/webp" or data[8:12] == b"WEBP"):
+            return media_type
+    return None
+
+
+def can_download(services: Services, channel: str) -> bool:
+    return callable(getattr(services.channels.get(channel), "download", None))
+
+
+@requires("viewer")
+async def media(panel: Panel, request: Request) -> Response:
+    request_id, index = (
+        int_param(request.path_params["request_id"]),
+        int_param(request.path_params["index"]),
+    )
+    async with panel.services.db.session() as session:
+        row = await session.get(ResidentRequest, request_id)
+    entries = row.media if row is not None else []
+    if (
+        row is None
+        or not 0 <= index < len(entries)
+        or entries[index].get("kind") not in IMAGE_KINDS
+        or not can_download(panel.services, row.channel)
+    ):
+        return Response("not found", status_code=404, media_type="text/plain")
+    download = cast(
+        Callable[[str], Awaitable[bytes]],
+        getattr(panel.services.channels[row.channel], "download", None),
+    )
+    try:
+        data = await download(str(entries[index]["ref"]))
+    except Exception as exc:  # the platform may have expired the file
+        log.info("media download failed: %s", type(exc).__name__)
+        return Response("unavailable", status_code=502, media_type="text/plain")
+    media_type = image_type(data[:16])
+    if media_type is None or len(data) > MAX_BYTES:
+        return Response("not an image", status_code=415, media_type="text/plain")
+    return Response(data, media_type=media_type, headers={"cache-control": "private, max-age=3600"})
+
+
+def routes(panel: Panel) -> list[Route]:
+    return [Route("/media/{request_id:int}/{index:int}", partial(media, panel), methods=["GET"])]
