@@ -128,8 +128,14 @@ class Fetched:
             raise SourceInvalid("the response is not valid JSON") from exc
 
 
-async def get(client: httpx.AsyncClient, url: str, *, params: Mapping[str, Any] | None = None,
-              headers: Mapping[str, str] | None = None, max_bytes: int = 50_000_000) -> Fetched:
+async def get(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    max_bytes: int = 50_000_000,
+) -> Fetched:
     """GET with errors translated: 304 passes, 429/5xx/timeouts -> SourceUnavailable,
     other 4xx -> SourceInvalid; a body over `max_bytes` is refused without reading it all."""
     request_headers = {"User-Agent": USER_AGENT, **(headers or {})}
@@ -164,11 +170,14 @@ def _raise_for_status(response: httpx.Response, detail: str = "") -> None:
         return
     host = _host(str(response.request.url))
     if status == 429:
-        raise SourceUnavailable(f"{host} is rate limiting us (429)",
-                                retry_after_seconds(response.headers.get("Retry-After")))
+        raise SourceUnavailable(
+            f"{host} is rate limiting us (429)",
+            retry_after_seconds(response.headers.get("Retry-After")),
+        )
     if status >= 500:
-        raise SourceUnavailable(f"{host} answered {status}",
-                                retry_after_seconds(response.headers.get("Retry-After")))
+        raise SourceUnavailable(
+            f"{host} answered {status}", retry_after_seconds(response.headers.get("Retry-After"))
+        )
     if status in (401, 403):
         raise SourceInvalid(f"{host} refused the credentials ({status}){detail}")
     if status == 404:

@@ -54,8 +54,9 @@ def json_ld_blocks(html: bytes | str) -> tuple[list[Any], int]:
 
 def microdata(html: bytes | str, url: str) -> list[Any]:
     try:
-        data = extruct.extract(html, base_url=url, syntaxes=["microdata"], uniform=True,
-                               errors="ignore")
+        data = extruct.extract(
+            html, base_url=url, syntaxes=["microdata"], uniform=True, errors="ignore"
+        )
     except (ValueError, lxml.etree.ParserError):
         return []
     return list(data.get("microdata") or [])
@@ -74,12 +75,21 @@ class ClaimReviewPage:
 
     kind = "claimreview_page"
     spec: ClassVar[ConnectorSpec] = ConnectorSpec(
-        kind, "Fact-check pages (ClaimReview markup)", ("urls", "language", "publisher"),
-        required=("urls",))
+        kind,
+        "Fact-check pages (ClaimReview markup)",
+        ("urls", "language", "publisher"),
+        required=("urls",),
+    )
 
-    def __init__(self, urls: list[str], language: str, publisher: str | None,
-                 max_bytes: int) -> None:
-        self.urls, self.language, self.publisher, self.max_bytes = urls, language, publisher, max_bytes
+    def __init__(
+        self, urls: list[str], language: str, publisher: str | None, max_bytes: int
+    ) -> None:
+        self.urls, self.language, self.publisher, self.max_bytes = (
+            urls,
+            language,
+            publisher,
+            max_bytes,
+        )
         self.origin = "source"
 
     @classmethod
@@ -89,8 +99,9 @@ class ClaimReviewPage:
             raise SourceInvalid("a claimreview_page source needs 'urls' (one or more page URLs)")
         for url in urls:
             need_url({"urls": url}, "urls", cls.kind)
-        return cls(urls, config.get("language") or "en", config.get("publisher") or None,
-                   context.max_bytes)
+        return cls(
+            urls, config.get("language") or "en", config.get("publisher") or None, context.max_bytes
+        )
 
     async def fetch(self, client: httpx.AsyncClient, cursor: dict[str, Any]) -> FetchResult:
         pages: dict[str, Any] = dict(cursor.get("pages") or {})
@@ -98,8 +109,9 @@ class ClaimReviewPage:
         problems: list[str] = []
         for url in self.urls:
             state = pages.get(url) or {}
-            fetched = await get(client, url, headers=conditional_headers(state),
-                                max_bytes=self.max_bytes)
+            fetched = await get(
+                client, url, headers=conditional_headers(state), max_bytes=self.max_bytes
+            )
             if fetched.not_modified:
                 continue
             reviews, bad = reviews_in_page(fetched.body, url)
@@ -107,8 +119,10 @@ class ClaimReviewPage:
                 log.warning("%s: skipped %d malformed JSON-LD block(s)", url, bad)
             page_items = [i for r in reviews if (i := self._item(r)) is not None]
             if not page_items:
-                problems.append(f"no ClaimReview markup found on {url}"
-                                + (f" ({bad} malformed JSON-LD block(s))" if bad else ""))
+                problems.append(
+                    f"no ClaimReview markup found on {url}"
+                    + (f" ({bad} malformed JSON-LD block(s))" if bad else "")
+                )
                 continue
             items += page_items
             pages[url] = validators(fetched)
@@ -125,20 +139,31 @@ class ClaimReviewFeed:
 
     kind = "claimreview_feed"
     spec: ClassVar[ConnectorSpec] = ConnectorSpec(
-        kind, "ClaimReview feed (JSON)", ("url", "language", "publisher"), required=("url",))
+        kind, "ClaimReview feed (JSON)", ("url", "language", "publisher"), required=("url",)
+    )
 
     def __init__(self, url: str, language: str, publisher: str | None, max_bytes: int) -> None:
-        self.url, self.language, self.publisher, self.max_bytes = url, language, publisher, max_bytes
+        self.url, self.language, self.publisher, self.max_bytes = (
+            url,
+            language,
+            publisher,
+            max_bytes,
+        )
         self.origin = "source"
 
     @classmethod
     def from_config(cls, config: Mapping[str, str], context: ConnectorContext) -> ClaimReviewFeed:
-        return cls(need_url(config, "url", cls.kind), config.get("language") or "en",
-                   config.get("publisher") or None, context.max_bytes)
+        return cls(
+            need_url(config, "url", cls.kind),
+            config.get("language") or "en",
+            config.get("publisher") or None,
+            context.max_bytes,
+        )
 
     async def fetch(self, client: httpx.AsyncClient, cursor: dict[str, Any]) -> FetchResult:
-        fetched = await get(client, self.url, headers=conditional_headers(cursor),
-                            max_bytes=self.max_bytes)
+        fetched = await get(
+            client, self.url, headers=conditional_headers(cursor), max_bytes=self.max_bytes
+        )
         if fetched.not_modified:
             return FetchResult([], cursor)
         digest = hashlib.sha256(fetched.body).hexdigest()
@@ -149,8 +174,11 @@ class ClaimReviewFeed:
         reviews = list(find_claim_reviews(data))
         if not reviews and not _empty_feed(data):
             raise SourceInvalid(f"{self.url} holds no ClaimReview objects")
-        items = [i for r in reviews
-                 if (i := item_from_claim_review(r, self.origin, self.language, self.publisher))]
+        items = [
+            i
+            for r in reviews
+            if (i := item_from_claim_review(r, self.origin, self.language, self.publisher))
+        ]
         return FetchResult(items, new_cursor)
 
 

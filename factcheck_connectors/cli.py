@@ -21,8 +21,9 @@ from factcheck_connectors.runner import Runner, SyncReport
 
 T = TypeVar("T")
 console = Console()
-sources_app = typer.Typer(help="List and manage fact-check and statement sources.",
-                          invoke_without_command=True)
+sources_app = typer.Typer(
+    help="List and manage fact-check and statement sources.", invoke_without_command=True
+)
 
 
 def _with_services(work: Callable[[Services], Awaitable[T]]) -> T:
@@ -47,22 +48,39 @@ def _when(value: Any) -> str:
 
 
 def _table(rows: list[manage.SourceStatus]) -> Table:
-    table = Table("name", "kind", "state", "items", "last run", "last success", "last error",
-                  "next run")
+    table = Table(
+        "name", "kind", "state", "items", "last run", "last success", "last error", "next run"
+    )
     for s in rows:
         error = f"{_when(s.last_error_at)} {s.last_error}" if s.last_error else "-"
-        table.add_row(s.name, s.kind, s.state, str(s.items_total), str(s.last_run_items),
-                      _when(s.last_success_at), error[:60], _when(s.next_run_at))
+        table.add_row(
+            s.name,
+            s.kind,
+            s.state,
+            str(s.items_total),
+            str(s.last_run_items),
+            _when(s.last_success_at),
+            error[:60],
+            _when(s.next_run_at),
+        )
     return table
 
 
-def sync(source: Annotated[str | None, typer.Argument(help="One source; omit for all")] = None,
-         ) -> None:
+def sync(
+    source: Annotated[str | None, typer.Argument(help="One source; omit for all")] = None,
+) -> None:
     """Fetch sources now (all enabled ones, or SOURCE), with a progress bar."""
 
     async def work(services: Services) -> list[SyncReport]:
-        names = [source] if source else [s.name for s in await manage.list_sources(services.db)
-                                         if s.enabled and s.state != "push"]
+        names = (
+            [source]
+            if source
+            else [
+                s.name
+                for s in await manage.list_sources(services.db)
+                if s.enabled and s.state != "push"
+            ]
+        )
         runner = Runner(services)
         reports = []
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
@@ -74,16 +92,22 @@ def sync(source: Annotated[str | None, typer.Argument(help="One source; omit for
                     bar.update(task, completed=done, total=total or 1)
 
                 report = await runner.run_source(name, progress=update)
-                bar.update(task, completed=report.fetched or 1, total=report.fetched or 1,
-                           description=f"{name} {'ok' if report.ok else 'FAILED'}")
+                bar.update(
+                    task,
+                    completed=report.fetched or 1,
+                    total=report.fetched or 1,
+                    description=f"{name} {'ok' if report.ok else 'FAILED'}",
+                )
                 reports.append(report)
         return reports
 
     reports = _with_services(work)
     for r in reports:
         if r.ok:
-            console.print(f"{r.source}: {r.fetched} fetched, {r.changed} new or changed, "
-                          f"{r.duplicates} duplicates, {r.retired} retired ({r.seconds:.1f}s)")
+            console.print(
+                f"{r.source}: {r.fetched} fetched, {r.changed} new or changed, "
+                f"{r.duplicates} duplicates, {r.retired} retired ({r.seconds:.1f}s)"
+            )
         else:
             console.print(f"[red]{r.source}: failed after {r.attempts} attempt(s): {r.error}[/red]")
     if any(not r.ok for r in reports):
@@ -98,9 +122,11 @@ def sources(ctx: typer.Context) -> None:
 
 
 @sources_app.command("add")
-def add(kind: Annotated[str, typer.Argument(help=", ".join(sorted(manage.KINDS)))],
-        name: Annotated[str, typer.Argument(help="A short unique name, e.g. city-press")],
-        settings: Annotated[list[str] | None, typer.Argument(help="key=value ...")] = None) -> None:
+def add(
+    kind: Annotated[str, typer.Argument(help=", ".join(sorted(manage.KINDS)))],
+    name: Annotated[str, typer.Argument(help="A short unique name, e.g. city-press")],
+    settings: Annotated[list[str] | None, typer.Argument(help="key=value ...")] = None,
+) -> None:
     """Add a source: it is fetched once, and saved only if that works."""
     config = dict(pair.split("=", 1) for pair in (settings or []) if "=" in pair)
     status = _with_services(lambda s: manage.add_source(s, kind, name, config))

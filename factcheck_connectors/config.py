@@ -65,17 +65,35 @@ async def load_config_file(services: Services, path: Path | None = None) -> list
     return loaded
 
 
-async def _save(services: Services, name: str, kind: str, config: dict[str, str],
-                enabled: bool, token: str | None) -> None:
+async def _save(
+    services: Services,
+    name: str,
+    kind: str,
+    config: dict[str, str],
+    enabled: bool,
+    token: str | None,
+) -> None:
     async with services.db.session() as session:
         source = (await session.scalars(select(Source).where(Source.name == name))).first()
         if source is None:
-            source = Source(name=name, kind=kind, cursor={}, items_total=0, last_run_items=0,
-                            failures=0, next_run_at=utcnow())
+            source = Source(
+                name=name,
+                kind=kind,
+                cursor={},
+                items_total=0,
+                last_run_items=0,
+                failures=0,
+                next_run_at=utcnow(),
+            )
             session.add(source)
         elif source.kind != kind:
             source.cursor = {}
-        source.kind, source.config, source.enabled, source.managed_by = kind, config, enabled, "file"
+        source.kind, source.config, source.enabled, source.managed_by = (
+            kind,
+            config,
+            enabled,
+            "file",
+        )
         if token:
             source.token_hash = hash_token(token)
 

@@ -24,10 +24,12 @@ FEED_URL = "https://storage.googleapis.com/datacommons-feeds/claimreview/latest/
 class DataCommonsFeed(ClaimReviewFeed):
     kind = "datacommons"
     spec: ClassVar[ConnectorSpec] = ConnectorSpec(
-        kind, "Data Commons ClaimReview feed", ("url", "languages", "max_age_days"))
+        kind, "Data Commons ClaimReview feed", ("url", "languages", "max_age_days")
+    )
 
-    def __init__(self, url: str, languages: set[str], max_age_days: int | None,
-                 max_bytes: int) -> None:
+    def __init__(
+        self, url: str, languages: set[str], max_age_days: int | None, max_bytes: int
+    ) -> None:
         super().__init__(url, "en", None, max_bytes)
         self.languages, self.max_age_days = languages, max_age_days
 
@@ -36,8 +38,9 @@ class DataCommonsFeed(ClaimReviewFeed):
         url = str(config.get("url") or FEED_URL)
         if not url.startswith(("http://", "https://")):
             raise SourceInvalid("'url' must start with http:// or https://")
-        languages = {x.strip().lower() for x in str(config.get("languages") or "").split(",")
-                     if x.strip()}
+        languages = {
+            x.strip().lower() for x in str(config.get("languages") or "").split(",") if x.strip()
+        }
         raw_age = str(config.get("max_age_days") or "").strip()
         if raw_age and not raw_age.isdigit():
             raise SourceInvalid("'max_age_days' must be a whole number of days")
@@ -46,7 +49,10 @@ class DataCommonsFeed(ClaimReviewFeed):
     async def fetch(self, client: httpx.AsyncClient, cursor: dict[str, Any]) -> FetchResult:
         result = await super().fetch(client, cursor)
         oldest = utcnow() - timedelta(days=self.max_age_days) if self.max_age_days else None
-        items = [i for i in result.items
-                 if (not self.languages or i.language in self.languages)
-                 and (oldest is None or (i.published_at is not None and i.published_at >= oldest))]
+        items = [
+            i
+            for i in result.items
+            if (not self.languages or i.language in self.languages)
+            and (oldest is None or (i.published_at is not None and i.published_at >= oldest))
+        ]
         return FetchResult(items, result.cursor)

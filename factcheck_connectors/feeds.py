@@ -41,17 +41,30 @@ def _localised(answer: Answer, item: KnowledgeItem, lang: str | None) -> Publish
         return None
     language = lang or item.language
     claim, explanation = item.text_in(language)
-    return Published(answer.id, item, answer.published_at or item.updated_at, claim, explanation,
-                     language)
+    return Published(
+        answer.id,
+        item,
+        item.published_at or answer.published_at or item.updated_at,
+        claim,
+        explanation,
+        language,
+    )
 
 
-async def published(db: Database, topic: str | None = None, lang: str | None = None,
-                    limit: int | None = FEED_LIMIT, answer_id: int | None = None) -> list[Published]:
+async def published(
+    db: Database,
+    topic: str | None = None,
+    lang: str | None = None,
+    limit: int | None = FEED_LIMIT,
+    answer_id: int | None = None,
+) -> list[Published]:
     """Published answers whose item is active, newest first."""
-    query = (select(Answer, KnowledgeItem)
-             .join(KnowledgeItem, KnowledgeItem.id == Answer.knowledge_item_id)
-             .where(Answer.published_at.is_not(None), KnowledgeItem.status == ItemStatus.ACTIVE)
-             .order_by(Answer.published_at.desc(), Answer.id.desc()))
+    query = (
+        select(Answer, KnowledgeItem)
+        .join(KnowledgeItem, KnowledgeItem.id == Answer.knowledge_item_id)
+        .where(Answer.published_at.is_not(None), KnowledgeItem.status == ItemStatus.ACTIVE)
+        .order_by(Answer.published_at.desc(), Answer.id.desc())
+    )
     if topic:
         query = query.where(KnowledgeItem.topic == topic)
     if answer_id is not None:
@@ -69,11 +82,22 @@ def page_url(settings: Settings, answer_id: int) -> str:
 
 def claim_review(settings: Settings, entry: Published) -> dict[str, Any]:
     item = entry.item
-    shown = KnowledgeItem(claim=entry.claim, explanation=entry.explanation, verdict=item.verdict,
-                          language=entry.language, source_url=item.source_url, topic=item.topic,
-                          published_at=entry.published_at)
-    return claim_review_for(shown, page_url(settings, entry.answer_id), settings.publisher_name,
-                            settings.public_url, entry.answer_id)
+    shown = KnowledgeItem(
+        claim=entry.claim,
+        explanation=entry.explanation,
+        verdict=item.verdict,
+        language=entry.language,
+        source_url=item.source_url,
+        topic=item.topic,
+        published_at=entry.published_at,
+    )
+    return claim_review_for(
+        shown,
+        page_url(settings, entry.answer_id),
+        settings.publisher_name,
+        settings.public_url,
+        entry.answer_id,
+    )
 
 
 def json_ld(data: Any) -> str:
@@ -84,8 +108,11 @@ def json_ld(data: Any) -> str:
 def claim_page(settings: Settings, entry: Published) -> str:
     review = claim_review(settings, entry)
     verdict = RATING_NAME.get(entry.item.verdict, entry.item.verdict)  # type: ignore[call-overload]
-    source = (f'<p><a href="{html.escape(entry.item.source_url)}">Source</a></p>'
-              if entry.item.source_url else "")
+    source = (
+        f'<p><a href="{html.escape(entry.item.source_url)}">Source</a></p>'
+        if entry.item.source_url
+        else ""
+    )
     return (
         f'<!doctype html><html lang="{html.escape(entry.language)}"><head><meta charset="utf-8">'
         f"<title>{html.escape(entry.claim[:120])}</title>"
@@ -93,7 +120,8 @@ def claim_page(settings: Settings, entry: Published) -> str:
         f"<h1>{html.escape(entry.claim)}</h1><p><strong>{html.escape(verdict)}</strong></p>"
         f"<p>{html.escape(entry.explanation)}</p>{source}"
         f"<p>{html.escape(settings.publisher_name)}, "
-        f"{entry.published_at.date().isoformat()}</p></body></html>")
+        f"{entry.published_at.date().isoformat()}</p></body></html>"
+    )
 
 
 def _title(entry: Published) -> str:
@@ -106,9 +134,15 @@ def rss(settings: Settings, entries: list[Published], self_url: str) -> str:
     channel = ET.SubElement(root, "channel")
     _text(channel, "title", f"{settings.publisher_name}: verified updates")
     _text(channel, "link", settings.public_url)
-    _text(channel, "description", "Answers the city's team published to rumours residents asked about.")
+    _text(
+        channel,
+        "description",
+        "Answers the city's team published to rumours residents asked about.",
+    )
     ET.SubElement(channel, "atom:link", href=self_url, rel="self", type="application/rss+xml")
-    _text(channel, "lastBuildDate", format_datetime(entries[0].published_at if entries else utcnow()))
+    _text(
+        channel, "lastBuildDate", format_datetime(entries[0].published_at if entries else utcnow())
+    )
     for entry in entries:
         node = ET.SubElement(channel, "item")
         link = page_url(settings, entry.answer_id)

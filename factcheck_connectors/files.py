@@ -6,6 +6,7 @@ language, topic, kind, id). The file is the whole truth: rows that disappear are
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -46,14 +47,31 @@ def parse_rows(body: bytes, fmt: str) -> Iterator[dict[str, Any]]:
             yield row
 
 
+def read_local(path: Path, max_bytes: int) -> bytes:
+    path = path.expanduser()
+    if not path.is_file():
+        raise SourceInvalid(f"{path} does not exist or is not a file")
+    if path.stat().st_size > max_bytes:
+        raise SourceInvalid(f"{path} is too large ({path.stat().st_size} bytes)")
+    return path.read_bytes()
+
+
 class FileSource:
     kind = "csv"
     spec: ClassVar[ConnectorSpec] = ConnectorSpec(
-        kind, "CSV / JSONL file (path or URL)", ("location", "format", "kind"),
-        required=("location",))
+        kind,
+        "CSV / JSONL file (path or URL)",
+        ("location", "format", "kind"),
+        required=("location",),
+    )
 
     def __init__(self, location: str, fmt: str, item_kind: str, max_bytes: int) -> None:
-        self.location, self.format, self.item_kind, self.max_bytes = location, fmt, item_kind, max_bytes
+        self.location, self.format, self.item_kind, self.max_bytes = (
+            location,
+            fmt,
+            item_kind,
+            max_bytes,
+        )
 
     @classmethod
     def from_config(cls, config: Mapping[str, str], context: ConnectorContext) -> FileSource:
@@ -61,7 +79,8 @@ class FileSource:
         if not location.strip():
             raise SourceInvalid("a csv source needs 'location' (a file path or an http(s) URL)")
         fmt = str(config.get("format") or "").lower() or (
-            "jsonl" if location.lower().endswith((".jsonl", ".ndjson")) else "csv")
+            "jsonl" if location.lower().endswith((".jsonl", ".ndjson")) else "csv"
+        )
         if fmt not in {"csv", "jsonl"}:
             raise SourceInvalid("'format' must be csv or jsonl")
         item_kind = str(config.get("kind") or "statement")
@@ -83,18 +102,15 @@ class FileSource:
             new_cursor["ids"] = ids
         return FetchResult(items, new_cursor, retired)
 
-    async def _read(self, client: httpx.AsyncClient,
-                    cursor: dict[str, Any]) -> tuple[bytes | None, dict[str, Any]]:
+    async def _read(
+        self, client: httpx.AsyncClient, cursor: dict[str, Any]
+    ) -> tuple[bytes | None, dict[str, Any]]:
         if self.location.startswith(("http://", "https://")):
-            fetched = await get(client, self.location, headers=conditional_headers(cursor),
-                                max_bytes=self.max_bytes)
+            fetched = await get(
+                client, self.location, headers=conditional_headers(cursor), max_bytes=self.max_bytes
+            )
             return (None if fetched.not_modified else fetched.body), validators(fetched)
-        path = Path(self.location).expanduser()
-        if not path.is_file():
-            raise SourceInvalid(f"{path} does not exist or is not a file")
-        if path.stat().st_size > self.max_bytes:
-            raise SourceInvalid(f"{path} is too large ({path.stat().st_size} bytes)")
-        return path.read_bytes(), {}
+        return await asyncio.to_thread(read_local, Path(self.location), self.max_bytes), {}
 
     def _items(self, body: bytes) -> list[ItemData]:
         items = []

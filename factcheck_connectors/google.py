@@ -51,20 +51,34 @@ def _item(text: str, claim: dict[str, Any], review: dict[str, Any], origin: str)
     title = str(review.get("title") or "").strip()
     explanation = title or (f"Claim by {claimant}." if claimant else "")
     return ItemData(
-        claim=text[:5000], verdict=verdict_from_rating(review.get("textualRating")).value,
-        explanation=explanation[:5000], source_url=url[:2000],
+        claim=text[:5000],
+        verdict=verdict_from_rating(review.get("textualRating")).value,
+        explanation=explanation[:5000],
+        source_url=url[:2000],
         publisher=(publisher.get("name") or publisher.get("site") or None),
         published_at=parse_date(review.get("reviewDate") or claim.get("claimDate")),
         language=str(review.get("languageCode") or "en").split("-")[0][:10],
-        kind=ItemKind.FACT_CHECK, origin=origin, external_id=url[:500],
+        kind=ItemKind.FACT_CHECK,
+        origin=origin,
+        external_id=url[:500],
     )
 
 
-def search_params(query: str | None, language: str | None, site: str | None,
-                  max_age_days: int | None, page_size: int, key: str) -> dict[str, Any]:
+def search_params(
+    query: str | None,
+    language: str | None,
+    site: str | None,
+    max_age_days: int | None,
+    page_size: int,
+    key: str,
+) -> dict[str, Any]:
     params: dict[str, Any] = {"key": key, "pageSize": page_size}
-    for name, value in (("query", query), ("languageCode", language),
-                        ("reviewPublisherSiteFilter", site), ("maxAgeDays", max_age_days)):
+    for name, value in (
+        ("query", query),
+        ("languageCode", language),
+        ("reviewPublisherSiteFilter", site),
+        ("maxAgeDays", max_age_days),
+    ):
         if value:
             params[name] = value
     return params
@@ -73,8 +87,10 @@ def search_params(query: str | None, language: str | None, site: str | None,
 class GoogleFactCheck:
     kind = "google_factcheck"
     spec: ClassVar[ConnectorSpec] = ConnectorSpec(
-        kind, "Google Fact Check Tools API",
-        ("query", "publisher_site", "language", "max_age_days", "page_size", "max_pages"))
+        kind,
+        "Google Fact Check Tools API",
+        ("query", "publisher_site", "language", "max_age_days", "page_size", "max_pages"),
+    )
 
     def __init__(self, context: ConnectorContext, config: Mapping[str, str]) -> None:
         if not context.google_api_key:

@@ -85,19 +85,29 @@ def _key(text: str, language: str | None) -> str:
 
 
 def _dump(items: list[ItemData]) -> str:
-    rows = [{**asdict(i), "published_at": i.published_at.isoformat() if i.published_at else None}
-            for i in items]
+    rows = [
+        {**asdict(i), "published_at": i.published_at.isoformat() if i.published_at else None}
+        for i in items
+    ]
     return json.dumps(rows)
 
 
 def _load(raw: str) -> list[ItemData]:
-    return [ItemData(**{**row, "published_at": parse_date(row.get("published_at"))})
-            for row in json.loads(raw)]
+    return [
+        ItemData(**{**row, "published_at": parse_date(row.get("published_at"))})
+        for row in json.loads(raw)
+    ]
 
 
-async def live_lookup(services: Services, text: str, language: str | None = None,
-                      budget_seconds: float | None = None, *, limit: int = 5,
-                      client: httpx.AsyncClient | None = None) -> list[ItemData]:
+async def live_lookup(
+    services: Services,
+    text: str,
+    language: str | None = None,
+    budget_seconds: float | None = None,
+    *,
+    limit: int = 5,
+    client: httpx.AsyncClient | None = None,
+) -> list[ItemData]:
     settings = services.settings
     key = settings.google_factcheck_api_key
     query = normalise_text(text)[:500]
@@ -114,8 +124,12 @@ async def live_lookup(services: Services, text: str, language: str | None = None
     budget = budget_seconds if budget_seconds is not None else settings.live_lookup_budget_seconds
     params = search_params(query, language, None, None, limit, key.get_secret_value())
     try:
-        items = await asyncio.wait_for(_search(settings.google_factcheck_url, params, client,
-                                               budget, settings.connector_max_bytes), budget)
+        items = await asyncio.wait_for(
+            _search(
+                settings.google_factcheck_url, params, client, budget, settings.connector_max_bytes
+            ),
+            budget,
+        )
     except (TimeoutError, ConnectorError, httpx.HTTPError) as exc:
         log.info("live lookup gave up: %s", type(exc).__name__)
         return []
@@ -129,9 +143,16 @@ async def live_lookup(services: Services, text: str, language: str | None = None
     return items
 
 
-async def _search(url: str, params: dict[str, Any], client: httpx.AsyncClient | None,
-                  budget: float, max_bytes: int) -> list[ItemData]:
+async def _search(
+    url: str,
+    params: dict[str, Any],
+    client: httpx.AsyncClient | None,
+    budget: float,
+    max_bytes: int,
+) -> list[ItemData]:
     if client is not None:
-        return items_from_response((await get(client, url, params=params, max_bytes=max_bytes)).json())
+        return items_from_response(
+            (await get(client, url, params=params, max_bytes=max_bytes)).json()
+        )
     async with httpx.AsyncClient(timeout=budget) as own:
         return items_from_response((await get(own, url, params=params, max_bytes=max_bytes)).json())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -21,8 +21,10 @@ from factcheck_connectors.runner import (
     Runner,
     SyncReport,
     connector_context,
+    interval_of,
     make_client,
     origin_of,
+    source_row,
 )
 from factcheck_connectors.store import ingest
 
@@ -65,12 +67,20 @@ def status_of(source: Source, token: str | None = None) -> SourceStatus:
     if source.token_hash:
         config["token"] = MASK
     return SourceStatus(
-        name=source.name, kind=source.kind, enabled=source.enabled, config=config,
-        last_success_at=source.last_success_at, last_error=source.last_error,
-        last_error_at=source.last_error_at, items_total=source.items_total,
-        last_run_items=source.last_run_items, next_run_at=source.next_run_at,
-        state=_state(source, spec.spec if spec else None), managed_by=source.managed_by,
-        token=token)
+        name=source.name,
+        kind=source.kind,
+        enabled=source.enabled,
+        config=config,
+        last_success_at=source.last_success_at,
+        last_error=source.last_error,
+        last_error_at=source.last_error_at,
+        items_total=source.items_total,
+        last_run_items=source.last_run_items,
+        next_run_at=source.next_run_at,
+        state=_state(source, spec.spec if spec else None),
+        managed_by=source.managed_by,
+        token=token,
+    )
 
 
 async def list_sources(db: Database) -> list[SourceStatus]:
@@ -89,22 +99,32 @@ def check_config(kind: str, name: str, config: dict[str, str]) -> ConnectorSpec:
     """The kind's spec, after checking the name and that no unknown field was given."""
     factory = registry.available().get(kind)
     if factory is None:
-        raise SourceInvalid(f"unknown source kind {kind!r}; choose one of {', '.join(sorted(KINDS))}")
+        raise SourceInvalid(
+            f"unknown source kind {kind!r}; choose one of {', '.join(sorted(KINDS))}"
+        )
     if not NAME_RE.match(name):
         raise SourceInvalid("the name must be 1-63 lowercase letters, digits, '-', '_' or '.'")
     spec = factory.spec
     unknown = set(config) - set(spec.fields) - {"interval_minutes"}
     if unknown:
-        raise SourceInvalid(f"unknown field(s) for {kind}: {', '.join(sorted(unknown))}; "
-                            f"expected {', '.join(spec.fields)}")
+        raise SourceInvalid(
+            f"unknown field(s) for {kind}: {', '.join(sorted(unknown))}; "
+            f"expected {', '.join(spec.fields)}"
+        )
     missing = [f for f in spec.required if not str(config.get(f) or "").strip()]
     if missing:
         raise SourceInvalid(f"a {kind} source needs {', '.join(missing)}")
     return spec
 
 
-async def add_source(services: Services, kind: str, name: str, config: dict[str, str], *,
-                     client: httpx.AsyncClient | None = None) -> SourceStatus:
+async def add_source(
+    services: Services,
+    kind: str,
+    name: str,
+    config: dict[str, str],
+    *,
+    client: httpx.AsyncClient | None = None,
+) -> SourceStatus:
     """Build the connector, fetch once, and only then save the source with what it fetched.
 
     A source that cannot be fetched or yields an unusable payload is refused with
@@ -121,17 +141,28 @@ async def add_source(services: Services, kind: str, name: str, config: dict[str,
     connector = registry.build(kind, config, connector_context(services))
     result = await _first_fetch(services, connector, client)
     async with services.db.session() as session:
-        source = Source(name=name, kind=kind, config=config, enabled=True, cursor={},
-                        token_hash=hash_token(token) if token else None, items_total=0,
-                        last_run_items=0, failures=0, managed_by="db")
+        source = Source(
+            name=name,
+            kind=kind,
+            config=config,
+            enabled=True,
+            cursor={},
+            token_hash=hash_token(token) if token else None,
+            items_total=0,
+            last_run_items=0,
+            failures=0,
+            managed_by="db",
+        )
         session.add(source)
         await session.flush()
         if spec.scheduled:
-            counts = await ingest(session, origin_of(name), result.items,
-                                  result.retired_external_ids)
+            counts = await ingest(
+                session, origin_of(name), result.items, result.retired_external_ids
+            )
             source.cursor, source.last_success_at = result.cursor, utcnow()
             source.last_run_items = source.items_total = counts.changed
-            source.next_run_at = utcnow()  # due: the runner sets the real schedule
+            interval = interval_of(source, services.settings.sync_interval_seconds)
+            source.next_run_at = utcnow() + timedelta(seconds=interval)
     await services.knowledge.refresh()
     status = await get_source(services.db, name)
     assert status is not None  # noqa: S101 - just saved
@@ -146,8 +177,10 @@ async def _first_fetch(services: Services, connector: Any, client: httpx.AsyncCl
         try:
             return await connector.fetch(http, {})
         except SourceUnavailable as exc:
-            raise SourceInvalid(f"the source could not be fetched right now ({exc}); "
-                                "check the address, or try again later") from exc
+            raise SourceInvalid(
+                f"the source could not be fetched right now ({exc}); "
+                "check the address, or try again later"
+            ) from exc
 
     if client is not None:
         return await go(client)
@@ -155,14 +188,15 @@ async def _first_fetch(services: Services, connector: Any, client: httpx.AsyncCl
         return await go(http)
 
 
-async def run_source_now(services: Services, name: str, *,
-                         client: httpx.AsyncClient | None = None) -> SyncReport:
+async def run_source_now(
+    services: Services, name: str, *, client: httpx.AsyncClient | None = None
+) -> SyncReport:
     return await Runner(services, client=client).run_source(name)
 
 
 async def set_enabled(db: Database, name: str, enabled: bool) -> SourceStatus:
     async with db.session() as session:
-        source = await _must(session, name)
+        source = await source_row(session, name)
         source.enabled = enabled
         if enabled:
             source.next_run_at = utcnow()
@@ -172,22 +206,15 @@ async def set_enabled(db: Database, name: str, enabled: bool) -> SourceStatus:
 async def remove_source(db: Database, name: str) -> None:
     """Forget the source; the items it brought stay in the knowledge base."""
     async with db.session() as session:
-        await session.delete(await _must(session, name))
+        await session.delete(await source_row(session, name))
 
 
 async def rotate_token(db: Database, name: str) -> str:
     """A new token for a push source; the old one stops working at once."""
     async with db.session() as session:
-        source = await _must(session, name)
+        source = await source_row(session, name)
         if source.kind != "push":
             raise SourceInvalid(f"{name} is not a push source")
         token = new_token()
         source.token_hash = hash_token(token)
         return token
-
-
-async def _must(session: Any, name: str) -> Source:
-    source = (await session.scalars(select(Source).where(Source.name == name))).first()
-    if source is None:
-        raise SourceInvalid(f"there is no source named {name!r}")
-    return source

@@ -57,8 +57,12 @@ def parse_push(payload: Any, language: str = "en") -> tuple[list[ItemData], list
 class PushSource:
     kind = "push"
     spec: ClassVar[ConnectorSpec] = ConnectorSpec(
-        kind, "Statements pushed by the city's CMS", ("token", "language"),
-        secret_fields=("token",), scheduled=False)
+        kind,
+        "Statements pushed by the city's CMS",
+        ("token", "language"),
+        secret_fields=("token",),
+        scheduled=False,
+    )
 
     @classmethod
     def from_config(cls, config: Mapping[str, str], context: ConnectorContext) -> PushSource:

@@ -50,5 +50,7 @@ def available() -> dict[str, type[ConnectorFactory]]:
 def build(kind: str, config: Mapping[str, str], context: ConnectorContext) -> Connector:
     factory = available().get(kind)
     if factory is None:
-        raise SourceInvalid(f"unknown source kind {kind!r}; known: {', '.join(sorted(available()))}")
+        raise SourceInvalid(
+            f"unknown source kind {kind!r}; known: {', '.join(sorted(available()))}"
+        )
     return factory.from_config(config, context)

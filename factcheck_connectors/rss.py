@@ -41,7 +41,7 @@ def strip_html(text: str) -> str:
 def entry_date(entry: Any) -> datetime | None:
     """The entry's published (else updated) time; None for a date feedparser could not read."""
     for key in ("published_parsed", "updated_parsed"):
-        parsed = entry.get(key)
+        parsed = dict.get(entry, key)  # plain lookup: no feedparser "issue 310" fallback warning
         if parsed:
             try:
                 return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
@@ -53,8 +53,11 @@ def entry_date(entry: Any) -> datetime | None:
 class RssFeed:
     kind = "rss"
     spec: ClassVar[ConnectorSpec] = ConnectorSpec(
-        kind, "RSS / Atom feed of statements", ("url", "language", "topic", "verdict", "publisher"),
-        required=("url",))
+        kind,
+        "RSS / Atom feed of statements",
+        ("url", "language", "topic", "verdict", "publisher"),
+        required=("url",),
+    )
 
     def __init__(self, url: str, config: Mapping[str, str], max_bytes: int) -> None:
         self.url, self.max_bytes = url, max_bytes
@@ -68,8 +71,9 @@ class RssFeed:
         return cls(need_url(config, "url", cls.kind), config, context.max_bytes)
 
     async def fetch(self, client: httpx.AsyncClient, cursor: dict[str, Any]) -> FetchResult:
-        fetched = await get(client, self.url, headers=conditional_headers(cursor),
-                            max_bytes=self.max_bytes)
+        fetched = await get(
+            client, self.url, headers=conditional_headers(cursor), max_bytes=self.max_bytes
+        )
         if fetched.not_modified:
             return FetchResult([], cursor)
         feed = feedparser.parse(fetched.body, response_headers=dict(fetched.headers))
@@ -97,15 +101,24 @@ class RssFeed:
             body = strip_html(entry["content"][0].get("value") or "")
         claim = title or body[:300]
         link = entry.get("link") or None
-        external = entry.get("id") or link or (hashlib.sha256(claim.encode()).hexdigest()[:32]
-                                                if claim else None)
+        external = (
+            entry.get("id")
+            or link
+            or (hashlib.sha256(claim.encode()).hexdigest()[:32] if claim else None)
+        )
         if not claim:
             return None
         tags = [t.get("term") for t in entry.get("tags") or [] if t.get("term")]
         return ItemData(
-            claim=claim[:5000], verdict=self.verdict, explanation=(body or title)[:5000],
-            source_url=link[:2000] if link else None, publisher=publisher,
-            published_at=entry_date(entry), language=language[:10],
+            claim=claim[:5000],
+            verdict=self.verdict,
+            explanation=(body or title)[:5000],
+            source_url=link[:2000] if link else None,
+            publisher=publisher,
+            published_at=entry_date(entry),
+            language=language[:10],
             topic=(self.topic or (tags[0] if tags else None) or None),
-            kind=ItemKind.STATEMENT, origin="source", external_id=str(external)[:500],
+            kind=ItemKind.STATEMENT,
+            origin="source",
+            external_id=str(external)[:500],
         )

@@ -20,9 +20,11 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import Services
 from domain.knowledge import ItemData
+from domain.leases import leased
 from domain.models import ItemStatus, KnowledgeItem, Source, utcnow
 from factcheck_connectors import registry
 from factcheck_connectors.base import (
@@ -35,6 +37,7 @@ from factcheck_connectors.store import IngestCounts, ingest
 
 log = logging.getLogger(__name__)
 BATCH = 500
+LEASE = timedelta(minutes=30)  # one process runs a source at a time (domain.leases)
 MAX_INLINE_WAIT = 60.0  # a longer Retry-After is honoured by scheduling, not by sleeping
 Progress = Callable[[int, int], None]  # (items written, items fetched)
 _locks: dict[str, asyncio.Lock] = {}
@@ -56,20 +59,25 @@ class SyncReport:
     attempts: int = 0
     seconds: float = 0.0
     error: str | None = None
+    skipped: bool = False  # another process holds this source's lease
 
 
 def connector_context(services: Services) -> ConnectorContext:
     settings = services.settings
     key = settings.google_factcheck_api_key
-    return ConnectorContext(google_api_key=key.get_secret_value() if key else None,
-                            google_url=settings.google_factcheck_url,
-                            max_bytes=settings.connector_max_bytes)
+    return ConnectorContext(
+        google_api_key=key.get_secret_value() if key else None,
+        google_url=settings.google_factcheck_url,
+        max_bytes=settings.connector_max_bytes,
+    )
 
 
-def make_client(services: Services, transport: httpx.AsyncBaseTransport | None = None
-                ) -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=services.settings.connector_timeout, transport=transport,
-                             follow_redirects=True)
+def make_client(
+    services: Services, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=services.settings.connector_timeout, transport=transport, follow_redirects=True
+    )
 
 
 def interval_of(source: Source, default: float) -> float:
@@ -83,8 +91,13 @@ def interval_of(source: Source, default: float) -> float:
 class Runner:
     """Runs sources: `run_due` for what is due, `run_source` for one now, `run_forever`."""
 
-    def __init__(self, services: Services, client: httpx.AsyncClient | None = None,
-                 sleep: Callable[[float], Any] = asyncio.sleep, concurrency: int = 3) -> None:
+    def __init__(
+        self,
+        services: Services,
+        client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+        concurrency: int = 3,
+    ) -> None:
         self.services = services
         self.client = client
         self.sleep = sleep
@@ -93,12 +106,19 @@ class Runner:
     async def run_due(self) -> list[SyncReport]:
         now = utcnow()
         async with self.services.db.session() as session:
-            sources = (await session.scalars(select(Source).where(Source.enabled.is_(True))
-                                             .order_by(Source.name))).all()
+            sources = (
+                await session.scalars(
+                    select(Source).where(Source.enabled.is_(True)).order_by(Source.name)
+                )
+            ).all()
         kinds = registry.available()
-        due = [s.name for s in sources
-               if s.kind in kinds and kinds[s.kind].spec.scheduled
-               and (s.next_run_at is None or s.next_run_at <= now)]
+        due = [
+            s.name
+            for s in sources
+            if s.kind in kinds
+            and kinds[s.kind].spec.scheduled
+            and (s.next_run_at is None or s.next_run_at <= now)
+        ]
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(name: str) -> SyncReport:
@@ -108,6 +128,13 @@ class Runner:
         return list(await asyncio.gather(*(one(n) for n in due)))
 
     async def run_forever(self, stop: asyncio.Event, tick: float = 30.0) -> None:
+        """Load the sources file, then run what is due every `tick` seconds until `stop`."""
+        from factcheck_connectors.config import load_config_file  # config imports the runner
+
+        try:
+            await load_config_file(self.services)
+        except SourceInvalid as exc:
+            log.error("sources file not loaded: %s", exc)
         while not stop.is_set():
             try:
                 await self.run_due()
@@ -118,18 +145,21 @@ class Runner:
 
     async def run_source(self, name: str, progress: Progress | None = None) -> SyncReport:
         lock = _locks.setdefault(name, asyncio.Lock())
-        async with lock:
+        async with lock, leased(self.services.db, f"source:{name}", LEASE) as mine:
+            if not mine:  # another worker is running this source right now
+                return SyncReport(source=name, ok=True, skipped=True)
             if self.client is not None:
                 return await self._run(name, self.client, progress)
             async with make_client(self.services) as client:
                 return await self._run(name, client, progress)
 
-    async def _run(self, name: str, client: httpx.AsyncClient,
-                   progress: Progress | None) -> SyncReport:
+    async def _run(
+        self, name: str, client: httpx.AsyncClient, progress: Progress | None
+    ) -> SyncReport:
         started = time.monotonic()
         report = SyncReport(source=name, ok=False)
         async with self.services.db.session() as session:
-            source = await _get(session, name)
+            source = await source_row(session, name)
             kind, config, cursor = source.kind, dict(source.config or {}), dict(source.cursor or {})
         try:
             connector = registry.build(kind, config, connector_context(self.services))
@@ -148,8 +178,9 @@ class Runner:
         report.seconds = round(time.monotonic() - started, 3)
         return report
 
-    async def _fetch_with_retries(self, connector: Any, client: httpx.AsyncClient,
-                                  cursor: dict[str, Any], report: SyncReport) -> FetchResult:
+    async def _fetch_with_retries(
+        self, connector: Any, client: httpx.AsyncClient, cursor: dict[str, Any], report: SyncReport
+    ) -> FetchResult:
         attempts = self.services.settings.connector_retries
         base = self.services.settings.connector_backoff_seconds
         for attempt in range(1, attempts + 1):
@@ -161,18 +192,24 @@ class Runner:
                 wait = exc.retry_after if exc.retry_after is not None else base * 2 ** (attempt - 1)
                 if attempt == attempts or wait > MAX_INLINE_WAIT:
                     raise
-                log.debug("%s: attempt %d failed (%s); retrying in %.1fs", report.source,
-                          attempt, exc, wait)
+                log.debug(
+                    "%s: attempt %d failed (%s); retrying in %.1fs",
+                    report.source,
+                    attempt,
+                    exc,
+                    wait,
+                )
                 await self.sleep(wait)
         raise AssertionError("unreachable")
 
-    async def _write(self, name: str, result: FetchResult, report: SyncReport,
-                     progress: Progress | None) -> None:
+    async def _write(
+        self, name: str, result: FetchResult, report: SyncReport, progress: Progress | None
+    ) -> None:
         items: Sequence[ItemData] = result.items
         report.fetched = len(items)
         counts = IngestCounts()
         origin = origin_of(name)
-        batches = [items[i:i + BATCH] for i in range(0, len(items), BATCH)] or [[]]
+        batches = [items[i : i + BATCH] for i in range(0, len(items), BATCH)] or [[]]
         for number, batch in enumerate(batches, start=1):
             last = number == len(batches)
             async with self.services.db.session() as session:
@@ -186,9 +223,10 @@ class Runner:
         report.changed, report.unchanged = counts.changed, counts.unchanged
         report.duplicates, report.retired = counts.duplicates, counts.retired
 
-    async def _record_success(self, session: Any, name: str, cursor: dict[str, Any],
-                              counts: IngestCounts) -> None:
-        source = await _get(session, name)
+    async def _record_success(
+        self, session: Any, name: str, cursor: dict[str, Any], counts: IngestCounts
+    ) -> None:
+        source = await source_row(session, name)
         if source.failures:
             log.info("source %s recovered after %d failed run(s)", name, source.failures)
         now = utcnow()
@@ -198,11 +236,12 @@ class Runner:
         source.last_run_items = counts.changed
         source.items_total = await count_items(session, name)
         source.next_run_at = now + timedelta(
-            seconds=interval_of(source, self.services.settings.sync_interval_seconds))
+            seconds=interval_of(source, self.services.settings.sync_interval_seconds)
+        )
 
     async def _record_failure(self, name: str, error: str, retry_after: float | None) -> None:
         async with self.services.db.session() as session:
-            source = await _get(session, name)
+            source = await source_row(session, name)
             if source.failures == 0:
                 log.warning("source %s failed: %s", name, error)
             else:
@@ -211,8 +250,9 @@ class Runner:
             source.last_error = error[:2000]
             source.last_error_at = utcnow()
             source.last_run_items = 0
-            source.next_run_at = next_attempt(source, self.services.settings.sync_interval_seconds,
-                                              retry_after)
+            source.next_run_at = next_attempt(
+                source, self.services.settings.sync_interval_seconds, retry_after
+            )
 
 
 def next_attempt(source: Source, default_interval: float, retry_after: float | None) -> datetime:
@@ -224,12 +264,15 @@ def next_attempt(source: Source, default_interval: float, retry_after: float | N
 
 
 async def count_items(session: Any, name: str) -> int:
-    query = select(func.count()).select_from(KnowledgeItem).where(
-        KnowledgeItem.origin == origin_of(name), KnowledgeItem.status == ItemStatus.ACTIVE)
+    query = (
+        select(func.count())
+        .select_from(KnowledgeItem)
+        .where(KnowledgeItem.origin == origin_of(name), KnowledgeItem.status == ItemStatus.ACTIVE)
+    )
     return int((await session.execute(query)).scalar_one())
 
 
-async def _get(session: Any, name: str) -> Source:
+async def source_row(session: AsyncSession, name: str) -> Source:
     source = (await session.scalars(select(Source).where(Source.name == name))).first()
     if source is None:
         raise SourceInvalid(f"there is no source named {name!r}")

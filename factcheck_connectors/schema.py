@@ -15,22 +15,38 @@ from typing import Any
 from domain.knowledge import ItemData, parse_date, parse_verdict
 from domain.models import ItemKind, KnowledgeItem, Verdict
 
-RATING_VALUE = {Verdict.FALSE: 1, Verdict.MISLEADING: 2, Verdict.MISSING_CONTEXT: 3,
-                Verdict.UNVERIFIED: 3, Verdict.TRUE: 5}
-RATING_NAME = {Verdict.FALSE: "False", Verdict.MISLEADING: "Misleading",
-               Verdict.MISSING_CONTEXT: "Missing context", Verdict.TRUE: "True",
-               Verdict.UNVERIFIED: "Unverified"}
+RATING_VALUE = {
+    Verdict.FALSE: 1,
+    Verdict.MISLEADING: 2,
+    Verdict.MISSING_CONTEXT: 3,
+    Verdict.UNVERIFIED: 3,
+    Verdict.TRUE: 5,
+}
+RATING_NAME = {
+    Verdict.FALSE: "False",
+    Verdict.MISLEADING: "Misleading",
+    Verdict.MISSING_CONTEXT: "Missing context",
+    Verdict.TRUE: "True",
+    Verdict.UNVERIFIED: "Unverified",
+}
 _WORDS = re.compile(r"[^\w\s]+")
 _KEYWORDS = (  # checked in order: "not true" must win over "true"
-    ("not true", Verdict.FALSE), ("false", Verdict.FALSE), ("fake", Verdict.FALSE),
-    ("misleading", Verdict.MISLEADING), ("missing context", Verdict.MISSING_CONTEXT),
-    ("lacks context", Verdict.MISSING_CONTEXT), ("partly", Verdict.MISSING_CONTEXT),
-    ("unproven", Verdict.UNVERIFIED), ("true", Verdict.TRUE), ("correct", Verdict.TRUE),
+    ("not true", Verdict.FALSE),
+    ("false", Verdict.FALSE),
+    ("fake", Verdict.FALSE),
+    ("misleading", Verdict.MISLEADING),
+    ("missing context", Verdict.MISSING_CONTEXT),
+    ("lacks context", Verdict.MISSING_CONTEXT),
+    ("partly", Verdict.MISSING_CONTEXT),
+    ("unproven", Verdict.UNVERIFIED),
+    ("true", Verdict.TRUE),
+    ("correct", Verdict.TRUE),
 )
 
 
-def verdict_from_rating(text: str | None, value: Any = None, best: Any = None,
-                        worst: Any = None) -> Verdict:
+def verdict_from_rating(
+    text: str | None, value: Any = None, best: Any = None, worst: Any = None
+) -> Verdict:
     """A textual rating first ("Pants on Fire!", "Mostly false"), then the numeric scale."""
     words = _WORDS.sub(" ", (text or "")).strip().lower()
     words = " ".join(words.split())
@@ -112,8 +128,12 @@ def _text(value: Any) -> str:
     return re.sub(r"\s+", " ", str(value or "")).strip()
 
 
-def item_from_claim_review(review: dict[str, Any], origin: str, default_language: str = "en",
-                           default_publisher: str | None = None) -> ItemData | None:
+def item_from_claim_review(
+    review: dict[str, Any],
+    origin: str,
+    default_language: str = "en",
+    default_publisher: str | None = None,
+) -> ItemData | None:
     """One ClaimReview as an item, or None when it has no claim text."""
     claim = _text(review.get("claimReviewed"))
     reviewed = _first(review.get("itemReviewed"))
@@ -124,12 +144,19 @@ def item_from_claim_review(review: dict[str, Any], origin: str, default_language
         return None
     rating = _first(review.get("reviewRating"))
     rating = rating if isinstance(rating, dict) else {}
-    verdict = verdict_from_rating(_text(rating.get("alternateName") or rating.get("name")),
-                                  rating.get("ratingValue"), rating.get("bestRating"),
-                                  rating.get("worstRating"))
+    verdict = verdict_from_rating(
+        _text(rating.get("alternateName") or rating.get("name")),
+        rating.get("ratingValue"),
+        rating.get("bestRating"),
+        rating.get("worstRating"),
+    )
     url = _text(review.get("url")) or _text(review.get("@id")) or None
-    explanation = _text(review.get("reviewBody") or review.get("description")
-                        or review.get("headline") or review.get("name"))
+    explanation = _text(
+        review.get("reviewBody")
+        or review.get("description")
+        or review.get("headline")
+        or review.get("name")
+    )
     claimant = _name(reviewed.get("author"))
     if claimant and not explanation:
         explanation = f"Claim by {claimant}."
@@ -137,22 +164,31 @@ def item_from_claim_review(review: dict[str, Any], origin: str, default_language
     keywords = review.get("keywords")
     topic = _text(keywords).split(",")[0].strip() or None if keywords else None
     return ItemData(
-        claim=claim[:5000], verdict=verdict.value, explanation=explanation[:5000],
+        claim=claim[:5000],
+        verdict=verdict.value,
+        explanation=explanation[:5000],
         source_url=url[:2000] if url else None,
-        publisher=(_name(review.get("author")) or _name(review.get("publisher"))
-                   or default_publisher),
-        published_at=parse_date(_text(review.get("datePublished"))
-                                or _text(reviewed.get("datePublished"))),
+        publisher=(
+            _name(review.get("author")) or _name(review.get("publisher")) or default_publisher
+        ),
+        published_at=parse_date(
+            _text(review.get("datePublished")) or _text(reviewed.get("datePublished"))
+        ),
         language=_language(review.get("inLanguage"), default_language),
-        topic=topic[:50] if topic else None, kind=ItemKind.FACT_CHECK, origin=origin,
+        topic=topic[:50] if topic else None,
+        kind=ItemKind.FACT_CHECK,
+        origin=origin,
         external_id=external[:500],
     )
 
 
-def claim_review_for(item: KnowledgeItem, url: str, publisher: str, publisher_url: str,
-                     answer_id: int | None = None) -> dict[str, Any]:
+def claim_review_for(
+    item: KnowledgeItem, url: str, publisher: str, publisher_url: str, answer_id: int | None = None
+) -> dict[str, Any]:
     """Our item as a ClaimReview object (what fact-check aggregators read)."""
-    verdict = Verdict(item.verdict) if item.verdict in Verdict._value2member_map_ else Verdict.UNVERIFIED
+    verdict = (
+        Verdict(item.verdict) if item.verdict in Verdict._value2member_map_ else Verdict.UNVERIFIED
+    )
     review: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "ClaimReview",
@@ -161,9 +197,13 @@ def claim_review_for(item: KnowledgeItem, url: str, publisher: str, publisher_ur
         "reviewBody": item.explanation,
         "inLanguage": item.language,
         "author": {"@type": "Organization", "name": publisher, "url": publisher_url},
-        "reviewRating": {"@type": "Rating", "ratingValue": RATING_VALUE[verdict],
-                         "bestRating": 5, "worstRating": 1,
-                         "alternateName": RATING_NAME[verdict]},
+        "reviewRating": {
+            "@type": "Rating",
+            "ratingValue": RATING_VALUE[verdict],
+            "bestRating": 5,
+            "worstRating": 1,
+            "alternateName": RATING_NAME[verdict],
+        },
         "itemReviewed": {"@type": "Claim"},
     }
     if item.source_url:  # the evidence staff linked to

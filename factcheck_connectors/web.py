@@ -38,7 +38,11 @@ class Endpoints:
         async with self.services.db.session() as session:
             source = (await session.scalars(select(Source).where(Source.name == name))).first()
             known = source is not None and source.kind == "push" and source.enabled
-            if not known or not token or not token_matches(token, source.token_hash if source else None):
+            if (
+                not known
+                or not token
+                or not token_matches(token, source.token_hash if source else None)
+            ):
                 return _error(401, "unknown source or wrong token")
         body = await request.body()
         if len(body) > MAX_BODY:
@@ -57,9 +61,16 @@ class Endpoints:
             row.last_run_items = counts.changed
             row.items_total = await count_items(session, name)
         await self.services.knowledge.refresh()
-        return JSONResponse({"received": len(items), "changed": counts.changed,
-                             "unchanged": counts.unchanged, "duplicates": counts.duplicates,
-                             "retired": counts.retired}, status_code=200)
+        return JSONResponse(
+            {
+                "received": len(items),
+                "changed": counts.changed,
+                "unchanged": counts.unchanged,
+                "duplicates": counts.duplicates,
+                "retired": counts.retired,
+            },
+            status_code=200,
+        )
 
     async def claim(self, request: Request) -> Response:
         try:
@@ -72,8 +83,10 @@ class Endpoints:
             return _error(404, "no such answer")
         settings = self.services.settings
         if "application/ld+json" in request.headers.get("accept", ""):
-            return Response(feeds.json_ld(feeds.claim_review(settings, entries[0])),
-                            media_type="application/ld+json")
+            return Response(
+                feeds.json_ld(feeds.claim_review(settings, entries[0])),
+                media_type="application/ld+json",
+            )
         return HTMLResponse(feeds.claim_page(settings, entries[0]))
 
     async def claimreview_feed(self, request: Request) -> Response:
@@ -85,14 +98,18 @@ class Endpoints:
     async def updates_rss(self, request: Request) -> Response:
         topic, lang = self._filters(request)
         entries = await feeds.published(self.services.db, topic, lang)
-        return Response(feeds.rss(self.services.settings, entries, str(request.url)),
-                        media_type="application/rss+xml")
+        return Response(
+            feeds.rss(self.services.settings, entries, str(request.url)),
+            media_type="application/rss+xml",
+        )
 
     async def updates_atom(self, request: Request) -> Response:
         topic, lang = self._filters(request)
         entries = await feeds.published(self.services.db, topic, lang)
-        return Response(feeds.atom(self.services.settings, entries, str(request.url)),
-                        media_type="application/atom+xml")
+        return Response(
+            feeds.atom(self.services.settings, entries, str(request.url)),
+            media_type="application/atom+xml",
+        )
 
     async def openapi(self, _request: Request) -> Response:
         return JSONResponse(openapi_document(self.services.settings.public_url))

@@ -30,8 +30,9 @@ class FakeWeb:
     def on(self, url: str, *handlers: Handler) -> None:
         self.routes[url] = list(handlers)
 
-    def serve(self, url: str, body: bytes | str, status: int = 200,
-              headers: dict[str, str] | None = None) -> None:
+    def serve(
+        self, url: str, body: bytes | str, status: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
         self.on(url, reply(body, status, headers))
 
     def handle(self, request: httpx.Request) -> httpx.Response:
