@@ -23,6 +23,7 @@ from matching.fields import passage_text, query_text
 from matching.lexical import LexicalIndex
 from matching.normalise import canonical_url, clean_text, extract_urls, fold, normalise_text
 from matching.ranker import (
+    SMALL_POOL,
     CandidateSignals,
     LogisticRanker,
     calibrated_thresholds,
@@ -259,6 +260,7 @@ class MatchingEngine:
         )
         n = len(slots)
         sig = CandidateSignals.zeros(n, q_terms=len(tokens))
+        sig.small_pool = len(self._slot_of) < SMALL_POOL
         if not n:
             return slots, sig
         pos = {s: i for i, s in enumerate(slots.tolist())}

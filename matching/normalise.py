@@ -38,7 +38,7 @@ _BOILERPLATE = [
     r"forwarded\s+as\s+received",
     r"forwarded\s+many\s+times",
     r"\bforwarded\b:?",
-    r"(?:please\s+)?(?:forward|share|send)\s+(?:this\s+)?(?:message\s+)?to\s+(?:all\s+)?"
+    r"(?:please\s+)?(?:forward|share|send)\s+(?:this\s+)?(?:message\s+)?(?:to|with)\s+(?:all\s+)?"
     r"(?:your\s+)?(?:\d+\s+)?(?:groups?|contacts?|friends?(?:\s+and\s+family)?|people|everyone)"
     r"(?:\s+you\s+know)?",
     r"copied\s+(?:and|&)\s+pasted",

@@ -120,7 +120,8 @@ async def test_a_flooding_resident_is_slowed_then_blocked_and_staff_can_lift_it(
     for n in range(6):
         await runtime.conversation.handle(InboundMessage(
             channel="webchat", sender="spam", message_id=f"f{n}", text="/help"))
-    await asyncio.sleep(0.3)
+    await runtime.webchat_outbox.wait_for("spam", 4, timeout=20)
+    await asyncio.sleep(0.5)  # room for a fifth message, which must not come
     texts = [m.text for m in runtime.webchat_outbox.sent["spam"]]
     assert len(texts) == 4 and "wait" in texts[-1]
     async with runtime.services.db.session() as session:
