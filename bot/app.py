@@ -29,7 +29,7 @@ from bot.demo_data import load_demo_if_empty
 from bot.logs import RequestIdMiddleware
 from bot.metrics import metrics_endpoint
 from bot.services import Services
-from bot.setup import Job, background, build_services, prepare
+from bot.setup import Job, Loop, background, build_services, prepare
 from domain.db import StorageUnavailable
 from domain.settings import Settings
 
@@ -116,11 +116,19 @@ class Runtime:
             return []
         return [(RECOVERY_SECONDS, self.conversation.recover)]
 
+    def loops(self) -> list[Loop]:
+        """Long-running work of this role: the connectors' runner (one lease per source)."""
+        if not self.delivers:
+            return []
+        runner = _optional("factcheck_connectors.runner", "Runner", self.services)
+        return [runner.run_forever] if runner is not None else []
+
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Start everything this role runs, and stop it in reverse order."""
         await self.startup()
-        async with background(self.services, deliver=self.delivers, jobs=self.jobs()):
+        async with background(self.services, deliver=self.delivers, jobs=self.jobs(),
+                              loops=self.loops()):
             for channel in self.channels:
                 await _start(channel, receive=self.receives)
             try:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from domain.db import Database
 from domain.models import OPEN_STATUSES, Cluster, ItemStatus, KnowledgeItem
@@ -90,16 +90,16 @@ class SyncedIndex:
             await self._store_vectors(computed, name)
 
     async def _store_vectors(self, vectors: dict[str, np.ndarray], name: str) -> None:
-        """Write vectors back without touching `updated_at` (that would re-trigger a refresh)."""
-        model = self.model
+        """Write vectors back in one executemany, without touching `updated_at` (that would
+        re-trigger a refresh)."""
+        table = self.model.__table__
+        statement = (update(table).where(table.c.id == bindparam("row_id"))
+                     .values(embedding=bindparam("vector"), embedding_model=name,
+                             updated_at=table.c.updated_at))
+        rows = [{"row_id": int(item_id), "vector": vector_to_bytes(vector)}
+                for item_id, vector in vectors.items()]
         async with self.db.session() as session:
-            for item_id, vector in vectors.items():
-                await session.execute(
-                    update(model)
-                    .where(model.id == int(item_id))
-                    .values(embedding=vector_to_bytes(vector), embedding_model=name,
-                            updated_at=model.updated_at)
-                )
+            await session.execute(statement, rows)
 
     async def decide(self, text: str, language: str | None = None) -> Decision:
         """The engine's decision, remembered per normalised text until the index changes.

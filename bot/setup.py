@@ -72,6 +72,7 @@ async def prepare(services: Services) -> None:
 
 
 Job = Callable[[], Awaitable[object]]
+Loop = Callable[[asyncio.Event], Awaitable[None]]
 
 
 async def every(interval: float, job: Job, stop: asyncio.Event) -> None:
@@ -95,14 +96,17 @@ async def refresh_indexes(services: Services) -> None:
 
 @contextlib.asynccontextmanager
 async def background(services: Services, deliver: bool = True,
-                     jobs: Sequence[tuple[float, Job]] = ()) -> AsyncIterator[asyncio.Event]:
-    """Run the outbox dispatcher (when `deliver`), the index refresher and `jobs` until exit."""
+                     jobs: Sequence[tuple[float, Job]] = (),
+                     loops: Sequence[Loop] = ()) -> AsyncIterator[asyncio.Event]:
+    """Run the outbox dispatcher (when `deliver`), the index refresher, periodic `jobs` and
+    `loops` (coroutines that run until the stop event is set) until the context exits."""
     stop = asyncio.Event()
     interval = services.settings.index_refresh_seconds
     tasks = [asyncio.create_task(every(interval, lambda: refresh_indexes(services), stop))]
     if deliver:
         tasks.append(asyncio.create_task(services.dispatcher.run(stop)))
     tasks += [asyncio.create_task(every(seconds, job, stop)) for seconds, job in jobs]
+    tasks += [asyncio.create_task(loop(stop)) for loop in loops]
     try:
         yield stop
     finally:
