@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint bench rasa rasa-install services chromium clean
+.PHONY: run test test-sqlite test-postgres lint bench bench-scale rasa rasa-install services chromium clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,12 +31,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy bot domain matching nlu factcheck_connectors admin
 
-## Benchmarks: figures are written under bench/ and printed.
+## Benchmarks: figures are written under bench/ and printed (docs/benchmarks in the README).
 bench: $(STAMP)
-	$(BIN)/python scripts/bench_matching.py
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/bench_matching.py bench
 	$(BIN)/python -m nlu.evaluate
-	@test ! -f scripts/bench_roundtrip.py || $(BIN)/python scripts/bench_roundtrip.py
-	@test ! -f scripts/bench_ingest.py || $(BIN)/python scripts/bench_ingest.py
+	$(BIN)/python scripts/bench_roundtrip.py
+	$(BIN)/python scripts/bench_ingest.py --embedder hashing
+
+## The slow ones: the 100k / 1M matching pools and ingesting 10,000 items with the real model.
+bench-scale: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/bench_matching.py scale --sizes 100000,1000000
+	$(BIN)/python scripts/bench_ingest.py
 
 ## The Rasa NLU service in its own Python 3.10 env (install, train, serve on 127.0.0.1:5005).
 rasa:
