@@ -48,10 +48,25 @@ class ClaimDesk:
         if decision.outcome == Outcome.ANSWER and items:
             await self._answer(turn, request, items[0])
         elif decision.outcome in (Outcome.ANSWER, Outcome.SUGGEST) and items:
-            await turn.quote(replies.suggestion_message(
-                turn.resident.chat_id, request.id, items[:SUGGESTIONS], turn.language))
+            await self._suggest(turn, request, items[:SUGGESTIONS])
+        elif found := await self._look_outside(turn, text):
+            request.candidates = [{"id": str(item.id), "score": None} for item in found]
+            await self._suggest(turn, request, found[:SUGGESTIONS])
+            turn.knowledge_changed = True
         else:
             await self.queue(turn, request)
+
+    async def _suggest(self, turn: Turn, request: Request, items: list[KnowledgeItem]) -> None:
+        request.outcome = "suggest"
+        await turn.quote(replies.suggestion_message(turn.resident.chat_id, request.id, items,
+                                                    turn.language))
+
+    async def _look_outside(self, turn: Turn, text: str) -> list[KnowledgeItem]:
+        """Fact-checkers' databases, within a small time budget, for what we do not know."""
+        lookup = self.services.live_lookup
+        if lookup is None:
+            return []
+        return await lookup(self.services, turn.session, text, turn.language)
 
     async def _answer(self, turn: Turn, request: Request, item: KnowledgeItem) -> None:
         request.outcome, request.matched_item_id, request.answered_at = "answer", item.id, utcnow()

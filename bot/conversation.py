@@ -43,6 +43,7 @@ class Turn:
     language: str
     after_commit: list[OutboundMessage] = field(default_factory=list)  # sent directly, not queued
     clusters_changed: bool = False
+    knowledge_changed: bool = False
 
     async def reply(self, message: OutboundMessage) -> None:
         await enqueue(self.session, self.resident, message, OutboxKind.REPLY)
@@ -143,6 +144,8 @@ class Conversation:
     async def _after_commit(self, turn: Turn) -> None:
         if turn.clusters_changed:
             await self.services.clusters.refresh()
+        if turn.knowledge_changed:
+            await self.services.knowledge.refresh()
         channel = self.services.channels.get(turn.message.channel)
         for outbound in turn.after_commit:
             if channel is not None:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from collections.abc import Awaitable, Callable
+
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.flood import FloodGuard
 from domain.db import Database
+from domain.models import KnowledgeItem
 from domain.settings import Settings
 from nlu import IntentParser
 
@@ -16,6 +20,9 @@ if TYPE_CHECKING:
     from bot.channels.base import OutboundChannel
     from bot.delivery import OutboxDispatcher
     from bot.knowledge_index import ClusterIndex, KnowledgeIndex
+
+
+LiveLookup = Callable[["Services", AsyncSession, str, str | None], Awaitable[list[KnowledgeItem]]]
 
 
 @dataclass
@@ -30,6 +37,7 @@ class Services:
     dispatcher: OutboxDispatcher
     redis: Redis | None = None
     flood: FloodGuard | None = None
+    live_lookup: LiveLookup | None = None  # outside fact-check search for unmatched claims
     channels: dict[str, OutboundChannel] = field(default_factory=dict)
 
     def add_channel(self, channel: OutboundChannel) -> None:

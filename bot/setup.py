@@ -13,7 +13,7 @@ from bot.delivery import OutboxDispatcher
 from bot.flood import FloodGuard
 from bot.knowledge_index import ClusterIndex, KnowledgeIndex
 from bot.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter, RedisRateLimiter
-from bot.services import Services
+from bot.services import LiveLookup, Services
 from domain.db import Database
 from domain.settings import Settings
 from matching import Embedder, MatchingEngine, Thresholds, build_embedder
@@ -51,7 +51,19 @@ def build_services(settings: Settings, db: Database | None = None,
     dispatcher = OutboxDispatcher(db, limiter=limiter, limits=channel_limits(settings), redis=redis)
     flood = FloodGuard(settings.flood_slow_per_hour, settings.flood_block_per_hour, redis)
     return Services(settings=settings, db=db, knowledge=knowledge, clusters=clusters,
-                    parser=parser, dispatcher=dispatcher, redis=redis, flood=flood)
+                    parser=parser, dispatcher=dispatcher, redis=redis, flood=flood,
+                    live_lookup=_live_lookup(settings))
+
+
+def _live_lookup(settings: Settings) -> LiveLookup | None:
+    """Google Fact Check live search, when the connectors are installed and a key is set."""
+    if getattr(settings, "google_factcheck_api_key", None) is None:
+        return None
+    try:
+        from factcheck_connectors.live import find_and_store
+    except ModuleNotFoundError:
+        return None
+    return find_and_store
 
 
 def channel_limits(settings: Settings) -> dict[str, ChannelLimits]:

@@ -19,11 +19,15 @@ from dataclasses import asdict
 from typing import Any, Protocol
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import Services
 from domain.knowledge import ItemData, parse_date
+from domain.models import ItemStatus, KnowledgeItem
 from factcheck_connectors.base import ConnectorError, get
 from factcheck_connectors.google import items_from_response, search_params
+from factcheck_connectors.store import ingest
 from matching.normalise import normalise_text
 
 log = logging.getLogger(__name__)
@@ -156,3 +160,19 @@ async def _search(
         )
     async with httpx.AsyncClient(timeout=budget) as own:
         return items_from_response((await get(own, url, params=params, max_bytes=max_bytes)).json())
+
+
+async def find_and_store(services: Services, session: AsyncSession, text: str,
+                         language: str | None) -> list[KnowledgeItem]:
+    """Live lookup for an unmatched message; what Google knows joins the knowledge base
+    (so the next forward matches locally) and is returned for the resident to choose from."""
+    items = await live_lookup(services, text, language)
+    if not items:
+        return []
+    await ingest(session, ORIGIN, items)
+    ids = [i.external_id for i in items if i.external_id]
+    query = select(KnowledgeItem).where(KnowledgeItem.origin == ORIGIN,
+                                        KnowledgeItem.external_id.in_(ids),
+                                        KnowledgeItem.status == ItemStatus.ACTIVE)
+    found = {row.external_id: row for row in (await session.scalars(query)).all()}
+    return [found[i] for i in ids if i in found]
