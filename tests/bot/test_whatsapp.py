@@ -207,7 +207,7 @@ async def test_a_retried_delivery_is_answered_once(wa: WhatsApp) -> None:
 async def test_forward_gets_the_verdict_with_feedback_buttons(wa: WhatsApp) -> None:
     await add_fact(wa, WATER)
     payload = meta.text_payload("254700000003", "Forwarded!! The city will cut off ALL water "
-                                "supply for two weeks starting Monday. Share", frequently=True)
+                                "supply for two weeks starting Monday.", frequently=True)
     [reply] = await wa.say("254700000003", payload)
     assert reply.type == "interactive" and reply.body["interactive"]["type"] == "button"
     assert "FALSE" in reply.text and "https://example.org/fc/1" in reply.text
