@@ -46,8 +46,9 @@ class Role(enum.StrEnum):
 class Runtime:
     """Wires services, the conversation and the configured channels of one process."""
 
-    def __init__(self, settings: Settings, services: Services | None = None,
-                 role: Role = Role.ALL) -> None:
+    def __init__(
+        self, settings: Settings, services: Services | None = None, role: Role = Role.ALL
+    ) -> None:
         self.settings = settings
         self.role = role
         self.services = services or build_services(settings)
@@ -127,8 +128,9 @@ class Runtime:
     async def running(self) -> AsyncIterator[None]:
         """Start everything this role runs, and stop it in reverse order."""
         await self.startup()
-        async with background(self.services, deliver=self.delivers, jobs=self.jobs(),
-                              loops=self.loops()):
+        async with background(
+            self.services, deliver=self.delivers, jobs=self.jobs(), loops=self.loops()
+        ):
             for channel in self.channels:
                 await _start(channel, receive=self.receives)
             try:
@@ -148,9 +150,12 @@ class Runtime:
             async with self.running():
                 yield
 
-        return Starlette(routes=self.routes(), lifespan=lifespan,
-                         middleware=[Middleware(RequestIdMiddleware)],
-                         exception_handlers={StorageUnavailable: _unavailable})
+        return Starlette(
+            routes=self.routes(),
+            lifespan=lifespan,
+            middleware=[Middleware(RequestIdMiddleware)],
+            exception_handlers={StorageUnavailable: _unavailable},
+        )
 
 
 async def _start(channel: Channel, receive: bool) -> None:
@@ -164,8 +169,9 @@ async def _start(channel: Channel, receive: bool) -> None:
 
 async def _unavailable(_request: Request, _exc: Exception) -> Response:
     """The database is down: 503 makes Telegram and Meta deliver the update again later."""
-    return PlainTextResponse("temporarily unavailable", status_code=503,
-                             headers={"Retry-After": "5"})
+    return PlainTextResponse(
+        "temporarily unavailable", status_code=503, headers={"Retry-After": "5"}
+    )
 
 
 def _optional(module_name: str, attribute: str, services: Services) -> Any:

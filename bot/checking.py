@@ -42,9 +42,15 @@ async def check_text(settings: Settings, text: str) -> dict[str, Any]:
             "confidence": round(decision.confidence, 4),
             "answer": decision.candidates[0].id if decision.outcome.value == "answer" else None,
             "candidates": [
-                {"id": c.id, "score": round(c.score, 4), "claim": rows[c.id].claim,
-                 "verdict": rows[c.id].verdict, "source_url": rows[c.id].source_url}
-                for c in candidates if c.id in rows
+                {
+                    "id": c.id,
+                    "score": round(c.score, 4),
+                    "claim": rows[c.id].claim,
+                    "verdict": rows[c.id].verdict,
+                    "source_url": rows[c.id].source_url,
+                }
+                for c in candidates
+                if c.id in rows
             ],
         }
     finally:
@@ -66,20 +72,36 @@ async def list_open_clusters(settings: Settings) -> list[dict[str, Any]]:
     try:
         await services.db.migrate()
         async with services.db.session() as session:
-            query = (select(Cluster).where(Cluster.status.in_(OPEN_STATUSES))
-                     .order_by(Cluster.ask_count.desc(), Cluster.id))
-            return [{"id": c.id, "asks": c.ask_count, "text": c.representative_text[:80]}
-                    for c in (await session.scalars(query)).all()]
+            query = (
+                select(Cluster)
+                .where(Cluster.status.in_(OPEN_STATUSES))
+                .order_by(Cluster.ask_count.desc(), Cluster.id)
+            )
+            return [
+                {"id": c.id, "asks": c.ask_count, "text": c.representative_text[:80]}
+                for c in (await session.scalars(query)).all()
+            ]
     finally:
         await services.db.dispose()
 
 
-async def publish_from_cli(settings: Settings, cluster_id: int, verdict: str, explanation: str,
-                           source: str | None, language: str) -> PublishResult:
+async def publish_from_cli(
+    settings: Settings,
+    cluster_id: int,
+    verdict: str,
+    explanation: str,
+    source: str | None,
+    language: str,
+) -> PublishResult:
     services = await _ready(settings)
     try:
-        draft = AnswerDraft(verdict=verdict, explanation=explanation, source_url=source,
-                            language=language, author="cli")
+        draft = AnswerDraft(
+            verdict=verdict,
+            explanation=explanation,
+            source_url=source,
+            language=language,
+            author="cli",
+        )
         return await publish_answer(services, cluster_id, draft)
     finally:
         await services.db.dispose()
@@ -90,9 +112,15 @@ async def blocked_list(settings: Settings) -> list[dict[str, Any]]:
     try:
         await services.db.migrate()
         async with services.db.session() as session:
-            return [{"id": r.id, "channel": r.channel, "reason": r.blocked_reason or "",
-                     "since": r.blocked_at.isoformat(timespec="minutes") if r.blocked_at else "?"}
-                    for r in await blocked_residents(session)]
+            return [
+                {
+                    "id": r.id,
+                    "channel": r.channel,
+                    "reason": r.blocked_reason or "",
+                    "since": r.blocked_at.isoformat(timespec="minutes") if r.blocked_at else "?",
+                }
+                for r in await blocked_residents(session)
+            ]
     finally:
         await services.db.dispose()
 

@@ -33,11 +33,15 @@ class ClaimDesk:
         DECISIONS.labels(decision.outcome.value).inc()
         items = await self._active_items(turn, [int(c.id) for c in decision.candidates])
         request = Request(
-            resident_id=turn.resident.id, channel=turn.message.channel,
-            platform_message_id=turn.message.message_id, text=text,
+            resident_id=turn.resident.id,
+            channel=turn.message.channel,
+            platform_message_id=turn.message.message_id,
+            text=text,
             media=[{"kind": m.kind, "ref": m.ref} for m in turn.message.media],
-            forwarded=turn.message.forwarded, language=turn.language,
-            outcome=decision.outcome.value, confidence=decision.confidence,
+            forwarded=turn.message.forwarded,
+            language=turn.language,
+            outcome=decision.outcome.value,
+            confidence=decision.confidence,
             candidates=[{"id": c.id, "score": round(c.score, 4)} for c in decision.candidates[:5]],
             received_at=turn.message.received_at,
         )
@@ -58,8 +62,9 @@ class ClaimDesk:
 
     async def _suggest(self, turn: Turn, request: Request, items: list[KnowledgeItem]) -> None:
         request.outcome = "suggest"
-        await turn.quote(replies.suggestion_message(turn.resident.chat_id, request.id, items,
-                                                    turn.language))
+        await turn.quote(
+            replies.suggestion_message(turn.resident.chat_id, request.id, items, turn.language)
+        )
 
     async def _look_outside(self, turn: Turn, text: str) -> list[KnowledgeItem]:
         """Fact-checkers' databases, within a small time budget, for what we do not know."""
@@ -70,7 +75,9 @@ class ClaimDesk:
 
     async def _answer(self, turn: Turn, request: Request, item: KnowledgeItem) -> None:
         request.outcome, request.matched_item_id, request.answered_at = "answer", item.id, utcnow()
-        await turn.quote(replies.answer_message(turn.resident.chat_id, item, request.id, turn.language))
+        await turn.quote(
+            replies.answer_message(turn.resident.chat_id, item, request.id, turn.language)
+        )
 
     async def choose(self, turn: Turn, request_id: int, item_id: int) -> None:
         """The resident picked one of the suggested candidates."""
@@ -98,8 +105,13 @@ class ClaimDesk:
         cluster = await self._similar_open_cluster(turn, request.text)
         now = utcnow()
         if cluster is None:
-            cluster = Cluster(representative_text=request.text[:2000], status=ClusterStatus.NEW,
-                              ask_count=0, first_seen_at=now, last_seen_at=now)
+            cluster = Cluster(
+                representative_text=request.text[:2000],
+                status=ClusterStatus.NEW,
+                ask_count=0,
+                first_seen_at=now,
+                last_seen_at=now,
+            )
             turn.session.add(cluster)
             await turn.session.flush()
         cluster.ask_count += 1
@@ -114,7 +126,10 @@ class ClaimDesk:
             if candidate.score < threshold:
                 break
             cluster = await turn.session.get(Cluster, int(candidate.id))
-            if cluster is not None and cluster.status in (ClusterStatus.NEW, ClusterStatus.IN_REVIEW):
+            if cluster is not None and cluster.status in (
+                ClusterStatus.NEW,
+                ClusterStatus.IN_REVIEW,
+            ):
                 return cluster
         return None
 
@@ -122,7 +137,8 @@ class ClaimDesk:
         if not ids:
             return []
         query = select(KnowledgeItem).where(
-            KnowledgeItem.id.in_(ids), KnowledgeItem.status == ItemStatus.ACTIVE)
+            KnowledgeItem.id.in_(ids), KnowledgeItem.status == ItemStatus.ACTIVE
+        )
         found = {item.id: item for item in (await turn.session.scalars(query)).all()}
         return [found[i] for i in ids if i in found]
 

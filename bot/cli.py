@@ -12,8 +12,12 @@ import typer
 
 from domain.settings import get_settings
 
-app = typer.Typer(help="Answer forwarded rumours with verified facts.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Answer forwarded rumours with verified facts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 PLUGIN_CLI_MODULES = ("admin.cli", "factcheck_connectors.cli", "nlu.cli")
 
 
@@ -30,8 +34,13 @@ def _serve(role: str, host: str | None = None, port: int | None = None) -> None:
         typer.echo(f"Web chat:  {settings.public_url}/chat")
         typer.echo(f"Panel:     {settings.public_url}/admin")
         typer.echo(f"Telegram:  {settings.telegram_effective_mode}")
-    uvicorn.run(runtime.asgi(), host=host or settings.host, port=port or settings.port,
-                log_config=None, proxy_headers=False)
+    uvicorn.run(
+        runtime.asgi(),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        proxy_headers=False,
+    )
 
 
 @app.command()
@@ -96,8 +105,12 @@ def import_file(
 
 @app.command()
 def answer(
-    cluster: Annotated[int | None, typer.Argument(help="Cluster id; omit to list open clusters")] = None,
-    verdict: Annotated[str, typer.Option(help="false, misleading, missing_context, true, unverified")] = "false",
+    cluster: Annotated[
+        int | None, typer.Argument(help="Cluster id; omit to list open clusters")
+    ] = None,
+    verdict: Annotated[
+        str, typer.Option(help="false, misleading, missing_context, true, unverified")
+    ] = "false",
     explanation: Annotated[str, typer.Option(help="Short explanation")] = "",
     source: Annotated[str | None, typer.Option(help="Source link")] = None,
     language: Annotated[str, typer.Option(help="Language of the explanation")] = "en",
@@ -112,7 +125,9 @@ def answer(
             typer.echo(f"#{row['id']:<5} asked {row['asks']:>3}x  {row['text']}")
         return
     try:
-        result = asyncio.run(publish_from_cli(settings, cluster, verdict, explanation, source, language))
+        result = asyncio.run(
+            publish_from_cli(settings, cluster, verdict, explanation, source, language)
+        )
     except PublishError as exc:
         typer.echo(f"not published: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -13,9 +13,16 @@ from domain.models import Request, utcnow
 from domain.residents import forget
 from nlu import Intent
 
-TOPIC_ALIASES = {"power": "water", "electricity": "water", "vaccines": "health",
-                 "vaccine": "health", "election": "elections", "curfew": "security",
-                 "scam": "scams", "fraud": "scams"}
+TOPIC_ALIASES = {
+    "power": "water",
+    "electricity": "water",
+    "vaccines": "health",
+    "vaccine": "health",
+    "election": "elections",
+    "curfew": "security",
+    "scam": "scams",
+    "fraud": "scams",
+}
 
 
 def topic_from(value: str | None) -> str | None:
@@ -33,9 +40,13 @@ class Commands:
         self.services = services
         self.claims = claims
         self._commands: dict[str, Callable[[Turn, str], Awaitable[None]]] = {
-            "/start": self.start, "/help": self.help, "/language": self.language,
-            "/subscribe": self.subscribe, "/unsubscribe": self.unsubscribe,
-            "/forget": self.forget, "/stop": self.stop,
+            "/start": self.start,
+            "/help": self.help,
+            "/language": self.language,
+            "/subscribe": self.subscribe,
+            "/unsubscribe": self.unsubscribe,
+            "/forget": self.forget,
+            "/stop": self.stop,
         }
 
     async def on_command(self, turn: Turn, text: str) -> None:
@@ -95,8 +106,9 @@ class Commands:
     async def language(self, turn: Turn, argument: str) -> None:
         code = resolve_language(argument, default="") if argument else ""
         if code not in languages():
-            await turn.reply(replies.language_message(turn.resident.chat_id, "language_prompt",
-                                                      turn.language))
+            await turn.reply(
+                replies.language_message(turn.resident.chat_id, "language_prompt", turn.language)
+            )
             return
         turn.resident.language = turn.language = code
         await turn.say("language_set")
@@ -104,8 +116,11 @@ class Commands:
     async def subscribe(self, turn: Turn, argument: str) -> None:
         topic = topic_from(argument)
         if topic is None:
-            await turn.reply(replies.topic_message(turn.resident.chat_id, "subscribe_prompt", "sub",
-                                                   turn.language))
+            await turn.reply(
+                replies.topic_message(
+                    turn.resident.chat_id, "subscribe_prompt", "sub", turn.language
+                )
+            )
             return
         if topic not in turn.resident.topics:
             turn.resident.topics = [*turn.resident.topics, topic]
@@ -123,8 +138,9 @@ class Commands:
             return
         topic = topic_from(argument)
         if topic is None or topic not in current:
-            prompt = replies.topic_message(turn.resident.chat_id, "unsubscribe_prompt", "unsub",
-                                           turn.language, topics=current)
+            prompt = replies.topic_message(
+                turn.resident.chat_id, "unsubscribe_prompt", "unsub", turn.language, topics=current
+            )
             await turn.reply(prompt)
             return
         turn.resident.topics = [t for t in current if t != topic]
@@ -153,9 +169,12 @@ class Commands:
     async def _latest_feedback(self, turn: Turn, helpful: bool) -> None:
         from sqlalchemy import select
 
-        query = (select(Request).where(Request.resident_id == turn.resident.id,
-                                       Request.answered_at.is_not(None))
-                 .order_by(Request.answered_at.desc()).limit(1))
+        query = (
+            select(Request)
+            .where(Request.resident_id == turn.resident.id, Request.answered_at.is_not(None))
+            .order_by(Request.answered_at.desc())
+            .limit(1)
+        )
         request = (await turn.session.scalars(query)).first()
         if request is None:
             await turn.say("thanks_reply")

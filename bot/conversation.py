@@ -22,11 +22,11 @@ from bot.claims import ClaimDesk
 from bot.flood import FloodVerdict
 from bot.metrics import MESSAGES_IN, TURN_SECONDS
 from bot.services import Services
+from domain.db import StorageUnavailable, is_unavailable
+from domain.inbox import accept, start_processing, unprocessed
 from domain.messages import InboundMessage, OutboundMessage
 from domain.models import OutboxKind, Resident, utcnow
 from domain.outbox import enqueue
-from domain.db import StorageUnavailable, is_unavailable
-from domain.inbox import accept, start_processing, unprocessed
 from domain.residents import resident_for
 from nlu import Intent
 
@@ -128,7 +128,9 @@ class Conversation:
                 await self._route(turn)
         except Exception as exc:
             if is_unavailable(exc):  # left unprocessed in the inbox; `recover` finishes it later
-                log.warning("database unavailable; message %s will be recovered", message.message_id)
+                log.warning(
+                    "database unavailable; message %s will be recovered", message.message_id
+                )
                 return
             log.exception("turn failed for %s message %s", message.channel, message.message_id)
             await self._apologise(message)

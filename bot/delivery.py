@@ -31,9 +31,16 @@ WAKE_CHANNEL = "rumourbot:outbox:wake"
 class OutboxDispatcher:
     """Delivers outbox rows; any number may run at once against one PostgreSQL."""
 
-    def __init__(self, db: Database, channels: Mapping[str, OutboundChannel] | None = None,
-                 batch: int = 50, concurrency: int = 16, limiter: RateLimiter | None = None,
-                 limits: Mapping[str, ChannelLimits] | None = None, redis: Redis | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        channels: Mapping[str, OutboundChannel] | None = None,
+        batch: int = 50,
+        concurrency: int = 16,
+        limiter: RateLimiter | None = None,
+        limits: Mapping[str, ChannelLimits] | None = None,
+        redis: Redis | None = None,
+    ) -> None:
         self.db = db
         self.channels: dict[str, OutboundChannel] = dict(channels or {})
         self.batch = batch
@@ -56,10 +63,15 @@ class OutboxDispatcher:
         """Send one batch of due messages; returns how many were attempted."""
         async with self.db.session() as session:
             rows = await claim_due(session, self.batch, channels=list(self.channels))
-            claimed = [(r.id, r.channel, r.chat_id, OutboundMessage.from_payload(r.payload))
-                       for r in rows]
-        chats = [list(group) for _, group in groupby(sorted(claimed, key=lambda c: (c[1], c[2], c[0])),
-                                                    key=lambda c: (c[1], c[2]))]
+            claimed = [
+                (r.id, r.channel, r.chat_id, OutboundMessage.from_payload(r.payload)) for r in rows
+            ]
+        chats = [
+            list(group)
+            for _, group in groupby(
+                sorted(claimed, key=lambda c: (c[1], c[2], c[0])), key=lambda c: (c[1], c[2])
+            )
+        ]
         await asyncio.gather(*(self._send_chat(chat) for chat in chats))
         return len(claimed)
 
@@ -80,13 +92,19 @@ class OutboxDispatcher:
         limits = self.limits.get(channel)
         if limits is None or limits.per_chat_per_second is None:
             return 0.0
-        return await self.limiter.acquire(f"{channel}:chat:{chat_id}", limits.per_chat_per_second,
-                                          limits.per_chat_burst, reserve=False)
+        return await self.limiter.acquire(
+            f"{channel}:chat:{chat_id}",
+            limits.per_chat_per_second,
+            limits.per_chat_burst,
+            reserve=False,
+        )
 
     async def _pace(self, channel: str) -> None:
         limits = self.limits.get(channel)
         if limits is not None:
-            wait = await self.limiter.acquire(f"{channel}:all", limits.per_second, 1.0, reserve=True)
+            wait = await self.limiter.acquire(
+                f"{channel}:all", limits.per_second, 1.0, reserve=True
+            )
             if wait > 0:
                 await asyncio.sleep(wait)
 
@@ -101,8 +119,9 @@ class OutboxDispatcher:
         try:
             platform_id = await self.channels[channel_name].send(message)
         except DeliveryFailed as exc:
-            return DeliveryResult(ok=False, error=str(exc), retry_after=exc.retry_after,
-                                  permanent=exc.permanent)
+            return DeliveryResult(
+                ok=False, error=str(exc), retry_after=exc.retry_after, permanent=exc.permanent
+            )
         except Exception as exc:
             log.warning("send through %s failed: %s", channel_name, type(exc).__name__)
             return DeliveryResult(ok=False, error=type(exc).__name__)
@@ -122,8 +141,9 @@ class OutboxDispatcher:
                     continue
                 self._wake.clear()
                 waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
-                await asyncio.wait(waiters, timeout=IDLE_POLL_SECONDS,
-                                   return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    waiters, timeout=IDLE_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
                 for waiter in waiters:
                     waiter.cancel()
         finally:
@@ -145,5 +165,3 @@ class OutboxDispatcher:
             except Exception as exc:  # Redis restarting: the idle poll still delivers
                 log.warning("outbox wake-up channel lost (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(1.0)
-
-

@@ -29,8 +29,9 @@ class FloodGuard:
         self._counts: dict[str, int] = {}
 
     async def hit(self, channel: str, chat_id: str) -> FloodVerdict:
-        count = await self._increment(f"rumourbot:flood:{channel}:{chat_id}:"
-                                      f"{int(time.time()) // WINDOW_SECONDS}")
+        count = await self._increment(
+            f"rumourbot:flood:{channel}:{chat_id}:{int(time.time()) // WINDOW_SECONDS}"
+        )
         if count > self.block_after:
             return FloodVerdict.BLOCK
         if count == self.slow_after + 1:

@@ -93,11 +93,17 @@ class SyncedIndex:
         """Write vectors back in one executemany, without touching `updated_at` (that would
         re-trigger a refresh)."""
         table = self.model.__table__
-        statement = (update(table).where(table.c.id == bindparam("row_id"))
-                     .values(embedding=bindparam("vector"), embedding_model=name,
-                             updated_at=table.c.updated_at))
-        rows = [{"row_id": int(item_id), "vector": vector_to_bytes(vector)}
-                for item_id, vector in vectors.items()]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(
+                embedding=bindparam("vector"), embedding_model=name, updated_at=table.c.updated_at
+            )
+        )
+        rows = [
+            {"row_id": int(item_id), "vector": vector_to_bytes(vector)}
+            for item_id, vector in vectors.items()
+        ]
         async with self.db.session() as session:
             await session.execute(statement, rows)
 
@@ -134,8 +140,9 @@ class KnowledgeIndex(SyncedIndex):
         return row.status == ItemStatus.ACTIVE
 
     def to_item(self, row: KnowledgeItem, vector: np.ndarray | None) -> IndexItem:
-        return IndexItem(id=str(row.id), text=row.claim, url=row.source_url, lang=row.language,
-                         vector=vector)
+        return IndexItem(
+            id=str(row.id), text=row.claim, url=row.source_url, lang=row.language, vector=vector
+        )
 
 
 class ClusterIndex(SyncedIndex):

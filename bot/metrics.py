@@ -12,22 +12,33 @@ from domain.db import Database
 from domain.models import OPEN_STATUSES, Cluster, InboxMessage, OutboxMessage, OutboxStatus, utcnow
 
 REGISTRY = CollectorRegistry()
-MESSAGES_IN = Counter("rumourbot_messages_in", "Inbound messages accepted", ["channel"],
-                      registry=REGISTRY)
-MESSAGES_OUT = Counter("rumourbot_messages_out", "Outbound send attempts", ["channel", "result"],
-                       registry=REGISTRY)
+MESSAGES_IN = Counter(
+    "rumourbot_messages_in", "Inbound messages accepted", ["channel"], registry=REGISTRY
+)
+MESSAGES_OUT = Counter(
+    "rumourbot_messages_out", "Outbound send attempts", ["channel", "result"], registry=REGISTRY
+)
 DECISIONS = Counter("rumourbot_decisions", "Claim-check decisions", ["outcome"], registry=REGISTRY)
-TURN_SECONDS = Histogram("rumourbot_turn_seconds", "Time to handle one inbound message",
-                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
-                         registry=REGISTRY)
-SEND_SECONDS = Histogram("rumourbot_send_seconds", "Time of one platform send", ["channel"],
-                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5),
-                         registry=REGISTRY)
+TURN_SECONDS = Histogram(
+    "rumourbot_turn_seconds",
+    "Time to handle one inbound message",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
+    registry=REGISTRY,
+)
+SEND_SECONDS = Histogram(
+    "rumourbot_send_seconds",
+    "Time of one platform send",
+    ["channel"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5),
+    registry=REGISTRY,
+)
 OUTBOX_DEPTH = Gauge("rumourbot_outbox_depth", "Outbound messages waiting", registry=REGISTRY)
-OUTBOX_LAG = Gauge("rumourbot_outbox_lag_seconds", "Age of the oldest due outbound message",
-                   registry=REGISTRY)
-INBOX_DEPTH = Gauge("rumourbot_inbox_depth", "Accepted messages not yet processed",
-                    registry=REGISTRY)
+OUTBOX_LAG = Gauge(
+    "rumourbot_outbox_lag_seconds", "Age of the oldest due outbound message", registry=REGISTRY
+)
+INBOX_DEPTH = Gauge(
+    "rumourbot_inbox_depth", "Accepted messages not yet processed", registry=REGISTRY
+)
 OPEN_CLUSTERS = Gauge("rumourbot_open_clusters", "Unanswered question clusters", registry=REGISTRY)
 
 
@@ -35,13 +46,19 @@ async def _refresh_gauges(db: Database) -> None:
     waiting = OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
     async with db.session() as session:
         OUTBOX_DEPTH.set(await session.scalar(select(func.count()).where(waiting)) or 0)
-        oldest = await session.scalar(select(func.min(OutboxMessage.created_at)).where(
-            waiting, OutboxMessage.next_attempt_at <= utcnow()))
+        oldest = await session.scalar(
+            select(func.min(OutboxMessage.created_at)).where(
+                waiting, OutboxMessage.next_attempt_at <= utcnow()
+            )
+        )
         OUTBOX_LAG.set((utcnow() - oldest).total_seconds() if oldest else 0)
-        INBOX_DEPTH.set(await session.scalar(select(func.count()).where(
-            InboxMessage.processed_at.is_(None))) or 0)
-        OPEN_CLUSTERS.set(await session.scalar(select(func.count()).where(
-            Cluster.status.in_(OPEN_STATUSES))) or 0)
+        INBOX_DEPTH.set(
+            await session.scalar(select(func.count()).where(InboxMessage.processed_at.is_(None)))
+            or 0
+        )
+        OPEN_CLUSTERS.set(
+            await session.scalar(select(func.count()).where(Cluster.status.in_(OPEN_STATUSES))) or 0
+        )
 
 
 def metrics_endpoint(db: Database):  # type: ignore[no-untyped-def]

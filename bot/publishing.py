@@ -74,19 +74,33 @@ async def publish_answer(services: Services, cluster_id: int, draft: AnswerDraft
         if cluster.answer_id is not None:
             raise PublishError("this question already has an answer; correct that answer instead")
         item = KnowledgeItem(
-            kind=ItemKind.STATEMENT, claim=(draft.claim or cluster.representative_text)[:5000],
-            verdict=draft.verdict, explanation=draft.explanation.strip(),
-            source_url=draft.source_url, publisher=services.settings.publisher_name,
-            published_at=utcnow(), language=draft.language, topic=draft.topic or cluster.topic,
-            origin="staff", translations=dict(draft.translations), status=ItemStatus.ACTIVE,
+            kind=ItemKind.STATEMENT,
+            claim=(draft.claim or cluster.representative_text)[:5000],
+            verdict=draft.verdict,
+            explanation=draft.explanation.strip(),
+            source_url=draft.source_url,
+            publisher=services.settings.publisher_name,
+            published_at=utcnow(),
+            language=draft.language,
+            topic=draft.topic or cluster.topic,
+            origin="staff",
+            translations=dict(draft.translations),
+            status=ItemStatus.ACTIVE,
         )
         session.add(item)
         await session.flush()
         item.external_id = f"cluster-{cluster.id}"
-        answer = Answer(cluster_id=cluster.id, knowledge_item_id=item.id, verdict=draft.verdict,
-                        explanation=item.explanation, translations=item.translations,
-                        source_url=draft.source_url, author=draft.author, version=1,
-                        published_at=utcnow())
+        answer = Answer(
+            cluster_id=cluster.id,
+            knowledge_item_id=item.id,
+            verdict=draft.verdict,
+            explanation=item.explanation,
+            translations=item.translations,
+            source_url=draft.source_url,
+            author=draft.author,
+            version=1,
+            published_at=utcnow(),
+        )
         session.add(answer)
         await session.flush()
         cluster.status, cluster.answer_id = ClusterStatus.ANSWERED, answer.id
@@ -117,17 +131,24 @@ async def correct_answer(services: Services, answer_id: int, draft: AnswerDraft)
         item.status, item.updated_at = ItemStatus.ACTIVE, utcnow()
         notified = 0
         if answer.cluster_id is not None:
-            notified = await notify_askers(session, answer.cluster_id, answer, item, "notify_corrected")
+            notified = await notify_askers(
+                session, answer.cluster_id, answer, item, "notify_corrected"
+            )
         result = PublishResult(answer.id, item.id, notified)
     await _after_publish(services)
     return result
 
 
-async def notify_askers(session: AsyncSession, cluster_id: int, answer: Answer,
-                        item: KnowledgeItem, header_key: str) -> int:
+async def notify_askers(
+    session: AsyncSession, cluster_id: int, answer: Answer, item: KnowledgeItem, header_key: str
+) -> int:
     """Queue one notification per resident who asked in the cluster (not opted out)."""
-    query = (select(Request, Resident).join(Resident, Request.resident_id == Resident.id)
-             .where(Request.cluster_id == cluster_id).order_by(Request.id))
+    query = (
+        select(Request, Resident)
+        .join(Resident, Request.resident_id == Resident.id)
+        .where(Request.cluster_id == cluster_id)
+        .order_by(Request.id)
+    )
     notified = 0
     seen: set[int] = set()
     for request, resident in (await session.execute(query)).all():
@@ -137,16 +158,20 @@ async def notify_askers(session: AsyncSession, cluster_id: int, answer: Answer,
             continue
         seen.add(resident.id)
         language = resolve_language(resident.language or request.language)
-        message = replace(replies.answer_message(resident.chat_id, item, request.id, language,
-                                                 header=text(header_key, language)),
-                          reply_to=request.platform_message_id)
+        message = replace(
+            replies.answer_message(
+                resident.chat_id, item, request.id, language, header=text(header_key, language)
+            ),
+            reply_to=request.platform_message_id,
+        )
         key = f"answer:{answer.id}:v{answer.version}:resident:{resident.id}"
         notified += await enqueue(session, resident, message, OutboxKind.NOTIFICATION, key)
     return notified
 
 
-async def broadcast(services: Services, key: str, topic: str, body: dict[str, str],
-                    default_language: str = "en") -> int:
+async def broadcast(
+    services: Services, key: str, topic: str, body: dict[str, str], default_language: str = "en"
+) -> int:
     """Send a verified update to every subscriber of `topic`, once per `key` and resident.
 
     `body` maps language -> text; a subscriber gets their language or `default_language`.
@@ -155,19 +180,31 @@ async def broadcast(services: Services, key: str, topic: str, body: dict[str, st
         raise PublishError("the update is empty")
     sent = 0
     async with services.db.session() as session:
-        residents = (await session.scalars(select(Resident).where(Resident.opted_out.is_(False),
-                                                                  Resident.blocked.is_(False)))).all()
+        residents = (
+            await session.scalars(
+                select(Resident).where(Resident.opted_out.is_(False), Resident.blocked.is_(False))
+            )
+        ).all()
         for resident in residents:
             if topic not in (resident.topics or []):
                 continue
             language = resolve_language(resident.language, default_language)
             content = body.get(language) or body.get(default_language) or next(iter(body.values()))
             header = text("broadcast_header", language, topic=topic_label(topic, language))
-            message = OutboundMessage(chat_id=resident.chat_id, text=f"{header}\n\n{content}",
-                                      language=language, template="broadcast",
-                                      template_params=(content[:900],))
-            sent += await enqueue(session, resident, message, OutboxKind.BROADCAST,
-                                  f"broadcast:{key}:resident:{resident.id}")
+            message = OutboundMessage(
+                chat_id=resident.chat_id,
+                text=f"{header}\n\n{content}",
+                language=language,
+                template="broadcast",
+                template_params=(content[:900],),
+            )
+            sent += await enqueue(
+                session,
+                resident,
+                message,
+                OutboxKind.BROADCAST,
+                f"broadcast:{key}:resident:{resident.id}",
+            )
     services.dispatcher.wake()
     return sent
 
@@ -184,8 +221,9 @@ def answer_preview(item_fields: dict[str, Any], language: str) -> str:
     return replies.render_answer(item, language)
 
 
-async def answer_with_existing(services: Services, cluster_id: int, item_id: int,
-                               author: str | None = None) -> PublishResult:
+async def answer_with_existing(
+    services: Services, cluster_id: int, item_id: int, author: str | None = None
+) -> PublishResult:
     """Answer a cluster with a knowledge item that already exists; every asker notified once."""
     async with services.db.session() as session:
         cluster = await session.get(Cluster, cluster_id)
@@ -196,9 +234,17 @@ async def answer_with_existing(services: Services, cluster_id: int, item_id: int
             raise PublishError("that fact-check or statement is not active")
         if cluster.answer_id is not None:
             raise PublishError("this question already has an answer; correct that answer instead")
-        answer = Answer(cluster_id=cluster.id, knowledge_item_id=item.id, verdict=item.verdict,
-                        explanation=item.explanation, translations=dict(item.translations or {}),
-                        source_url=item.source_url, author=author, version=1, published_at=utcnow())
+        answer = Answer(
+            cluster_id=cluster.id,
+            knowledge_item_id=item.id,
+            verdict=item.verdict,
+            explanation=item.explanation,
+            translations=dict(item.translations or {}),
+            source_url=item.source_url,
+            author=author,
+            version=1,
+            published_at=utcnow(),
+        )
         session.add(answer)
         await session.flush()
         cluster.status, cluster.answer_id = ClusterStatus.ANSWERED, answer.id

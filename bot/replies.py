@@ -39,37 +39,52 @@ def feedback_buttons(request_id: int, language: str) -> tuple[Button, ...]:
     )
 
 
-def answer_message(chat_id: str, item: KnowledgeItem, request_id: int, language: str,
-                   header: str | None = None) -> OutboundMessage:
+def answer_message(
+    chat_id: str, item: KnowledgeItem, request_id: int, language: str, header: str | None = None
+) -> OutboundMessage:
     body = render_answer(item, language)
     if header:
         body = f"{header}\n\n{body}"
     body = f"{body}\n\n{text('feedback_question', language)}"
-    return OutboundMessage(chat_id=chat_id, text=body, buttons=feedback_buttons(request_id, language),
-                           language=language, template="notify_answered" if header else None,
-                           template_params=(shorten(body, 900),) if header else ())
+    return OutboundMessage(
+        chat_id=chat_id,
+        text=body,
+        buttons=feedback_buttons(request_id, language),
+        language=language,
+        template="notify_answered" if header else None,
+        template_params=(shorten(body, 900),) if header else (),
+    )
 
 
-def suggestion_message(chat_id: str, request_id: int, items: Sequence[KnowledgeItem],
-                       language: str) -> OutboundMessage:
+def suggestion_message(
+    chat_id: str, request_id: int, items: Sequence[KnowledgeItem], language: str
+) -> OutboundMessage:
     buttons = [
-        Button(shorten(item.text_in(language)[0], BUTTON_LABEL_CHARS), f"pick:{request_id}:{item.id}")
+        Button(
+            shorten(item.text_in(language)[0], BUTTON_LABEL_CHARS), f"pick:{request_id}:{item.id}"
+        )
         for item in items
     ]
     buttons.append(Button(text("none_of_these", language), f"none:{request_id}"))
-    return OutboundMessage(chat_id=chat_id, text=text("suggest", language), buttons=tuple(buttons),
-                           language=language)
+    return OutboundMessage(
+        chat_id=chat_id, text=text("suggest", language), buttons=tuple(buttons), language=language
+    )
 
 
 def language_message(chat_id: str, key: str, language: str) -> OutboundMessage:
     buttons = tuple(Button(text("language_name", code), f"lang:{code}") for code in languages())
-    return OutboundMessage(chat_id=chat_id, text=text(key, language), buttons=buttons, language=language)
+    return OutboundMessage(
+        chat_id=chat_id, text=text(key, language), buttons=buttons, language=language
+    )
 
 
-def topic_message(chat_id: str, key: str, prefix: str, language: str,
-                  topics: Sequence[str] = TOPICS) -> OutboundMessage:
+def topic_message(
+    chat_id: str, key: str, prefix: str, language: str, topics: Sequence[str] = TOPICS
+) -> OutboundMessage:
     buttons = tuple(Button(topic_label(t, language), f"{prefix}:{t}") for t in topics)
-    return OutboundMessage(chat_id=chat_id, text=text(key, language), buttons=buttons, language=language)
+    return OutboundMessage(
+        chat_id=chat_id, text=text(key, language), buttons=buttons, language=language
+    )
 
 
 def plain(chat_id: str, key: str, language: str, **values: str) -> OutboundMessage:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -25,15 +26,24 @@ log = logging.getLogger(__name__)
 def thresholds_from(settings: Settings) -> Thresholds:
     defaults = Thresholds()
     return Thresholds(
-        answer=settings.answer_threshold if settings.answer_threshold is not None else defaults.answer,
-        suggest=(settings.suggest_threshold if settings.suggest_threshold is not None
-                 else defaults.suggest),
+        answer=settings.answer_threshold
+        if settings.answer_threshold is not None
+        else defaults.answer,
+        suggest=(
+            settings.suggest_threshold
+            if settings.suggest_threshold is not None
+            else defaults.suggest
+        ),
         min_words_for_answer=defaults.min_words_for_answer,
     )
 
 
-def build_services(settings: Settings, db: Database | None = None,
-                   embedder: Embedder | None = None, parser: IntentParser | None = None) -> Services:
+def build_services(
+    settings: Settings,
+    db: Database | None = None,
+    embedder: Embedder | None = None,
+    parser: IntentParser | None = None,
+) -> Services:
     """Services wired from settings; nothing is started and nothing is read from the database.
 
     `embedder` and `parser` let several services in one process (tests, benchmarks) share
@@ -41,7 +51,9 @@ def build_services(settings: Settings, db: Database | None = None,
     """
     db = db or Database(settings.database_url)
     embedder = embedder or build_embedder(settings.embedder)
-    knowledge = KnowledgeIndex(db, MatchingEngine(embedder=embedder, thresholds=thresholds_from(settings)))
+    knowledge = KnowledgeIndex(
+        db, MatchingEngine(embedder=embedder, thresholds=thresholds_from(settings))
+    )
     clusters = ClusterIndex(db, MatchingEngine(embedder=embedder))
     if parser is None:
         token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
@@ -50,9 +62,17 @@ def build_services(settings: Settings, db: Database | None = None,
     limiter: RateLimiter = RedisRateLimiter(redis) if redis is not None else LocalRateLimiter()
     dispatcher = OutboxDispatcher(db, limiter=limiter, limits=channel_limits(settings), redis=redis)
     flood = FloodGuard(settings.flood_slow_per_hour, settings.flood_block_per_hour, redis)
-    return Services(settings=settings, db=db, knowledge=knowledge, clusters=clusters,
-                    parser=parser, dispatcher=dispatcher, redis=redis, flood=flood,
-                    live_lookup=_live_lookup(settings))
+    return Services(
+        settings=settings,
+        db=db,
+        knowledge=knowledge,
+        clusters=clusters,
+        parser=parser,
+        dispatcher=dispatcher,
+        redis=redis,
+        flood=flood,
+        live_lookup=_live_lookup(settings),
+    )
 
 
 def _live_lookup(settings: Settings) -> LiveLookup | None:
@@ -70,8 +90,11 @@ def channel_limits(settings: Settings) -> dict[str, ChannelLimits]:
     """Each platform's sending limits, from the settings."""
     whatsapp_rate = float(getattr(settings, "whatsapp_messages_per_second", 80.0))
     return {
-        "telegram": ChannelLimits(settings.telegram_messages_per_second,
-                                  settings.telegram_chat_messages_per_second, per_chat_burst=3),
+        "telegram": ChannelLimits(
+            settings.telegram_messages_per_second,
+            settings.telegram_chat_messages_per_second,
+            per_chat_burst=3,
+        ),
         "whatsapp": ChannelLimits(whatsapp_rate),
     }
 
@@ -84,7 +107,7 @@ async def prepare(services: Services) -> None:
 
 
 Job = Callable[[], Awaitable[object]]
-Loop = Callable[[asyncio.Event], Awaitable[None]]
+Loop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 async def every(interval: float, job: Job, stop: asyncio.Event) -> None:
@@ -107,9 +130,12 @@ async def refresh_indexes(services: Services) -> None:
 
 
 @contextlib.asynccontextmanager
-async def background(services: Services, deliver: bool = True,
-                     jobs: Sequence[tuple[float, Job]] = (),
-                     loops: Sequence[Loop] = ()) -> AsyncIterator[asyncio.Event]:
+async def background(
+    services: Services,
+    deliver: bool = True,
+    jobs: Sequence[tuple[float, Job]] = (),
+    loops: Sequence[Loop] = (),
+) -> AsyncIterator[asyncio.Event]:
     """Run the outbox dispatcher (when `deliver`), the index refresher, periodic `jobs` and
     `loops` (coroutines that run until the stop event is set) until the context exits."""
     stop = asyncio.Event()

@@ -36,10 +36,18 @@ async def run_terminal_chat(settings: Settings) -> None:
         buttons: list[str] = []
         while (line := await _read_line("> ")) is not None:
             line = line.strip()
-            data = buttons[int(line) - 1] if line.isdigit() and 0 < int(line) <= len(buttons) else None
-            await runtime.conversation.handle(InboundMessage(
-                channel=outbox.name, sender=CHAT_ID, message_id=f"t{next(counter)}",
-                text="" if data else line, callback_data=data))
+            data = (
+                buttons[int(line) - 1] if line.isdigit() and 0 < int(line) <= len(buttons) else None
+            )
+            await runtime.conversation.handle(
+                InboundMessage(
+                    channel=outbox.name,
+                    sender=CHAT_ID,
+                    message_id=f"t{next(counter)}",
+                    text="" if data else line,
+                    callback_data=data,
+                )
+            )
             sent = await outbox.wait_for(CHAT_ID, shown + 1, timeout=5.0)
             await asyncio.sleep(0.05)
             sent = outbox.sent[CHAT_ID]

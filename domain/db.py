@@ -10,9 +10,14 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -26,8 +31,11 @@ def is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, StorageUnavailable | OSError | ConnectionError | TimeoutError):
         return True
     if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or isinstance(exc, InterfaceError) or (
-            isinstance(exc, OperationalError) and "locked" not in str(exc).lower())
+        return (
+            exc.connection_invalidated
+            or isinstance(exc, InterfaceError)
+            or (isinstance(exc, OperationalError) and "locked" not in str(exc).lower())
+        )
     return False
 
 

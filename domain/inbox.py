@@ -17,8 +17,13 @@ async def accept(session: AsyncSession, message: InboundMessage) -> bool:
     return await insert_ignoring_duplicates(
         session,
         InboxMessage.__table__,  # type: ignore[arg-type]
-        {"channel": message.channel, "platform_id": message.message_id,
-         "payload": message.to_payload(), "received_at": utcnow(), "attempts": 0},
+        {
+            "channel": message.channel,
+            "platform_id": message.message_id,
+            "payload": message.to_payload(),
+            "received_at": utcnow(),
+            "attempts": 0,
+        },
     )
 
 
@@ -30,20 +35,26 @@ async def start_processing(session: AsyncSession, message: InboundMessage) -> bo
     """
     result = await session.execute(
         update(InboxMessage)
-        .where(InboxMessage.channel == message.channel,
-               InboxMessage.platform_id == message.message_id,
-               InboxMessage.processed_at.is_(None))
+        .where(
+            InboxMessage.channel == message.channel,
+            InboxMessage.platform_id == message.message_id,
+            InboxMessage.processed_at.is_(None),
+        )
         .values(processed_at=utcnow(), payload={}, attempts=InboxMessage.attempts + 1)
     )
     return bool(getattr(result, "rowcount", 0))
 
 
-async def unprocessed(session: AsyncSession, older_than: timedelta, limit: int = 100,
-                      now: datetime | None = None) -> list[InboundMessage]:
+async def unprocessed(
+    session: AsyncSession, older_than: timedelta, limit: int = 100, now: datetime | None = None
+) -> list[InboundMessage]:
     """Accepted messages nobody finished, e.g. because a process died mid-turn."""
     cutoff = (now or utcnow()) - older_than
-    query = (select(InboxMessage).where(InboxMessage.processed_at.is_(None),
-                                        InboxMessage.received_at <= cutoff)
-             .order_by(InboxMessage.received_at).limit(limit))
+    query = (
+        select(InboxMessage)
+        .where(InboxMessage.processed_at.is_(None), InboxMessage.received_at <= cutoff)
+        .order_by(InboxMessage.received_at)
+        .limit(limit)
+    )
     rows = (await session.scalars(query)).all()
     return [InboundMessage.from_payload(r.payload) for r in rows]

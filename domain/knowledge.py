@@ -16,10 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.models import ItemKind, ItemStatus, KnowledgeItem, Verdict, utcnow
 
 VERDICT_ALIASES = {
-    "fake": Verdict.FALSE, "incorrect": Verdict.FALSE, "pants on fire": Verdict.FALSE,
-    "mostly false": Verdict.MISLEADING, "half true": Verdict.MISSING_CONTEXT,
-    "mixture": Verdict.MISSING_CONTEXT, "correct": Verdict.TRUE, "mostly true": Verdict.TRUE,
-    "unproven": Verdict.UNVERIFIED, "being checked": Verdict.UNVERIFIED,
+    "fake": Verdict.FALSE,
+    "incorrect": Verdict.FALSE,
+    "pants on fire": Verdict.FALSE,
+    "mostly false": Verdict.MISLEADING,
+    "half true": Verdict.MISSING_CONTEXT,
+    "mixture": Verdict.MISSING_CONTEXT,
+    "correct": Verdict.TRUE,
+    "mostly true": Verdict.TRUE,
+    "unproven": Verdict.UNVERIFIED,
+    "being checked": Verdict.UNVERIFIED,
 }
 
 
@@ -84,7 +90,9 @@ class ItemData:
             published_at=parse_date(row.get("published_at") or row.get("date")),
             language=str(row.get("language") or row.get("lang") or "en")[:10],
             topic=row.get("topic") or None,
-            kind=ItemKind.STATEMENT if row.get("kind") == ItemKind.STATEMENT else ItemKind.FACT_CHECK,
+            kind=ItemKind.STATEMENT
+            if row.get("kind") == ItemKind.STATEMENT
+            else ItemKind.FACT_CHECK,
             origin=origin,
             external_id=str(row.get("id") or row.get("external_id") or "") or None,
             translations=translations,
@@ -142,7 +150,9 @@ def read_rows(path: Path) -> Iterator[dict[str, Any]]:
     raise ImportError_(f"{path.name}: expected a .csv or .jsonl file")
 
 
-async def import_rows(session: AsyncSession, rows: Iterable[dict[str, Any]], origin: str) -> tuple[int, int]:
+async def import_rows(
+    session: AsyncSession, rows: Iterable[dict[str, Any]], origin: str
+) -> tuple[int, int]:
     """Upsert every row; returns (changed, unchanged)."""
     changed = unchanged = 0
     for row in rows:

@@ -26,13 +26,16 @@ async def acquire(db: Database, name: str, ttl: timedelta, holder: str = PROCESS
     now = utcnow()
     async with db.session() as session:
         if await insert_ignoring_duplicates(
-                session, Lease.__table__,  # type: ignore[arg-type]
-                {"name": name, "holder": holder, "expires_at": now + ttl}):
+            session,
+            Lease.__table__,  # type: ignore[arg-type]
+            {"name": name, "holder": holder, "expires_at": now + ttl},
+        ):
             return True
         result = await session.execute(
             update(Lease)
             .where(Lease.name == name, (Lease.expires_at < now) | (Lease.holder == holder))
-            .values(holder=holder, expires_at=now + ttl))
+            .values(holder=holder, expires_at=now + ttl)
+        )
         return bool(getattr(result, "rowcount", 0))
 
 

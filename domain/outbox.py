@@ -45,8 +45,12 @@ async def enqueue(
     )
 
 
-async def claim_due(session: AsyncSession, limit: int = 50, now: datetime | None = None,
-                    channels: Sequence[str] | None = None) -> list[OutboxMessage]:
+async def claim_due(
+    session: AsyncSession,
+    limit: int = 50,
+    now: datetime | None = None,
+    channels: Sequence[str] | None = None,
+) -> list[OutboxMessage]:
     """Mark up to `limit` due rows as sending and return them, highest priority first.
 
     On PostgreSQL concurrent workers skip each other's rows (`FOR UPDATE SKIP LOCKED`); rows
@@ -107,24 +111,35 @@ async def record_result(session: AsyncSession, outbox_id: int, result: DeliveryR
     if result.permanent or row.attempts >= MAX_ATTEMPTS:
         row.status = OutboxStatus.DEAD
         return
-    delay = result.retry_after if result.retry_after is not None else BASE_BACKOFF_SECONDS * 2 ** (row.attempts - 1)
+    delay = (
+        result.retry_after
+        if result.retry_after is not None
+        else BASE_BACKOFF_SECONDS * 2 ** (row.attempts - 1)
+    )
     row.status, row.next_attempt_at = OutboxStatus.PENDING, now + timedelta(seconds=delay)
 
 
 async def pending_count(session: AsyncSession) -> int:
     from sqlalchemy import func
 
-    query = select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
+    query = (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
     )
     return int((await session.scalar(query)) or 0)
 
 
-async def record_delivery_status(session: AsyncSession, channel: str, platform_message_id: str, status: str) -> bool:
-    """Store a platform's delivery receipt (sent, delivered, read, failed) against the outbox row."""
+async def record_delivery_status(
+    session: AsyncSession, channel: str, platform_message_id: str, status: str
+) -> bool:
+    """Store a delivery receipt (sent, delivered, read, failed) against the outbox row."""
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.channel == channel, OutboxMessage.platform_message_id == platform_message_id)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.platform_message_id == platform_message_id,
+        )
         .values(delivery_status=status)
     )
     return bool(getattr(result, "rowcount", 0))

@@ -14,8 +14,14 @@ async def resident_for(session: AsyncSession, channel: str, chat_id: str) -> Res
     await insert_ignoring_duplicates(
         session,
         Resident.__table__,  # type: ignore[arg-type]
-        {"channel": channel, "chat_id": chat_id, "topics": [], "opted_out": False,
-         "blocked": False, "created_at": utcnow()},
+        {
+            "channel": channel,
+            "chat_id": chat_id,
+            "topics": [],
+            "opted_out": False,
+            "blocked": False,
+            "created_at": utcnow(),
+        },
     )
     query = select(Resident).where(Resident.channel == channel, Resident.chat_id == chat_id)
     return (await session.scalars(query)).one()

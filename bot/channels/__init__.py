@@ -1,1 +1,2 @@
-"""Channel adapters: each turns platform payloads into `InboundMessage` and sends `OutboundMessage`."""
+"""Channel adapters: each turns platform payloads into `InboundMessage` and sends
+`OutboundMessage`."""

@@ -24,7 +24,12 @@ class CollectingChannel:
             self._changed.notify_all()
         return str(next(self._ids))
 
-    async def wait_for(self, chat_id: str, count: int, timeout: float = 15.0) -> list[OutboundMessage]:
+    async def wait_for(
+        self,
+        chat_id: str,
+        count: int,
+        timeout: float = 15.0,  # noqa: ASYNC109 - a polling helper: the wait is the point
+    ) -> list[OutboundMessage]:
         """The chat's messages once there are at least `count` of them (or after `timeout`)."""
 
         async def enough() -> None:

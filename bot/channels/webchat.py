@@ -58,7 +58,9 @@ class WebChat:
             return JSONResponse({"error": "expected a JSON object"}, status_code=400)
         text, button = data.get("text"), data.get("button")
         message = InboundMessage(
-            channel=self.outbox.name, sender=chat_id, message_id=uuid.uuid4().hex,
+            channel=self.outbox.name,
+            sender=chat_id,
+            message_id=uuid.uuid4().hex,
             text=text if isinstance(text, str) else "",
             callback_data=button if isinstance(button, str) else None,
             forwarded=bool(data.get("forwarded")),
@@ -74,11 +76,16 @@ class WebChat:
         except ValueError:
             after = 0
         sent = await self.outbox.wait_for(chat_id, after + 1, timeout=10.0) if chat_id else []
-        return JSONResponse({
-            "messages": [
-                {"text": m.text, "buttons": [{"label": b.label, "data": b.data} for b in m.buttons],
-                 "language": m.language}
-                for m in sent[after:]
-            ],
-            "next": len(sent),
-        })
+        return JSONResponse(
+            {
+                "messages": [
+                    {
+                        "text": m.text,
+                        "buttons": [{"label": b.label, "data": b.data} for b in m.buttons],
+                        "language": m.language,
+                    }
+                    for m in sent[after:]
+                ],
+                "next": len(sent),
+            }
+        )

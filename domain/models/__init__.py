@@ -3,8 +3,8 @@
 from domain.models.admin import AdminSession, AdminUser, AuditEvent, ClusterNote, PanelSecret
 from domain.models.base import Base, utcnow
 from domain.models.clusters import OPEN_STATUSES, Answer, Cluster, ClusterStatus
-from domain.models.leases import Lease
 from domain.models.knowledge import ItemKind, ItemStatus, KnowledgeItem, Verdict
+from domain.models.leases import Lease
 from domain.models.outbox import PRIORITY, OutboxKind, OutboxMessage, OutboxStatus
 from domain.models.residents import InboxMessage, Request, Resident
 from domain.models.sources import ItemKey, Source

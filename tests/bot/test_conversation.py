@@ -12,44 +12,66 @@ from sqlalchemy import func, select
 from bot.app import Runtime
 from bot.conversation import Conversation
 from bot.flood import FloodGuard
-from bot.setup import build_services
 from bot.publishing import AnswerDraft, PublishError, publish_answer
-from domain.knowledge import ItemData, upsert_item
+from bot.setup import build_services
 from domain.db import StorageUnavailable
 from domain.inbox import accept
+from domain.knowledge import ItemData, upsert_item
 from domain.messages import InboundMessage
+from domain.models import Cluster, Request, Resident
+from domain.residents import blocked_residents, lift_block
 from domain.settings import Settings
 from matching import Embedder
 from nlu import IntentParser
-from domain.models import Cluster, Request, Resident
-from domain.residents import blocked_residents, lift_block
 
 _ids = itertools.count(1)
 
 
-async def say(rt: Runtime, chat: str, text: str = "", button: str | None = None,
-              forwarded: bool = False) -> list[str]:
+async def say(
+    rt: Runtime, chat: str, text: str = "", button: str | None = None, forwarded: bool = False
+) -> list[str]:
     """Send one message as a resident and return the texts of the replies it produced."""
     before = len(rt.webchat_outbox.sent[chat])
-    await rt.conversation.handle(InboundMessage(
-        channel="webchat", sender=chat, message_id=f"m{next(_ids)}", text=text,
-        callback_data=button, forwarded=forwarded))
+    await rt.conversation.handle(
+        InboundMessage(
+            channel="webchat",
+            sender=chat,
+            message_id=f"m{next(_ids)}",
+            text=text,
+            callback_data=button,
+            forwarded=forwarded,
+        )
+    )
     sent = await rt.webchat_outbox.wait_for(chat, before + 1)
     return [m.text for m in sent[before:]]
 
 
-async def add_fact(rt: Runtime, claim: str, verdict: str = "false", explanation: str = "Not true.") -> None:
+async def add_fact(
+    rt: Runtime, claim: str, verdict: str = "false", explanation: str = "Not true."
+) -> None:
     async with rt.services.db.session() as session:
-        await upsert_item(session, ItemData(claim=claim, verdict=verdict, explanation=explanation,
-                                            source_url="https://example.org/fc/1",
-                                            publisher="Fact Desk"))
+        await upsert_item(
+            session,
+            ItemData(
+                claim=claim,
+                verdict=verdict,
+                explanation=explanation,
+                source_url="https://example.org/fc/1",
+                publisher="Fact Desk",
+            ),
+        )
     await rt.services.knowledge.refresh()
 
 
 async def test_forwarded_rumour_gets_the_verdict(runtime: Runtime) -> None:
     await add_fact(runtime, "The city will cut off all water supply for two weeks starting Monday.")
-    replies = await say(runtime, "r1", "Forwarded as received!! The city will cut off ALL water supply "
-                        "for two weeks starting Monday. Share with everyone", forwarded=True)
+    replies = await say(
+        runtime,
+        "r1",
+        "Forwarded as received!! The city will cut off ALL water supply "
+        "for two weeks starting Monday. Share with everyone",
+        forwarded=True,
+    )
     assert "FALSE" in replies[0]
     assert "https://example.org/fc/1" in replies[0]
 
@@ -76,7 +98,9 @@ async def test_unknown_claim_is_queued_then_answer_notifies_everyone_once(runtim
 
 
 async def test_forget_deletes_the_resident(runtime: Runtime) -> None:
-    await say(runtime, "r9", "Is it true that schools close tomorrow because of the storm", forwarded=True)
+    await say(
+        runtime, "r9", "Is it true that schools close tomorrow because of the storm", forwarded=True
+    )
     replies = await say(runtime, "r9", "/forget")
     assert "deleted" in replies[0]
     async with runtime.services.db.session() as session:
@@ -84,9 +108,16 @@ async def test_forget_deletes_the_resident(runtime: Runtime) -> None:
         assert await session.scalar(select(func.count()).select_from(Request)) == 0
 
 
-async def test_a_message_accepted_before_a_crash_is_answered_after_recovery(runtime: Runtime) -> None:
-    message = InboundMessage(channel="webchat", sender="r20", message_id="crash-1",
-                             text="Is it true the stadium will be demolished next week", forwarded=True)
+async def test_a_message_accepted_before_a_crash_is_answered_after_recovery(
+    runtime: Runtime,
+) -> None:
+    message = InboundMessage(
+        channel="webchat",
+        sender="r20",
+        message_id="crash-1",
+        text="Is it true the stadium will be demolished next week",
+        forwarded=True,
+    )
     async with runtime.services.db.session() as session:
         assert await accept(session, message)  # accepted, then the process "died"
     assert await runtime.conversation.recover(older_than=timedelta(0)) == 1
@@ -104,22 +135,29 @@ async def test_accept_processes_in_the_background_and_ignores_redelivery(runtime
     assert len(sent) == 1 and "/language" in sent[0].text
 
 
-async def test_unreachable_database_is_reported_not_swallowed(settings: Settings, embedder: Embedder,
-                                                              intent_parser: IntentParser) -> None:
-    down = settings.model_copy(update={"database_url": "postgresql+asyncpg://postgres@127.0.0.1:9/none"})
+async def test_unreachable_database_is_reported_not_swallowed(
+    settings: Settings, embedder: Embedder, intent_parser: IntentParser
+) -> None:
+    down = settings.model_copy(
+        update={"database_url": "postgresql+asyncpg://postgres@127.0.0.1:9/none"}
+    )
     conversation = Conversation(build_services(down, embedder=embedder, parser=intent_parser))
     with pytest.raises(StorageUnavailable):
-        await conversation.accept(InboundMessage(channel="webchat", sender="x", message_id="1", text="hi"))
+        await conversation.accept(
+            InboundMessage(channel="webchat", sender="x", message_id="1", text="hi")
+        )
     await conversation.services.db.dispose()
 
 
 async def test_a_flooding_resident_is_slowed_then_blocked_and_staff_can_lift_it(
-        runtime: Runtime) -> None:
+    runtime: Runtime,
+) -> None:
     runtime.services.flood = FloodGuard(slow_after=3, block_after=5)
 
     for n in range(6):
-        await runtime.conversation.handle(InboundMessage(
-            channel="webchat", sender="spam", message_id=f"f{n}", text="/help"))
+        await runtime.conversation.handle(
+            InboundMessage(channel="webchat", sender="spam", message_id=f"f{n}", text="/help")
+        )
     await runtime.webchat_outbox.wait_for("spam", 4, timeout=20)
     await asyncio.sleep(0.5)  # room for a fifth message, which must not come
     texts = [m.text for m in runtime.webchat_outbox.sent["spam"]]

@@ -41,8 +41,9 @@ async def test_redis_limiter_is_shared_by_processes() -> None:
     first, second = Redis.from_url(REDIS_URL), Redis.from_url(REDIS_URL)
     try:
         a, b = RedisRateLimiter(first), RedisRateLimiter(second)
-        waits = [await (a if n % 2 else b).acquire(key, rate=10, burst=1, reserve=True)
-                 for n in range(6)]
+        waits = [
+            await (a if n % 2 else b).acquire(key, rate=10, burst=1, reserve=True) for n in range(6)
+        ]
         assert waits[0] == 0
         assert waits[-1] == pytest.approx(0.5, abs=0.08)  # one bucket, whoever asks
         # without reserving, a busy bucket hands out nothing and books nothing
@@ -54,8 +55,9 @@ async def test_redis_limiter_is_shared_by_processes() -> None:
 
 async def test_replies_go_ahead_of_a_broadcast_and_pacing_holds(database: Database) -> None:
     channel = CollectingChannel("telegram")
-    dispatcher = OutboxDispatcher(database, {"telegram": channel},
-                                  limits={"telegram": ChannelLimits(per_second=40)})
+    dispatcher = OutboxDispatcher(
+        database, {"telegram": channel}, limits={"telegram": ChannelLimits(per_second=40)}
+    )
     await queue(database, "b", [f"news {n}" for n in range(39)], OutboxKind.BROADCAST)
     for n in range(40):
         await queue(database, f"s{n}", ["news"], OutboxKind.BROADCAST)
@@ -74,8 +76,12 @@ async def test_replies_go_ahead_of_a_broadcast_and_pacing_holds(database: Databa
 async def test_a_busy_chat_is_deferred_not_blocking(database: Database) -> None:
     channel = CollectingChannel("telegram")
     dispatcher = OutboxDispatcher(
-        database, {"telegram": channel},
-        limits={"telegram": ChannelLimits(per_second=1000, per_chat_per_second=5, per_chat_burst=1)})
+        database,
+        {"telegram": channel},
+        limits={
+            "telegram": ChannelLimits(per_second=1000, per_chat_per_second=5, per_chat_burst=1)
+        },
+    )
     await queue(database, "busy", ["1", "2", "3"], OutboxKind.REPLY)
     await queue(database, "other", ["x"], OutboxKind.REPLY)
     await dispatcher.drain_once()

@@ -40,8 +40,11 @@ async def test_web_chat_refuses_bad_requests(runtime: Runtime) -> None:
 
 
 async def test_database_outage_answers_503_so_platforms_retry(
-        settings: Settings, embedder: Embedder, intent_parser: IntentParser) -> None:
-    down = settings.model_copy(update={"database_url": "postgresql+asyncpg://postgres@127.0.0.1:9/x"})
+    settings: Settings, embedder: Embedder, intent_parser: IntentParser
+) -> None:
+    down = settings.model_copy(
+        update={"database_url": "postgresql+asyncpg://postgres@127.0.0.1:9/x"}
+    )
     rt = Runtime(down, services=build_services(down, embedder=embedder, parser=intent_parser))
     async with client(rt) as http:  # no lifespan: the routes alone, as during an outage
         await http.get("/chat")
@@ -53,9 +56,13 @@ async def test_database_outage_answers_503_so_platforms_retry(
 
 
 async def test_worker_role_serves_only_health_and_metrics(
-        settings: Settings, embedder: Embedder, intent_parser: IntentParser) -> None:
-    rt = Runtime(settings, services=build_services(settings, embedder=embedder, parser=intent_parser),
-                 role=Role.WORKER)
+    settings: Settings, embedder: Embedder, intent_parser: IntentParser
+) -> None:
+    rt = Runtime(
+        settings,
+        services=build_services(settings, embedder=embedder, parser=intent_parser),
+        role=Role.WORKER,
+    )
     async with client(rt) as http:
         assert (await http.get("/chat")).status_code == 404
         assert (await http.get("/healthz")).status_code == 200

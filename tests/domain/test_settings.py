@@ -26,6 +26,9 @@ def test_settings_read_from_environment(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_webhook_mode_when_a_webhook_url_is_set() -> None:
-    settings = Settings(_env_file=None, telegram_token="1:x",  # type: ignore[call-arg]
-                        telegram_webhook_url="https://bot.example.org/telegram/webhook")
+    settings = Settings(
+        _env_file=None,
+        telegram_token="1:x",  # type: ignore[call-arg]
+        telegram_webhook_url="https://bot.example.org/telegram/webhook",
+    )
     assert settings.telegram_effective_mode == "webhook"

@@ -11,8 +11,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
+from domain import leases
 from domain.db import Database
-from domain.knowledge import ImportError_, ItemData, import_rows, read_rows, retire_item, upsert_item
+from domain.inbox import accept, start_processing, unprocessed
+from domain.knowledge import (
+    ImportError_,
+    ItemData,
+    import_rows,
+    read_rows,
+    retire_item,
+    upsert_item,
+)
 from domain.messages import Button, InboundMessage, Media, OutboundMessage
 from domain.models import (
     Base,
@@ -25,8 +34,6 @@ from domain.models import (
     utcnow,
 )
 from domain.outbox import DeliveryResult, claim_due, enqueue, record_result
-from domain import leases
-from domain.inbox import accept, start_processing, unprocessed
 from domain.residents import forget, resident_for
 
 
@@ -43,8 +50,12 @@ async def test_outbox_dedup_key_sends_once(database: Database) -> None:
     async with database.session() as session:
         resident = await resident_for(session, "telegram", "42")
         message = OutboundMessage(chat_id="42", text="answer", buttons=(Button("Yes", "fb:1:1"),))
-        first = await enqueue(session, resident, message, OutboxKind.NOTIFICATION, "answer:1:v1:r:1")
-        again = await enqueue(session, resident, message, OutboxKind.NOTIFICATION, "answer:1:v1:r:1")
+        first = await enqueue(
+            session, resident, message, OutboxKind.NOTIFICATION, "answer:1:v1:r:1"
+        )
+        again = await enqueue(
+            session, resident, message, OutboxKind.NOTIFICATION, "answer:1:v1:r:1"
+        )
     assert (first, again) == (True, False)
     async with database.session() as session:
         rows = (await session.scalars(select(OutboxMessage))).all()
@@ -69,7 +80,9 @@ async def test_concurrent_claims_never_overlap(database: Database) -> None:
     async with database.session() as session:
         resident = await resident_for(session, "telegram", "8")
         for n in range(40):
-            await enqueue(session, resident, OutboundMessage("8", f"m{n}"), OutboxKind.BROADCAST, f"k{n}")
+            await enqueue(
+                session, resident, OutboundMessage("8", f"m{n}"), OutboxKind.BROADCAST, f"k{n}"
+            )
 
     async def claim() -> list[int]:
         got: list[int] = []
@@ -114,19 +127,28 @@ async def test_permanent_failure_goes_to_dead_letter(database: Database) -> None
     async with database.session() as session:
         (row,) = await claim_due(session)
     async with database.session() as session:
-        await record_result(session, row.id, DeliveryResult(ok=False, error="blocked", permanent=True))
+        await record_result(
+            session, row.id, DeliveryResult(ok=False, error="blocked", permanent=True)
+        )
     async with database.session() as session:
         stored = await session.get(OutboxMessage, row.id)
         assert stored is not None and stored.status == OutboxStatus.DEAD
 
 
 async def test_inbox_accepts_a_platform_id_once_and_processes_it_once(database: Database) -> None:
-    message = InboundMessage(channel="telegram", sender="5", message_id="u1", text="hi",
-                             media=(Media("photo", "file-1"),))
+    message = InboundMessage(
+        channel="telegram",
+        sender="5",
+        message_id="u1",
+        text="hi",
+        media=(Media("photo", "file-1"),),
+    )
     async with database.session() as session:
         assert await accept(session, message)
         assert not await accept(session, message)
-        assert await accept(session, InboundMessage(channel="whatsapp", sender="5", message_id="u1"))
+        assert await accept(
+            session, InboundMessage(channel="whatsapp", sender="5", message_id="u1")
+        )
     async with database.session() as session:
         pending = await unprocessed(session, older_than=timedelta(0))
         assert message in pending  # the payload round-trips exactly
@@ -146,20 +168,29 @@ async def test_forget_removes_requests_and_pending_messages(database: Database) 
             assert await session.scalar(select(func.count()).select_from(model)) == 1 - 1
 
 
-async def test_import_csv_then_reimport_updates_in_place(database: Database, tmp_path: Path) -> None:
+async def test_import_csv_then_reimport_updates_in_place(
+    database: Database, tmp_path: Path
+) -> None:
     path = tmp_path / "items.csv"
-    path.write_text("id,claim,verdict,explanation,language,published_at\n"
-                    "a1,Schools close for a month,Pants on Fire,No such decision.,en,2026-10-01\n"
-                    "a2,Bread prices doubled,mostly true,Up 80%.,en,not a date\n", encoding="utf-8")
+    path.write_text(
+        "id,claim,verdict,explanation,language,published_at\n"
+        "a1,Schools close for a month,Pants on Fire,No such decision.,en,2026-10-01\n"
+        "a2,Bread prices doubled,mostly true,Up 80%.,en,not a date\n",
+        encoding="utf-8",
+    )
     async with database.session() as session:
         assert await import_rows(session, read_rows(path), origin="csv") == (2, 0)
-    path.write_text("id,claim,verdict,explanation\na1,Schools close for a month,false,Updated.\n",
-                    encoding="utf-8")
+    path.write_text(
+        "id,claim,verdict,explanation\na1,Schools close for a month,false,Updated.\n",
+        encoding="utf-8",
+    )
     async with database.session() as session:
         assert await import_rows(session, read_rows(path), origin="csv") == (1, 0)
         items = (await session.scalars(select(KnowledgeItem).order_by(KnowledgeItem.id))).all()
     assert [(i.external_id, i.verdict, i.explanation) for i in items] == [
-        ("a1", "false", "Updated."), ("a2", "true", "Up 80%.")]
+        ("a1", "false", "Updated."),
+        ("a2", "true", "Up 80%."),
+    ]
     assert items[1].published_at is None  # a broken date is dropped, not fatal
 
 
