@@ -90,22 +90,7 @@ async def publish_answer(services: Services, cluster_id: int, draft: AnswerDraft
         session.add(item)
         await session.flush()
         item.external_id = f"cluster-{cluster.id}"
-        answer = Answer(
-            cluster_id=cluster.id,
-            knowledge_item_id=item.id,
-            verdict=draft.verdict,
-            explanation=item.explanation,
-            translations=item.translations,
-            source_url=draft.source_url,
-            author=draft.author,
-            version=1,
-            published_at=utcnow(),
-        )
-        session.add(answer)
-        await session.flush()
-        cluster.status, cluster.answer_id = ClusterStatus.ANSWERED, answer.id
-        notified = await notify_askers(session, cluster.id, answer, item, "notify_answered")
-        result = PublishResult(answer.id, item.id, notified)
+        result = await _answer_cluster(session, cluster, item, draft.author)
     await _after_publish(services)
     return result
 
@@ -234,21 +219,28 @@ async def answer_with_existing(
             raise PublishError("that fact-check or statement is not active")
         if cluster.answer_id is not None:
             raise PublishError("this question already has an answer; correct that answer instead")
-        answer = Answer(
-            cluster_id=cluster.id,
-            knowledge_item_id=item.id,
-            verdict=item.verdict,
-            explanation=item.explanation,
-            translations=dict(item.translations or {}),
-            source_url=item.source_url,
-            author=author,
-            version=1,
-            published_at=utcnow(),
-        )
-        session.add(answer)
-        await session.flush()
-        cluster.status, cluster.answer_id = ClusterStatus.ANSWERED, answer.id
-        notified = await notify_askers(session, cluster.id, answer, item, "notify_answered")
-        result = PublishResult(answer.id, item.id, notified)
+        result = await _answer_cluster(session, cluster, item, author)
     await _after_publish(services)
     return result
+
+
+async def _answer_cluster(
+    session: AsyncSession, cluster: Cluster, item: KnowledgeItem, author: str | None
+) -> PublishResult:
+    """Record `item` as the cluster's answer and queue one notification per asker."""
+    answer = Answer(
+        cluster_id=cluster.id,
+        knowledge_item_id=item.id,
+        verdict=item.verdict,
+        explanation=item.explanation,
+        translations=dict(item.translations or {}),
+        source_url=item.source_url,
+        author=author,
+        version=1,
+        published_at=utcnow(),
+    )
+    session.add(answer)
+    await session.flush()
+    cluster.status, cluster.answer_id = ClusterStatus.ANSWERED, answer.id
+    notified = await notify_askers(session, cluster.id, answer, item, "notify_answered")
+    return PublishResult(answer.id, item.id, notified)

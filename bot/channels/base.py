@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from starlette.requests import ClientDisconnect, Request
+
 from domain.messages import OutboundMessage
 
 
@@ -48,3 +50,19 @@ async def acknowledge_button(channel: OutboundChannel, callback_id: str | None) 
     ack = getattr(channel, "acknowledge_button", None)
     if callback_id and ack is not None:
         await ack(callback_id)
+
+
+async def read_body_limited(request: Request, limit: int) -> bytes | None:
+    """A webhook's raw body, or None as soon as it exceeds `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    try:
+        async for part in request.stream():
+            body += part
+            if len(body) > limit:
+                return None
+    except ClientDisconnect:
+        return b""
+    return bytes(body)

@@ -17,13 +17,13 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import ReplyParameters, Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.channels.base import ChannelError
+from bot.channels.base import ChannelError, read_body_limited
 from bot.channels.telegram_parse import CHANNEL, inbound_from_update
 from bot.channels.telegram_send import keyboard, split_text, translated_errors
 from domain.db import StorageUnavailable
@@ -114,7 +114,7 @@ class TelegramChannel:
         given = request.headers.get(SECRET_HEADER, "")
         if self._secret is None or not hmac.compare_digest(given.encode(), self._secret.encode()):
             return JSONResponse({"error": "forbidden"}, status_code=403)
-        body = await _read_limited(request, MAX_UPDATE_BYTES)
+        body = await read_body_limited(request, MAX_UPDATE_BYTES)
         if body is None:
             return JSONResponse({"error": "update too large"}, status_code=413)
         update = self._parse(body)
@@ -198,20 +198,4 @@ def _reply_parameters(reply_to: str | None) -> ReplyParameters | None:
     if not message_id.isdigit():
         return None
     return ReplyParameters(message_id=int(message_id), allow_sending_without_reply=True)
-
-
-async def _read_limited(request: Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it exceeds `limit` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    try:
-        async for part in request.stream():
-            body += part
-            if len(body) > limit:
-                return None
-    except ClientDisconnect:
-        return b""
-    return bytes(body)
 

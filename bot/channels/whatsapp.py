@@ -21,12 +21,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.channels import whatsapp_render as render
-from bot.channels.base import DeliveryFailed
+from bot.channels.base import DeliveryFailed, read_body_limited
 from bot.channels.whatsapp_parse import (
     CHANNEL,
     SIGNATURE_HEADER,
@@ -131,7 +131,7 @@ class WhatsAppChannel:
 
     async def receive(self, request: Request) -> Response:
         """Verify the signature over the raw body, acknowledge, and work in the background."""
-        body = await _read_limited(request, MAX_BODY)
+        body = await read_body_limited(request, MAX_BODY)
         if body is None:
             return PlainTextResponse("payload too large", status_code=413)
         if not signature_valid(body, request.headers.get(SIGNATURE_HEADER), self.config.app_secret):
@@ -265,22 +265,6 @@ def from_settings(services: Services, conversation: Conversation) -> WhatsAppCha
                         config.phone_number_id, settings.whatsapp_access_token.get_secret_value())
     limiter = SharedLimiter(services.dispatcher.limiter, settings.whatsapp_messages_per_second)
     return WhatsAppChannel(services, conversation, config, graph, limiter)
-
-
-async def _read_limited(request: Request, limit: int) -> bytes | None:
-    """The raw body, or None as soon as it exceeds `limit` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    try:
-        async for part in request.stream():
-            body += part
-            if len(body) > limit:
-                return None
-    except ClientDisconnect:
-        return b""
-    return bytes(body)
 
 
 def _pairs(value: str) -> dict[str, str]:
