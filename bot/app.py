@@ -11,6 +11,7 @@ import contextlib
 import enum
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from importlib import import_module
 from typing import Any
 
@@ -31,10 +32,12 @@ from bot.metrics import metrics_endpoint
 from bot.services import Services
 from bot.setup import Job, Loop, background, build_services, prepare
 from domain.db import StorageUnavailable
+from domain.retention import purge
 from domain.settings import Settings
 
 log = logging.getLogger(__name__)
 RECOVERY_SECONDS = 15.0
+PURGE_SECONDS = 3600.0
 
 
 class Role(enum.StrEnum):
@@ -115,7 +118,15 @@ class Runtime:
         """Scheduled work of this role (recovery is safe to run in several workers at once)."""
         if not self.delivers:
             return []
-        return [(RECOVERY_SECONDS, self.conversation.recover)]
+        return [(RECOVERY_SECONDS, self.conversation.recover), (PURGE_SECONDS, self.purge)]
+
+    async def purge(self) -> None:
+        """Delete delivered messages and processed inbox rows past the retention period."""
+        keep = timedelta(days=self.settings.retention_days)
+        async with self.services.db.session() as session:
+            sent, seen = await purge(session, keep)
+        if sent or seen:
+            log.info("retention: deleted %d sent messages and %d inbox rows", sent, seen)
 
     def loops(self) -> list[Loop]:
         """Long-running work of this role: the connectors' runner (one lease per source)."""

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     suggest_threshold: float | None = None
     cluster_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
     max_message_chars: int = Field(default=4000, ge=100)
+    retention_days: float = Field(default=30.0, gt=0)
     flood_slow_per_hour: int = Field(default=60, ge=1)
     flood_block_per_hour: int = Field(default=300, ge=1)
     index_refresh_seconds: float = Field(default=5.0, gt=0)

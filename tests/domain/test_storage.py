@@ -35,6 +35,7 @@ from domain.models import (
 )
 from domain.outbox import DeliveryResult, claim_due, enqueue, record_result
 from domain.residents import forget, resident_for
+from domain.retention import purge
 
 
 async def test_migrations_match_the_models(database: Database) -> None:
@@ -224,3 +225,22 @@ async def test_a_lease_has_one_holder_until_it_expires_or_is_released(database: 
     await leases.release(database, "sync:feed", holder="worker-a")
     assert await leases.acquire(database, "sync:feed", timedelta(seconds=-1), holder="worker-b")
     assert await leases.acquire(database, "sync:feed", ttl, holder="worker-c")  # b's expired
+
+
+async def test_retention_purges_delivered_copies_but_keeps_pending_work(database: Database) -> None:
+    async with database.session() as session:
+        resident = await resident_for(session, "telegram", "12")
+        await enqueue(session, resident, OutboundMessage("12", "old, sent"))
+        await enqueue(session, resident, OutboundMessage("12", "old, pending"))
+        await accept(session, InboundMessage(channel="telegram", sender="12", message_id="old"))
+    async with database.session() as session:
+        sent, pending = (
+            await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        ).all()
+        sent.status = OutboxStatus.SENT
+        assert await start_processing(session, InboundMessage("telegram", "12", "old"))
+    async with database.session() as session:
+        assert await purge(session, keep=timedelta(days=30)) == (0, 0)  # nothing is old yet
+        assert await purge(session, keep=timedelta(seconds=-1)) == (1, 1)
+        left = (await session.scalars(select(OutboxMessage))).all()
+    assert [m.payload["text"] for m in left] == ["old, pending"]
