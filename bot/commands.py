@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from bot import replies
 from bot.catalogue import TOPICS, languages, resolve_language, topic_label
@@ -151,7 +152,8 @@ class Commands:
         chat_id, language = turn.resident.chat_id, turn.language
         await forget(turn.session, turn.resident)
         await turn.session.flush()
-        turn.after_commit.append(replies.plain(chat_id, "forget_done", language))
+        done = replies.plain(chat_id, "forget_done", language)
+        turn.after_commit.append(replace(done, answers_message_now=True))
 
     async def stop(self, turn: Turn, _argument: str) -> None:
         turn.resident.opted_out = True

@@ -72,6 +72,9 @@ class OutboundMessage:
     language: str | None = None
     template: str | None = None  # catalogue key, for channels that need pre-approved templates
     template_params: tuple[str, ...] = ()
+    # sent the moment the resident wrote (so WhatsApp's 24-hour window is open) even though
+    # nothing about them is stored any more: the confirmation of /forget
+    answers_message_now: bool = False
 
     def to_payload(self) -> dict[str, Any]:
         return asdict(self)

@@ -191,7 +191,8 @@ class WhatsAppChannel:
         last_inbound, opted_out = await self._resident_state(message.chat_id)
         if opted_out and message.template is not None:
             raise DeliveryFailed("the resident opted out of notifications", permanent=True)
-        if last_inbound is not None and utcnow() - last_inbound < WINDOW - WINDOW_MARGIN:
+        window_open = last_inbound is not None and utcnow() - last_inbound < WINDOW - WINDOW_MARGIN
+        if window_open or message.answers_message_now:
             try:
                 return await self._send_all(message.chat_id, render.free_form(message))
             except GraphError as exc:

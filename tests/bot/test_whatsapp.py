@@ -494,3 +494,13 @@ def test_channel_is_off_without_settings_and_refuses_half_a_configuration(
     services = build_services(half, db=database, embedder=embedder)
     with pytest.raises(WhatsAppConfigError, match="RUMOURBOT_WHATSAPP_APP_SECRET"):
         from_settings(services, Conversation(services))
+
+
+async def test_forget_deletes_the_resident_and_still_confirms_inside_the_window(
+        wa: WhatsApp) -> None:
+    chat = "254700000060"
+    await wa.say(chat, meta.text_payload(chat, "Is it true the stadium is being demolished"))
+    [reply] = await wa.say(chat, meta.text_payload(chat, "/forget"))
+    assert reply.type == "text" and "deleted" in reply.text  # free-form: the window is open
+    async with wa.runtime.services.db.session() as session:
+        assert (await session.scalars(select(Request))).all() == []
