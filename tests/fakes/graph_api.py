@@ -19,17 +19,17 @@ import hashlib
 import hmac
 import itertools
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.http_server import LoopbackServer
 
 TOKEN = "EAAFakeSystemUserTokenForTestsOnly"
 PHONE_NUMBER_ID = "106540352242922"
@@ -90,8 +90,7 @@ class FakeGraphAPI:
         self._failures: list[Failure] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._http: LoopbackServer | None = None
         self.port = 0
 
     @property
@@ -172,34 +171,13 @@ class FakeGraphAPI:
         return JSONResponse({"error": error}, status_code=status)
 
     def start(self) -> FakeGraphAPI:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app(), log_level="warning", access_log=False,
-                                lifespan="off", ws="none", http="h11")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._serve, args=(sock,), daemon=True,
-                                        name="fake-graph-api")
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("fake Graph API server did not start")
-            time.sleep(0.005)
+        self._http = LoopbackServer(self.app(), "fake-graph-api")
+        self.port = self._http.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _serve(self, sock: socket.socket) -> None:
-        assert self._server is not None
-        loop = asyncio.new_event_loop()
-        loop.run_until_complete(self._server.serve(sockets=[sock]))
-        loop.close()
+        if self._http is not None:
+            self._http.stop()
 
     def __enter__(self) -> FakeGraphAPI:
         return self.start()

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,12 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.fakes.http_server import LoopbackServer
 from tests.fakes.telegram_updates import TelegramUpdates
 
 TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijkl"
@@ -83,8 +82,7 @@ class FakeTelegram(TelegramUpdates):
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(100_000)
         self.port = 0
-        self._thread: threading.Thread | None = None
-        self._server: uvicorn.Server | None = None
+        self._http: LoopbackServer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._arrived: asyncio.Event | None = None
         self._webhook_queue: asyncio.Queue[dict[str, Any]] | None = None
@@ -119,28 +117,14 @@ class FakeTelegram(TelegramUpdates):
         return f"{self.url}/file/bot"
 
     def start(self) -> FakeTelegram:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app(), log_level="warning", access_log=False,
-                                lifespan="off", ws="none", http="h11")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._serve, args=(sock,), daemon=True,
-                                        name="fake-telegram")
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("fake Telegram server did not start")
-            time.sleep(0.005)
+        self._http = LoopbackServer(self.app(), "fake-telegram", on_loop=self._bind_loop,
+                                    background=self._webhook_worker)
+        self.port = self._http.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        if self._http is not None:
+            self._http.stop()
 
     def __enter__(self) -> FakeTelegram:
         return self.start()
@@ -148,18 +132,10 @@ class FakeTelegram(TelegramUpdates):
     def __exit__(self, *_exc: object) -> None:
         self.stop()
 
-    def _serve(self, sock: socket.socket) -> None:
-        loop = asyncio.new_event_loop()
+    def _bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._arrived = asyncio.Event()
         self._webhook_queue = asyncio.Queue()
-        worker = loop.create_task(self._webhook_worker())
-        assert self._server is not None
-        loop.run_until_complete(self._server.serve(sockets=[sock]))
-        worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            loop.run_until_complete(worker)
-        loop.close()
 
     # -- test-side helpers -------------------------------------------------------------------
     def push_update(self, update: dict[str, Any]) -> int:
