@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from admin.auth import Sessions, Staff
 from bot.catalogue import TOPICS, languages
 from bot.services import Services
-from domain.models import ClusterStatus, Verdict
+from domain.models import ClusterStatus, OutboxStatus, Verdict
 
 HERE = Path(__file__).parent
 COOKIE = "rumourbot_admin"
@@ -51,6 +51,21 @@ VERDICT_LABELS = {
     Verdict.TRUE: "True",
     Verdict.UNVERIFIED: "Unverified / being checked",
 }
+OUTBOX_LABELS: dict[str, str] = {
+    OutboxStatus.PENDING: "Waiting to be sent",
+    OutboxStatus.SENDING: "Being sent now",
+    OutboxStatus.SENT: "Sent",
+    OutboxStatus.DEAD: "Could not be delivered",
+    OutboxStatus.IN_DOUBT: "Probably arrived (not sure)",
+    OutboxStatus.DISCARDED: "Discarded by staff",
+}
+
+
+def masked(chat_id: str | None) -> str:
+    """A chat id with all but its last few characters hidden (never more than half of it)."""
+    value = chat_id or ""
+    shown = min(4, len(value) // 2)
+    return "•••" + value[len(value) - shown :] if shown else "•••"
 
 
 class SecurityHeaders:
@@ -84,9 +99,11 @@ class Panel:
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
         )
+        self.env.filters["masked"] = masked
         self.env.globals.update(
             STATUS_LABELS=STATUS_LABELS,
             VERDICT_LABELS=VERDICT_LABELS,
+            OUTBOX_LABELS=OUTBOX_LABELS,
             TOPICS=TOPICS,
             LANGUAGES=languages(),
         )

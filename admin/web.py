@@ -12,8 +12,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin.auth import Sessions, signing_key
 from admin.panel import HERE, Panel, SecurityHeaders
-from admin.views import answers, insight, knowledge, login, media, queue, staff, subscribers
+from admin.views import (
+    answers,
+    blocked,
+    delivery,
+    insight,
+    knowledge,
+    login,
+    media,
+    queue,
+    staff,
+    subscribers,
+)
 from bot.services import Services
+
+VIEWS = (login, queue, answers, knowledge, subscribers, delivery, blocked, insight, staff, media)
 
 
 class LoadSessions:
@@ -32,12 +45,12 @@ class LoadSessions:
 
 
 def build_app(services: Services) -> Starlette:
-    """The panel for `services`: login, queue, answers, knowledge base, subscribers, insight."""
+    """The panel for `services`: the areas in `VIEWS`, static files, headers and sessions."""
     panel = Panel(services)
     routes: list[BaseRoute] = [
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static")
     ]
-    for module in (login, queue, answers, knowledge, subscribers, insight, staff, media):
+    for module in VIEWS:
         routes += module.routes(panel)
 
     async def not_found(request: Request, _exc: Exception) -> Response:

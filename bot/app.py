@@ -30,7 +30,7 @@ from bot.demo_data import load_demo_if_empty
 from bot.logs import RequestIdMiddleware
 from bot.metrics import metrics_endpoint
 from bot.services import Services
-from bot.setup import Job, Loop, background, build_services, prepare
+from bot.setup import Job, LazyParser, Loop, background, build_services, parser_from, prepare
 from domain.db import StorageUnavailable
 from domain.retention import purge
 from domain.settings import Settings
@@ -54,7 +54,10 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.role = role
-        self.services = services or build_services(settings)
+        if services is None:
+            lazy = LazyParser(lambda: parser_from(settings)) if role == Role.WORKER else None
+            services = build_services(settings, parser=lazy)
+        self.services = services
         self.conversation = Conversation(self.services)
         self.webchat_outbox = CollectingChannel("webchat")
         self.services.add_channel(self.webchat_outbox)

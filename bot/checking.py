@@ -129,6 +129,9 @@ async def unblock(settings: Settings, resident_id: int) -> bool:
     services = build_services(settings)
     try:
         async with services.db.session() as session:
-            return await lift_block(session, resident_id) is not None
+            resident = await lift_block(session, resident_id)
+        if resident is not None and services.flood is not None:
+            await services.flood.forgive(resident.channel, resident.chat_id)
+        return resident is not None
     finally:
         await services.db.dispose()

@@ -2,16 +2,21 @@
 
 Rows are claimed in priority order (replies before notifications before broadcasts), sent with
 bounded concurrency but in order within a chat, paced by the platform's limits (shared through
-Redis when several workers run), and recorded one by one, so a crash re-sends at most the
-messages that were in flight. In the embedded default it runs inside the one process and is
-woken right after a turn commits; with Redis, a wake-up is published to every worker.
+Redis when several workers run), and recorded one by one. Each dispatcher heartbeats a lease
+in the database; when one dies, any other hands its claimed rows back (never tried: sent at
+once; mid-call: marked in doubt, see `domain.outbox.recover_orphans`). In the embedded default
+it runs inside the one process and is woken right after a turn commits; with Redis, a wake-up
+is published to every worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Mapping
+from datetime import timedelta
 from itertools import groupby
 
 from redis.asyncio import Redis
@@ -19,9 +24,17 @@ from redis.asyncio import Redis
 from bot.channels.base import DeliveryFailed, OutboundChannel
 from bot.metrics import MESSAGES_OUT, SEND_SECONDS
 from bot.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter
-from domain.db import Database
+from domain import leases
+from domain.db import Database, is_unavailable
 from domain.messages import OutboundMessage
-from domain.outbox import DeliveryResult, claim_due, record_result, release
+from domain.outbox import (
+    DeliveryResult,
+    claim_due,
+    mark_started,
+    record_result,
+    recover_orphans,
+    release,
+)
 
 log = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 1.0
@@ -40,8 +53,17 @@ class OutboxDispatcher:
         limiter: RateLimiter | None = None,
         limits: Mapping[str, ChannelLimits] | None = None,
         redis: Redis | None = None,
+        worker_timeout: float = 30.0,
+        resend_in_doubt: bool = False,
     ) -> None:
         self.db = db
+        self.worker_id = f"outbox:{leases.PROCESS_ID}"
+        self.worker_timeout = worker_timeout
+        self.resend_in_doubt = resend_in_doubt
+        self._heartbeat_at = float("-inf")
+        self._stopping = False
+        self._unsettled: dict[int, DeliveryResult | None] = {}
+        self._wire = LocalRateLimiter()
         self.channels: dict[str, OutboundChannel] = dict(channels or {})
         self.batch = batch
         self.limiter = limiter or LocalRateLimiter()
@@ -55,14 +77,40 @@ class OutboxDispatcher:
         """Something was queued: deliver now (here, and in every worker when Redis is set)."""
         self._wake.set()
         if self.redis is not None:
-            task = asyncio.ensure_future(self.redis.publish(WAKE_CHANNEL, b"1"))
+            task = asyncio.ensure_future(self._publish_wake(self.redis))
             self._publishes.add(task)
             task.add_done_callback(self._publishes.discard)
 
+    @staticmethod
+    async def _publish_wake(redis: Redis) -> None:
+        """Best effort: without it, other workers still find the rows on their idle poll."""
+        try:
+            await redis.publish(WAKE_CHANNEL, b"1")
+        except Exception as exc:
+            log.warning("outbox wake-up not published (%s)", type(exc).__name__)
+
+    async def heartbeat(self) -> None:
+        """Renew this worker's lease and hand back the rows of workers whose lease expired."""
+        self._heartbeat_at = time.monotonic()
+        await leases.acquire(self.db, self.worker_id, timedelta(seconds=self.worker_timeout))
+        await self._settle()
+        async with self.db.session() as session:
+            recovered = await recover_orphans(session, self.resend_in_doubt)
+        if recovered.returned or recovered.in_doubt:
+            log.warning(
+                "a worker stopped: %d unsent messages queued again, %d in doubt",
+                recovered.returned,
+                recovered.in_doubt,
+            )
+
     async def drain_once(self) -> int:
         """Send one batch of due messages; returns how many were attempted."""
+        if time.monotonic() - self._heartbeat_at > self.worker_timeout / 3:
+            await self.heartbeat()
         async with self.db.session() as session:
-            rows = await claim_due(session, self.batch, channels=list(self.channels))
+            rows = await claim_due(
+                session, self.batch, channels=list(self.channels), worker=self.worker_id
+            )
             claimed = [
                 (r.id, r.channel, r.chat_id, OutboundMessage.from_payload(r.payload)) for r in rows
             ]
@@ -76,17 +124,55 @@ class OutboxDispatcher:
         return len(claimed)
 
     async def _send_chat(self, rows: list[tuple[int, str, str, OutboundMessage]]) -> None:
+        """Send one chat's rows in order, one at a time.
+
+        Whatever cannot be written back (the database went away) is kept here and settled by
+        the next heartbeat, so no row stays claimed by a live worker forever.
+        """
         async with self._slots:
             for position, (outbox_id, channel, chat_id, message) in enumerate(rows):
-                wait = await self._chat_wait(channel, chat_id)
-                if wait > 0:  # this chat is busy: the rest of its messages go back, in order
+                untried = [r[0] for r in rows[position:]]
+                try:
+                    wait = 0.0 if self._stopping else await self._chat_wait(channel, chat_id)
+                    if self._stopping or wait > 0:  # a busy chat or a shutdown: the rest goes back
+                        await self._release(untried, wait)
+                        return
+                    await self._pace(channel)
                     async with self.db.session() as session:
-                        await release(session, [r[0] for r in rows[position:]], wait)
+                        if not await mark_started(session, outbox_id, self.worker_id):
+                            continue  # presumed dead and taken over: another worker sends it
+                    await self._space(channel)
+                except Exception as exc:
+                    log.warning("delivery paused for one chat (%s)", type(exc).__name__)
+                    await self._release(untried, 1.0)
                     return
-                await self._pace(channel)
                 result = await self._send(channel, message)
-                async with self.db.session() as session:
-                    await record_result(session, outbox_id, result)
+                await self._record(outbox_id, result)
+
+    async def _release(self, outbox_ids: list[int], delay: float) -> None:
+        try:
+            async with self.db.session() as session:
+                await release(session, outbox_ids, delay, self.worker_id)
+        except Exception:
+            self._unsettled.update((i, None) for i in outbox_ids)
+
+    async def _record(self, outbox_id: int, result: DeliveryResult) -> None:
+        try:
+            async with self.db.session() as session:
+                await record_result(session, outbox_id, result, self.worker_id)
+        except Exception:
+            self._unsettled[outbox_id] = result
+
+    async def _settle(self) -> None:
+        """Write back results and releases that failed earlier (raises while it cannot)."""
+        while self._unsettled:
+            outbox_id, result = next(iter(self._unsettled.items()))
+            async with self.db.session() as session:
+                if result is None:
+                    await release(session, [outbox_id], 0.0, self.worker_id)
+                else:
+                    await record_result(session, outbox_id, result, self.worker_id)
+            del self._unsettled[outbox_id]
 
     async def _chat_wait(self, channel: str, chat_id: str) -> float:
         limits = self.limits.get(channel)
@@ -100,11 +186,21 @@ class OutboxDispatcher:
         )
 
     async def _pace(self, channel: str) -> None:
+        """Wait for this message's slot under the platform's overall limit (shared)."""
         limits = self.limits.get(channel)
         if limits is not None:
             wait = await self.limiter.acquire(
                 f"{channel}:all", limits.per_second, 1.0, reserve=True
             )
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    async def _space(self, channel: str) -> None:
+        """Keep this process's sends apart on the wire too: slots taken before a slow commit
+        would otherwise reach the platform in a bunch. Waits only after such a stall."""
+        limits = self.limits.get(channel)
+        if limits is not None:
+            wait = await self._wire.acquire(channel, limits.per_second, 1.0, reserve=True)
             if wait > 0:
                 await asyncio.sleep(wait)
 
@@ -128,14 +224,23 @@ class OutboxDispatcher:
         return DeliveryResult(ok=True, platform_message_id=platform_id)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Drain until `stop` is set; sleep until woken or for a short idle interval."""
+        """Drain until `stop` is set; sleep until woken or for a short idle interval.
+
+        On stop, messages being sent are finished, claimed ones not yet tried are handed back
+        and the lease is released, so another worker takes over at once.
+        """
         listener = asyncio.create_task(self._listen(stop)) if self.redis is not None else None
+        beating = asyncio.create_task(self._beat(stop))
+        watcher = asyncio.create_task(self._watch_stop(stop))
         try:
             while not stop.is_set():
                 try:
                     sent = await self.drain_once()
-                except Exception:
-                    log.exception("outbox drain failed")
+                except Exception as exc:
+                    if is_unavailable(exc):
+                        log.warning("outbox: database unavailable; will retry")
+                    else:
+                        log.exception("outbox drain failed")
                     sent = 0
                 if sent:
                     continue
@@ -147,8 +252,27 @@ class OutboxDispatcher:
                 for waiter in waiters:
                     waiter.cancel()
         finally:
-            if listener is not None:
-                listener.cancel()
+            for task in (listener, beating, watcher):
+                if task is not None:
+                    task.cancel()
+            with contextlib.suppress(Exception):
+                await leases.release(self.db, self.worker_id)
+
+    async def _watch_stop(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._stopping = True
+
+    async def _beat(self, stop: asyncio.Event) -> None:
+        """Heartbeat even while a long batch is being paced out."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.worker_timeout / 3)
+            if stop.is_set():
+                return
+            try:
+                await self.heartbeat()
+            except Exception as exc:  # the database is away; claims fail too until it is back
+                log.warning("outbox heartbeat failed (%s)", type(exc).__name__)
 
     async def _listen(self, stop: asyncio.Event) -> None:
         """Wake up when another process queued something (Redis pub/sub)."""

@@ -35,6 +35,10 @@ def configure(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # One line per platform call is noise at hundreds of messages a second (and costs CPU);
+    # failures are logged by the dispatcher and the channels themselves.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
 
 
 class RequestIdMiddleware:

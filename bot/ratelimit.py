@@ -4,15 +4,23 @@
 `reserve=True` the slot is booked even when the caller has to wait (smooth global pacing:
 sleep, then send); with `reserve=False` nothing is consumed unless the send may go now (a
 busy chat's message is rescheduled instead of holding a worker).
+
+When Redis is unreachable (restarting, say) the shared limiter falls back to buckets in its
+own process until Redis answers again: delivery goes on, and with several workers the
+platform's own 429 answers (whose `retry_after` is honoured) cover the overlap.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 
 class RateLimiter(Protocol):
@@ -77,9 +85,20 @@ class RedisRateLimiter:
         self.redis = redis
         self.prefix = prefix
         self._script = redis.register_script(_BUCKET_LUA)
+        self._fallback = LocalRateLimiter()
+        self.degraded = False
 
     async def acquire(self, key: str, rate: float, burst: float, reserve: bool) -> float:
-        waited = await self._script(keys=[self.prefix + key], args=[rate, burst, int(reserve)])
+        try:
+            waited = await self._script(keys=[self.prefix + key], args=[rate, burst, int(reserve)])
+        except (RedisError, OSError) as exc:
+            if not self.degraded:
+                log.warning("rate limits held in this process: Redis %s", type(exc).__name__)
+                self.degraded = True
+            return await self._fallback.acquire(key, rate, burst, reserve)
+        if self.degraded:
+            log.warning("rate limits shared through Redis again")
+            self.degraded = False
         return float(waited) / 1000.0
 
 

@@ -15,10 +15,10 @@ from bot.flood import FloodGuard
 from bot.knowledge_index import ClusterIndex, KnowledgeIndex
 from bot.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter, RedisRateLimiter
 from bot.services import LiveLookup, Services
-from domain.db import Database
+from domain.db import Database, is_unavailable
 from domain.settings import Settings
 from matching import Embedder, MatchingEngine, Thresholds, build_embedder
-from nlu import IntentParser, build_parser
+from nlu import IntentParser, ParseResult, build_parser
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +56,17 @@ def build_services(
     )
     clusters = ClusterIndex(db, MatchingEngine(embedder=embedder))
     if parser is None:
-        token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
-        parser = build_parser(settings.rasa_url, token, timeout=settings.rasa_timeout)
+        parser = parser_from(settings)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     limiter: RateLimiter = RedisRateLimiter(redis) if redis is not None else LocalRateLimiter()
-    dispatcher = OutboxDispatcher(db, limiter=limiter, limits=channel_limits(settings), redis=redis)
+    dispatcher = OutboxDispatcher(
+        db,
+        limiter=limiter,
+        limits=channel_limits(settings),
+        redis=redis,
+        worker_timeout=settings.outbox_worker_timeout_seconds,
+        resend_in_doubt=settings.outbox_resend_in_doubt,
+    )
     flood = FloodGuard(settings.flood_slow_per_hour, settings.flood_block_per_hour, redis)
     return Services(
         settings=settings,
@@ -73,6 +79,28 @@ def build_services(
         flood=flood,
         live_lookup=_live_lookup(settings),
     )
+
+
+class LazyParser:
+    """Builds the intent parser on first use, in a thread: a worker only parses when it
+    recovers a crashed turn, so it should not spend its start-up training a classifier."""
+
+    def __init__(self, build: Callable[[], IntentParser]) -> None:
+        self._build = build
+        self._parser: IntentParser | None = None
+        self._lock = asyncio.Lock()
+
+    async def parse(self, text: str) -> ParseResult:
+        if self._parser is None:
+            async with self._lock:
+                if self._parser is None:
+                    self._parser = await asyncio.to_thread(self._build)
+        return await self._parser.parse(text)
+
+
+def parser_from(settings: Settings) -> IntentParser:
+    token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
+    return build_parser(settings.rasa_url, token, timeout=settings.rasa_timeout)
 
 
 def _live_lookup(settings: Settings) -> LiveLookup | None:
@@ -119,8 +147,12 @@ async def every(interval: float, job: Job, stop: asyncio.Event) -> None:
             return
         try:
             await job()
-        except Exception:
-            log.exception("periodic job %s failed; will retry", getattr(job, "__name__", job))
+        except Exception as exc:
+            name = getattr(job, "__name__", job)
+            if is_unavailable(exc):  # an outage is logged once per try, without a traceback
+                log.warning("periodic job %s: database unavailable; will retry", name)
+            else:
+                log.exception("periodic job %s failed; will retry", name)
 
 
 async def refresh_indexes(services: Services) -> None:

@@ -18,7 +18,7 @@ from domain.db import Database
 from domain.models import Lease, utcnow
 from domain.sql import insert_ignoring_duplicates
 
-PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+PROCESS_ID = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 async def acquire(db: Database, name: str, ttl: timedelta, holder: str = PROCESS_ID) -> bool:

@@ -5,17 +5,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import select, true, update
+from sqlalchemy import exists, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.leases import PROCESS_ID
 from domain.messages import OutboundMessage
-from domain.models import PRIORITY, OutboxKind, OutboxMessage, OutboxStatus, Resident, utcnow
+from domain.models import (
+    PRIORITY,
+    Lease,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    Resident,
+    utcnow,
+)
 from domain.sql import insert_ignoring_duplicates
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF_SECONDS = 2.0
-STALE_SENDING = timedelta(minutes=5)
 
 
 async def enqueue(
@@ -50,20 +59,17 @@ async def claim_due(
     limit: int = 50,
     now: datetime | None = None,
     channels: Sequence[str] | None = None,
+    worker: str = PROCESS_ID,
 ) -> list[OutboxMessage]:
-    """Mark up to `limit` due rows as sending and return them, highest priority first.
+    """Mark up to `limit` due rows as being sent by `worker`; highest priority first.
 
-    On PostgreSQL concurrent workers skip each other's rows (`FOR UPDATE SKIP LOCKED`); rows
-    left in `sending` by a crashed worker become due again after `STALE_SENDING`.
+    On PostgreSQL concurrent workers skip each other's rows (`FOR UPDATE SKIP LOCKED`). Rows
+    whose worker stops heartbeating are handed back by `recover_orphans`.
     """
     now = now or utcnow()
-    due = (OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.next_attempt_at <= now)
-    stale = (OutboxMessage.status == OutboxStatus.SENDING) & (
-        OutboxMessage.next_attempt_at <= now - STALE_SENDING
-    )
     query = (
         select(OutboxMessage)
-        .where(due | stale)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
         .where(OutboxMessage.channel.in_(channels) if channels is not None else true())
         .order_by(OutboxMessage.priority, OutboxMessage.id)
         .limit(limit)
@@ -72,20 +78,53 @@ async def claim_due(
         query = query.with_for_update(skip_locked=True)
     rows = list((await session.scalars(query)).all())
     for row in rows:
-        row.status = OutboxStatus.SENDING
+        row.status, row.claimed_by, row.send_started_at = OutboxStatus.SENDING, worker, None
         row.next_attempt_at = now
         row.attempts += 1
     return rows
 
 
-async def release(session: AsyncSession, outbox_ids: Sequence[int], delay: float) -> None:
-    """Give claimed rows back untried (a busy chat); they are due again after `delay` seconds."""
-    for row_id in outbox_ids:
-        row = await session.get(OutboxMessage, row_id)
-        if row is not None and row.status == OutboxStatus.SENDING:
-            row.status = OutboxStatus.PENDING
-            row.attempts = max(0, row.attempts - 1)
-            row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+async def mark_started(session: AsyncSession, outbox_id: int, worker: str = PROCESS_ID) -> bool:
+    """Record that `worker` is about to call the platform; False when the row is no longer ours.
+
+    Committed before the call, this splits a dead worker's rows into "never tried" (sent again
+    at once) and "in doubt" (the platform may have it), and fences off a worker that was
+    presumed dead: it finds the row taken and does not send.
+    """
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == outbox_id,
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.claimed_by == worker,
+        )
+        .values(send_started_at=utcnow())
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def release(
+    session: AsyncSession, outbox_ids: Sequence[int], delay: float, worker: str = PROCESS_ID
+) -> None:
+    """Give claimed rows back untried (a busy chat, a shutdown); due again after `delay` s."""
+    if not outbox_ids:
+        return
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(list(outbox_ids)),
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.claimed_by == worker,
+            OutboxMessage.send_started_at.is_(None),
+        )
+        .values(
+            status=OutboxStatus.PENDING,
+            claimed_by=None,
+            attempts=OutboxMessage.attempts - 1,
+            next_attempt_at=utcnow() + timedelta(seconds=delay),
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 @dataclass(frozen=True)
@@ -97,12 +136,23 @@ class DeliveryResult:
     permanent: bool = False
 
 
-async def record_result(session: AsyncSession, outbox_id: int, result: DeliveryResult) -> None:
-    """Sent, retried later with backoff (honouring `retry_after`), or dead."""
+async def record_result(
+    session: AsyncSession, outbox_id: int, result: DeliveryResult, worker: str | None = None
+) -> None:
+    """Sent, retried later with backoff (honouring `retry_after`), or dead.
+
+    With `worker`, only that worker's claim is updated (a row taken over meanwhile is left to
+    its new owner); a row marked in doubt is settled by the late answer.
+    """
     row = await session.get(OutboxMessage, outbox_id)
     if row is None:  # the resident was forgotten meanwhile
         return
+    if worker is not None and row.claimed_by != worker:
+        return
+    if row.status not in (OutboxStatus.SENDING, OutboxStatus.IN_DOUBT):
+        return
     now = utcnow()
+    row.claimed_by, row.send_started_at = None, None
     if result.ok:
         row.status, row.sent_at = OutboxStatus.SENT, now
         row.platform_message_id, row.last_error = result.platform_message_id, None
@@ -119,9 +169,93 @@ async def record_result(session: AsyncSession, outbox_id: int, result: DeliveryR
     row.status, row.next_attempt_at = OutboxStatus.PENDING, now + timedelta(seconds=delay)
 
 
-async def pending_count(session: AsyncSession) -> int:
-    from sqlalchemy import func
+class Recovered(NamedTuple):
+    returned: int  # claimed but never tried: due again now
+    in_doubt: int  # the platform call had started: marked in doubt (or queued again)
 
+
+async def recover_orphans(
+    session: AsyncSession, resend_in_doubt: bool = False, now: datetime | None = None
+) -> Recovered:
+    """Hand back the rows of workers whose heartbeat lease has expired (killed, frozen, cut off).
+
+    A row its worker never started on is due again at once. A row whose platform call had
+    started may or may not have reached the platform, and neither Telegram nor Meta lets us ask:
+    by default it is marked in doubt rather than sent twice, and staff see it in the panel;
+    `resend_in_doubt` prefers a possible duplicate to a possible gap.
+    """
+    now = now or utcnow()
+    alive = exists().where(Lease.name == OutboxMessage.claimed_by, Lease.expires_at >= now)
+    orphan = (OutboxMessage.status == OutboxStatus.SENDING) & ~alive
+    returned = await session.execute(
+        update(OutboxMessage)
+        .where(orphan, OutboxMessage.send_started_at.is_(None))
+        .values(
+            status=OutboxStatus.PENDING,
+            claimed_by=None,
+            attempts=OutboxMessage.attempts - 1,
+            next_attempt_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    doubtful = await session.execute(
+        update(OutboxMessage)
+        .where(orphan, OutboxMessage.send_started_at.is_not(None))
+        .values(
+            status=OutboxStatus.PENDING if resend_in_doubt else OutboxStatus.IN_DOUBT,
+            claimed_by=None,
+            send_started_at=None,
+            next_attempt_at=now,
+            last_error=IN_DOUBT_NOTE,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return Recovered(_rowcount(returned), _rowcount(doubtful))
+
+
+IN_DOUBT_NOTE = "the worker stopped while the platform was being called"
+
+
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def needing_attention(session: AsyncSession, limit: int = 200) -> list[OutboxMessage]:
+    """Dead and in-doubt messages, newest first: what the panel's delivery page lists."""
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status.in_([OutboxStatus.DEAD, OutboxStatus.IN_DOUBT]))
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def send_again(session: AsyncSession, outbox_id: int) -> OutboxMessage | None:
+    """Queue a dead or in-doubt message again with a fresh set of attempts."""
+    row = await session.get(OutboxMessage, outbox_id)
+    if row is None or row.status not in (OutboxStatus.DEAD, OutboxStatus.IN_DOUBT):
+        return None
+    row.status, row.attempts, row.next_attempt_at = OutboxStatus.PENDING, 0, utcnow()
+    return row
+
+
+async def discard(session: AsyncSession, outbox_id: int) -> OutboxMessage | None:
+    """Staff decided a dead or in-doubt message is not to be sent again."""
+    row = await session.get(OutboxMessage, outbox_id)
+    if row is None or row.status not in (OutboxStatus.DEAD, OutboxStatus.IN_DOUBT):
+        return None
+    row.status = OutboxStatus.DISCARDED
+    return row
+
+
+async def status_counts(session: AsyncSession) -> dict[str, int]:
+    """How many outbox rows are in each status."""
+    query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    return {str(status): int(count) for status, count in (await session.execute(query)).all()}
+
+
+async def pending_count(session: AsyncSession) -> int:
     query = (
         select(func.count())
         .select_from(OutboxMessage)

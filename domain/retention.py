@@ -15,11 +15,19 @@ from domain.models import InboxMessage, OutboxMessage, OutboxStatus, utcnow
 
 
 async def purge(session: AsyncSession, keep: timedelta) -> tuple[int, int]:
-    """Delete sent or dead outbox rows and processed inbox rows older than `keep`."""
+    """Delete finished outbox rows (sent, dead, in doubt, discarded) and processed inbox rows
+    older than `keep`."""
     cutoff = utcnow() - keep
     sent = await session.execute(
         delete(OutboxMessage).where(
-            OutboxMessage.status.in_([OutboxStatus.SENT, OutboxStatus.DEAD]),
+            OutboxMessage.status.in_(
+                [
+                    OutboxStatus.SENT,
+                    OutboxStatus.DEAD,
+                    OutboxStatus.IN_DOUBT,
+                    OutboxStatus.DISCARDED,
+                ]
+            ),
             OutboxMessage.created_at < cutoff,
         )
     )

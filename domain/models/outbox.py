@@ -16,7 +16,9 @@ class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
-    DEAD = "dead"
+    DEAD = "dead"  # failed for good (or too often): staff may send it again or discard it
+    IN_DOUBT = "in_doubt"  # its worker died mid-send: probably delivered, so not re-sent
+    DISCARDED = "discarded"  # a dead or doubtful message staff chose not to send again
 
 
 class OutboxKind(enum.StrEnum):
@@ -48,6 +50,8 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))  # the worker sending it
+    send_started_at: Mapped[datetime | None]  # set just before the platform call of an attempt
     platform_message_id: Mapped[str | None] = mapped_column(String(100))
     delivery_status: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,14 +10,24 @@ from datetime import timedelta
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select
 from starlette.applications import Starlette
 
 from admin.auth import create_user
 from bot.app import Runtime
 from bot.setup import build_services
 from domain.db import Database
-from domain.messages import InboundMessage, Media
-from domain.models import Cluster, ClusterStatus, Request, utcnow
+from domain.messages import InboundMessage, Media, OutboundMessage
+from domain.models import (
+    Cluster,
+    ClusterStatus,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    Request,
+    utcnow,
+)
+from domain.outbox import enqueue
 from domain.residents import resident_for
 from domain.settings import Settings
 from matching import Embedder
@@ -145,6 +155,34 @@ async def seed(
         cluster_id = cluster.id
     await runtime.services.clusters.refresh()
     return cluster_id
+
+
+async def undelivered(
+    runtime: Runtime,
+    chat: str,
+    text: str,
+    status: OutboxStatus = OutboxStatus.DEAD,
+    error: str | None = "Forbidden: bot was blocked by the user",
+    kind: OutboxKind = OutboxKind.REPLY,
+    attempts: int = 8,
+) -> int:
+    """A message to a web chat resident, queued and left as delivery leaves a failed one.
+
+    Queued and marked in one transaction, so the running dispatcher never sees it pending.
+    """
+    async with runtime.services.db.session() as session:
+        resident = await resident_for(session, "webchat", chat)
+        await enqueue(session, resident, OutboundMessage(chat_id=chat, text=text), kind)
+        row = (
+            await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.resident_id == resident.id)
+                .order_by(OutboxMessage.id.desc())
+            )
+        ).first()
+        assert row is not None
+        row.status, row.last_error, row.attempts = status, error, attempts
+        return row.id
 
 
 @pytest.fixture(scope="module")

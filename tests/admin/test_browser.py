@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.app import Runtime
 from domain.models import AuditEvent, Cluster
-from tests.admin.conftest import PASSWORD, add_user, ask
+from tests.admin.conftest import PASSWORD, add_user, ask, undelivered
 from tests.admin.live import chromium, serve
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -123,3 +123,24 @@ async def test_script_in_a_claim_is_shown_as_text(runtime: Runtime) -> None:
         assert "<script>" in (await page.text_content("h1.claimtitle") or "")
         assert await page.evaluate("() => window.pwned === undefined")
         assert await page.locator("h1 b").count() == 0
+
+
+async def test_moderator_sends_a_dead_message_again(runtime: Runtime) -> None:
+    outbox_id = await undelivered(runtime, "resident-6012", "The clinic on Hill Road is open.")
+    await add_user(runtime, "moderator", "moderator")
+    async with serve(runtime) as base, chromium() as browser:
+        page = await browser.new_page()
+        await log_in(page, base, "moderator")
+        await page.click("nav >> text=Delivery")
+        row = page.locator(f"tr#outbox-{outbox_id}")
+        assert "Could not be delivered" in (await row.text_content() or "")
+        assert "•••6012" in (await row.text_content() or "")
+        await row.locator("button", has_text="Send again").click()
+        await page.wait_for_selector(".flash")
+        assert f"Message #{outbox_id} will be sent again." in (
+            await page.text_content(".flash") or ""
+        )
+        assert await page.locator(f"tr#outbox-{outbox_id}").count() == 0
+        assert await page.locator("text=Nothing needs a decision").count() == 1
+    delivered = await runtime.webchat_outbox.wait_for("resident-6012", 1)
+    assert [m.text for m in delivered] == ["The clinic on Hill Road is open."]

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 
 from bot.app import Role, Runtime
 from bot.setup import build_services
+from domain.db import Database
+from domain.inbox import accept
+from domain.messages import InboundMessage
 from domain.settings import Settings
 from matching import Embedder
 from nlu import IntentParser
@@ -67,3 +72,20 @@ async def test_worker_role_serves_only_health_and_metrics(
         assert (await http.get("/chat")).status_code == 404
         assert (await http.get("/healthz")).status_code == 200
     await rt.services.db.dispose()
+
+
+async def test_a_worker_finishes_a_turn_a_crashed_web_process_accepted(
+    settings: Settings, database: Database
+) -> None:
+    """The worker builds its intent parser only when it needs one, and then answers."""
+    hashing = settings.model_copy(update={"embedder": "hashing"})
+    async with database.session() as session:
+        await accept(session, InboundMessage("webchat", "w1", "m1", "/help", language_hint="en"))
+    worker = Runtime(hashing, role=Role.WORKER)
+    collected = worker.webchat_outbox
+    await worker.startup()
+    assert await worker.conversation.recover(older_than=timedelta(0)) == 1
+    while await worker.services.dispatcher.drain_once():
+        pass
+    assert collected.sent["w1"] and "/language" in collected.sent["w1"][-1].text
+    await worker.services.db.dispose()

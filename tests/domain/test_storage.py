@@ -33,7 +33,15 @@ from domain.models import (
     Request,
     utcnow,
 )
-from domain.outbox import DeliveryResult, claim_due, enqueue, record_result
+from domain.outbox import (
+    DeliveryResult,
+    claim_due,
+    enqueue,
+    mark_started,
+    record_result,
+    recover_orphans,
+    send_again,
+)
 from domain.residents import forget, resident_for
 from domain.retention import purge
 
@@ -134,6 +142,89 @@ async def test_permanent_failure_goes_to_dead_letter(database: Database) -> None
     async with database.session() as session:
         stored = await session.get(OutboxMessage, row.id)
         assert stored is not None and stored.status == OutboxStatus.DEAD
+
+
+async def queue_texts(database: Database, chat: str, count: int) -> None:
+    async with database.session() as session:
+        resident = await resident_for(session, "telegram", chat)
+        for n in range(count):
+            message = OutboundMessage(chat, f"m{n}")
+            await enqueue(session, resident, message, OutboxKind.BROADCAST, f"{chat}:{n}")
+
+
+async def statuses(database: Database) -> dict[str, str]:
+    async with database.session() as session:
+        rows = (await session.scalars(select(OutboxMessage))).all()
+        return {r.payload["text"]: r.status for r in rows}
+
+
+async def test_a_dead_workers_untried_rows_go_back_and_its_mid_call_row_is_in_doubt(
+    database: Database,
+) -> None:
+    await queue_texts(database, "20", 3)
+    ttl = timedelta(seconds=30)
+    assert await leases.acquire(database, "outbox:dead-worker", ttl)
+    async with database.session() as session:
+        claimed = await claim_due(session, worker="outbox:dead-worker")
+    async with database.session() as session:
+        assert await mark_started(session, claimed[0].id, "outbox:dead-worker")
+    async with database.session() as session:  # its lease is alive: nothing to recover
+        assert await recover_orphans(session) == (0, 0)
+    await leases.release(database, "outbox:dead-worker", holder=leases.PROCESS_ID)
+    async with database.session() as session:
+        recovered = await recover_orphans(session)
+    assert (recovered.returned, recovered.in_doubt) == (2, 1)
+    assert await statuses(database) == {"m0": "in_doubt", "m1": "pending", "m2": "pending"}
+    async with database.session() as session:  # the untried ones are claimed again at once
+        again = await claim_due(session, worker="outbox:other")
+        assert sorted(r.payload["text"] for r in again) == ["m1", "m2"]
+        assert {r.attempts for r in again} == {1}
+
+
+async def test_resend_in_doubt_queues_the_mid_call_row_again(database: Database) -> None:
+    await queue_texts(database, "21", 1)
+    async with database.session() as session:
+        (row,) = await claim_due(session, worker="outbox:gone")
+    async with database.session() as session:
+        await mark_started(session, row.id, "outbox:gone")
+    async with database.session() as session:
+        assert await recover_orphans(session, resend_in_doubt=True) == (0, 1)
+    assert await statuses(database) == {"m0": "pending"}
+
+
+async def test_a_worker_presumed_dead_does_not_send_a_row_taken_over(database: Database) -> None:
+    await queue_texts(database, "22", 1)
+    async with database.session() as session:
+        (row,) = await claim_due(session, worker="outbox:slow")
+    async with database.session() as session:  # no heartbeat: presumed dead, row handed back
+        await recover_orphans(session)
+    async with database.session() as session:
+        (taken,) = await claim_due(session, worker="outbox:new")
+    async with database.session() as session:
+        assert not await mark_started(session, row.id, "outbox:slow")  # fenced off
+        assert await mark_started(session, taken.id, "outbox:new")
+    async with database.session() as session:  # a late result of the old owner changes nothing
+        await record_result(session, row.id, DeliveryResult(ok=False, error="x"), "outbox:slow")
+    assert await statuses(database) == {"m0": "sending"}
+
+
+async def test_a_late_answer_settles_an_in_doubt_row_and_staff_can_send_again(
+    database: Database,
+) -> None:
+    await queue_texts(database, "23", 2)
+    async with database.session() as session:
+        first, second = await claim_due(session, worker="outbox:frozen")
+    async with database.session() as session:
+        await mark_started(session, first.id, "outbox:frozen")
+        await mark_started(session, second.id, "outbox:frozen")
+    async with database.session() as session:
+        await recover_orphans(session)
+    async with database.session() as session:  # the platform's answer arrives after all
+        await record_result(session, first.id, DeliveryResult(ok=True, platform_message_id="9"))
+    async with database.session() as session:
+        assert await send_again(session, second.id) is not None
+        assert await send_again(session, first.id) is None  # sent: nothing to send again
+    assert await statuses(database) == {"m0": "sent", "m1": "pending"}
 
 
 async def test_inbox_accepts_a_platform_id_once_and_processes_it_once(database: Database) -> None:

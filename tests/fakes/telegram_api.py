@@ -16,9 +16,10 @@ import asyncio
 import contextlib
 import itertools
 import json
+import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,29 @@ BOT_ID = 123456789
 JSON_FIELDS = {"reply_markup", "reply_parameters", "allowed_updates", "entities",
                "link_preview_options", "caption_entities"}
 INT_FIELDS = {"offset", "limit", "timeout", "message_id", "max_connections"}
+WEBHOOK_ATTEMPTS = 60
 DEFAULT_ALLOWED = None  # every update type except chat_member, message_reaction, ...
+
+
+@dataclass
+class Bucket:
+    """A token bucket on the server's clock: our model of Telegram's flood control."""
+
+    rate: float
+    burst: float
+    tokens: float = 0.0
+    at: float = 0.0
+
+    def take(self, now: float) -> float:
+        """0 when a message may go now, else the seconds until it may."""
+        if self.at == 0.0:
+            self.tokens, self.at = self.burst, now
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
 
 
 @dataclass
@@ -101,6 +124,14 @@ class FakeTelegram(TelegramUpdates):
             self.webhook_responses: list[tuple[int, int]] = []  # (update_id, status)
             self.allowed_updates: list[str] | None = DEFAULT_ALLOWED
             self.pushed_at: dict[int, float] = {}  # perf_counter() when pushed
+            self.flood: Bucket | None = None
+            self.chat_flood: dict[str, Bucket] = {}
+            self.chat_limit: tuple[float, float] | None = None
+            self.too_many: list[dict[str, Any]] = []  # sends refused with 429 by flood control
+            self.on_send: Callable[[dict[str, Any]], None] | None = None
+            self.webhook_retry_seconds = 0.5
+            self.random_failure: tuple[str, float, random.Random] | None = None
+            self.random_failures = 0
             self.delivered_at: dict[int, float] = {}  # first returned by getUpdates / POSTed
 
     @property
@@ -161,6 +192,42 @@ class FakeTelegram(TelegramUpdates):
         with self._lock:
             self.failures.append(Failure(method, error_code, description, retry_after, times))
 
+    def fail_randomly(self, method: str, rate: float, seed: int = 0) -> None:
+        """Answer a share `rate` of `method` calls with 429 (retry after 1 s) or a 5xx."""
+        with self._lock:
+            self.random_failure = (method, rate, random.Random(seed))
+
+    def _random_failure(self, method: str) -> Failure | None:
+        if self.random_failure is None or self.random_failure[0] != method:
+            return None
+        _method, rate, rng = self.random_failure
+        if rng.random() >= rate:
+            return None
+        self.random_failures += 1
+        return rng.choice([Failure(method, 429, "Too Many Requests: retry after 1", 1),
+                           Failure(method, 502, "Bad Gateway"),
+                           Failure(method, 500, "Internal Server Error")])
+
+    def enforce_limits(self, per_second: float = 30.0, burst: float = 10.0,
+                       per_chat_per_second: float = 1.0, per_chat_burst: float = 3.0) -> None:
+        """Refuse sends over these rates with 429 and `retry_after`, as Telegram does.
+
+        Telegram documents only "about 30 messages per second" overall and "one per second" in
+        a chat; a token bucket tolerating a third of a second of jitter is our model of that.
+        """
+        with self._lock:
+            self.flood = Bucket(per_second, burst)
+            self.chat_limit = (per_chat_per_second, per_chat_burst)
+            self.chat_flood = {}
+
+    def _flood_wait(self, chat_id: str) -> float:
+        now = time.monotonic()
+        with self._lock:
+            if self.flood is None or self.chat_limit is None:
+                return 0.0
+            chat = self.chat_flood.setdefault(chat_id, Bucket(*self.chat_limit))
+            return max(chat.take(now), self.flood.take(now))
+
     def sent_to(self, chat_id: int | str) -> list[dict[str, Any]]:
         with self._lock:
             return [m for m in self.sent if str(m["chat_id"]) == str(chat_id)]
@@ -205,7 +272,7 @@ class FakeTelegram(TelegramUpdates):
         params = await _params(request)
         with self._lock:
             self.calls.append((method, params))
-            failure = self._take_failure(method)
+            failure = self._take_failure(method) or self._random_failure(method)
         if failure is not None:
             extra = {"retry_after": failure.retry_after} if failure.retry_after else None
             return _error(failure.error_code, failure.description, extra)
@@ -282,11 +349,21 @@ class FakeTelegram(TelegramUpdates):
             for button in row:
                 if len(str(button.get("callback_data", "")).encode()) > 64:
                     return _error(400, "Bad Request: BUTTON_DATA_INVALID")
+        wait = self._flood_wait(str(params["chat_id"]))
+        if wait > 0:
+            with self._lock:
+                self.too_many.append({"chat_id": params["chat_id"], "at": time.perf_counter()})
+            retry_after = max(1, int(wait + 0.999))
+            return _error(429, f"Too Many Requests: retry after {retry_after}",
+                          {"retry_after": retry_after})
         record = {"message_id": next(self._ids), "chat_id": params["chat_id"], "text": text,
                   "reply_markup": markup, "reply_parameters": params.get("reply_parameters"),
                   "date": int(time.time()), "at": time.perf_counter()}
         with self._lock:
             self.sent.append(record)
+            on_send = self.on_send
+        if on_send is not None:  # a test's hook: the platform has the message, no answer yet
+            on_send(record)
         return self._message_object(record)
 
     async def _m_answercallbackquery(self, params: dict[str, Any]) -> Any:
@@ -344,14 +421,18 @@ class FakeTelegram(TelegramUpdates):
                     headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
                 with self._lock:
                     self.delivered_at.setdefault(update["update_id"], time.perf_counter())
-                try:
-                    response = await client.post(hook["url"], content=json.dumps(update),
-                                                 headers=headers)
-                    status = response.status_code
-                except httpx.HTTPError:
-                    status = 0
-                with self._lock:
-                    self.webhook_responses.append((update["update_id"], status))
+                for _attempt in range(WEBHOOK_ATTEMPTS):  # Telegram retries until a 2xx
+                    try:
+                        response = await client.post(hook["url"], content=json.dumps(update),
+                                                     headers=headers)
+                        status = response.status_code
+                    except httpx.HTTPError:
+                        status = 0
+                    with self._lock:
+                        self.webhook_responses.append((update["update_id"], status))
+                    if 200 <= status < 300:
+                        break
+                    await asyncio.sleep(self.webhook_retry_seconds)
 
 
 async def _params(request: Request) -> dict[str, Any]:

@@ -272,6 +272,8 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", domain.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("claimed_by", sa.String(length=100), nullable=True),
+        sa.Column("send_started_at", domain.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("platform_message_id", sa.String(length=100), nullable=True),
         sa.Column("delivery_status", sa.String(length=20), nullable=True),
         sa.Column("created_at", domain.models.base.UTCDateTime(timezone=True), nullable=False),
