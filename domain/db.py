@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATE_LOCK = 0x72756D6F  # any constant shared by every process of the product
 
 
 class StorageUnavailable(Exception):
@@ -94,8 +95,15 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
+        """Bring the schema to the newest Alembic revision.
+
+        On PostgreSQL, processes starting together (web and workers) take turns under an
+        advisory lock; DDL is transactional there, so the second finds the work done.
+        """
         async with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                lock = text("SELECT pg_advisory_xact_lock(:key)")
+                await conn.execute(lock, {"key": MIGRATE_LOCK})
             await conn.run_sync(_upgrade)
 
     @asynccontextmanager

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from domain import leases
 from domain.db import Database
@@ -44,6 +45,7 @@ from domain.outbox import (
 )
 from domain.residents import forget, resident_for
 from domain.retention import purge
+from tests.conftest import PG_ADMIN_URL
 
 
 async def test_migrations_match_the_models(database: Database) -> None:
@@ -335,3 +337,26 @@ async def test_retention_purges_delivered_copies_but_keeps_pending_work(database
         assert await purge(session, keep=timedelta(seconds=-1)) == (1, 1)
         left = (await session.scalars(select(OutboxMessage))).all()
     assert [m.payload["text"] for m in left] == ["old, pending"]
+
+
+@pytest.mark.postgres
+async def test_processes_starting_together_migrate_a_new_database_once() -> None:
+    name = f"rumourbot_migrate_{uuid.uuid4().hex[:8]}"
+    admin = Database(PG_ADMIN_URL)
+    async with admin.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    processes = [Database(url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(db.migrate() for db in processes))
+        async with processes[0].session() as session:
+            versions = await session.execute(text("SELECT version_num FROM alembic_version"))
+            assert len(versions.all()) == 1
+    finally:
+        for db in processes:
+            await db.dispose()
+        async with admin.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
