@@ -39,6 +39,7 @@ from domain.outbox import (
 log = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 1.0
 WAKE_CHANNEL = "rumourbot:outbox:wake"
+WIRE_BURST = 5.0  # messages a platform sees at once after a stall; well inside its tolerance
 
 
 class OutboxDispatcher:
@@ -63,7 +64,6 @@ class OutboxDispatcher:
         self._heartbeat_at = float("-inf")
         self._stopping = False
         self._unsettled: dict[int, DeliveryResult | None] = {}
-        self._wire = LocalRateLimiter()
         self.channels: dict[str, OutboundChannel] = dict(channels or {})
         self.batch = batch
         self.limiter = limiter or LocalRateLimiter()
@@ -196,11 +196,14 @@ class OutboxDispatcher:
                 await asyncio.sleep(wait)
 
     async def _space(self, channel: str) -> None:
-        """Keep this process's sends apart on the wire too: slots taken before a slow commit
-        would otherwise reach the platform in a bunch. Waits only after such a stall."""
+        """Keep sends apart on the wire too (shared, like the pacing): slots taken before a
+        slow commit or a stalled process would otherwise reach the platform in a bunch. Short
+        bunches pass (`WIRE_BURST`); only a long stall makes a message wait here."""
         limits = self.limits.get(channel)
         if limits is not None:
-            wait = await self._wire.acquire(channel, limits.per_second, 1.0, reserve=True)
+            wait = await self.limiter.acquire(
+                f"{channel}:wire", limits.per_second, WIRE_BURST, reserve=True
+            )
             if wait > 0:
                 await asyncio.sleep(wait)
 
