@@ -36,6 +36,12 @@ OUTBOX_DEPTH = Gauge("rumourbot_outbox_depth", "Outbound messages waiting", regi
 OUTBOX_LAG = Gauge(
     "rumourbot_outbox_lag_seconds", "Age of the oldest due outbound message", registry=REGISTRY
 )
+OUTBOX_ATTENTION = Gauge(
+    "rumourbot_outbox_needing_attention",
+    "Outbound messages staff should look at (panel: Delivery), by status",
+    ["status"],
+    registry=REGISTRY,
+)
 INBOX_DEPTH = Gauge(
     "rumourbot_inbox_depth", "Accepted messages not yet processed", registry=REGISTRY
 )
@@ -52,6 +58,11 @@ async def _refresh_gauges(db: Database) -> None:
             )
         )
         OUTBOX_LAG.set((utcnow() - oldest).total_seconds() if oldest else 0)
+        for status in (OutboxStatus.DEAD, OutboxStatus.IN_DOUBT):
+            count = await session.scalar(
+                select(func.count()).where(OutboxMessage.status == status)
+            )
+            OUTBOX_ATTENTION.labels(status.value).set(count or 0)
         INBOX_DEPTH.set(
             await session.scalar(select(func.count()).where(InboxMessage.processed_at.is_(None)))
             or 0

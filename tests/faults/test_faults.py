@@ -157,7 +157,7 @@ async def test_a_worker_killed_mid_broadcast_is_taken_over_and_everyone_gets_exa
     fake.on_send = kill_halfway
     assert await publish_update(services) == len(chats)
     await wait_until(killed.is_set, 30, cluster)
-    await cluster.start("worker")
+    second = await cluster.start("worker")
     await wait_until(lambda: len(per_chat(fake)) == len(chats), 60, cluster)
     await asyncio.sleep(1.0)  # anything sent twice would arrive now
 
@@ -169,6 +169,10 @@ async def test_a_worker_killed_mid_broadcast_is_taken_over_and_everyone_gets_exa
     # what the platform took as the worker died is "in doubt" (listed for staff), not resent
     assert statuses[OutboxStatus.IN_DOUBT] >= 1
     assert statuses[OutboxStatus.SENT] + statuses[OutboxStatus.IN_DOUBT] == len(chats)
+    async with httpx.AsyncClient(timeout=10) as client:  # what an operator's alert would see
+        metrics = (await client.get(f"{second.url}/metrics")).text
+    in_doubt = statuses[OutboxStatus.IN_DOUBT]
+    assert f'rumourbot_outbox_needing_attention{{status="in_doubt"}} {in_doubt}.0' in metrics
 
 
 async def test_redis_restarting_mid_run_loses_and_repeats_nothing(
