@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint bench bench-scale rasa rasa-install services chromium clean
+.PHONY: run test test-sqlite test-postgres lint bench bench-scale bench-delivery rasa rasa-install services chromium clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ bench: $(STAMP)
 bench-scale: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python scripts/bench_matching.py scale --sizes 100000,1000000
 	$(BIN)/python scripts/bench_ingest.py
+
+## The production shape under load (PostgreSQL, Redis, real web and worker processes): one
+## broadcast to 10,000 subscribers (~6 min), then webhook load for 1 and 2 web processes.
+bench-delivery: $(STAMP) services
+	$(BIN)/python scripts/bench_broadcast.py
+	$(BIN)/python scripts/bench_load.py
 
 ## The Rasa NLU service in its own Python 3.10 env (install, train, serve on 127.0.0.1:5005).
 rasa:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from bot import replies
 from bot.metrics import DECISIONS
 from bot.services import Services
@@ -114,11 +112,13 @@ class ClaimDesk:
             )
             turn.session.add(cluster)
             await turn.session.flush()
+            # a new cluster must be searchable at once (the next similar question joins it);
+            # one that only counted another asker is picked up by the periodic refresh
+            turn.clusters_changed = True
         cluster.ask_count += 1
         cluster.last_seen_at = now
         request.cluster_id = cluster.id
         await turn.quote(replies.plain(turn.resident.chat_id, "queued", turn.language))
-        turn.clusters_changed = True
 
     async def _similar_open_cluster(self, turn: Turn, text: str) -> Cluster | None:
         threshold = self.services.settings.cluster_threshold
@@ -136,11 +136,7 @@ class ClaimDesk:
     async def _active_items(self, turn: Turn, ids: list[int]) -> list[KnowledgeItem]:
         if not ids:
             return []
-        query = select(KnowledgeItem).where(
-            KnowledgeItem.id.in_(ids), KnowledgeItem.status == ItemStatus.ACTIVE
-        )
-        found = {item.id: item for item in (await turn.session.scalars(query)).all()}
-        return [found[i] for i in ids if i in found]
+        return await self.services.knowledge.active_items(turn.session, ids)
 
     async def _own_request(self, turn: Turn, request_id: int) -> Request | None:
         request = await turn.session.get(Request, request_id)

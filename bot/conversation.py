@@ -100,7 +100,7 @@ class Conversation:
 
     async def _store(self, message: InboundMessage) -> bool:
         try:
-            async with self.services.db.session() as session:
+            async with self.services.db.autocommit() as session:  # one statement: no transaction
                 stored = await accept(session, message)
             if stored:
                 MESSAGES_IN.labels(message.channel).inc()
@@ -118,10 +118,11 @@ class Conversation:
             async with self.services.db.session() as session:
                 if not await start_processing(session, message):
                     return
-                resident = await resident_for(session, message.channel, message.sender)
+                resident = await resident_for(
+                    session, message.channel, message.sender, seen_at=message.received_at
+                )
                 if resident.blocked:
                     return
-                resident.last_inbound_at = message.received_at
                 turn = Turn(session, resident, message, self._language_of(resident, message))
                 if await self._flooding(turn):
                     return

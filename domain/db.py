@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,16 +12,23 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import Pool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATE_LOCK = 0x72756D6F  # any constant shared by every process of the product
+# A pooled connection idle longer than this is tested before use (the server may have restarted
+# or a firewall dropped it); one in steady use is not: asyncpg's ping is three round trips
+# (BEGIN, a query, ROLLBACK), and a busy process checks connections out several times per
+# message. A connection broken while in use fails that one operation, and SQLAlchemy then
+# replaces every pooled connection opened before the failure.
+PING_AFTER_IDLE_SECONDS = 10.0
 
 
 class StorageUnavailable(Exception):
@@ -67,7 +75,28 @@ def make_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_async_engine(url, pool_size=10, max_overflow=10)
+    _ping_when_idle(engine.sync_engine.pool)
+    return engine
+
+
+def _ping_when_idle(pool: Pool) -> None:
+    """`pool_pre_ping`, but only for connections that sat idle in the pool for a while."""
+
+    @event.listens_for(pool, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # the pool replaces the connection and checks out again
+            raise DisconnectionError("pooled connection is gone") from exc
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -111,6 +140,20 @@ class Database:
         """A session in a transaction: committed on success, rolled back on error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncSession]:
+        """A session whose statements each commit on their own, for one write that needs no
+        transaction around it: on PostgreSQL that is one round trip instead of three (BEGIN,
+        the statement, COMMIT). SQLite gets an ordinary transaction (`session`)."""
+        if self.is_sqlite:
+            async with self.session() as session:
+                yield session
+            return
+        async with self.engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+                yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -10,8 +10,11 @@ took ten times as long to fit; this trains in well under a second.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from sklearn.calibration import CalibratedClassifierCV
@@ -31,6 +34,10 @@ CONFIDENCE_THRESHOLD = 0.25
 LONG_MESSAGE_WORDS = 25
 LONG_MESSAGE_THRESHOLD = 0.85
 MAX_CLASSIFIED_CHARS = 2000
+# Readings remembered per exact text: greetings, thanks, commands and pasted chain messages
+# arrive thousands of times word for word, and one reading costs milliseconds of CPU.
+PARSE_CACHE_SIZE = 4096
+PARSE_CACHE_MAX_CHARS = 1000
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MARKUP = re.compile(r"<[^>]{0,200}>")
 _WHITESPACE = re.compile(r"\s+")
@@ -76,24 +83,49 @@ class BuiltinParser:
 
     source = "builtin"
 
-    def __init__(self, data_path: Path = NLU_DIR, threshold: float = CONFIDENCE_THRESHOLD) -> None:
+    def __init__(
+        self,
+        data_path: Path = NLU_DIR,
+        threshold: float = CONFIDENCE_THRESHOLD,
+        cache_size: int = PARSE_CACHE_SIZE,
+    ) -> None:
         examples = load_examples(data_path)
         self.threshold = threshold
         self._pipeline = train(examples)
         self._labels: list[str] = [str(c) for c in self._pipeline.classes_]
         self._gazetteer = Gazetteer(examples)
         self._symbols = symbol_intents(examples)
+        self._readings: OrderedDict[tuple[str, float], ParseResult] = OrderedDict()
+        self._readings_lock = threading.Lock()
+        self.cache_size = cache_size  # 0: every text is read afresh (to measure the classifier)
         warm_up()
 
     async def parse(self, text: str) -> ParseResult:
         return self.parse_now(text)
 
     def parse_now(self, text: str) -> ParseResult:
-        """The synchronous parse (pure CPU, a few milliseconds); never raises."""
+        """The synchronous parse (pure CPU, a few milliseconds; remembered per text); never
+        raises."""
+        text = text if isinstance(text, str) else str(text)
+        remember = self.cache_size > 0 and len(text) <= PARSE_CACHE_MAX_CHARS
+        key = (text, self.threshold)
+        if remember:
+            with self._readings_lock:
+                known = self._readings.get(key)
+                if known is not None:
+                    self._readings.move_to_end(key)
+            if known is not None:
+                return replace(known, entities=dict(known.entities))
         try:
-            return self._parse(text if isinstance(text, str) else str(text))
+            reading = self._parse(text)
         except Exception:  # noqa: BLE001 - a resident's message must always get a reading
             return ParseResult(Intent.CHECK_CLAIM, 0.0, {}, None, self.source)
+        if remember:
+            with self._readings_lock:
+                self._readings[key] = replace(reading, entities=dict(reading.entities))
+                if len(self._readings) > self.cache_size:
+                    self._readings.popitem(last=False)
+        return reading
 
     def _parse(self, text: str) -> ParseResult:
         clean = normalise(text)
