@@ -698,6 +698,7 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
     logs = logs / f"{index:02d}-{step.webs}web-{step.rate:g}"
     logs.mkdir(parents=True, exist_ok=True)
     products: list[Product] = []
+    helpers: list[asyncio.Task[Any]] = []  # cancelled if the step is interrupted
     profile_dir = None
     if args.profile:
         profile_dir = args.out.parent / "profiles" / f"{step.webs}web-{int(step.rate)}"
@@ -721,6 +722,7 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
                           db_name)
         stop_sampling = asyncio.Event()
         sampling = asyncio.create_task(sampler.run(stop_sampling))
+        helpers.append(sampling)
         sends: dict[int, float] = {}
         all_sends: list[float] = []
 
@@ -737,6 +739,7 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
 
         stop_collecting = asyncio.Event()
         collecting = asyncio.create_task(collect_forever(stop_collecting))
+        helpers.append(collecting)
         chat_base = 5_000_000_000 + index * 50_000_000
         print(f"  offering {step.rate:g}/s to {step.webs} web process(es) for "
               f"{args.warmup:g}+{step.duration:g} s ...", flush=True)
@@ -746,6 +749,7 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         marks = [asyncio.create_task(snapshot_at(sampler, at))
                  for at in (window_start, window_end)]
         backlog_task = asyncio.create_task(backlog_at(worker_port, window_end))
+        helpers += [*marks, backlog_task]
         offered = await generate(ports, step.rate, start, args.warmup, step.duration,
                                  args.seed + index, args.mix, chat_base)
         cpu_before, cpu_after = [await mark for mark in marks]
@@ -767,6 +771,9 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         sampler.sample()
         drained_at = time.perf_counter()
     finally:
+        for helper in helpers:
+            helper.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
         stop_products(products)
         with contextlib.suppress(Exception):
             await drop_database(db_name)
@@ -1036,8 +1043,13 @@ async def main() -> None:
     args = parse_args()
     main_task = asyncio.current_task()
     loop = asyncio.get_running_loop()
+    def interrupted(sig: signal.Signals) -> None:
+        print(f"got {sig.name}", flush=True)
+        if main_task is not None:
+            main_task.cancel()
+
     for sig in (signal.SIGINT, signal.SIGTERM):  # clean up (processes, database) on Ctrl-C
-        loop.add_signal_handler(sig, lambda: main_task.cancel() if main_task else None)
+        loop.add_signal_handler(sig, interrupted, sig)
     logs = Path(tempfile.mkdtemp(prefix="bench-load-logs-"))  # kept: the processes' output
     fake = FakeBotApi().start()
     template: str | None = None
