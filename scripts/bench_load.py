@@ -804,6 +804,11 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         "webs": step.webs, "rate_offered": step.rate, "duration_s": step.duration,
         "offered": len(measured), "accepted": len(accepted),
         "accepted_per_s": round(len(accepted) / step.duration, 1),
+        # HTTP 200s that came back inside the window: what the web processes sustained (an
+        # overloaded web answers late; the rest queue in front of it, as at Telegram)
+        "accepted_per_s_in_window": round(sum(
+            1 for o in offered if o.status == 200 and window_start <= o.answered_at < window_end)
+            / step.duration, 1),
         "errors": len(measured) - len(accepted),
         "error_statuses": {str(k): v for k, v in statuses.items() if k != 200},
         "replies_per_s_in_window": round(in_window / step.duration, 1),
@@ -838,7 +843,7 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
     result["meets_slo"] = bool(
         accepted and not missing and result["errors"] == 0
         and result["latency_ms"]["p99"] is not None and result["latency_ms"]["p99"] < SLO_P99_MS
-        and result["accepted_per_s"] >= 0.98 * step.rate)
+        and result["accepted_per_s_in_window"] >= 0.98 * step.rate)
     result["log_problems"] = {p.name: log_problems(p.log) for p in products}
     if profile_dir is not None:
         result["profiles"] = {p.name: str(p.profile) for p in products if p.profile}
@@ -872,7 +877,9 @@ def step_line(r: dict[str, Any]) -> str:
     mem = "  ".join(f"{n} {m.get('start_mb', 0):.0f}->{m.get('end_mb', 0):.0f} MB "
                     f"({m.get('slope_mb_per_min', 0):+.1f}/min)" for n, m in r["memory"].items())
     p99 = fmt(lat["p99"]) if lat["p99"] is not None else f">{r['drain_s']:g}s"
-    return (f"webs={r['webs']} offered {r['rate_offered']:g}/s: accepted {r['accepted_per_s']:g}/s"
+    return (f"webs={r['webs']} offered {r['rate_offered']:g}/s: accepted "
+            f"{r['accepted_per_s_in_window']:g}/s in the window ({r['accepted']} of "
+            f"{r['offered']} eventually)"
             f" errors {r['errors']}  replies {r['replies_per_s_in_window']:g}/s  latency p50 "
             f"{fmt(lat['p50'])} p99 {p99} max {fmt(lat['max'])} ms  unanswered "
             f"{r['unanswered_after_drain']}  busy {r['machine_busy_percent']:g}% (others "
@@ -986,18 +993,21 @@ def markdown(report: dict[str, Any]) -> str:
         + ".", "",
         report["telegram_note"] + ".", "",
         "| webs | offered/s | accepted/s | errors | replies/s | p50 ms | p99 ms | max ms "
-        "| unanswered | memory start -> end MB (slope MB/min) | machine busy |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| unanswered | memory start -> end MB (slope MB/min) | CPU ms per reply "
+        "| machine busy (others) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in report["steps"]:
         lat = s["latency_ms"]
         mem = "; ".join(f"{n} {m.get('start_mb', 0):.0f}->{m.get('end_mb', 0):.0f} "
                         f"({m.get('slope_mb_per_min', 0):+.1f})" for n, m in s["memory"].items())
         p99 = fmt(lat["p99"]) if lat["p99"] is not None else f"> {s['drain_s']:g} s"
-        lines.append(f"| {s['webs']} | {s['rate_offered']:g} | {s['accepted_per_s']:g} | "
+        accepted = s.get("accepted_per_s_in_window", s["accepted_per_s"])
+        lines.append(f"| {s['webs']} | {s['rate_offered']:g} | {accepted:g} | "
                      f"{s['errors']} | {s['replies_per_s_in_window']:g} | {fmt(lat['p50'])} | "
                      f"{p99} | {fmt(lat['max'])} | {s['unanswered_after_drain']} | {mem} | "
-                     f"{s['machine_busy_percent']:g}% |")
+                     f"{fmt(s.get('cpu_ms_per_reply'))} | {s['machine_busy_percent']:g}% "
+                     f"({s.get('others_cpu_percent_of_one_core', '-')}% of a core) |")
     lines += ["", f"{report['cpus']} CPUs, Python {report['python']}, PostgreSQL, Redis; mix: "
               + ", ".join(f"{k} {v:g}" for k, v in report["mix"].items()) + ".", ""]
     return "\n".join(lines)
