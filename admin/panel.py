@@ -16,8 +16,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from admin.auth import Sessions, Staff
-from bot.catalogue import TOPICS, languages
-from bot.services import Services
+from bot.conversation.catalogue import TOPICS, languages
+from bot.runtime.services import Services
 from domain.models import ClusterStatus, OutboxStatus, Verdict
 
 HERE = Path(__file__).parent

@@ -1,4 +1,4 @@
-"""The moderation panel as an ASGI app; `bot/app.py` mounts it at `/admin`."""
+"""The moderation panel as an ASGI app; `bot/runtime/app.py` mounts it at `/admin`."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from admin.views import (
     staff,
     subscribers,
 )
-from bot.services import Services
+from bot.runtime.services import Services
 
 VIEWS = (login, queue, answers, knowledge, subscribers, delivery, blocked, insight, staff, media)
 

@@ -17,8 +17,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.services import Services  # noqa: E402
-from bot.setup import build_services, prepare  # noqa: E402
+from bot.runtime.services import Services  # noqa: E402
+from bot.runtime.wiring import build_services, prepare  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 
 

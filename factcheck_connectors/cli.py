@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from bot.services import Services
-from bot.setup import build_services, prepare
+from bot.runtime.services import Services
+from bot.runtime.wiring import build_services, prepare
 from domain.settings import get_settings
 from factcheck_connectors import manage
 from factcheck_connectors.base import SourceInvalid

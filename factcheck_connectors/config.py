@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.services import Services
+from bot.runtime.services import Services
 from domain.models import Source, utcnow
 from factcheck_connectors import registry
 from factcheck_connectors.base import SourceInvalid

@@ -22,7 +22,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import Services
+from bot.runtime.services import Services
 from domain.knowledge import ItemData, parse_date
 from domain.models import ItemStatus, KnowledgeItem
 from factcheck_connectors.base import ConnectorError, get

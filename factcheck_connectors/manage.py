@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from bot.services import Services
+from bot.runtime.services import Services
 from domain.db import Database
 from domain.models import Source, utcnow
 from factcheck_connectors import registry

@@ -22,7 +22,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import Services
+from bot.runtime.services import Services
 from domain.knowledge import ItemData
 from domain.leases import leased
 from domain.models import ItemStatus, KnowledgeItem, Source, utcnow

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.services import Services
+from bot.runtime.services import Services
 from domain.models import Source, utcnow
 from factcheck_connectors import feeds
 from factcheck_connectors.base import SourceInvalid

@@ -1,4 +1,4 @@
-"""The ``eval`` command: ``rumourbot eval`` (via ``bot.cli``) or ``python -m matching``."""
+"""The ``eval`` command: ``rumourbot eval`` (via ``bot.runtime.cli``) or ``python -m matching``."""
 
 from __future__ import annotations
 

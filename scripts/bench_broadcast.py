@@ -32,8 +32,8 @@ from sqlalchemy import insert, text
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.publishing import broadcast  # noqa: E402
-from bot.setup import LazyParser, build_services, parser_from  # noqa: E402
+from bot.conversation.publishing import broadcast  # noqa: E402
+from bot.runtime.wiring import LazyParser, build_services, parser_from  # noqa: E402
 from domain.db import Database  # noqa: E402
 from domain.models import Resident, utcnow  # noqa: E402
 from domain.settings import Settings  # noqa: E402

@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.setup import build_services, prepare  # noqa: E402
+from bot.runtime.wiring import build_services, prepare  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 from factcheck_connectors.base import ConnectorContext  # noqa: E402
 from factcheck_connectors.claimreview import ClaimReviewFeed  # noqa: E402

@@ -944,7 +944,7 @@ async def prepare_template(fake: FakeBotApi, redis_url: str, logs: Path,
     name = f"rumourbot_load_tpl_{uuid.uuid4().hex[:8]}"
     url = await create_database(name)
     env = product_env(fake.info, url, redis_url, free_port(), free_port(), checkout)
-    demo = REPO / "bot" / "demo" / "knowledge.jsonl"
+    demo = REPO / "bot" / "runtime" / "demo" / "knowledge.jsonl"
     for command in (["migrate"], ["import", str(demo), "--origin", "demo"],
                     ["check", "Tap water in the city has been poisoned"]):  # stores the vectors
         with (logs / "template.log").open("ab") as out:

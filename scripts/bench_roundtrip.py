@@ -32,8 +32,8 @@ from pydantic import SecretStr
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.app import Runtime  # noqa: E402
 from bot.channels.telegram import WEBHOOK_PATH  # noqa: E402
+from bot.runtime.app import Runtime  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from admin.auth import create_user  # noqa: E402
-from bot.app import Runtime  # noqa: E402
-from bot.publishing import AnswerDraft, publish_answer  # noqa: E402
+from bot.conversation.publishing import AnswerDraft, publish_answer  # noqa: E402
+from bot.runtime.app import Runtime  # noqa: E402
 from domain.models import Cluster, ClusterStatus, KnowledgeItem, Request, utcnow  # noqa: E402
 from domain.residents import resident_for  # noqa: E402
 from domain.settings import Settings  # noqa: E402

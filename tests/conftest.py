@@ -15,9 +15,9 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
-from bot.app import Runtime
-from bot.services import Services
-from bot.setup import build_services, prepare
+from bot.runtime.app import Runtime
+from bot.runtime.services import Services
+from bot.runtime.wiring import build_services, prepare
 from domain.db import Database
 from domain.models import Base
 from domain.settings import Settings

@@ -14,9 +14,9 @@ from starlette.routing import Route
 from admin import audit
 from admin.clusters import requests_of
 from admin.panel import Panel, form_str, int_param, requires
-from bot import replies
-from bot.catalogue import TOPICS, resolve_language, text
-from bot.publishing import (
+from bot.conversation import replies
+from bot.conversation.catalogue import TOPICS, resolve_language, text
+from bot.conversation.publishing import (
     AnswerDraft,
     PublishError,
     answer_preview,

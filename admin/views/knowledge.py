@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from admin import audit
 from admin.panel import Panel, form_str, int_param, requires
-from bot.catalogue import TOPICS, languages
+from bot.conversation.catalogue import TOPICS, languages
 from domain.knowledge import ItemData, retire_item, upsert_item
 from domain.models import Answer, ItemKind, ItemStatus, KnowledgeItem, Verdict, utcnow
 

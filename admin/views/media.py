@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from admin.panel import Panel, int_param, requires
-from bot.services import Services
+from bot.runtime.services import Services
 from domain.models import Request as ResidentRequest
 
 log = logging.getLogger(__name__)

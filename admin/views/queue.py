@@ -22,8 +22,8 @@ from admin.clusters import (
 )
 from admin.panel import Panel, form_str, int_param, requires
 from admin.views.media import can_download
-from bot.catalogue import TOPICS
-from bot.publishing import PublishError, answer_with_existing
+from bot.conversation.catalogue import TOPICS
+from bot.conversation.publishing import PublishError, answer_with_existing
 from domain.models import (
     AdminUser,
     Answer,

@@ -13,8 +13,8 @@ from starlette.routing import Route
 
 from admin import audit
 from admin.panel import Panel, form_str, requires
-from bot.catalogue import TOPICS, languages, resolve_language
-from bot.publishing import PublishError, broadcast
+from bot.conversation.catalogue import TOPICS, languages, resolve_language
+from bot.conversation.publishing import PublishError, broadcast
 from domain.models import Resident
 
 

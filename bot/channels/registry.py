@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from starlette.routing import BaseRoute
 
 if TYPE_CHECKING:
-    from bot.conversation import Conversation
-    from bot.services import Services
+    from bot.conversation.core import Conversation
+    from bot.runtime.services import Services
 
 ENTRY_POINT_GROUP = "rumourbot.channels"
 BUILTIN: dict[str, str] = {

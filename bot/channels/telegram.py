@@ -31,8 +31,8 @@ from domain.messages import OutboundMessage
 from domain.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.conversation import Conversation
-    from bot.services import Services
+    from bot.conversation.core import Conversation
+    from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
 

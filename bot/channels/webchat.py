@@ -15,11 +15,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from bot.channels.collecting import CollectingChannel
-from bot.conversation import Conversation
+from bot.conversation.core import Conversation
 from domain.messages import InboundMessage
 
 COOKIE = "rumourbot_chat"
-PAGE = Path(__file__).parents[1] / "templates" / "webchat.html"
+PAGE = Path(__file__).with_name("templates") / "webchat.html"
 MAX_BODY = 64_000
 
 

@@ -50,8 +50,8 @@ from domain.outbox import record_delivery_status
 from domain.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.conversation import Conversation
-    from bot.services import Services
+    from bot.conversation.core import Conversation
+    from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
 PATH = "/whatsapp/webhook"

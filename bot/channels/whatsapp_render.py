@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.catalogue import text as catalogue_text
+from bot.conversation.catalogue import text as catalogue_text
 from domain.messages import Button, OutboundMessage
 
 Body = dict[str, Any]

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from bot import ratelimit
+from bot.delivery import ratelimit
 
 # Meta error codes the channel reacts to (developers.facebook.com, WhatsApp Cloud API error codes)
 OPT_OUT_CODES = frozenset({131050})  # the user stopped marketing messages from this business

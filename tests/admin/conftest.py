@@ -14,8 +14,8 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 
 from admin.auth import create_user
-from bot.app import Runtime
-from bot.setup import build_services
+from bot.runtime.app import Runtime
+from bot.runtime.wiring import build_services
 from domain.db import Database
 from domain.messages import InboundMessage, Media, OutboundMessage
 from domain.models import (

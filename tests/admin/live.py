@@ -11,7 +11,7 @@ import uvicorn
 from playwright.async_api import Browser, async_playwright
 from starlette.applications import Starlette
 
-from bot.app import Runtime
+from bot.runtime.app import Runtime
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
-from bot.app import Runtime
+from bot.runtime.app import Runtime
 from domain.models import AuditEvent, Cluster, Resident
 from tests.admin.conftest import ask, csrf_of, seed
 

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from admin.auth import create_user, signing_key
 from admin.web import build_app
-from bot.app import Runtime
-from bot.cli import app as cli
-from bot.setup import build_services, prepare
+from bot.runtime.app import Runtime
+from bot.runtime.cli import app as cli
+from bot.runtime.wiring import build_services, prepare
 from domain.db import Database
 from domain.models import AdminSession, AdminUser, AuditEvent, utcnow
 from domain.settings import Settings, get_settings

@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import Page
 from sqlalchemy import select
 
-from bot.app import Runtime
+from bot.runtime.app import Runtime
 from domain.models import AuditEvent, Cluster
 from tests.admin.conftest import PASSWORD, add_user, ask, undelivered
 from tests.admin.live import chromium, serve

@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import select
 
-from bot.app import Runtime
+from bot.runtime.app import Runtime
 from domain.models import AuditEvent, OutboxKind, OutboxMessage, OutboxStatus, Resident, utcnow
 from domain.outbox import IN_DOUBT_NOTE
 from domain.residents import resident_for

@@ -7,7 +7,7 @@ import io
 
 import httpx
 
-from bot.app import Runtime
+from bot.runtime.app import Runtime
 from tests.admin.conftest import csrf_of, seed
 
 LIONS = "Lions escaped from the national park and are walking in the market tonight"

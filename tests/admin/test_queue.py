@@ -6,7 +6,7 @@ import httpx
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from bot.app import Runtime
+from bot.runtime.app import Runtime
 from domain.knowledge import ItemData, upsert_item
 from domain.models import AuditEvent, Cluster, Request
 from domain.residents import resident_for

@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import select
 
 from admin.panel import SECURITY_HEADERS
-from bot.app import Runtime
+from bot.runtime.app import Runtime
 from domain.models import AdminUser, AuditEvent
 from domain.settings import Settings
 from tests.admin.conftest import PASSWORD, csrf_of, login

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
-from bot.app import Runtime
+from bot.runtime.app import Runtime
 from domain.models import AuditEvent, Resident
 from domain.residents import resident_for
 from tests.admin.conftest import csrf_of

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.services import Services
+from bot.runtime.services import Services
 from factcheck_connectors.runner import Runner
 
 PAYLOADS = Path(__file__).with_name("payloads")

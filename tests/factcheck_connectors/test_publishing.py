@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from bot.publishing import AnswerDraft, publish_answer
-from bot.services import Services
-from bot.setup import build_services, prepare
+from bot.conversation.publishing import AnswerDraft, publish_answer
+from bot.runtime.services import Services
+from bot.runtime.wiring import build_services, prepare
 from domain.db import Database
 from domain.models import Cluster, KnowledgeItem
 from domain.settings import Settings

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
-from bot.services import Services
+from bot.runtime.services import Services
 from domain.knowledge import ItemData, upsert_item
 from domain.models import ItemStatus, KnowledgeItem, Source, utcnow
 from factcheck_connectors import manage
@@ -142,7 +142,7 @@ kind = "rss"
 def test_cli_sources_and_sync(
     settings: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.cli import app
+    from bot.runtime.cli import app
     from domain.settings import get_settings
 
     csv = tmp_path / "s.csv"

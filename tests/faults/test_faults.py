@@ -20,8 +20,8 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
-from bot.publishing import broadcast
-from bot.services import Services
+from bot.conversation.publishing import broadcast
+from bot.runtime.services import Services
 from domain.db import Database
 from domain.models import OutboxMessage, OutboxStatus
 from domain.residents import resident_for

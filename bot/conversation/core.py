@@ -10,50 +10,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot import replies
-from bot.catalogue import resolve_language
 from bot.channels.base import acknowledge_button
-from bot.claims import ClaimDesk
-from bot.flood import FloodVerdict
-from bot.metrics import MESSAGES_IN, TURN_SECONDS
-from bot.services import Services
+from bot.conversation import replies
+from bot.conversation.catalogue import resolve_language
+from bot.conversation.claims import ClaimDesk
+from bot.conversation.commands import Commands
+from bot.conversation.turn import Turn
+from bot.delivery.flood import FloodVerdict
+from bot.runtime.metrics import MESSAGES_IN, TURN_SECONDS
+from bot.runtime.services import Services
 from domain.db import StorageUnavailable, is_unavailable
 from domain.inbox import accept, start_processing, unprocessed
-from domain.messages import InboundMessage, OutboundMessage
-from domain.models import OutboxKind, Resident, utcnow
+from domain.messages import InboundMessage
+from domain.models import Resident, utcnow
 from domain.outbox import enqueue
 from domain.residents import resident_for
 from nlu import Intent
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Turn:
-    """One inbound message being handled, with the resident and their reply language."""
-
-    session: AsyncSession
-    resident: Resident
-    message: InboundMessage
-    language: str
-    after_commit: list[OutboundMessage] = field(default_factory=list)  # sent directly, not queued
-    clusters_changed: bool = False
-    knowledge_changed: bool = False
-
-    async def reply(self, message: OutboundMessage) -> None:
-        await enqueue(self.session, self.resident, message, OutboxKind.REPLY)
-
-    async def say(self, key: str, **values: str) -> None:
-        await self.reply(replies.plain(self.resident.chat_id, key, self.language, **values))
-
-    async def quote(self, message: OutboundMessage) -> None:
-        """Reply quoting the resident's message (channels that can quote show it)."""
-        await self.reply(replace(message, reply_to=self.message.message_id))
 
 
 class Conversation:
@@ -62,8 +38,6 @@ class Conversation:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.claims = ClaimDesk(services)
-        from bot.commands import Commands  # commands import Turn from here
-
         self.commands = Commands(services, self.claims)
         self._tasks: set[asyncio.Task[None]] = set()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.catalogue import TOPICS, languages, text, topic_label
+from bot.conversation.catalogue import TOPICS, languages, text, topic_label
 from domain.messages import Button, OutboundMessage
 from domain.models import KnowledgeItem
 

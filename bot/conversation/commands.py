@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from bot import replies
-from bot.catalogue import TOPICS, languages, resolve_language, topic_label
-from bot.claims import ClaimDesk
-from bot.conversation import Turn
-from bot.services import Services
+from bot.conversation import replies
+from bot.conversation.catalogue import TOPICS, languages, resolve_language, topic_label
+from bot.conversation.claims import ClaimDesk
+from bot.conversation.turn import Turn
+from bot.runtime.services import Services
 from domain.models import Request, utcnow
 from domain.residents import forget
 from nlu import Intent

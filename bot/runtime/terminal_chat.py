@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import sys
 
-from bot.app import Runtime
+from bot.runtime.app import Runtime
 from domain.messages import InboundMessage
 from domain.settings import Settings
 

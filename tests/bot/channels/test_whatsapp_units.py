@@ -19,12 +19,12 @@ from bot.channels.whatsapp_parse import (
     status_updates,
 )
 from bot.channels.whatsapp_send import GraphError, SharedLimiter
-from bot.ratelimit import LocalRateLimiter
+from bot.delivery.ratelimit import LocalRateLimiter
 from domain.messages import Button, OutboundMessage
 from domain.settings import Settings
 from tests.fakes import graph_api as meta
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "whatsapp.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "whatsapp.md"
 
 
 def test_every_whatsapp_setting_is_documented() -> None:

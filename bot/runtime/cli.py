@@ -24,8 +24,8 @@ PLUGIN_CLI_MODULES = ("admin.cli", "factcheck_connectors.cli", "nlu.cli")
 def _serve(role: str, host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
-    from bot.app import Role, Runtime
-    from bot.logs import configure
+    from bot.runtime.app import Role, Runtime
+    from bot.runtime.logs import configure
 
     settings = get_settings()
     configure(settings.log_level, settings.log_format)
@@ -80,7 +80,7 @@ def migrate() -> None:
 @app.command()
 def check(text: Annotated[str, typer.Argument(help="The message to check")]) -> None:
     """Print the decision and the top candidates for TEXT as JSON."""
-    from bot.checking import check_text
+    from bot.runtime.operations import check_text
 
     result = asyncio.run(check_text(get_settings(), text))
     typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
@@ -92,7 +92,7 @@ def import_file(
     origin: Annotated[str, typer.Option(help="Where the items come from")] = "import",
 ) -> None:
     """Import fact-checks or statements from a CSV or JSONL file."""
-    from bot.checking import import_path
+    from bot.runtime.operations import import_path
     from domain.knowledge import ImportError_
 
     try:
@@ -116,8 +116,8 @@ def answer(
     language: Annotated[str, typer.Option(help="Language of the explanation")] = "en",
 ) -> None:
     """List open clusters, or publish an answer to one (every asker is notified once)."""
-    from bot.checking import list_open_clusters, publish_from_cli
-    from bot.publishing import PublishError
+    from bot.conversation.publishing import PublishError
+    from bot.runtime.operations import list_open_clusters, publish_from_cli
 
     settings = get_settings()
     if cluster is None:
@@ -139,7 +139,7 @@ def blocked(
     lift: Annotated[int | None, typer.Option(help="Resident id to unblock")] = None,
 ) -> None:
     """List residents blocked for flooding, or lift a block."""
-    from bot.checking import blocked_list, unblock
+    from bot.runtime.operations import blocked_list, unblock
 
     settings = get_settings()
     if lift is not None:
@@ -155,7 +155,7 @@ def blocked(
 @app.command()
 def chat() -> None:
     """Talk to the bot in this terminal (no Telegram needed)."""
-    from bot.terminal_chat import run_terminal_chat
+    from bot.runtime.terminal_chat import run_terminal_chat
 
     asyncio.run(run_terminal_chat(get_settings()))
 

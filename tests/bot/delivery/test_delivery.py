@@ -10,8 +10,8 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.channels.collecting import CollectingChannel
-from bot.delivery import OutboxDispatcher
-from bot.ratelimit import ChannelLimits, LocalRateLimiter, RedisRateLimiter
+from bot.delivery.dispatcher import OutboxDispatcher
+from bot.delivery.ratelimit import ChannelLimits, LocalRateLimiter, RedisRateLimiter
 from domain.db import Database
 from domain.messages import OutboundMessage
 from domain.models import OutboxKind

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import replies
-from bot.catalogue import resolve_language, text, topic_label
-from bot.services import Services
+from bot.conversation import replies
+from bot.conversation.catalogue import resolve_language, text, topic_label
+from bot.runtime.services import Services
 from domain.messages import OutboundMessage
 from domain.models import (
     Answer,

@@ -12,15 +12,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.app import Runtime
-from bot.setup import build_services
+from bot.runtime.app import Runtime
+from bot.runtime.wiring import build_services
 from domain.messages import InboundMessage
 from domain.settings import Settings
 from matching import Embedder
 from nlu import IntentParser
 from tests.fakes.http_server import serve
 
-PAGE = Path(__file__).parents[1] / "factcheck_connectors" / "payloads" / "google_page1.json"
+PAGE = Path(__file__).parents[2] / "factcheck_connectors" / "payloads" / "google_page1.json"
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The message catalogue: every text residents see, per language, from `bot/locales/*.json`.
+"""The message catalogue: every text residents see, per language, from `locales/*.json`.
 
 Replies never contain exception text; a missing key falls back to English.
 """

@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import Runtime
-from bot.conversation import Conversation
-from bot.flood import FloodGuard
-from bot.publishing import AnswerDraft, PublishError, publish_answer
-from bot.setup import build_services
+from bot.conversation.core import Conversation
+from bot.conversation.publishing import AnswerDraft, PublishError, publish_answer
+from bot.delivery.flood import FloodGuard
+from bot.runtime.app import Runtime
+from bot.runtime.wiring import build_services
 from domain.db import StorageUnavailable
 from domain.inbox import accept
 from domain.knowledge import ItemData, upsert_item

@@ -22,8 +22,8 @@ from itertools import groupby
 from redis.asyncio import Redis
 
 from bot.channels.base import DeliveryFailed, OutboundChannel
-from bot.metrics import MESSAGES_OUT, SEND_SECONDS
-from bot.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter
+from bot.delivery.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter
+from bot.runtime.metrics import MESSAGES_OUT, SEND_SECONDS
 from domain import leases
 from domain.db import Database, is_unavailable
 from domain.messages import OutboundMessage

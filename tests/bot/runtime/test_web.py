@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import httpx
 
-from bot.app import Role, Runtime
-from bot.setup import build_services
+from bot.runtime.app import Role, Runtime
+from bot.runtime.wiring import build_services
 from domain.db import Database
 from domain.inbox import accept
 from domain.messages import InboundMessage

@@ -21,10 +21,10 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 
-from bot.app import Runtime
 from bot.channels.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel, TelegramConfigError
-from bot.publishing import AnswerDraft, publish_answer
-from bot.setup import build_services
+from bot.conversation.publishing import AnswerDraft, publish_answer
+from bot.runtime.app import Runtime
+from bot.runtime.wiring import build_services
 from domain.db import Database
 from domain.knowledge import ItemData, upsert_item
 from domain.messages import Button, OutboundMessage

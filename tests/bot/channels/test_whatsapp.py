@@ -15,12 +15,12 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select, update
 
-from bot.app import Runtime
 from bot.channels.base import DeliveryFailed
 from bot.channels.whatsapp import WhatsAppChannel, WhatsAppConfigError, from_settings
-from bot.conversation import Conversation
-from bot.publishing import AnswerDraft, publish_answer
-from bot.setup import build_services
+from bot.conversation.core import Conversation
+from bot.conversation.publishing import AnswerDraft, publish_answer
+from bot.runtime.app import Runtime
+from bot.runtime.wiring import build_services
 from domain.db import Database
 from domain.knowledge import ItemData, upsert_item
 from domain.messages import Button, OutboundMessage

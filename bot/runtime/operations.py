@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.demo_data import load_demo_if_empty
-from bot.publishing import AnswerDraft, PublishResult, publish_answer
-from bot.services import Services
-from bot.setup import build_services, prepare
+from bot.conversation.publishing import AnswerDraft, PublishResult, publish_answer
+from bot.runtime.demo import load_demo_if_empty
+from bot.runtime.services import Services
+from bot.runtime.wiring import build_services, prepare
 from domain.knowledge import import_rows, read_rows
 from domain.models import OPEN_STATUSES, Cluster, KnowledgeItem
 from domain.residents import blocked_residents, lift_block

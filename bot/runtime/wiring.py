@@ -10,11 +10,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.delivery import OutboxDispatcher
-from bot.flood import FloodGuard
-from bot.knowledge_index import ClusterIndex, KnowledgeIndex
-from bot.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter, RedisRateLimiter
-from bot.services import LiveLookup, Services
+from bot.delivery.dispatcher import OutboxDispatcher
+from bot.delivery.flood import FloodGuard
+from bot.delivery.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter, RedisRateLimiter
+from bot.runtime.indexes import ClusterIndex, KnowledgeIndex
+from bot.runtime.services import LiveLookup, Services
 from domain.db import Database, is_unavailable
 from domain.settings import Settings
 from matching import Embedder, MatchingEngine, Thresholds, build_embedder

@@ -1,4 +1,4 @@
-"""The demo knowledge base that ships with the product (see bot/demo/README.md)."""
+"""The demo knowledge base that ships with the product (see README.md beside it)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.services import Services
+from bot.runtime.services import Services
 from domain.knowledge import import_rows, read_rows
 from domain.models import KnowledgeItem
 
-DEMO_FILE = Path(__file__).with_name("demo") / "knowledge.jsonl"
+DEMO_FILE = Path(__file__).with_name("knowledge.jsonl")
 
 
 async def load_demo_if_empty(services: Services) -> int:

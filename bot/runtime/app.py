@@ -25,12 +25,20 @@ from starlette.routing import BaseRoute, Mount, Route
 from bot.channels.collecting import CollectingChannel
 from bot.channels.registry import Channel, configured_channels
 from bot.channels.webchat import WebChat
-from bot.conversation import Conversation
-from bot.demo_data import load_demo_if_empty
-from bot.logs import RequestIdMiddleware
-from bot.metrics import metrics_endpoint
-from bot.services import Services
-from bot.setup import Job, LazyParser, Loop, background, build_services, parser_from, prepare
+from bot.conversation.core import Conversation
+from bot.runtime.demo import load_demo_if_empty
+from bot.runtime.logs import RequestIdMiddleware
+from bot.runtime.metrics import metrics_endpoint
+from bot.runtime.services import Services
+from bot.runtime.wiring import (
+    Job,
+    LazyParser,
+    Loop,
+    background,
+    build_services,
+    parser_from,
+    prepare,
+)
 from domain.db import StorageUnavailable
 from domain.retention import purge
 from domain.settings import Settings

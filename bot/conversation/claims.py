@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot import replies
-from bot.metrics import DECISIONS
-from bot.services import Services
+from bot.conversation import replies
+from bot.runtime.metrics import DECISIONS
+from bot.runtime.services import Services
 from domain.models import Cluster, ClusterStatus, ItemStatus, KnowledgeItem, Request, utcnow
 from matching import Outcome
 
 if TYPE_CHECKING:
-    from bot.conversation import Turn
+    from bot.conversation.turn import Turn
 
 SUGGESTIONS = 3
 

@@ -1,0 +1,35 @@
+"""One inbound message being handled: the session, the resident, and how to reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.conversation import replies
+from domain.messages import InboundMessage, OutboundMessage
+from domain.models import OutboxKind, Resident
+from domain.outbox import enqueue
+
+
+@dataclass
+class Turn:
+    """One inbound message being handled, with the resident and their reply language."""
+
+    session: AsyncSession
+    resident: Resident
+    message: InboundMessage
+    language: str
+    after_commit: list[OutboundMessage] = field(default_factory=list)  # sent directly, not queued
+    clusters_changed: bool = False
+    knowledge_changed: bool = False
+
+    async def reply(self, message: OutboundMessage) -> None:
+        await enqueue(self.session, self.resident, message, OutboxKind.REPLY)
+
+    async def say(self, key: str, **values: str) -> None:
+        await self.reply(replies.plain(self.resident.chat_id, key, self.language, **values))
+
+    async def quote(self, message: OutboundMessage) -> None:
+        """Reply quoting the resident's message (channels that can quote show it)."""
+        await self.reply(replace(message, reply_to=self.message.message_id))

@@ -1,0 +1,1 @@
+"""Delivery: the outbox dispatcher, platform rate limits, and per-resident flood limits."""
