@@ -1,14 +1,6 @@
 #!/usr/bin/env bash
-# Until the first release, the schema is one initial migration regenerated from the models.
-# After a release, add new revisions with `alembic revision --autogenerate` instead.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-tmp=$(mktemp -d)
-rm -f domain/migrations/versions/0001_initial_schema.py
-RUMOURBOT_DATABASE_URL="sqlite+aiosqlite:///$tmp/gen.db" .venv/bin/alembic revision --autogenerate \
-  --rev-id 0001 -m "initial schema" >/dev/null
-sed -i '/^Create Date:/d' domain/migrations/versions/0001_initial_schema.py
-.venv/bin/ruff format -q domain/migrations/versions/0001_initial_schema.py
-.venv/bin/ruff check -q --fix domain/migrations/versions/0001_initial_schema.py || true
-rm -rf "$tmp"
-echo "regenerated domain/migrations/versions/0001_initial_schema.py"
+# The schema is frozen: 0001 is what pilot databases were created with, so it is never
+# regenerated again. Every schema change is a new revision: scripts/new_migration.sh "what".
+echo "regen_initial_migration.sh: refused. The initial schema is frozen (pilot databases were" >&2
+echo "created with it); add a revision instead: scripts/new_migration.sh \"what changes\"" >&2
+exit 2
