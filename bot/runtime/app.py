@@ -24,9 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from bot.channels.collecting import CollectingChannel
 from bot.channels.registry import Channel, configured_channels
-from bot.channels.webchat import WebChat
+from bot.channels.webchat import WebChat, WebChatOutbox
 from bot.conversation.core import Conversation
 from bot.runtime.demo import load_demo_if_empty
 from bot.runtime.http import SecurityHeaders
@@ -70,7 +69,7 @@ class Runtime:
             services = build_services(settings, parser=lazy)
         self.services = services
         self.conversation = Conversation(self.services)
-        self.webchat_outbox = CollectingChannel("webchat")
+        self.webchat_outbox = WebChatOutbox(self.services.db)
         self.services.add_channel(self.webchat_outbox)
         self.channels: list[Channel] = configured_channels(self.services, self.conversation)
         for channel in self.channels:
@@ -98,7 +97,7 @@ class Runtime:
         if not self.receives:
             return routes
         routes.append(Route("/", lambda _r: RedirectResponse("/chat"), methods=["GET"]))
-        routes += WebChat(self.conversation, self.webchat_outbox).routes()
+        routes += WebChat(self.services, self.conversation, self.webchat_outbox).routes()
         for channel in self.channels:
             routes += channel.routes()
         routes += _optional("factcheck_connectors.web", "routes", self.services) or []
