@@ -112,12 +112,18 @@ def _remove_urls(text: str) -> str:
 def _without_url(match: re.Match[str]) -> str:
     token = match.group(0)
     scheme = _SCHEME_RE.search(token)
-    start = _LEAD_RE.match(token).end()  # type: ignore[union-attr] - matches the empty string
+    start = _lead(token)
     if _BARE_RE.match(token, start) and (scheme is None or scheme.start() >= start):
         return token[:start] + " "
     if scheme is not None:
         return token[: scheme.start()] + " "
     return token
+
+
+def _lead(token: str) -> int:
+    """Where a token's first letter or digit is (its leading punctuation skipped)."""
+    match = _LEAD_RE.match(token)
+    return match.end() if match else 0
 
 
 def _remove_tweet_signature(text: str) -> str:
@@ -182,7 +188,7 @@ def extract_urls(text: str) -> list[str]:
     for match in _TOKEN_RE.finditer(unicodedata.normalize("NFKC", text or "")[:_MAX_CHARS]):
         token = match.group(0)
         scheme = _SCHEME_RE.search(token)
-        start = _LEAD_RE.match(token).end()  # type: ignore[union-attr]
+        start = _lead(token)
         if _BARE_RE.match(token, start) and (scheme is None or scheme.start() >= start):
             found = token[start:]
         elif scheme is not None:
