@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from bot.channels.collecting import CollectingChannel
 from bot.conversation.core import Conversation
+from bot.conversation.language import from_accept_language
 from domain.messages import InboundMessage
 
 COOKIE = "rumourbot_chat"
@@ -64,7 +65,7 @@ class WebChat:
             text=text if isinstance(text, str) else "",
             callback_data=button if isinstance(button, str) else None,
             forwarded=bool(data.get("forwarded")),
-            language_hint=request.headers.get("accept-language", "en").split(",")[0][:10],
+            language_hint=from_accept_language(request.headers.get("accept-language")),
         )
         await self.conversation.handle(message)
         return JSONResponse({"ok": True})
