@@ -53,7 +53,7 @@ _WORDS: dict[Everyday, str] = {
         """,
     Everyday.GREETING: """
         hi hello hey hallo hii good morning evening afternoon there
-        habari jambo mambo salama sasa hujambo shikamoo za asubuhi
+        habari jambo mambo salama sasa hujambo shikamoo za asubuhi yako yenu gani
         नमस्ते नमस्कार हेलो
         namaste namaskar
         السلام عليكم سلام مرحبا مرحبًا اهلا أهلا صباح الخير مساء
@@ -168,6 +168,10 @@ _ACTION_STEMS: dict[Intent, tuple[str, ...]] = {
         "koma",
         "बंद",
         "रोक",
+        "रुको",
+        "बस करो",
+        "ruko",
+        "bas karo",
         "मत भेज",
         "band kar",
         "band karo",
@@ -183,6 +187,7 @@ _ACTION_STEMS: dict[Intent, tuple[str, ...]] = {
         "كفى",
         "para ",
         "parar",
+        "basta",
         "detener",
         "deja de",
         "no me envíes",
