@@ -26,7 +26,14 @@ FORGET = {
     "es": "borra mis datos",
     "id": "hapus data saya",
 }
-STOP = {"en": "stop", "sw": "sitisha", "hi": "बस करो", "ar": "توقف", "es": "basta", "id": "berhenti"}
+STOP = {
+    "en": "stop",
+    "sw": "sitisha",
+    "hi": "बस करो",
+    "ar": "توقف",
+    "es": "basta",
+    "id": "berhenti",
+}
 YES_DELETE = {
     "en": "Yes, delete",
     "sw": "Ndiyo, futa",
@@ -169,7 +176,10 @@ async def test_the_platform_hint_until_the_resident_writes(unhurried: Runtime) -
     assert stored is not None and (stored.language, stored.language_source) == ("hi", "hint")
     # a forward is someone else's words: it does not replace what the platform says
     [forward] = await send(
-        rt, "hinted", "Share now: the city will cut all water for two weeks", hint="hi",
+        rt,
+        "hinted",
+        "Share now: the city will cut all water for two weeks",
+        hint="hi",
         forwarded=True,
     )
     assert forward.language == "hi"
@@ -203,9 +213,14 @@ async def test_broadcasts_and_corrections_in_the_stored_language(unhurried: Runt
         clusters = sorted({r.cluster_id for r in await session.scalars(select(Request))})
     assert residents == {"sub-sw": "sw", "sub-ar": "ar"}
     sent = await broadcast(
-        rt.services, "curfew-1", "security",
-        {"en": "No curfew tonight.", "sw": "Hakuna amri ya kutotoka nje usiku huu.",
-         "ar": "لا حظر تجول الليلة."},
+        rt.services,
+        "curfew-1",
+        "security",
+        {
+            "en": "No curfew tonight.",
+            "sw": "Hakuna amri ya kutotoka nje usiku huu.",
+            "ar": "لا حظر تجول الليلة.",
+        },
     )
     assert sent == 2
     sw = await rt.webchat_outbox.wait_for("sub-sw", 4)
@@ -216,7 +231,8 @@ async def test_broadcasts_and_corrections_in_the_stored_language(unhurried: Runt
         "ar": {"explanation": "أكد الحراس أن جميع الأسود داخل الحديقة."},
     }
     draft = AnswerDraft(
-        verdict="false", explanation="Rangers confirm all lions are inside.",
+        verdict="false",
+        explanation="Rangers confirm all lions are inside.",
         translations=translations,
     )
     result = await publish_answer(rt.services, clusters[0], draft)
