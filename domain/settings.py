@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     admin_max_failed_logins: int = Field(default=5, ge=1)
     admin_lockout_minutes: float = Field(default=15.0, gt=0)
 
+    inbox_max_attempts: int = Field(default=5, ge=1)
+    metrics_token: SecretStr | None = None
+    webchat_messages_per_minute_per_address: int = Field(default=30, ge=1)
+    webchat_new_chats_per_hour_per_address: int = Field(default=30, ge=1)
+    connector_private_hosts: str = ""
+
     @property
     def telegram_effective_mode(self) -> str:
         """`auto` means webhook when a webhook URL is set, polling when only a token is."""

@@ -8,6 +8,7 @@ once and a crash mid-turn loses nothing that was acknowledged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from datetime import timedelta
@@ -22,7 +23,14 @@ from bot.delivery.flood import FloodVerdict
 from bot.runtime.metrics import MESSAGES_IN, TURN_SECONDS
 from bot.runtime.services import Services
 from domain.db import StorageUnavailable, is_unavailable
-from domain.inbox import accept, start_processing, unprocessed
+from domain.inbox import (
+    RETRY_SECONDS,
+    accept,
+    claim_due,
+    due_ids,
+    note_failure,
+    start_processing,
+)
 from domain.messages import InboundMessage
 from domain.models import Resident, utcnow
 from domain.outbox import enqueue
@@ -64,13 +72,27 @@ class Conversation:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def recover(self, older_than: timedelta = timedelta(seconds=30)) -> int:
-        """Process messages that were accepted but never finished (a process died mid-turn)."""
-        async with self.services.db.session() as session:
-            pending = await unprocessed(session, older_than)
-        for message in pending:
-            await self.process(message)
-        return len(pending)
+    async def recover(
+        self, older_than: timedelta = timedelta(seconds=30), batches: int = 10
+    ) -> int:
+        """Process messages that were accepted but never finished (a process died mid-turn, or
+        the turn failed): due ones first, each attempt counted; see `domain.inbox`.
+        `older_than` moves "now" forward, so tests need not wait for the due time."""
+        limit, done = 100, 0
+        max_attempts = self.services.settings.inbox_max_attempts
+        for _ in range(batches):
+            now = utcnow() + timedelta(seconds=RETRY_SECONDS) - older_than
+            async with self.services.db.session() as session:
+                ids = await due_ids(session, limit, now)
+            for row_id in ids:
+                async with self.services.db.session() as session:
+                    message = await claim_due(session, row_id, max_attempts, now)
+                if message is not None:
+                    await self.process(message)
+                    done += 1
+            if len(ids) < limit:
+                break
+        return done
 
     async def _store(self, message: InboundMessage) -> bool:
         try:
@@ -111,7 +133,7 @@ class Conversation:
                 )
                 return
             log.exception("turn failed for %s message %s", message.channel, message.message_id)
-            await self._apologise(message)
+            await self._apologise(message, type(exc).__name__)
         finally:
             self.services.dispatcher.wake()
             channel = self.services.channels.get(message.channel)
@@ -167,17 +189,27 @@ class Conversation:
         turn.resident.consent_at = utcnow()
         turn.notice = text("privacy_notice", turn.language)
 
-    async def _apologise(self, message: InboundMessage) -> None:
-        """Mark the message done (no endless retries of a poison message) and say sorry."""
+    async def _apologise(self, message: InboundMessage, reason: str) -> None:
+        """Mark the message done and say sorry; when even that fails, the inbox keeps it for
+        `recover` (its attempt is already counted, so it is given up after a few)."""
         try:
             async with self.services.db.session() as session:
                 if not await start_processing(session, message):
                     return
-                resident = await resident_for(session, message.channel, message.sender)
+                resident = await resident_for(  # seen now: WhatsApp's 24-hour window is open
+                    session, message.channel, message.sender, seen_at=message.received_at
+                )
                 lang = resolve_language(resident.language or message.language_hint)
                 await enqueue(session, resident, replies.plain(resident.chat_id, "error", lang))
-        except Exception:
-            log.exception("could not even apologise to a resident")
+        except Exception as exc:
+            log.error(
+                "could not even apologise for message %s (%s)",
+                message.message_id,
+                type(exc).__name__,
+            )
+            with contextlib.suppress(Exception):
+                async with self.services.db.session() as session:
+                    await note_failure(session, message, reason)
 
     @staticmethod
     async def _ack(channel: object, callback_id: str) -> None:

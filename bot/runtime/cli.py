@@ -25,10 +25,10 @@ def _serve(role: str, host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
     from bot.runtime.app import Role, Runtime
-    from bot.runtime.logs import configure
+    from bot.runtime.logs import configure, secrets_of
 
     settings = get_settings()
-    configure(settings.log_level, settings.log_format)
+    configure(settings.log_level, settings.log_format, secrets_of(settings))
     runtime = Runtime(settings, role=Role(role))
     if runtime.receives:
         typer.echo(f"Web chat:  {settings.public_url}/chat")
