@@ -123,9 +123,7 @@ async def suggesting(
 
 
 async def bot_messages(page: Page, count: int) -> list[str]:
-    await page.wait_for_function(
-        f"document.querySelectorAll('.msg.bot').length >= {count}", timeout=20_000
-    )
+    await page.locator(".msg.bot").nth(count - 1).wait_for(timeout=20_000)
     return [m.strip() for m in await page.locator(".msg.bot").all_inner_texts()]
 
 
