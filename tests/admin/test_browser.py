@@ -68,7 +68,7 @@ async def test_moderator_answers_the_top_cluster_and_the_resident_gets_it_on_tel
         sent = await fake.wait_for_messages(chat, 2, timeout=10)
         assert "Park rangers confirm every lion" in sent[-1]["text"]
     assert (await telegram_ask(fake, 7003, RUMOUR))["text"].startswith(
-        "FALSE"
+        "❌ FALSE"
     )  # answered automatically
     async with telegram_runtime.services.db.session() as session:
         names = set((await session.scalars(select(AuditEvent.name))).all())
