@@ -46,7 +46,6 @@ from domain.retention import purge
 from domain.settings import Settings
 
 log = logging.getLogger(__name__)
-RECOVERY_SECONDS = 15.0
 PURGE_SECONDS = 3600.0
 
 
@@ -131,7 +130,8 @@ class Runtime:
         """Scheduled work of this role (recovery is safe to run in several workers at once)."""
         if not self.delivers:
             return []
-        return [(RECOVERY_SECONDS, self.conversation.recover), (PURGE_SECONDS, self.purge)]
+        recovery = self.settings.inbox_recovery_seconds
+        return [(recovery, self.conversation.recover), (PURGE_SECONDS, self.purge)]
 
     async def purge(self) -> None:
         """Delete delivered messages and processed inbox rows past the retention period."""
