@@ -80,8 +80,9 @@ MESSAGE = st.fixed_dictionaries(
 
 @pytest.fixture(scope="module")
 def telegram() -> TelegramChannel:
-    from domain.settings import Settings
     from pydantic import SecretStr
+
+    from domain.settings import Settings
 
     config = Settings(
         _env_file=None,
