@@ -128,5 +128,8 @@ class OutboundMessage:
         """Buttons rendered as numbered lines, for channels without buttons."""
         if not self.buttons:
             return self.text
-        lines = [f"{i}. {b.label}" for i, b in enumerate(self.buttons, start=1)]
+        lines = [
+            b.label if b.label.startswith(f"{i}.") else f"{i}. {b.label}"
+            for i, b in enumerate(self.buttons, start=1)
+        ]
         return "\n".join([self.text, "", *lines])

@@ -29,11 +29,12 @@ from starlette.routing import Route
 
 from bot.channels.base import read_body_limited
 from bot.channels.collecting import CollectingChannel
+from bot.conversation.language import from_accept_language
 from domain.db import Database, StorageUnavailable, is_unavailable
 from domain.messages import InboundMessage, OutboundMessage
 from domain.models import OutboxMessage, OutboxStatus, PanelSecret, utcnow
 from domain.sql import insert_ignoring_duplicates
-from domain.text import InvalidText, clip
+from domain.text import InvalidText
 
 if TYPE_CHECKING:
     from bot.conversation.core import Conversation
@@ -231,7 +232,7 @@ class WebChat:
                 text=text if isinstance(text, str) else "",
                 callback_data=button if isinstance(button, str) else None,
                 forwarded=data.get("forwarded") is True,
-                language_hint=clip(request.headers.get("accept-language", "en").split(",")[0], 10),
+                language_hint=from_accept_language(request.headers.get("accept-language")),
             )
         except InvalidText as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)

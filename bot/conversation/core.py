@@ -14,10 +14,10 @@ import time
 from datetime import timedelta
 
 from bot.channels.base import acknowledge_button
-from bot.conversation import replies
-from bot.conversation.catalogue import resolve_language
+from bot.conversation import language, replies
+from bot.conversation.catalogue import resolve_language, text
 from bot.conversation.claims import ClaimDesk
-from bot.conversation.commands import Commands
+from bot.conversation.handlers import Handler, default_handlers, dispatch
 from bot.conversation.turn import Turn
 from bot.delivery.flood import FloodVerdict
 from bot.runtime.metrics import MESSAGES_IN, TURN_SECONDS
@@ -34,18 +34,18 @@ from domain.messages import InboundMessage
 from domain.models import Resident, utcnow
 from domain.outbox import enqueue
 from domain.residents import resident_for
-from nlu import Intent
+from nlu import detect_language
 
 log = logging.getLogger(__name__)
 
 
 class Conversation:
-    """Routes an inbound message to a command, a button, an intent or the claim check."""
+    """Hands each inbound message to the first handler of the dispatch table that takes it."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, handlers: list[Handler] | None = None) -> None:
         self.services = services
         self.claims = ClaimDesk(services)
-        self.commands = Commands(services, self.claims)
+        self.handlers = default_handlers(services, self.claims) if handlers is None else handlers
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def accept(self, message: InboundMessage) -> bool:
@@ -119,10 +119,13 @@ class Conversation:
                 )
                 if resident.blocked:
                     return
+                first_contact = resident.consent_at is None
                 turn = Turn(session, resident, message, self._language_of(resident, message))
+                turn.first_contact = first_contact
                 if await self._flooding(turn):
                     return
-                await self._route(turn)
+                self._privacy_notice(turn)
+                await dispatch(self.handlers, turn)
         except Exception as exc:
             if is_unavailable(exc):  # left unprocessed in the inbox; `recover` finishes it later
                 log.warning(
@@ -153,19 +156,6 @@ class Conversation:
                 except Exception as exc:
                     log.warning("direct send failed: %s", type(exc).__name__)
 
-    async def _route(self, turn: Turn) -> None:
-        message = turn.message
-        if message.callback_data is not None:
-            await self.commands.on_button(turn, message.callback_data)
-        elif message.is_command:
-            await self.commands.on_command(turn, message.text.strip())
-        elif not message.text.strip():
-            await self._no_text(turn)
-        elif message.forwarded or message.media:
-            await self.claims.check(turn)
-        else:
-            await self._on_text(turn)
-
     async def _flooding(self, turn: Turn) -> bool:
         """True when this resident sends too much: slowed first, then blocked."""
         if self.services.flood is None:
@@ -179,33 +169,25 @@ class Conversation:
             await turn.say("slow_down")
         return verdict != FloodVerdict.OK
 
-    async def _on_text(self, turn: Turn) -> None:
-        parser = self.services.parser
-        if parser is None:
-            await self.claims.check(turn)
-            return
-        parsed = await parser.parse(turn.message.text[: self.services.settings.max_message_chars])
-        if turn.resident.language is None and parsed.language:
-            detected = resolve_language(parsed.language, default="")
-            if detected:
-                turn.language = detected
-        if parsed.intent == Intent.CHECK_CLAIM:
-            await self.claims.check(turn)
-        else:
-            await self.commands.on_intent(turn, parsed.intent, parsed.entities)
-
-    async def _no_text(self, turn: Turn) -> None:
-        kinds = {m.kind for m in turn.message.media}
-        if kinds & {"photo", "image"}:
-            await turn.say("photo_without_caption")
-        elif kinds:
-            await turn.say("unsupported_media")
-        else:
-            await turn.say("empty_message")
-
     def _language_of(self, resident: Resident, message: InboundMessage) -> str:
-        default = self.services.settings.default_language
-        return resolve_language(resident.language or message.language_hint, default=default)
+        """The reply language: the resident's stored one, updated from this message."""
+        hint = language.platform_hint(message.channel, message.sender, message.language_hint)
+        text = message.text if message.callback_data is None and not message.is_command else ""
+        detected = detect_language(text) if text.strip() else None
+        stored = language.observe(
+            resident, detected, len(text.split()), hint, forwarded=message.forwarded
+        )
+        return resolve_language(stored, default=self.services.settings.default_language)
+
+    def _privacy_notice(self, turn: Turn) -> None:
+        """On a resident's first contact, on every channel: what we keep and how to delete it,
+        under the first reply (the reply itself comes first: a verdict must lead).
+
+        /start shows it in its welcome, and a /forget needs none."""
+        if not turn.first_contact or _command(turn.message) in ("/start", "/forget"):
+            return
+        turn.resident.consent_at = utcnow()
+        turn.notice = text("privacy_notice", turn.language)
 
     async def _apologise(self, message: InboundMessage, reason: str) -> None:
         """Mark the message done and say sorry; when even that fails, the inbox keeps it for
@@ -235,3 +217,9 @@ class Conversation:
             await acknowledge_button(channel, callback_id)  # type: ignore[arg-type]
         except Exception as exc:  # an expired callback must not break the turn
             log.info("button acknowledgement failed: %s", type(exc).__name__)
+
+
+def _command(message: InboundMessage) -> str:
+    if not message.is_command:
+        return ""
+    return message.text.strip().split(" ", 1)[0].split("@")[0].lower()

@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from bot.channels.registry import Channel, configured_channels
 from bot.channels.webchat import WebChat, WebChatOutbox
+from bot.conversation.claims import expire_suggestions
 from bot.conversation.core import Conversation
 from bot.runtime.demo import load_demo_if_empty
 from bot.runtime.http import SecurityHeaders
@@ -47,6 +48,7 @@ from domain.settings import Settings
 
 log = logging.getLogger(__name__)
 PURGE_SECONDS = 3600.0
+SUGGESTION_SECONDS = 60.0
 
 
 class Role(enum.StrEnum):
@@ -130,8 +132,16 @@ class Runtime:
         """Scheduled work of this role (recovery is safe to run in several workers at once)."""
         if not self.delivers:
             return []
-        recovery = self.settings.inbox_recovery_seconds
-        return [(recovery, self.conversation.recover), (PURGE_SECONDS, self.purge)]
+        return [
+            (self.settings.inbox_recovery_seconds, self.conversation.recover),
+            (PURGE_SECONDS, self.purge),
+            (SUGGESTION_SECONDS, self.expire_suggestions),
+        ]
+
+    async def expire_suggestions(self) -> None:
+        """Suggestions left without a pick: queued for staff, the resident told once."""
+        if await expire_suggestions(self.services):
+            self.services.dispatcher.wake()
 
     async def purge(self) -> None:
         """Delete delivered messages and processed inbox rows past the retention period."""

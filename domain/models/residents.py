@@ -21,6 +21,11 @@ class Resident(Base):
     channel: Mapped[str] = mapped_column(String(20))
     chat_id: Mapped[str] = mapped_column(String(100))
     language: Mapped[str | None] = mapped_column(String(10))
+    # how `language` was set: "explicit" (their choice, never overridden), "detected", "hint"
+    language_source: Mapped[str | None] = mapped_column(String(10))
+    # another language seen in a row of confident messages; switched to after a few
+    language_pending: Mapped[str | None] = mapped_column(String(10))
+    language_pending_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     consent_at: Mapped[datetime | None]
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
