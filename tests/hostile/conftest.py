@@ -25,14 +25,16 @@ async def web(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def fail_inserts(db: Database, table: str, column: str, prefix: str) -> None:
-    """Make every INSERT into `table` whose `column` starts with `prefix` fail, as a broken
-    constraint or a full disk would: the turn fails, and so does any apology to that chat."""
+async def fail_inserts(
+    db: Database, table: str, column: str, prefix: str, event: str = "INSERT"
+) -> None:
+    """Make every INSERT (or UPDATE) of `table` whose new `column` starts with `prefix` fail,
+    as a broken constraint or a full disk would: the turn fails, and so does any apology."""
     async with db.engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             await conn.execute(
                 text(
-                    f"CREATE TRIGGER hostile_{table} BEFORE INSERT ON {table} "
+                    f"CREATE TRIGGER hostile_{table} BEFORE {event} ON {table} "
                     f"WHEN NEW.{column} LIKE '{prefix}%' BEGIN SELECT RAISE(ABORT, 'poison'); END"
                 )
             )
@@ -47,7 +49,7 @@ async def fail_inserts(db: Database, table: str, column: str, prefix: str) -> No
             )
             await conn.execute(
                 text(
-                    f"CREATE TRIGGER hostile_{table} BEFORE INSERT ON {table} "
+                    f"CREATE TRIGGER hostile_{table} BEFORE {event} ON {table} "
                     f"FOR EACH ROW EXECUTE FUNCTION hostile_{table}()"
                 )
             )
@@ -68,8 +70,8 @@ async def poison(database: Database) -> AsyncIterator[object]:
     """`await poison(table, column, prefix)`; the trigger is dropped after the test."""
     made: list[str] = []
 
-    async def make(table: str, column: str, prefix: str) -> None:
-        await fail_inserts(database, table, column, prefix)
+    async def make(table: str, column: str, prefix: str, event: str = "INSERT") -> None:
+        await fail_inserts(database, table, column, prefix, event)
         made.append(table)
 
     yield make
