@@ -24,6 +24,7 @@ from admin.views import (
     staff,
     subscribers,
 )
+from bot.runtime import http as _http  # noqa: F401 - registers the bounded {id:int} convertor
 from bot.runtime.services import Services
 
 VIEWS = (login, queue, answers, knowledge, subscribers, delivery, blocked, insight, staff, media)

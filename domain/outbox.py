@@ -170,6 +170,32 @@ async def record_result(
     row.status, row.next_attempt_at = OutboxStatus.PENDING, now + timedelta(seconds=delay)
 
 
+UNRECORDED_NOTE = "sent, but the result could not be recorded"
+
+
+async def unrecorded(
+    session: AsyncSession, outbox_id: int, delivered: bool, worker: str = PROCESS_ID
+) -> None:
+    """A row whose platform call finished but whose result cannot be written: in doubt when
+    it was delivered (staff decide; never silently sent twice), due again when it failed."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == outbox_id,
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.claimed_by == worker,
+        )
+        .values(
+            status=OutboxStatus.IN_DOUBT if delivered else OutboxStatus.PENDING,
+            claimed_by=None,
+            send_started_at=None,
+            next_attempt_at=utcnow() + timedelta(seconds=BASE_BACKOFF_SECONDS),
+            last_error=UNRECORDED_NOTE if delivered else "the result could not be recorded",
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 class Recovered(NamedTuple):
     returned: int  # claimed but never tried: due again now
     in_doubt: int  # the platform call had started: marked in doubt (or queued again)

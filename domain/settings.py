@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     admin_lockout_minutes: float = Field(default=15.0, gt=0)
 
     inbox_max_attempts: int = Field(default=5, ge=1)
+    inbox_recovery_seconds: float = Field(default=15.0, gt=0)
+    inbox_retry_seconds: float = Field(default=30.0, gt=0)
     metrics_token: SecretStr | None = None
     webchat_messages_per_minute_per_address: int = Field(default=30, ge=1)
     webchat_new_chats_per_hour_per_address: int = Field(default=30, ge=1)

@@ -34,6 +34,7 @@ from domain.outbox import (
     record_result,
     recover_orphans,
     release,
+    unrecorded,
 )
 
 log = logging.getLogger(__name__)
@@ -167,17 +168,19 @@ class OutboxDispatcher:
 
     async def _settle(self) -> None:
         """Write back results and releases that failed earlier (raises while the database is
-        away). A result that cannot be written for another reason is handed back instead:
-        the row is released, never left claimed."""
+        away). A result that cannot be written for another reason settles the row another
+        way (`domain.outbox.unrecorded`): it is never left claimed by a live worker."""
         for outbox_id, result in list(self._unsettled.items()):
             try:
                 await self._write_back(outbox_id, result)
             except Exception as exc:
                 if is_unavailable(exc) or result is None:
                     raise
-                log.warning("delivery result of %d not recorded (%s); released", outbox_id,
-                            type(exc).__name__)
-                await self._write_back(outbox_id, None)
+                log.warning(
+                    "delivery result of %d not recorded (%s)", outbox_id, type(exc).__name__
+                )
+                async with self.db.session() as session:
+                    await unrecorded(session, outbox_id, result.ok, self.worker_id)
             del self._unsettled[outbox_id]
 
     async def _write_back(self, outbox_id: int, result: DeliveryResult | None) -> None:

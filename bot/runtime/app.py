@@ -47,7 +47,6 @@ from domain.retention import purge
 from domain.settings import Settings
 
 log = logging.getLogger(__name__)
-RECOVERY_SECONDS = 15.0
 PURGE_SECONDS = 3600.0
 SUGGESTION_SECONDS = 60.0
 
@@ -134,7 +133,7 @@ class Runtime:
         if not self.delivers:
             return []
         return [
-            (RECOVERY_SECONDS, self.conversation.recover),
+            (self.settings.inbox_recovery_seconds, self.conversation.recover),
             (PURGE_SECONDS, self.purge),
             (SUGGESTION_SECONDS, self.expire_suggestions),
         ]

@@ -69,7 +69,7 @@ async def test_moderator_answers_the_top_cluster_and_the_resident_gets_it_on_tel
         assert "Park rangers confirm every lion" in sent[-1]["text"]
     assert (await telegram_ask(fake, 7003, RUMOUR))["text"].startswith(
         "❌ FALSE"
-    )  # answered automatically
+    )  # answered automatically, verdict first
     async with telegram_runtime.services.db.session() as session:
         names = set((await session.scalars(select(AuditEvent.name))).all())
     assert {"login", "publish"} <= names
