@@ -145,14 +145,16 @@ def run_eval(cfg: EvalConfig) -> dict[str, object]:
 
 def _decision_stats(
     decisions: dict[str, Outcome], run: dict[str, list[str]], qrels: dict[str, set[str]]
-) -> dict[str, float]:
+) -> dict[str, float | None]:
+    """Rates of the decisions; a precision is None (shown "n/a") when nothing was answered."""
     answered = [q for q in qrels if decisions.get(q) == Outcome.ANSWER]
     correct = [q for q in answered if run[q] and run[q][0] in qrels[q]]
     suggested = [q for q in qrels if decisions.get(q) == Outcome.SUGGEST]
     n = max(len(qrels), 1)
     return {
+        "answered": float(len(answered)),
         "answer_rate": len(answered) / n,
-        "answer_precision": len(correct) / len(answered) if answered else 1.0,
+        "answer_precision": len(correct) / len(answered) if answered else None,
         "suggest_rate": len(suggested) / n,
         "suggest_hit_rate": (
             sum(1 for q in suggested if set(run[q][:3]) & qrels[q]) / len(suggested)
@@ -206,12 +208,12 @@ def _sweep(
     qrels: dict[str, set[str]],
     engine: MatchingEngine,
     texts: dict[str, str],
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """Answer rate and precision if the answer threshold were t (reporting only, not tuning)."""
-    out: dict[str, float] = {}
+    out: dict[str, float | None] = {}
     for t in SWEEP:
         hits = [q for q in qrels if top.get(q, 0.0) >= t and _answerable(engine, texts[q])]
         good = sum(1 for q in hits if run[q] and run[q][0] in qrels[q])
         out[f"answer_rate_at_{t}"] = len(hits) / max(len(qrels), 1)
-        out[f"precision_at_{t}"] = good / len(hits) if hits else 1.0
+        out[f"precision_at_{t}"] = good / len(hits) if hits else None
     return out
