@@ -57,6 +57,9 @@ class CandidateSignals:
     exact: np.ndarray
     q_terms: int
     small_pool: bool = False
+    # which answer each candidate is a view of (views of one item are not each other's rivals);
+    # None: every candidate is its own answer
+    group: np.ndarray | None = None
 
     @classmethod
     def zeros(cls, n: int, q_terms: int) -> CandidateSignals:
@@ -66,17 +69,27 @@ class CandidateSignals:
         return cls(z(), z(), z(), z(), z(), z(), z(), z(), q_terms=q_terms)
 
 
-def _gap(values: np.ndarray, competitor: float | None = None) -> np.ndarray:
-    """Each value minus the best of the others; `competitor` stands in for missing rivals."""
-    if len(values) == 0 or (len(values) < 2 and competitor is None):
+def _gap(
+    values: np.ndarray, competitor: float | None = None, group: np.ndarray | None = None
+) -> np.ndarray:
+    """Each value minus the best value of *other answers*; `competitor` stands in for missing
+    rivals."""
+    n = len(values)
+    if n == 0:
         return values.copy()
-    order = np.argsort(-values)
-    best = values[order[0]]
-    second = values[order[1]] if len(values) > 1 else -np.inf
+    if group is None:
+        group = np.arange(n)
+    n_groups = int(group.max()) + 1
+    best_of = np.full(n_groups, -np.inf)
+    np.maximum.at(best_of, group, values)
+    order = np.argsort(-best_of)
+    first = order[0]
+    second = best_of[order[1]] if n_groups > 1 else -np.inf
     if competitor is not None:
         second = max(second, competitor)
-    others_best = np.full(len(values), best)
-    others_best[order[0]] = second
+    if not np.isfinite(second):
+        return values.copy()
+    others_best = np.where(group == first, second, best_of[first])
     return np.asarray(values - others_best)
 
 
@@ -85,10 +98,10 @@ def features(sig: CandidateSignals) -> np.ndarray:
     n = len(sig.dense)
     cols = [
         sig.dense,
-        _gap(sig.dense, DENSE_COMPETITOR if sig.small_pool else None),
+        _gap(sig.dense, DENSE_COMPETITOR if sig.small_pool else None, sig.group),
         sig.dense_rank,
         sig.bm25_norm,
-        _gap(sig.bm25_norm, BM25_COMPETITOR if sig.small_pool else None),
+        _gap(sig.bm25_norm, BM25_COMPETITOR if sig.small_pool else None, sig.group),
         sig.lex_rank,
         sig.q_cover,
         sig.d_cover,

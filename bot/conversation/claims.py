@@ -8,6 +8,7 @@ from bot.conversation import replies
 from bot.runtime.metrics import DECISIONS
 from bot.runtime.services import Services
 from domain.models import Cluster, ClusterStatus, ItemStatus, KnowledgeItem, Request, utcnow
+from domain.variants import record_pick
 from matching import Outcome
 
 if TYPE_CHECKING:
@@ -88,6 +89,9 @@ class ClaimDesk:
             await turn.say("error")
             return
         await self._answer(turn, request, item)
+        confirmations = self.services.settings.variant_confirmations
+        if await record_pick(turn.session, item, request, confirmations):
+            turn.knowledge_changed = True  # a confirmed variant: index it now
 
     async def none_of_these(self, turn: Turn, request_id: int) -> None:
         request = await self._own_request(turn, request_id)
