@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +35,7 @@ from domain.models import (
     KnowledgeVariant,
     VariantStatus,
 )
-from matching import Candidate, Decision, IndexItem, MatchingEngine, normalise_text
+from matching import Candidate, Decision, IndexItem, MatchingEngine, MatchKind, normalise_text
 
 BATCH = 2000
 DECISION_CACHE_SIZE = 10_000
@@ -418,3 +419,15 @@ class ClusterIndex(SyncedIndex):
 
     def to_item(self, row: Cluster, vector: np.ndarray | None) -> IndexItem:
         return IndexItem(id=str(row.id), text=row.representative_text, vector=vector)
+
+    async def search(self, text: str, k: int = 10) -> list[Candidate]:
+        """Open clusters like `text`; one whose text `text` duplicates (the same words, or a
+        near-duplicate) comes first with full confidence: a forward of it belongs there."""
+        found = await super().search(text, k)
+        return sorted(
+            (replace(c, score=1.0) if c.match in _DUPLICATE else c for c in found),
+            key=lambda c: -c.score,
+        )
+
+
+_DUPLICATE = (MatchKind.EXACT, MatchKind.NEAR)
