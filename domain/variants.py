@@ -129,13 +129,14 @@ async def record_pick(
     if len({p.resident_id for p in alike}) < confirmations:
         await session.flush()
         return None
+    texts = [(p.text, p.language) for p in alike]  # every wording they saw, anonymous now
     for p in alike:
         if p.id is not None:
             await session.delete(p)
         else:
             session.expunge(p)
     await session.flush()
-    added = await add_confirmed(session, item, [(text, language)], VariantSource.RESIDENTS)
+    added = await add_confirmed(session, item, texts, VariantSource.RESIDENTS)
     return added[0] if added else None
 
 

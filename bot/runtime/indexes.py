@@ -201,7 +201,7 @@ class SyncedIndex:
 
     def _decide_now(self, text: str, language: str | None) -> Decision:
         """`engine.decide`, with the query's vector shared with the other index."""
-        return self.engine.decide_from(text, self._search_now(text, 10, language))
+        return self.engine.decide_from(text, self._search_now(text, 10, language), language)
 
     def __len__(self) -> int:
         return len(self.engine)

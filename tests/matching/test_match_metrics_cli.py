@@ -116,6 +116,13 @@ def test_eval_command_on_an_unseen_dataset(tmp_path: Path) -> None:
 
 def test_eval_prints_na_when_nothing_was_answered(tmp_path: Path) -> None:
     targets, queries, qrels = _write(tmp_path)
+    # messages of fewer than four content words are never answered on their own
+    queries.write_text(
+        json.dumps({"id": "q1", "text": "5G corona?"})
+        + "\n"
+        + json.dumps({"id": "q2", "text": "plastic rice"})
+        + "\n"
+    )
     result = CliRunner().invoke(
         app,
         [
