@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +21,8 @@ from domain.models import (
     VariantStatus,
     utcnow,
 )
-from matching.dedup import NEAR_DUPLICATE, dedup_key, minhash, text_hash
+from matching.agreement import restates
+from matching.dedup import dedup_key, text_hash
 from matching.normalise import normalise_text
 from matching.tokenise import content_words
 
@@ -40,11 +40,9 @@ def usable(text: str) -> bool:
 
 
 def _near(a: str, b: str) -> bool:
-    """Near-duplicates by the estimate the matching engine uses (MinHash of normalised words)."""
-    sa, sb = minhash(dedup_key(normalise_text(a))), minhash(dedup_key(normalise_text(b)))
-    if sa is None or sb is None:
-        return False
-    return float(np.mean(sa == sb)) >= NEAR_DUPLICATE
+    """Near-duplicates by the rule the matching engine answers on (one restates the other)."""
+    ka, kb = dedup_key(normalise_text(a)), dedup_key(normalise_text(b))
+    return restates(ka, kb) or restates(kb, ka)
 
 
 async def _confirmed_keys(session: AsyncSession, item_id: int) -> set[str]:

