@@ -17,7 +17,11 @@ from matching.tokenise import NEGATIONS, content_words, stop_words
 __all__ = ["Facts", "agree", "facts", "names", "negated", "numbers", "restates"]
 
 _NUMBER_RE = re.compile(r"\d[\d,.]*\d|\d")
-_WORD_RE = re.compile(r"\w+", re.UNICODE)
+# \w does not match the vowel signs of Indic scripts: without the blocks, words break apart
+_WORD_RE = re.compile(r"[\w\u0900-\u0dff]+", re.UNICODE)
+# "no water", "hakuna maji": a determiner more often than the claim's polarity
+_DETERMINERS = frozenset({"no", "none", "nothing", "nada", "ninguno", "hakuna"})
+POLARITY = NEGATIONS - _DETERMINERS
 _CAPITALISED_RE = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][\w'-]+", re.UNICODE)
 
 
@@ -55,7 +59,7 @@ def numbers(normalised: str) -> frozenset[str]:
 
 
 def negated(normalised: str) -> bool:
-    return any(w in NEGATIONS for w in _WORD_RE.findall(normalised))
+    return any(w in POLARITY for w in _WORD_RE.findall(normalised))
 
 
 def agree(a: str, b: str) -> bool:
@@ -66,13 +70,29 @@ def agree(a: str, b: str) -> bool:
 MIN_RESTATED_WORDS = 4
 
 
+def _same_word(wanted: str, seen: str) -> bool:
+    if wanted == seen:
+        return True
+    return (
+        len(wanted) >= 5
+        and len(seen) >= 4
+        and abs(len(seen) - len(wanted)) <= 2
+        and SequenceMatcher(None, wanted, seen).ratio() >= 0.8
+    )
+
+
+def _negations(words: list[str]) -> int:
+    return sum(1 for w in words if w in POLARITY)
+
+
 def restates(message: str, text: str, lang: str | None = None) -> bool:
     """Does `message` repeat `text` (both normalised), give or take forwarding noise?
 
-    Every content word of `text` is in the message, exactly or as a one-letter slip (words of 5+
-    letters, similarity >= 0.8); numbers and polarity agree; the message is at most three times
-    as long (a forward adds "share before they delete it", not a different story). This is the
-    near-exact rule: it answers a re-forward of a known text whatever the pool size.
+    Every content word of `text` is in the message in the same order, exactly or as a
+    one-letter slip (words of 5+ letters, similarity >= 0.8); numbers agree and both have as
+    many negations; the message is at most three times as long (a forward adds "share before
+    they delete it", not a different story). This is the near-exact rule: it answers a
+    re-forward of a known text whatever the pool size.
     """
     wanted = content_words(text, lang)
     if len(set(wanted)) < MIN_RESTATED_WORDS or not agree(message, text):
@@ -80,14 +100,13 @@ def restates(message: str, text: str, lang: str | None = None) -> bool:
     words = _WORD_RE.findall(message)
     if len(words) > 3 * len(_WORD_RE.findall(text)) + 10:
         return False
-    have = set(words)
-    for w in set(wanted):
-        if w in have:
-            continue
-        if len(w) < 5 or not any(
-            abs(len(m) - len(w)) <= 2 and SequenceMatcher(None, w, m).ratio() >= 0.8
-            for m in have
-            if len(m) >= 4
-        ):
+    if _negations(words) != _negations(_WORD_RE.findall(text)):
+        return False
+    at = 0  # the view's words in their order: a forward keeps it, a different claim may not
+    for w in wanted:
+        while at < len(words) and not _same_word(w, words[at]):
+            at += 1
+        if at == len(words):
             return False
+        at += 1
     return True

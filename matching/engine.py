@@ -87,6 +87,9 @@ class Candidate:
     view: str = ""  # the id of the view that matched best ("" when it is the item itself)
     match: MatchKind = MatchKind.RANKED
     lang: str | None = None  # the language of that view, when known
+    # numbers and polarity of the message agree with that view's (a ranked answer needs it:
+    # "50,000 shillings" is not "5,000 shillings", "is safe" is not "is not safe")
+    agrees: bool = True
 
 
 class Outcome(enum.StrEnum):
@@ -328,7 +331,10 @@ class MatchingEngine:
                 continue
             answer = self._answer_of[view]
             kind = self._match_kind(key, view, bool(sig.exact[i]), float(sig.d_cover[i]))
-            cand = Candidate(answer, float(score), view, kind, self._view_lang.get(view))
+            agrees = not (sig.num_conflict[i] or sig.neg_mismatch[i])
+            cand = Candidate(
+                answer, float(score), view, kind, self._view_lang.get(view), bool(agrees)
+            )
             held = best.get(answer)
             if held is None or _stronger(cand, held):
                 best[answer] = cand
@@ -430,7 +436,8 @@ class MatchingEngine:
         duplicate = top.match in (MatchKind.EXACT, MatchKind.NEAR)
         code = (lang or "").split("-")[0].lower()
         cross = bool(code and top.lang and top.lang != code)
-        if long_enough and (duplicate or top.score >= (th.answer_cross if cross else th.answer)):
+        threshold = th.answer_cross if cross else th.answer
+        if long_enough and (duplicate or (top.agrees and top.score >= threshold)):
             return Decision(Outcome.ANSWER, cands[:3], max(top.score, URL_MATCH_SCORE * duplicate))
         if top.score >= th.suggest:
             picked = [c for c in cands[:3] if c.score >= th.suggest / 2]

@@ -78,6 +78,7 @@ class Seen:
     right: tuple[bool, ...]
     duplicate: bool
     words: int
+    agrees: bool = True  # numbers and polarity of the top candidate agree with the message
 
 
 def _seen(cands: list[Candidate], gold: set[str], words: int) -> Seen:
@@ -87,6 +88,7 @@ def _seen(cands: list[Candidate], gold: set[str], words: int) -> Seen:
         tuple(c.id in gold for c in top),
         bool(top) and top[0].match in (MatchKind.EXACT, MatchKind.NEAR, MatchKind.URL),
         words,
+        bool(top) and top[0].agrees,
     )
 
 
@@ -156,7 +158,11 @@ class Calibration:
 
 def answered(seen: Seen, t: float, min_words: int = 4) -> bool:
     """The engine's rule: a duplicate of a view, or a top score >= t; 4+ content words."""
-    return bool(seen.scores) and seen.words >= min_words and (seen.duplicate or seen.scores[0] >= t)
+    return (
+        bool(seen.scores)
+        and seen.words >= min_words
+        and (seen.duplicate or (seen.agrees and seen.scores[0] >= t))
+    )
 
 
 def offered_hit(seen: Seen, suggest: float) -> bool:

@@ -57,3 +57,14 @@ def test_twins_share_a_url_or_their_words_but_not_a_name() -> None:
     groups = twin_groups(targets)
     assert groups["a"] == {"a", "c"} and groups["b"] == {"b"}
     assert groups["d"] == {"d", "e"}
+
+
+def test_a_reordered_or_reversed_text_is_left_to_the_ranker() -> None:
+    tap = "Tap water in the city has been poisoned and is not safe to drink."
+    assert restates(_key(f"Forwarded: {tap} Share!"), _key(tap))
+    assert not restates(
+        _key("Tap water in the city has not been poisoned and is not safe"), _key(tap)
+    )
+    assert not restates(
+        _key("Drink tap water: the city has been poisoned, it is not safe"), _key(tap)
+    )

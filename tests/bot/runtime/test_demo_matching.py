@@ -122,7 +122,7 @@ PARAPHRASES = [
     ("demo-026", "en", "From 8 pm tonight the city government will impose a curfew"),
     ("demo-027", "ar", "ابتداءً من الأحد سيتم قطع المياه عن المدينة بالكامل لمدة أسبوعين"),
     ("demo-027", "en", "Starting Sunday water will be cut off for two weeks across the whole city"),
-    ("demo-028", "en", "The new flu strain cannot harm you if you eat garlic"),
+    ("demo-028", "en", "If you eat garlic you are protected from the new flu strain"),
     ("demo-029", "en", "The Station Avenue underpass has been closed by flooding"),
     ("demo-030", "en", "There is a tracking microchip inside the new national ID cards"),
 ]
@@ -181,3 +181,19 @@ async def test_demo_knowledge_base_answers_in_the_residents_language(
         if not reply.startswith(expected):
             wrong.append((demo_id, language, text, reply[:80]))
     assert wrong == []
+
+
+# same topic as a demo item, a different claim: numbers or polarity differ
+DIFFERENT_CLAIMS = [
+    ("en", "The government is giving 50,000 shillings to everyone who registers on this link"),
+    ("en", "Tap water in the city is safe to drink, the utility says"),
+    ("en", "The city will not cut off the water supply on Monday"),
+    ("en", "Polling stations will be open from 8 am to 4 pm on election day"),
+]
+
+
+async def test_a_different_claim_on_the_same_topic_is_not_answered(runtime: Runtime) -> None:
+    await load_demo_if_empty(runtime.services)
+    for language, text in DIFFERENT_CLAIMS:
+        decision = await runtime.services.knowledge.decide(text, language)
+        assert decision.outcome.value != "answer", (text, decision)
