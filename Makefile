@@ -34,6 +34,7 @@ lint: $(STAMP)
 ## Benchmarks: figures are written under bench/ and printed (docs/benchmarks in the README).
 bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python scripts/bench_matching.py bench
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/bench_matching.py replay
 	$(BIN)/python -m nlu.evaluate
 	$(BIN)/python scripts/bench_roundtrip.py
 	$(BIN)/python scripts/bench_ingest.py --embedder hashing

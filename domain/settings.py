@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     answer_threshold: float | None = None
     suggest_threshold: float | None = None
     cluster_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
+    variant_confirmations: int = Field(default=2, ge=1, le=100)
     suggestion_timeout_minutes: float = Field(default=30.0, gt=0)
     max_message_chars: int = Field(default=4000, ge=100)
     retention_days: float = Field(default=30.0, gt=0)

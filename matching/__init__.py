@@ -9,7 +9,15 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # ruff: noqa: E402
 
 from matching.embedders import Embedder, build_embedder
-from matching.engine import Candidate, Decision, IndexItem, MatchingEngine, Outcome, Thresholds
+from matching.engine import (
+    Candidate,
+    Decision,
+    IndexItem,
+    MatchingEngine,
+    MatchKind,
+    Outcome,
+    Thresholds,
+)
 from matching.normalise import canonical_url, extract_urls, normalise_text
 
 __all__ = [
@@ -17,6 +25,7 @@ __all__ = [
     "Decision",
     "Embedder",
     "IndexItem",
+    "MatchKind",
     "MatchingEngine",
     "Outcome",
     "Thresholds",

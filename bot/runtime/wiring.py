@@ -35,6 +35,7 @@ def thresholds_from(settings: Settings) -> Thresholds:
             else defaults.suggest
         ),
         min_words_for_answer=defaults.min_words_for_answer,
+        answer_cross=defaults.answer_cross,
     )
 
 

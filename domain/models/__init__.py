@@ -3,7 +3,15 @@
 from domain.models.admin import AdminSession, AdminUser, AuditEvent, ClusterNote, PanelSecret
 from domain.models.base import Base, utcnow
 from domain.models.clusters import OPEN_STATUSES, Answer, Cluster, ClusterStatus
-from domain.models.knowledge import ItemKind, ItemStatus, KnowledgeItem, Verdict
+from domain.models.knowledge import (
+    ItemKind,
+    ItemStatus,
+    KnowledgeItem,
+    KnowledgeVariant,
+    VariantSource,
+    VariantStatus,
+    Verdict,
+)
 from domain.models.leases import Lease
 from domain.models.outbox import PRIORITY, OutboxKind, OutboxMessage, OutboxStatus
 from domain.models.residents import InboxMessage, Request, Resident
@@ -26,6 +34,7 @@ __all__ = [
     "ItemKind",
     "ItemStatus",
     "KnowledgeItem",
+    "KnowledgeVariant",
     "Lease",
     "OutboxKind",
     "OutboxMessage",
@@ -33,6 +42,8 @@ __all__ = [
     "Request",
     "Resident",
     "Source",
+    "VariantSource",
+    "VariantStatus",
     "Verdict",
     "utcnow",
 ]
