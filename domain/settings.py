@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,12 +24,12 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
-    public_url: str = "http://127.0.0.1:8080"
+    public_url: str = ""  # derived from host and port when unset (see _derive_public_url)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     default_language: str = "en"
     publisher_name: str = "City communications team"
-    demo_data: bool = True
+    demo_data: bool = False
 
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
@@ -83,6 +83,18 @@ class Settings(BaseSettings):
     admin_session_hours: float = Field(default=12.0, gt=0)
     admin_max_failed_logins: int = Field(default=5, ge=1)
     admin_lockout_minutes: float = Field(default=15.0, gt=0)
+
+    @model_validator(mode="after")
+    def _derive_public_url(self) -> Settings:
+        """Unset, the public URL is where this process listens (a wildcard address is
+        reached through loopback); a trailing slash is dropped so links can append paths."""
+        if not self.public_url:
+            host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+            if ":" in host:
+                host = f"[{host}]"
+            self.public_url = f"http://{host}:{self.port}"
+        self.public_url = self.public_url.rstrip("/")
+        return self
 
     @property
     def telegram_effective_mode(self) -> str:

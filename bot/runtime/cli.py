@@ -21,16 +21,24 @@ app = typer.Typer(
 PLUGIN_CLI_MODULES = ("admin.cli", "factcheck_connectors.cli", "nlu.cli")
 
 
-def _serve(role: str, host: str | None = None, port: int | None = None) -> None:
+def _serve(
+    role: str, host: str | None = None, port: int | None = None, demo: bool = False
+) -> None:
     import uvicorn
 
     from bot.runtime.app import Role, Runtime
     from bot.runtime.logs import configure
 
     settings = get_settings()
+    if demo:
+        settings = settings.model_copy(update={"demo_data": True})
     configure(settings.log_level, settings.log_format)
     runtime = Runtime(settings, role=Role(role))
     if runtime.receives:
+        if settings.demo_data:
+            typer.echo("Demo:      the fictional Demo City's fact-checks answer residents")
+        else:
+            typer.echo(f"Start at:  {settings.public_url}/")
         typer.echo(f"Web chat:  {settings.public_url}/chat")
         typer.echo(f"Panel:     {settings.public_url}/admin")
         typer.echo(f"Telegram:  {settings.telegram_effective_mode}")
@@ -44,9 +52,13 @@ def _serve(role: str, host: str | None = None, port: int | None = None) -> None:
 
 
 @app.command()
-def run() -> None:
+def run(
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Load the demo knowledge base if it is empty")
+    ] = False,
+) -> None:
     """Run the bot, the web chat and the panel in one process (the embedded default)."""
-    _serve("all")
+    _serve("all", demo=demo)
 
 
 @app.command()
@@ -150,6 +162,33 @@ def blocked(
         return
     for row in asyncio.run(blocked_list(settings)):
         typer.echo(f"#{row['id']:<6} {row['channel']:<9} since {row['since']}  {row['reason']}")
+
+
+demo_app = typer.Typer(help="The demo knowledge base of a fictional city.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Add the thirty demo fact-checks and statements (again: re-loading updates them)."""
+    from bot.runtime.operations import load_demo_items
+
+    changed = asyncio.run(load_demo_items(get_settings()))
+    typer.echo(f"demo loaded: {changed} new or changed items; `rumourbot demo remove` takes it out")
+
+
+@demo_app.command("remove")
+def demo_remove() -> None:
+    """Remove the demo items and what trying the demo left (web chat residents, their
+    requests and clusters)."""
+    from bot.runtime.operations import remove_demo_rows
+
+    removed = asyncio.run(remove_demo_rows(get_settings()))
+    typer.echo(
+        f"demo removed: {removed.items} items, {removed.requests} requests, "
+        f"{removed.clusters} clusters, {removed.residents} web chat residents"
+    )
+    typer.echo("Restart running rumourbot processes so they forget the demo items.")
 
 
 @app.command()

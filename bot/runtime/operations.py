@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.conversation.publishing import AnswerDraft, PublishResult, publish_answer
-from bot.runtime.demo import load_demo_if_empty
+from bot.runtime.demo import DemoRemoved, load_demo, remove_demo
 from bot.runtime.services import Services
 from bot.runtime.wiring import build_services, prepare
 from domain.knowledge import import_rows, read_rows
@@ -21,7 +21,7 @@ async def _ready(settings: Settings) -> Services:
     services = build_services(settings)
     await prepare(services)
     if settings.demo_data:
-        await load_demo_if_empty(services)
+        await load_demo(services, only_if_empty=True)
     return services
 
 
@@ -133,5 +133,24 @@ async def unblock(settings: Settings, resident_id: int) -> bool:
         if resident is not None and services.flood is not None:
             await services.flood.forgive(resident.channel, resident.chat_id)
         return resident is not None
+    finally:
+        await services.db.dispose()
+
+
+async def load_demo_items(settings: Settings) -> int:
+    services = build_services(settings)
+    try:
+        await services.db.migrate()
+        return await load_demo(services)
+    finally:
+        await services.db.dispose()
+
+
+async def remove_demo_rows(settings: Settings) -> DemoRemoved:
+    services = build_services(settings)
+    try:
+        await services.db.migrate()
+        async with services.db.session() as session:
+            return await remove_demo(session)
     finally:
         await services.db.dispose()
