@@ -21,9 +21,7 @@ app = typer.Typer(
 PLUGIN_CLI_MODULES = ("admin.cli", "factcheck_connectors.cli", "nlu.cli")
 
 
-def _serve(
-    role: str, host: str | None = None, port: int | None = None, demo: bool = False
-) -> None:
+def _serve(role: str, host: str | None = None, port: int | None = None, demo: bool = False) -> None:
     import uvicorn
 
     from bot.runtime.app import Role, Runtime
@@ -76,17 +74,55 @@ def worker(
 
 
 @app.command()
-def migrate() -> None:
-    """Apply database migrations."""
-    from domain.db import Database
+def migrate(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would change")] = False,
+    backup: Annotated[
+        bool, typer.Option(help="Back up a SQLite database first (beside it)")
+    ] = True,
+) -> None:
+    """Say what the upgrade changes, back up SQLite, and apply the database migrations."""
+    from bot.runtime.maintenance import migrate as run_migrate
+    from domain.backup import BackupError
 
-    async def go() -> None:
-        db = Database(get_settings().database_url)
-        await db.migrate()
-        await db.dispose()
+    try:
+        run_migrate(get_settings().database_url, typer.echo, dry_run=dry_run, backup=backup)
+    except BackupError as exc:
+        typer.echo(f"not migrated: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
-    asyncio.run(go())
-    typer.echo("database is up to date")
+
+@app.command("backup")
+def backup_command(
+    path: Annotated[Path, typer.Argument(help="File (or directory) to write the backup to")],
+) -> None:
+    """Back up the database while the bot runs (SQLite online backup; PostgreSQL pg_dump)."""
+    from bot.runtime.maintenance import backup
+    from domain.backup import BackupError
+
+    try:
+        backup(get_settings().database_url, path, typer.echo)
+    except BackupError as exc:
+        typer.echo(f"no backup made: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command("restore")
+def restore_command(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A backup file")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Replace the database with a backup (stop every rumourbot process first)."""
+    from bot.runtime.maintenance import restore, shown_url
+    from domain.backup import BackupError
+
+    url = get_settings().database_url
+    if not yes:
+        typer.confirm(f"Stop rumourbot first. Replace {shown_url(url)} with {path}?", abort=True)
+    try:
+        restore(url, path, typer.echo)
+    except BackupError as exc:
+        typer.echo(f"not restored: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command()
