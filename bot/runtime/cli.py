@@ -10,8 +10,10 @@ from typing import Annotated, Any
 
 import typer
 
+from bot.runtime.process import configure_process
 from domain.settings import get_settings
 
+configure_process()  # this module is the `rumourbot` entry point
 app = typer.Typer(
     help="Answer forwarded rumours with verified facts.",
     no_args_is_help=True,
@@ -225,6 +227,26 @@ def demo_remove() -> None:
         f"{removed.clusters} clusters, {removed.residents} web chat residents"
     )
     typer.echo("Restart running rumourbot processes so they forget the demo items.")
+
+
+config_app = typer.Typer(help="This installation's configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check(
+    web_processes: Annotated[
+        int, typer.Option(help="How many `rumourbot web` processes you run", min=1)
+    ] = 1,
+) -> None:
+    """Print what is on, what is missing and what is unsafe; exit 1 when something is unsafe."""
+    from bot.runtime.configcheck import check
+
+    report = check(get_settings(), web_processes=web_processes)
+    for line in report.lines():
+        typer.echo(line)
+    if report.unsafe:
+        raise typer.Exit(1)
 
 
 @app.command()
