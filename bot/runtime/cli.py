@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from bot.runtime.process import configure_process
-from domain.settings import get_settings
+from domain.settings import Settings, get_settings
 
 configure_process()  # this module is the `rumourbot` entry point
 app = typer.Typer(
@@ -35,13 +36,7 @@ def _serve(role: str, host: str | None = None, port: int | None = None, demo: bo
     configure(settings.log_level, settings.log_format)
     runtime = Runtime(settings, role=Role(role))
     if runtime.receives:
-        if settings.demo_data:
-            typer.echo("Demo:      the fictional Demo City's fact-checks answer residents")
-        else:
-            typer.echo(f"Start at:  {settings.public_url}/")
-        typer.echo(f"Web chat:  {settings.public_url}/chat")
-        typer.echo(f"Panel:     {settings.public_url}/admin")
-        typer.echo(f"Telegram:  {settings.telegram_effective_mode}")
+        _banner(settings)
     uvicorn.run(
         runtime.asgi(),
         host=host or settings.host,
@@ -49,6 +44,23 @@ def _serve(role: str, host: str | None = None, port: int | None = None, demo: bo
         log_config=None,
         proxy_headers=False,
     )
+
+
+def _banner(settings: Settings) -> None:
+    """Where to go next: printed for a person, or one log record when logs are JSON."""
+    lines = [
+        "Demo:      the fictional Demo City's fact-checks answer residents"
+        if settings.demo_data
+        else f"Start at:  {settings.public_url}/",
+        f"Web chat:  {settings.public_url}/chat",
+        f"Panel:     {settings.public_url}/admin",
+        f"Telegram:  {settings.telegram_effective_mode}",
+    ]
+    if settings.log_format == "json":
+        logging.getLogger("rumourbot").info("; ".join(" ".join(line.split()) for line in lines))
+        return
+    for line in lines:
+        typer.echo(line)
 
 
 @app.command()
