@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy.engine import make_url
 
@@ -21,6 +22,7 @@ from domain.backup import (
 from domain.db import Database, MigrationPlan
 
 Say = Callable[[str], None]
+T = TypeVar("T")
 
 
 def shown_url(url: str) -> str:
@@ -42,22 +44,8 @@ def describe(plan: MigrationPlan) -> list[str]:
 def migrate(url: str, say: Say, dry_run: bool = False, backup: bool = True) -> MigrationPlan:
     """Say what will change, back up a SQLite database that has a schema, then upgrade."""
 
-    async def plan_of() -> MigrationPlan:
-        db = Database(url)
-        try:
-            return await db.migration_plan()
-        finally:
-            await db.dispose()
-
-    async def upgrade() -> None:
-        db = Database(url)
-        try:
-            await db.migrate()
-        finally:
-            await db.dispose()
-
     say(f"database: {shown_url(url)}")
-    plan = asyncio.run(plan_of())
+    plan = asyncio.run(_on_database(url, Database.migration_plan))
     for line in describe(plan):
         say(line)
     if dry_run or not plan.pending:
@@ -68,9 +56,17 @@ def migrate(url: str, say: Say, dry_run: bool = False, backup: bool = True) -> M
         say(f"backed up to {backup_sqlite(path, copy)}")
     elif backup and path is None and plan.current is not None:
         say("PostgreSQL is not backed up by migrate: run `rumourbot backup FILE` first")
-    asyncio.run(upgrade())
+    asyncio.run(_on_database(url, Database.migrate))
     say(f"done: the database is at revision {plan.head}")
     return plan
+
+
+async def _on_database(url: str, action: Callable[[Database], Awaitable[T]]) -> T:
+    db = Database(url)
+    try:
+        return await action(db)
+    finally:
+        await db.dispose()
 
 
 def backup(url: str, destination: Path, say: Say) -> Path:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from typer.testing import CliRunner, Result
 from bot.runtime.cli import app as cli
 from domain.db import Database, alembic_config
 from domain.settings import get_settings
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import new_pg_database
 
 RESIDENT = (
     "INSERT INTO residents (channel, chat_id, topics, opted_out, blocked, created_at) "
@@ -132,40 +131,42 @@ def test_migrate_says_what_it_does_and_backs_up_sqlite_first(
             assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
 
 
-@pytest.mark.postgres
-def test_postgres_backup_with_pg_dump_and_restore(rumourbot: object, tmp_path: Path) -> None:
-    run = rumourbot  # type: ignore[assignment]
-    name = f"rumourbot_backup_{uuid.uuid4().hex[:8]}"
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+@pytest.fixture
+async def empty_pg_url() -> AsyncIterator[str]:
+    async with new_pg_database("rumourbot_backup") as url:
+        yield url
 
-    async def sql(statement: str, target: str = PG_ADMIN_URL) -> object:
-        db = Database(target)
-        try:
-            async with db.engine.connect() as conn:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-                result = await conn.execute(text(statement))
-                return result.scalar() if result.returns_rows else None
-        finally:
-            await db.dispose()
 
-    asyncio.run(sql(f'CREATE DATABASE "{name}"'))
+async def _sql(url: str, statement: str) -> object:
+    db = Database(url)
     try:
-        assert run(url, "migrate").exit_code == 0
-        asyncio.run(
-            sql(
-                "INSERT INTO residents (channel, chat_id, topics, opted_out, blocked, created_at) "
-                "SELECT 'telegram', 'c' || n, '[]', false, false, now() "
-                "FROM generate_series(1, 500) AS n",
-                url,
-            )
-        )
-        dump = tmp_path / "city.dump"
-        made = run(url, "backup", str(dump))
-        assert made.exit_code == 0, made.output
-        assert dump.read_bytes()[:5] == b"PGDMP"
-        asyncio.run(sql("DELETE FROM residents", url))
-        restored = run(url, "restore", str(dump), "--yes")
-        assert restored.exit_code == 0, restored.output
-        assert asyncio.run(sql("SELECT count(*) FROM residents", url)) == 500
+        async with db.session() as session:
+            return (await session.execute(text(statement))).scalar()
     finally:
-        asyncio.run(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await db.dispose()
+
+
+def sql(url: str, statement: str) -> object:
+    return asyncio.run(_sql(url, statement))
+
+
+@pytest.mark.postgres
+def test_postgres_backup_with_pg_dump_and_restore(
+    rumourbot: object, empty_pg_url: str, tmp_path: Path
+) -> None:
+    run, url = rumourbot, empty_pg_url  # type: ignore[assignment]
+    assert run(url, "migrate").exit_code == 0
+    sql(
+        url,
+        "INSERT INTO residents (channel, chat_id, topics, opted_out, blocked, created_at) "
+        "SELECT 'telegram', 'c' || n, '[]', false, false, now() "
+        "FROM generate_series(1, 500) AS n RETURNING 1",
+    )
+    dump = tmp_path / "city.dump"
+    made = run(url, "backup", str(dump))
+    assert made.exit_code == 0, made.output
+    assert dump.read_bytes()[:5] == b"PGDMP"
+    sql(url, "DELETE FROM residents RETURNING 1")
+    restored = run(url, "restore", str(dump), "--yes")
+    assert restored.exit_code == 0, restored.output
+    assert sql(url, "SELECT count(*) FROM residents") == 500

@@ -9,7 +9,6 @@ changes values on purpose lists them in CHANGED_ON_PURPOSE.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,12 +29,11 @@ from sqlalchemy import (
     String,
     Table,
     select,
-    text,
 )
 
 from domain.db import Database, alembic_config
 from domain.models import Base
-from tests.conftest import BACKEND, PG_ADMIN_URL
+from tests.conftest import BACKEND, new_pg_database
 
 FIRST = "0001"
 CHANGED_ON_PURPOSE: dict[str, set[str]] = {}  # table -> columns a later revision rewrites
@@ -48,16 +46,8 @@ async def empty_url(tmp_path: Path) -> AsyncIterator[str]:
     if BACKEND != "postgres":
         yield f"sqlite+aiosqlite:///{tmp_path / 'pilot.db'}"
         return
-    name = f"rumourbot_upgrade_{uuid.uuid4().hex[:10]}"
-    admin = Database(PG_ADMIN_URL)
-    async with admin.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    async with admin.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    async with new_pg_database("rumourbot_upgrade") as url:
+        yield url
 
 
 def _value(table: Table, column: Any, parents: dict[str, dict[str, Any]]) -> Any:

@@ -8,16 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 
-from domain.db import Database
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import new_pg_database
 from tests.faults.processes import RUMOURBOT, ProductProcess, RedisServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -31,18 +28,10 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-async def new_pg_database() -> AsyncIterator[str]:
+async def empty_pg_url() -> AsyncIterator[str]:
     """An empty PostgreSQL database: the processes migrate it as they start, as in compose."""
-    name = f"rumourbot_image_{uuid.uuid4().hex[:8]}"
-    admin = Database(PG_ADMIN_URL)
-    async with admin.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    async with admin.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    async with new_pg_database("rumourbot_image") as url:
+        yield url
 
 
 def image_env(db_url: str, redis_url: str) -> dict[str, str]:
@@ -70,9 +59,9 @@ async def config_check(env: dict[str, str]) -> tuple[int, str]:
 
 
 async def test_image_entry_points_as_processes(
-    new_pg_database: str, redis_server: RedisServer, tmp_path: Path
+    empty_pg_url: str, redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    env = image_env(new_pg_database, redis_server.url)
+    env = image_env(empty_pg_url, redis_server.url)
     web = ProductProcess("web", env, tmp_path / "web.log")
     worker = ProductProcess("worker", env, tmp_path / "worker.log")
     try:
