@@ -13,6 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
@@ -32,6 +33,10 @@ MIGRATE_LOCK = 0x72756D6F  # any constant shared by every process of the product
 # message. A connection broken while in use fails that one operation, and SQLAlchemy then
 # replaces every pooled connection opened before the failure.
 PING_AFTER_IDLE_SECONDS = 10.0
+
+
+class UnknownRevision(Exception):
+    """The database is at a revision this version does not have (made by a newer version)."""
 
 
 class StorageUnavailable(Exception):
@@ -119,10 +124,22 @@ class MigrationPlan:
     pending: tuple[tuple[str, str], ...]  # (revision, what it changes), oldest first
 
 
+def _known(scripts: ScriptDirectory, revision: str) -> bool:
+    try:
+        return scripts.get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 def _plan(connection: Connection) -> MigrationPlan:
     scripts = ScriptDirectory.from_config(alembic_config())
     current = MigrationContext.configure(connection).get_current_revision()
     head = scripts.get_current_head() or ""
+    if current is not None and not _known(scripts, current):
+        raise UnknownRevision(
+            f"the database is at revision {current}, which this version does not know "
+            "(it was made by a newer rumourbot): install that version or restore an older backup"
+        )
     steps = reversed(list(scripts.iterate_revisions(head, current)))
     pending = tuple((s.revision, (s.doc or "").strip()) for s in steps)
     return MigrationPlan(current, head, pending)

@@ -97,10 +97,11 @@ def migrate(
     """Say what the upgrade changes, back up SQLite, and apply the database migrations."""
     from bot.runtime.maintenance import migrate as run_migrate
     from domain.backup import BackupError
+    from domain.db import UnknownRevision
 
     try:
         run_migrate(get_settings().database_url, typer.echo, dry_run=dry_run, backup=backup)
-    except BackupError as exc:
+    except (BackupError, UnknownRevision) as exc:
         typer.echo(f"not migrated: {exc}", err=True)
         raise typer.Exit(2) from exc
 
@@ -128,13 +129,14 @@ def restore_command(
     """Replace the database with a backup (stop every rumourbot process first)."""
     from bot.runtime.maintenance import restore, shown_url
     from domain.backup import BackupError
+    from domain.db import UnknownRevision
 
     url = get_settings().database_url
     if not yes:
         typer.confirm(f"Stop rumourbot first. Replace {shown_url(url)} with {path}?", abort=True)
     try:
         restore(url, path, typer.echo)
-    except BackupError as exc:
+    except (BackupError, UnknownRevision) as exc:
         typer.echo(f"not restored: {exc}", err=True)
         raise typer.Exit(2) from exc
 

@@ -129,6 +129,11 @@ def test_migrate_says_what_it_does_and_backs_up_sqlite_first(
         [copy] = list(tmp_path.glob("pilot.before-*.db"))
         with closing(sqlite3.connect(copy)) as conn:
             assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+    with closing(sqlite3.connect(pilot)) as conn, conn:  # as a newer version would leave it
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    newer = run(url, "migrate")
+    assert newer.exit_code == 2
+    assert "revision 9999, which this version does not know" in newer.output
 
 
 @pytest.fixture
