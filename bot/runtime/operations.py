@@ -11,6 +11,7 @@ from bot.conversation.publishing import AnswerDraft, PublishResult, publish_answ
 from bot.runtime.demo import DemoRemoved, load_demo, remove_demo
 from bot.runtime.services import Services
 from bot.runtime.wiring import build_services, prepare
+from domain.db import Database
 from domain.knowledge import import_rows, read_rows
 from domain.models import OPEN_STATUSES, Cluster, KnowledgeItem
 from domain.residents import blocked_residents, lift_block
@@ -147,10 +148,11 @@ async def load_demo_items(settings: Settings) -> int:
 
 
 async def remove_demo_rows(settings: Settings) -> DemoRemoved:
-    services = build_services(settings)
+    """No services needed: rows are deleted, nothing is embedded."""
+    db = Database(settings.database_url)
     try:
-        await services.db.migrate()
-        async with services.db.session() as session:
+        await db.migrate()
+        async with db.session() as session:
             return await remove_demo(session)
     finally:
-        await services.db.dispose()
+        await db.dispose()

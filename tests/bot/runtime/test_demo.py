@@ -4,12 +4,16 @@ and `demo remove` leaves no demo row behind while keeping everything real."""
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from bot.conversation.publishing import AnswerDraft, publish_answer
 from bot.runtime.app import Runtime
+from bot.runtime.cli import app as cli
 from bot.runtime.demo import DEMO_ORIGIN, load_demo, remove_demo
 from bot.runtime.wiring import build_services
 from domain.db import Database
@@ -25,7 +29,7 @@ from domain.models import (
     Resident,
 )
 from domain.residents import resident_for
-from domain.settings import Settings
+from domain.settings import Settings, get_settings
 from matching import Embedder
 from nlu import IntentParser
 
@@ -143,3 +147,17 @@ async def test_demo_remove_leaves_no_demo_row_and_keeps_real_data(runtime: Runti
         assert [r.matched_item_id for r in kept] == [real.id]
         assert await session.get(KnowledgeItem, real.id) is not None
         assert await session.get(Resident, telegram.id) is not None
+
+
+def test_demo_commands(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("RUMOURBOT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+    monkeypatch.setenv("RUMOURBOT_EMBEDDER", "hashing")
+    get_settings.cache_clear()
+    try:
+        loaded = CliRunner().invoke(cli, ["demo", "load"])
+        assert loaded.exit_code == 0 and "demo loaded: 30 new or changed items" in loaded.output
+        removed = CliRunner().invoke(cli, ["demo", "remove"])
+        assert removed.exit_code == 0 and "demo removed: 30 items" in removed.output
+        assert "Restart running rumourbot processes" in removed.output
+    finally:
+        get_settings.cache_clear()
