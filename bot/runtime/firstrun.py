@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from bot.runtime.http import page_csp
 from bot.runtime.services import Services
 from domain.models import AdminUser, KnowledgeItem
 
@@ -23,20 +24,6 @@ TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")),
     autoescape=select_autoescape(default=True),
 )
-
-
-def security_headers(style_nonce: str) -> dict[str, str]:
-    """What every page sends (the panel's own set, with this page's inline style allowed)."""
-    return {
-        "Content-Security-Policy": (
-            f"default-src 'none'; style-src 'nonce-{style_nonce}'; img-src 'self'; "
-            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-        ),
-        "X-Frame-Options": "DENY",
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "same-origin",
-        "Cache-Control": "no-store",
-    }
 
 
 @dataclass(frozen=True)
@@ -73,4 +60,6 @@ class FirstRun:
         html = TEMPLATES.get_template("firstrun.html").render(
             state=state, nonce=nonce, public_url=self.services.settings.public_url
         )
-        return HTMLResponse(html, headers=security_headers(nonce))
+        # The other security headers come from the app's SecurityHeaders middleware.
+        headers = {"Content-Security-Policy": page_csp(nonce), "Cache-Control": "no-store"}
+        return HTMLResponse(html, headers=headers)

@@ -66,8 +66,11 @@ def _value(table: Table, column: Any, parents: dict[str, dict[str, Any]]) -> Any
         return {"kept": [1, "two"]}
     if isinstance(kind, LargeBinary):
         return b"\x00\x01kept"
-    if isinstance(kind, String):
-        return f"{table.name}.{column.name}"[: kind.length or 200]
+    if isinstance(kind, String):  # links look like links: a revision may drop other schemes
+        text = f"{table.name}.{column.name}"
+        if column.name.endswith("url"):
+            text = f"https://example.org/{table.name}/{column.name}"
+        return text[: kind.length or 200]
     raise AssertionError(f"no sample value for {table.name}.{column.name} ({kind!r})")
 
 
