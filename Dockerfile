@@ -12,6 +12,6 @@ COPY factcheck_connectors factcheck_connectors
 COPY admin admin
 RUN pip install .
 USER rumourbot
-ENV RUMOURBOT_HOST=0.0.0.0 RUMOURBOT_LOG_FORMAT=json RUMOURBOT_DEMO_DATA=false
+ENV RUMOURBOT_HOST=0.0.0.0 RUMOURBOT_LOG_FORMAT=json
 EXPOSE 8080 9100
 CMD ["rumourbot", "web"]

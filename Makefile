@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 ## Run the bot, the web chat and the panel on SQLite with the demo knowledge base.
 run: $(STAMP)
-	$(BIN)/rumourbot run
+	$(BIN)/rumourbot run --demo
 
 ## Set up and run the whole suite: SQLite, then PostgreSQL, with Rasa and the browser tests.
 test: $(STAMP) rasa-install chromium services

