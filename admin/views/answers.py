@@ -19,6 +19,7 @@ from bot.conversation.catalogue import TOPICS, resolve_language, text
 from bot.conversation.publishing import (
     AnswerDraft,
     PublishError,
+    after_publish,
     answer_preview,
     broadcast,
     correct_answer,
@@ -224,19 +225,53 @@ async def _publish(
     draft = editor.draft(settings.default_language, actor)
     before: dict[str, Any]
     try:
-        if answer is None:
-            result = await publish_answer(panel.services, cluster.id, draft)
-            name, before = "publish", {"status": cluster.status}
-        else:
-            before = {
-                "verdict": answer.verdict,
-                "explanation": answer.explanation,
-                "translations": answer.translations,
-                "source_url": answer.source_url,
-                "version": answer.version,
-            }
-            result = await correct_answer(panel.services, answer.id, draft)
-            name = "correct"
+        async with panel.services.db.session() as session:
+            if answer is None:
+                result = await publish_answer(panel.services, cluster.id, draft, session=session)
+                name, before = "publish", {"status": cluster.status}
+            else:
+                before = {
+                    "verdict": answer.verdict,
+                    "explanation": answer.explanation,
+                    "translations": answer.translations,
+                    "source_url": answer.source_url,
+                    "version": answer.version,
+                }
+                result = await correct_answer(panel.services, answer.id, draft, session=session)
+                name = "correct"
+            sent = 0
+            if editor.broadcast and editor.topic:
+                fields = editor.item_fields(settings.default_language, settings.publisher_name)
+                body = {
+                    lang: answer_preview(fields, lang)
+                    for lang, value in editor.explanations.items()
+                    if value
+                }
+                sent = await broadcast(
+                    panel.services,
+                    f"answer-{result.answer_id}-v{answer.version + 1 if answer else 1}",
+                    editor.topic,
+                    body,
+                    draft.language,
+                    session=session,
+                )
+            await audit.record(
+                session,
+                name,
+                actor,
+                f"cluster:{cluster.id}",
+                before,
+                {
+                    "answer": result.answer_id,
+                    "item": result.knowledge_item_id,
+                    "verdict": draft.verdict,
+                    "explanation": draft.explanation,
+                    "translations": draft.translations,
+                    "source_url": draft.source_url,
+                    "notified": result.notified,
+                    "broadcast": sent,
+                },
+            )
     except PublishError as exc:
         editor.errors.append(str(exc))
         return panel.render(
@@ -249,39 +284,7 @@ async def _publish(
             answer=answer,
             previews={},
         )
-    sent = 0
-    if editor.broadcast and editor.topic:
-        fields = editor.item_fields(settings.default_language, settings.publisher_name)
-        body = {
-            lang: answer_preview(fields, lang)
-            for lang, value in editor.explanations.items()
-            if value
-        }
-        sent = await broadcast(
-            panel.services,
-            f"answer-{result.answer_id}-{name}-{utcnow().timestamp():.0f}",
-            editor.topic,
-            body,
-            draft.language,
-        )
-    async with panel.services.db.session() as session:
-        await audit.record(
-            session,
-            name,
-            actor,
-            f"cluster:{cluster.id}",
-            before,
-            {
-                "answer": result.answer_id,
-                "item": result.knowledge_item_id,
-                "verdict": draft.verdict,
-                "explanation": draft.explanation,
-                "translations": draft.translations,
-                "source_url": draft.source_url,
-                "notified": result.notified,
-                "broadcast": sent,
-            },
-        )
+    await after_publish(panel.services)
     verb = "Published" if name == "publish" else "Correction published"
     extra = f", and the update goes to {sent} subscribers" if sent else ""
     return panel.redirect(

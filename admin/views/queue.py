@@ -23,7 +23,7 @@ from admin.clusters import (
 from admin.panel import Panel, form_str, int_param, requires
 from admin.views.media import can_download
 from bot.conversation.catalogue import TOPICS
-from bot.conversation.publishing import PublishError, answer_with_existing
+from bot.conversation.publishing import PublishError, after_publish, answer_with_existing
 from domain.models import (
     AdminUser,
     Answer,
@@ -229,23 +229,26 @@ async def use_existing(panel: Panel, request: Request) -> Response:
     item_id = int_param(form_str(await request.form(), "item_id", 20), -1)
     actor = request.state.staff.username
     try:
-        result = await answer_with_existing(panel.services, cluster_id, item_id, author=actor)
+        async with panel.services.db.session() as session:
+            result = await answer_with_existing(
+                panel.services, cluster_id, item_id, author=actor, session=session
+            )
+            await audit.record(
+                session,
+                "answer",
+                actor,
+                f"cluster:{cluster_id}",
+                {"status": "open"},
+                {
+                    "status": "answered",
+                    "answer": result.answer_id,
+                    "item": item_id,
+                    "notified": result.notified,
+                },
+            )
     except PublishError as exc:
         return panel.render(request, "error.html", status_code=400, message=str(exc))
-    async with panel.services.db.session() as session:
-        await audit.record(
-            session,
-            "answer",
-            actor,
-            f"cluster:{cluster_id}",
-            {"status": "open"},
-            {
-                "status": "answered",
-                "answer": result.answer_id,
-                "item": item_id,
-                "notified": result.notified,
-            },
-        )
+    await after_publish(panel.services)
     return panel.redirect(
         request,
         f"/clusters/{cluster_id}",

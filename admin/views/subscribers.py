@@ -14,7 +14,7 @@ from starlette.routing import Route
 from admin import audit
 from admin.panel import Panel, form_str, requires
 from bot.conversation.catalogue import TOPICS, languages, resolve_language
-from bot.conversation.publishing import PublishError, broadcast
+from bot.conversation.publishing import PublishError, after_publish, broadcast
 from domain.models import Resident
 
 
@@ -75,24 +75,26 @@ async def send_update(panel: Panel, request: Request) -> Response:
     if errors:
         return await render_page(panel, request, 400, errors, topic, bodies)
     try:
-        sent = await broadcast(
-            panel.services,
-            f"update-{uuid.uuid4().hex}",
-            topic,
-            filled,
-            default if default in filled else next(iter(filled)),
-        )
+        async with panel.services.db.session() as session:
+            sent = await broadcast(
+                panel.services,
+                f"update-{uuid.uuid4().hex}",
+                topic,
+                filled,
+                default if default in filled else next(iter(filled)),
+                session=session,
+            )
+            await audit.record(
+                session,
+                "broadcast",
+                request.state.staff.username,
+                f"topic:{topic}",
+                None,
+                {"topic": topic, "body": filled, "recipients": sent},
+            )
     except PublishError as exc:
         return await render_page(panel, request, 400, [str(exc)], topic, bodies)
-    async with panel.services.db.session() as session:
-        await audit.record(
-            session,
-            "broadcast",
-            request.state.staff.username,
-            f"topic:{topic}",
-            None,
-            {"topic": topic, "body": filled, "recipients": sent},
-        )
+    await after_publish(panel.services)
     return panel.redirect(request, "/subscribers", f"Update queued for {sent} subscribers.")
 
 

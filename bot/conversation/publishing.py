@@ -3,10 +3,17 @@
 Notifications are outbox rows with a de-duplication key per (answer version, resident), so
 publishing twice, or a crash and retry, never notifies anyone twice; a correction is a new
 version and reaches everyone who received the earlier one.
+
+Every staff operation takes the caller's session (`session=`), so the panel or CLI writes its
+audit event in the same transaction as the action: both commit, or neither. The caller then
+calls `after_publish(services)` once the transaction has committed (wake the dispatcher,
+refresh the indexes). Without a session the function opens and commits its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -64,10 +71,29 @@ class PublishResult:
     notified: int
 
 
-async def publish_answer(services: Services, cluster_id: int, draft: AnswerDraft) -> PublishResult:
+@asynccontextmanager
+async def _transaction(
+    services: Services, session: AsyncSession | None
+) -> AsyncIterator[AsyncSession]:
+    """The caller's session as is, or a transaction of our own followed by `after_publish`."""
+    if session is not None:
+        yield session
+        return
+    async with services.db.session() as own:
+        yield own
+    await after_publish(services)
+
+
+async def publish_answer(
+    services: Services,
+    cluster_id: int,
+    draft: AnswerDraft,
+    *,
+    session: AsyncSession | None = None,
+) -> PublishResult:
     """Answer a cluster: new knowledge item, cluster answered, every asker notified once."""
     draft.validate()
-    async with services.db.session() as session:
+    async with _transaction(services, session) as session:
         cluster = await session.get(Cluster, cluster_id)
         if cluster is None:
             raise PublishError(f"cluster {cluster_id} does not exist")
@@ -91,14 +117,19 @@ async def publish_answer(services: Services, cluster_id: int, draft: AnswerDraft
         await session.flush()
         item.external_id = f"cluster-{cluster.id}"
         result = await _answer_cluster(session, cluster, item, draft.author)
-    await _after_publish(services)
     return result
 
 
-async def correct_answer(services: Services, answer_id: int, draft: AnswerDraft) -> PublishResult:
+async def correct_answer(
+    services: Services,
+    answer_id: int,
+    draft: AnswerDraft,
+    *,
+    session: AsyncSession | None = None,
+) -> PublishResult:
     """Publish a corrected version; everyone told the earlier version is told again."""
     draft.validate()
-    async with services.db.session() as session:
+    async with _transaction(services, session) as session:
         answer = await session.get(Answer, answer_id)
         if answer is None or answer.knowledge_item_id is None:
             raise PublishError(f"answer {answer_id} does not exist")
@@ -120,7 +151,6 @@ async def correct_answer(services: Services, answer_id: int, draft: AnswerDraft)
                 session, answer.cluster_id, answer, item, "notify_corrected"
             )
         result = PublishResult(answer.id, item.id, notified)
-    await _after_publish(services)
     return result
 
 
@@ -155,7 +185,13 @@ async def notify_askers(
 
 
 async def broadcast(
-    services: Services, key: str, topic: str, body: dict[str, str], default_language: str = "en"
+    services: Services,
+    key: str,
+    topic: str,
+    body: dict[str, str],
+    default_language: str = "en",
+    *,
+    session: AsyncSession | None = None,
 ) -> int:
     """Send a verified update to every subscriber of `topic`, once per `key` and resident.
 
@@ -164,7 +200,7 @@ async def broadcast(
     if not body or not any(v.strip() for v in body.values()):
         raise PublishError("the update is empty")
     sent = 0
-    async with services.db.session() as session:
+    async with _transaction(services, session) as session:
         residents = (
             await session.scalars(
                 select(Resident).where(Resident.opted_out.is_(False), Resident.blocked.is_(False))
@@ -190,11 +226,11 @@ async def broadcast(
                 OutboxKind.BROADCAST,
                 f"broadcast:{key}:resident:{resident.id}",
             )
-    services.dispatcher.wake()
     return sent
 
 
-async def _after_publish(services: Services) -> None:
+async def after_publish(services: Services) -> None:
+    """After the transaction committed: send now, and let the indexes see the new answer."""
     services.dispatcher.wake()
     await services.knowledge.refresh()
     await services.clusters.refresh()
@@ -207,10 +243,15 @@ def answer_preview(item_fields: dict[str, Any], language: str) -> str:
 
 
 async def answer_with_existing(
-    services: Services, cluster_id: int, item_id: int, author: str | None = None
+    services: Services,
+    cluster_id: int,
+    item_id: int,
+    author: str | None = None,
+    *,
+    session: AsyncSession | None = None,
 ) -> PublishResult:
     """Answer a cluster with a knowledge item that already exists; every asker notified once."""
-    async with services.db.session() as session:
+    async with _transaction(services, session) as session:
         cluster = await session.get(Cluster, cluster_id)
         item = await session.get(KnowledgeItem, item_id)
         if cluster is None:
@@ -220,7 +261,6 @@ async def answer_with_existing(
         if cluster.answer_id is not None:
             raise PublishError("this question already has an answer; correct that answer instead")
         result = await _answer_cluster(session, cluster, item, author)
-    await _after_publish(services)
     return result
 
 
