@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from admin.auth import Sessions, Staff
+from admin.plurals import plural
 from bot.conversation.catalogue import TOPICS, languages
 from bot.runtime.services import Services
 from domain.models import ClusterStatus, OutboxStatus, Verdict
@@ -43,6 +44,8 @@ STATUS_LABELS = {
     ClusterStatus.ANSWERED: "Answered",
     ClusterStatus.NOT_A_CLAIM: "Not a claim",
     ClusterStatus.SPAM: "Spam",
+    ClusterStatus.OUT_OF_SCOPE: "Out of scope",
+    ClusterStatus.MERGED: "Merged",
 }
 VERDICT_LABELS = {
     Verdict.FALSE: "False",
@@ -100,6 +103,7 @@ class Panel:
             autoescape=select_autoescape(default=True, default_for_string=True),
         )
         self.env.filters["masked"] = masked
+        self.env.filters["plural"] = plural
         self.env.globals.update(
             STATUS_LABELS=STATUS_LABELS,
             VERDICT_LABELS=VERDICT_LABELS,

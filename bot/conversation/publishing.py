@@ -12,7 +12,7 @@ refresh the indexes). Without a session the function opens and commits its own.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -155,15 +155,25 @@ async def correct_answer(
 
 
 async def notify_askers(
-    session: AsyncSession, cluster_id: int, answer: Answer, item: KnowledgeItem, header_key: str
+    session: AsyncSession,
+    cluster_id: int,
+    answer: Answer,
+    item: KnowledgeItem,
+    header_key: str,
+    request_ids: Collection[int] | None = None,
 ) -> int:
-    """Queue one notification per resident who asked in the cluster (not opted out)."""
+    """Queue one notification per resident who asked in the cluster (not opted out).
+
+    `request_ids` limits it to those requests (residents merged into an answered cluster).
+    """
     query = (
         select(Request, Resident)
         .join(Resident, Request.resident_id == Resident.id)
         .where(Request.cluster_id == cluster_id)
         .order_by(Request.id)
     )
+    if request_ids is not None:
+        query = query.where(Request.id.in_(list(request_ids)))
     notified = 0
     seen: set[int] = set()
     for request, resident in (await session.execute(query)).all():
@@ -284,3 +294,38 @@ async def _answer_cluster(
     cluster.status, cluster.answer_id = ClusterStatus.ANSWERED, answer.id
     notified = await notify_askers(session, cluster.id, answer, item, "notify_answered")
     return PublishResult(answer.id, item.id, notified)
+
+
+CLOSING_REASONS = (ClusterStatus.SPAM, ClusterStatus.NOT_A_CLAIM, ClusterStatus.OUT_OF_SCOPE)
+
+
+async def close_cluster(session: AsyncSession, cluster: Cluster, reason: str) -> int:
+    """Close an open cluster as spam / not a claim / out of scope; each asker gets one polite
+    closing reply in their language (`closed.<reason>` in the catalogue). Returns how many."""
+    if reason not in CLOSING_REASONS:
+        raise PublishError("choose spam, not a claim or out of scope")
+    if cluster.answer_id is not None:
+        raise PublishError("this question already has an answer; correct that answer instead")
+    cluster.status, cluster.updated_at = reason, utcnow()
+    query = (
+        select(Request, Resident)
+        .join(Resident, Request.resident_id == Resident.id)
+        .where(Request.cluster_id == cluster.id)
+        .order_by(Request.id)
+    )
+    told = 0
+    seen: set[int] = set()
+    for request, resident in (await session.execute(query)).all():
+        if resident.id in seen or resident.opted_out or resident.blocked:
+            continue
+        seen.add(resident.id)
+        language = resolve_language(resident.language or request.language)
+        message = OutboundMessage(
+            chat_id=resident.chat_id,
+            text=text(f"closed.{reason}", language),
+            language=language,
+            reply_to=request.platform_message_id,
+        )
+        key = f"closed:{cluster.id}:{reason}:resident:{resident.id}"
+        told += await enqueue(session, resident, message, OutboxKind.NOTIFICATION, key)
+    return told

@@ -18,6 +18,8 @@ class ClusterStatus(enum.StrEnum):
     ANSWERED = "answered"
     NOT_A_CLAIM = "not_a_claim"
     SPAM = "spam"
+    OUT_OF_SCOPE = "out_of_scope"
+    MERGED = "merged"  # its requests moved into another cluster (undo from that one's history)
 
 
 OPEN_STATUSES = (ClusterStatus.NEW, ClusterStatus.IN_REVIEW)

@@ -80,7 +80,7 @@ async def test_publish_reaches_every_asker_in_their_language_and_broadcasts(
             if resident.chat_id == "r3":
                 resident.topics = ["security"]
     csrf = await editor(moderator)
-    await moderator.post("/admin/clusters/2/merge", data={"csrf_token": csrf, "target": "1"})
+    await moderator.post("/admin/clusters/1/merge", data={"csrf_token": csrf, "source": "2"})
     response = await moderator.post(
         "/admin/clusters/1/answer",
         data={**GOOD, "csrf_token": csrf, "action": "publish", "broadcast": "on"},
