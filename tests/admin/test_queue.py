@@ -170,7 +170,7 @@ async def test_merge_confirm_undo_and_split(runtime: Runtime, moderator: httpx.A
         await moderator.post("/admin/clusters/2/merge", data={"csrf_token": csrf, "source": "abc"})
     ).status_code == 400
     confirm = (await moderator.get("/admin/clusters/2/merge?source=1")).text
-    assert "1 message from 1 resident move into #2" in confirm
+    assert "1 message from 1 resident moves into #2" in confirm
     assert "Nobody is messaged now" in confirm and "undo" in confirm
     assert (await clusters(runtime))[1].status == "new"  # the confirmation page changes nothing
     response = await moderator.post(
