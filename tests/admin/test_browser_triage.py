@@ -24,7 +24,6 @@ SHOTS = Path("/tmp/rumourbot-screens")
 
 
 async def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
