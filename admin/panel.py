@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from admin.auth import Sessions, Staff
 from admin.plurals import plural
-from bot.conversation.catalogue import TOPICS, languages
+from bot.conversation.catalogue import TOPICS, languages, text
 from bot.runtime.services import Services
 from domain.models import ClusterStatus, OutboxStatus, Verdict
 
@@ -110,6 +110,7 @@ class Panel:
             OUTBOX_LABELS=OUTBOX_LABELS,
             TOPICS=TOPICS,
             LANGUAGES=languages(),
+            LANGUAGE_NAMES={code: text("language_name", code) for code in languages()},
         )
 
     @property

@@ -198,9 +198,7 @@ async def test_merge_confirm_undo_and_split(runtime: Runtime, moderator: httpx.A
     )
     assert again.status_code == 400 and "already undone" in again.text
     async with runtime.services.db.session() as session:
-        swahili = (
-            await session.scalars(select(Request).where(Request.language == "sw"))
-        ).one()
+        swahili = (await session.scalars(select(Request).where(Request.language == "sw"))).one()
     response = await moderator.post(
         "/admin/clusters/2/split", data={"csrf_token": csrf, "request_id": str(swahili.id)}
     )
@@ -294,8 +292,12 @@ async def test_bulk_assign_and_close(runtime: Runtime, moderator: httpx.AsyncCli
     csrf = await token(moderator)
     response = await moderator.post(
         "/admin/queue/bulk",
-        data={"csrf_token": csrf, "cluster": ["1", "2"], "action": "assign",
-              "assignee": "moderator"},
+        data={
+            "csrf_token": csrf,
+            "cluster": ["1", "2"],
+            "action": "assign",
+            "assignee": "moderator",
+        },
     )
     assert "2 clusters assigned to moderator." in flash_of(response)
     assert {c.assignee for c in (await clusters(runtime)).values()} == {"moderator"}
