@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import AuditEvent, utcnow
+from domain.text import clean
 
 
 def jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -30,9 +31,9 @@ async def record(
     session.add(
         AuditEvent(
             name=name[:50],
-            actor=actor[:100],
+            actor=clean(actor)[:100],  # a failed login's username is whatever was typed
             created=utcnow(),
-            target=target[:100] if target else None,
+            target=clean(target)[:100] if target is not None else None,
             before=jsonable(before),
             after=jsonable(after),
         )

@@ -8,6 +8,7 @@ from functools import partial
 
 import numpy as np
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -31,6 +32,7 @@ from admin.panel import Panel, form_str, int_param, requires
 from admin.plurals import plural
 from admin.views.media import can_download
 from bot.conversation.catalogue import TOPICS
+from bot.conversation.claims import AWAITING
 from bot.conversation.publishing import (
     CLOSING_REASONS,
     PublishError,
@@ -87,6 +89,7 @@ async def queue_page(panel: Panel, request: Request) -> Response:
     page = max(1, int_param(request.query_params.get("page"), 1))
     async with panel.services.db.session() as session:
         rows = await queue(session, filters)
+        awaiting = await awaiting_the_resident(session, [row.cluster.id for row in rows])
     pages = max(1, (len(rows) + PAGE_SIZE - 1) // PAGE_SIZE)
     page = min(page, pages)
     shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
@@ -102,6 +105,7 @@ async def queue_page(panel: Panel, request: Request) -> Response:
         filters=filters,
         staff_names=await staff_names(panel),
         newest=await newest_open(panel),
+        awaiting=awaiting,
         live_interval=min(max(int_param(request.query_params.get("live_ms"), 15000), 1000), 600000),
     )
 
@@ -188,6 +192,19 @@ async def bulk(panel: Panel, request: Request) -> Response:
 def similarity_floor(panel: Panel) -> float:
     """Below the engine's "suggest" threshold a candidate is noise, not a lead."""
     return float(panel.services.knowledge.engine.thresholds.suggest)
+
+
+async def awaiting_the_resident(session: AsyncSession, cluster_ids: list[int]) -> dict[int, int]:
+    """Per cluster, the requests offered candidates the resident has not picked from yet."""
+    if not cluster_ids:
+        return {}
+    query = (
+        select(RequestRow.cluster_id, func.count())
+        .where(RequestRow.cluster_id.in_(cluster_ids), RequestRow.outcome == AWAITING)
+        .group_by(RequestRow.cluster_id)
+    )
+    rows = (await session.execute(query)).all()
+    return {int(cluster_id or 0): int(n) for cluster_id, n in rows}
 
 
 async def closest_items(panel: Panel, text: str) -> list[tuple[KnowledgeItem, float]]:

@@ -127,7 +127,7 @@ async def send_update(panel: Panel, request: Request) -> Response:
     if already is not None:
         return panel.redirect(
             request,
-            f"/broadcasts#broadcast-{already.id}",
+            "/broadcasts",
             f"This update was already sent to {plural(already.recipients, 'subscriber')}; "
             "nothing was sent again.",
         )
