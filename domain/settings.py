@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     default_language: str = "en"
     publisher_name: str = "City communications team"
+    time_zone: str = "UTC"  # IANA name, e.g. Africa/Nairobi: every time the panel shows
     demo_data: bool = True
 
     telegram_token: SecretStr | None = None
