@@ -30,6 +30,17 @@ class Settings(BaseSettings):
     default_language: str = "en"
     publisher_name: str = "City communications team"
     demo_data: bool = False
+    time_zone: str = "UTC"  # IANA name, e.g. Africa/Nairobi: every time the panel shows
+    alert_residents_per_hour: int = Field(default=10, ge=1)
+    alert_growth: float = Field(default=3.0, ge=1.0)
+    alert_telegram_chat: str | None = None
+    alert_email_to: str = ""
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "rumourbot@localhost"
+    smtp_starttls: bool = True
 
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"

@@ -50,6 +50,7 @@ from domain.settings import Settings
 log = logging.getLogger(__name__)
 PURGE_SECONDS = 3600.0
 SUGGESTION_SECONDS = 60.0
+SPIKE_SECONDS = 60.0
 
 
 class Role(enum.StrEnum):
@@ -138,7 +139,14 @@ class Runtime:
             (self.settings.inbox_recovery_seconds, self.conversation.recover),
             (PURGE_SECONDS, self.purge),
             (SUGGESTION_SECONDS, self.expire_suggestions),
+            (SPIKE_SECONDS, self.check_spikes),
         ]
+
+    async def check_spikes(self) -> None:
+        """Spike alerts to the staff on duty (admin.alerts; nothing without the panel)."""
+        job = _optional("admin.alerts", "check_spikes", self.services)
+        if job is not None:
+            await job
 
     async def expire_suggestions(self) -> None:
         """Suggestions left without a pick: queued for staff, the resident told once."""

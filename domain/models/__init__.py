@@ -2,7 +2,15 @@
 
 from domain.models.admin import AdminSession, AdminUser, AuditEvent, ClusterNote, PanelSecret
 from domain.models.base import Base, utcnow
-from domain.models.clusters import OPEN_STATUSES, Answer, Cluster, ClusterStatus
+from domain.models.clusters import (
+    OPEN_STATUSES,
+    Answer,
+    Broadcast,
+    BroadcastRecipient,
+    Cluster,
+    ClusterAlert,
+    ClusterStatus,
+)
 from domain.models.knowledge import (
     ItemKind,
     ItemStatus,
@@ -27,7 +35,10 @@ __all__ = [
     "PRIORITY",
     "Answer",
     "Base",
+    "Broadcast",
+    "BroadcastRecipient",
     "Cluster",
+    "ClusterAlert",
     "ClusterStatus",
     "InboxMessage",
     "ItemKey",
