@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -15,6 +17,7 @@ from admin.panel import HERE, Panel, SecurityHeaders
 from admin.views import (
     answers,
     blocked,
+    cards,
     delivery,
     insight,
     knowledge,
@@ -26,7 +29,10 @@ from admin.views import (
 )
 from bot.runtime.services import Services
 
-VIEWS = (login, queue, answers, knowledge, subscribers, delivery, blocked, insight, staff, media)
+VIEWS: tuple[ModuleType, ...] = (
+    *(login, queue, answers, knowledge, subscribers, delivery, blocked, insight, staff, media),
+    cards,
+)
 
 
 class LoadSessions:

@@ -30,8 +30,12 @@ class Settings(BaseSettings):
     default_language: str = "en"
     publisher_name: str = "City communications team"
     demo_data: bool = True
+    city_name: str | None = None
+    city_logo: str | None = None
+    fonts_dir: str = "/usr/share/fonts/truetype/noto"
 
     telegram_token: SecretStr | None = None
+    telegram_bot_username: str | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_file_url: str = "https://api.telegram.org/file/bot"
     telegram_mode: Literal["auto", "polling", "webhook", "off"] = "auto"
@@ -42,6 +46,7 @@ class Settings(BaseSettings):
 
     whatsapp_access_token: SecretStr | None = None
     whatsapp_phone_number_id: str | None = None
+    whatsapp_number: str | None = None
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_api_url: str = "https://graph.facebook.com"
