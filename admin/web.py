@@ -20,6 +20,7 @@ from admin.views import (
     cards,
     delivery,
     insight,
+    invitations,
     knowledge,
     login,
     media,
@@ -32,6 +33,7 @@ from bot.runtime.services import Services
 VIEWS: tuple[ModuleType, ...] = (
     *(login, queue, answers, knowledge, subscribers, delivery, blocked, insight, staff, media),
     cards,
+    invitations,
 )
 
 

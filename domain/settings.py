@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     city_name: str | None = None
     city_logo: str | None = None
     fonts_dir: str = "/usr/share/fonts/truetype/noto"
+    roles: str = "resident,influencer,community_leader,journalist,partner_organisation"
+    areas: str = ""
 
     telegram_token: SecretStr | None = None
     telegram_bot_username: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
+from bot.amplifiers.join import join
 from bot.conversation import replies
 from bot.conversation.catalogue import TOPICS, languages, resolve_language, topic_label
 from bot.conversation.claims import ClaimDesk
@@ -96,7 +97,9 @@ class Commands:
         except ValueError:  # forged or stale button data
             await turn.say("help")
 
-    async def start(self, turn: Turn, _argument: str) -> None:
+    async def start(self, turn: Turn, argument: str) -> None:
+        if argument and await join(turn, argument):  # an invitation link was followed
+            return
         turn.resident.consent_at = turn.resident.consent_at or utcnow()
         turn.resident.opted_out = False
         await turn.reply(replies.language_message(turn.resident.chat_id, "welcome", turn.language))

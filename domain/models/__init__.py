@@ -1,6 +1,7 @@
 """ORM models. Import every model module here so Alembic and `create_all` see all tables."""
 
 from domain.models.admin import AdminSession, AdminUser, AuditEvent, ClusterNote, PanelSecret
+from domain.models.amplifiers import RESIDENT_ROLE, Invitation, SubscriberProfile
 from domain.models.base import Base, utcnow
 from domain.models.clusters import OPEN_STATUSES, Answer, Cluster, ClusterStatus
 from domain.models.knowledge import ItemKind, ItemStatus, KnowledgeItem, Verdict
@@ -11,6 +12,9 @@ from domain.models.sources import ItemKey, Source
 
 __all__ = [
     "OPEN_STATUSES",
+    "RESIDENT_ROLE",
+    "Invitation",
+    "SubscriberProfile",
     "AdminSession",
     "AdminUser",
     "AuditEvent",
