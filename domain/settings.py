@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     whatsapp_api_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v21.0"
     whatsapp_messages_per_second: float = Field(default=80.0, gt=0)
+    whatsapp_messaging_tier: Literal["250", "2000", "10000", "100000", "unlimited"] = "250"
     whatsapp_template_answer: str | None = None
     whatsapp_template_broadcast: str | None = None
     whatsapp_template_language: str = "en"

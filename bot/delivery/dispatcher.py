@@ -15,8 +15,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from itertools import groupby
 
 from redis.asyncio import Redis
@@ -27,6 +27,7 @@ from bot.runtime.metrics import MESSAGES_OUT, SEND_SECONDS
 from domain import leases
 from domain.db import Database, is_unavailable
 from domain.messages import OutboundMessage
+from domain.models import utcnow
 from domain.outbox import (
     DeliveryResult,
     claim_due,
@@ -56,8 +57,10 @@ class OutboxDispatcher:
         redis: Redis | None = None,
         worker_timeout: float = 30.0,
         resend_in_doubt: bool = False,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
+        self.clock = clock  # what "due" is measured against (paced broadcasts, tests)
         self.worker_id = f"outbox:{leases.PROCESS_ID}"
         self.worker_timeout = worker_timeout
         self.resend_in_doubt = resend_in_doubt
@@ -109,7 +112,11 @@ class OutboxDispatcher:
             await self.heartbeat()
         async with self.db.session() as session:
             rows = await claim_due(
-                session, self.batch, channels=list(self.channels), worker=self.worker_id
+                session,
+                self.batch,
+                now=self.clock(),
+                channels=list(self.channels),
+                worker=self.worker_id,
             )
             claimed = [
                 (r.id, r.channel, r.chat_id, OutboundMessage.from_payload(r.payload)) for r in rows

@@ -7,6 +7,7 @@ from domain.models.clusters import OPEN_STATUSES, Answer, Cluster, ClusterStatus
 from domain.models.knowledge import ItemKind, ItemStatus, KnowledgeItem, Verdict
 from domain.models.leases import Lease
 from domain.models.outbox import PRIORITY, OutboxKind, OutboxMessage, OutboxStatus
+from domain.models.pacing import PacedSend
 from domain.models.residents import InboxMessage, Request, Resident
 from domain.models.sources import ItemKey, Source
 
@@ -34,6 +35,7 @@ __all__ = [
     "OutboxKind",
     "OutboxMessage",
     "OutboxStatus",
+    "PacedSend",
     "Request",
     "Resident",
     "Source",

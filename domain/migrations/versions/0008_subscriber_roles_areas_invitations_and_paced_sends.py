@@ -1,4 +1,4 @@
-"""subscriber roles, areas and invitations
+"""subscriber roles, areas, invitations and paced sends
 
 Revision ID: 0008
 Revises: 0001
@@ -34,6 +34,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invitations")),
         sa.UniqueConstraint("code", name=op.f("uq_invitations_code")),
     )
+    op.create_table(
+        "paced_sends",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("dedup_key", sa.String(length=200), nullable=False),
+        sa.Column("slot_at", domain.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_paced_sends")),
+        sa.UniqueConstraint("dedup_key", name=op.f("uq_paced_sends_dedup_key")),
+    )
+    with op.batch_alter_table("paced_sends", schema=None) as batch_op:
+        batch_op.create_index("ix_paced_sends_channel_slot", ["channel", "slot_at"], unique=False)
+
     op.create_table(
         "subscriber_profiles",
         sa.Column("resident_id", sa.Integer(), nullable=False),
@@ -73,5 +85,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_subscriber_profiles_invitation_id"))
 
     op.drop_table("subscriber_profiles")
+    with op.batch_alter_table("paced_sends", schema=None) as batch_op:
+        batch_op.drop_index("ix_paced_sends_channel_slot")
+
+    op.drop_table("paced_sends")
     op.drop_table("invitations")
     # ### end Alembic commands ###

@@ -1,0 +1,82 @@
+"""WhatsApp's messaging limit: business-initiated messages per moving 24 hours, per number.
+
+Meta lets a number start conversations with a limited number of people a day (its tier: 250
+for a new business portfolio, then 2,000, 10,000, 100,000, unlimited). Messages to people
+whose 24-hour service window is open do not count. A paced broadcast takes one slot per
+message that counts; each slot is the earliest time at which the 24 hours before it hold fewer
+than the tier's messages, counting earlier broadcasts' slots too. The slot becomes the outbox
+row's `next_attempt_at`, so a restarted worker finds the plan where it was left.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.models import PacedSend, Resident
+from domain.sql import insert_ignoring_duplicates
+
+DAY = timedelta(hours=24)
+WINDOW = timedelta(hours=24)
+WINDOW_MARGIN = timedelta(minutes=10)  # as the WhatsApp channel: a send takes time to arrive
+TIERS = ("250", "2000", "10000", "100000", "unlimited")
+PACED_CHANNELS = frozenset({"whatsapp"})
+
+
+def tier_limit(tier: str) -> int | None:
+    """Messages per 24 hours for a tier setting; None when unlimited."""
+    if tier not in TIERS:
+        raise ValueError(f"unknown WhatsApp messaging tier {tier!r}")
+    return None if tier == "unlimited" else int(tier)
+
+
+def window_open(resident: Resident, at: datetime) -> bool:
+    last = resident.last_inbound_at
+    return last is not None and at - last < WINDOW - WINDOW_MARGIN
+
+
+class SlotPlanner:
+    """Hands out slots in time order, in the caller's transaction."""
+
+    def __init__(self, channel: str, limit: int | None, now: datetime) -> None:
+        self.channel = channel
+        self.limit = limit
+        self.now = now
+        self.slots: list[datetime] = []
+
+    async def load(self, session: AsyncSession) -> None:
+        query = (
+            select(PacedSend.slot_at)
+            .where(PacedSend.channel == self.channel, PacedSend.slot_at > self.now - DAY)
+            .order_by(PacedSend.slot_at)
+        )
+        self.slots = list((await session.scalars(query)).all())
+
+    def next_slot(self) -> datetime:
+        at = max(self.now, self.slots[-1]) if self.slots else self.now
+        if self.limit is not None and len(self.slots) >= self.limit:
+            at = max(at, self.slots[-self.limit] + DAY)
+        return at
+
+    def simulate(self, count: int) -> datetime | None:
+        """The slot the `count`-th more message would get (for a preview); nothing stored."""
+        at = None
+        for _ in range(count):
+            at = self.next_slot()
+            self.slots.append(at)
+        return at
+
+    async def take(self, session: AsyncSession, dedup_key: str) -> datetime | None:
+        """The slot for `dedup_key`; None when it already had one (planned before)."""
+        at = self.next_slot()
+        taken = await insert_ignoring_duplicates(
+            session,
+            PacedSend.__table__,  # type: ignore[arg-type]
+            {"channel": self.channel, "dedup_key": dedup_key, "slot_at": at},
+        )
+        if not taken:
+            return None
+        self.slots.append(at)
+        return at
