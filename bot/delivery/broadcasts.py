@@ -18,9 +18,12 @@ from bot.conversation.catalogue import text, topic_label
 from bot.delivery.audience import Audience, Recipient, recipients
 from bot.delivery.pacing import PACED_CHANNELS, SlotPlanner, tier_limit, window_open
 from bot.runtime.services import Services
+from bot.sharing.content import card_languages, share_text
+from bot.sharing.web import published_source
 from domain.messages import OutboundMessage
-from domain.models import OutboxKind, utcnow
+from domain.models import Answer, KnowledgeItem, OutboxKind, utcnow
 from domain.outbox import enqueue
+from factcheck_connectors.feeds import page_url
 
 Clock = Callable[[], datetime]
 TEMPLATE_PARAM_CHARS = 900
@@ -112,3 +115,25 @@ async def targeted_broadcast(
     if not preview:
         services.dispatcher.wake()
     return plan
+
+
+async def answer_bodies(services: Services, answer_id: int) -> dict[str, str]:
+    """A published answer as a broadcast, per language: its card's link, then its text (short
+    enough to be the template's parameter too)."""
+    async with services.db.session() as session:
+        answer = await session.get(Answer, answer_id)
+        item = await session.get(KnowledgeItem, answer.knowledge_item_id) if answer else None
+    if item is None:
+        raise BroadcastError("that answer does not exist")
+    bodies: dict[str, str] = {}
+    for language in card_languages(item):
+        found = await published_source(services.db, str(answer_id), language)
+        if found is None:
+            continue
+        card = f"{page_url(services.settings, answer_id)}/card.png?lang={language}"
+        head = f"{text('share_offer', language)}\n{card}\n\n"
+        limit = TEMPLATE_PARAM_CHARS - len(head)
+        bodies[language] = head + share_text(services.settings, found[1], limit=limit)
+    if not bodies:
+        raise BroadcastError("that answer is not published")
+    return bodies
