@@ -84,7 +84,7 @@ async def test_influencers_in_one_area_and_language_get_the_card_once(
         f"/admin/answers/{answer_id}/broadcast", data={**form, "action": "preview"}
     )
     assert preview.status_code == 200
-    assert "<strong>2</strong> people (2 influencers and community leaders" in preview.text
+    assert "<strong>2</strong> people (2 of them influencers or community leaders" in preview.text
     assert '<td>telegram</td><td>sw</td><td class="num">2</td>' in preview.text
     assert not fake.sent_to(9101)  # a preview sends nothing
     for _ in range(2):  # a double click sends once
