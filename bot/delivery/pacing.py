@@ -10,12 +10,15 @@ row's `next_attempt_at`, so a restarted worker finds the plan where it was left.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import PacedSend, Resident
+from domain.db import Database
+from domain.models import OutboxMessage, PacedSend, Resident
 from domain.sql import insert_ignoring_duplicates
 
 DAY = timedelta(hours=24)
@@ -80,3 +83,41 @@ class SlotPlanner:
             return None
         self.slots.append(at)
         return at
+
+
+class PacedGate:
+    """The check at send time, for when the plan slipped (workers were down, sends bunched up):
+    a paced message goes only while fewer than the tier's paced messages went in the 24 hours
+    before; otherwise it waits until the oldest of them is 24 hours old.
+
+    Check and record happen under one lock per process; with several workers the count can
+    exceed the tier by at most the number of workers minus one at one instant.
+    """
+
+    def __init__(self, db: Database, limit: int | None, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.limit = limit
+        self.clock = clock
+        self._lock = asyncio.Lock()
+
+    async def admit(self, outbox_id: int) -> float:
+        """0 when the row may be sent now (and is counted), else seconds to wait."""
+        async with self._lock, self.db.session() as session:
+            query = select(PacedSend).join(
+                OutboxMessage, OutboxMessage.dedup_key == PacedSend.dedup_key
+            )
+            paced = (await session.scalars(query.where(OutboxMessage.id == outbox_id))).first()
+            if paced is None or paced.sent_at is not None:
+                return 0.0  # not paced, or admitted before (a retry)
+            now = self.clock()
+            if self.limit is not None:
+                recent = (
+                    select(func.count(), func.min(PacedSend.sent_at))
+                    .where(PacedSend.channel == paced.channel)
+                    .where(PacedSend.sent_at > now - DAY)
+                )
+                count, oldest = (await session.execute(recent)).one()
+                if count >= self.limit and oldest is not None:
+                    return max((oldest + DAY - now).total_seconds(), 1.0)
+            paced.sent_at = now
+            return 0.0

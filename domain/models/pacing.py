@@ -22,3 +22,4 @@ class PacedSend(Base):
     channel: Mapped[str] = mapped_column(String(20))
     dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
     slot_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]  # when a worker let it go (see pacing.PacedGate)

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=20), nullable=False),
         sa.Column("dedup_key", sa.String(length=200), nullable=False),
         sa.Column("slot_at", domain.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", domain.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_paced_sends")),
         sa.UniqueConstraint("dedup_key", name=op.f("uq_paced_sends_dedup_key")),
     )

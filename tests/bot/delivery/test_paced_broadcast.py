@@ -142,3 +142,43 @@ async def test_tier_250_spreads_1000_over_four_days_amplifiers_first_nothing_twi
                 await wait_for_total(graph, 260 + 250 * day)
     per_person = Counter(s.to for s in graph.sent)
     assert len(per_person) == PEOPLE + IN_WINDOW and set(per_person.values()) == {1}
+
+
+async def test_when_the_plan_slipped_the_gate_still_keeps_to_the_tier(services: Services) -> None:
+    """Workers down for a day: two days' slots are due at once, yet only 250 go in 24 hours."""
+    from bot.delivery.pacing import PacedGate
+    from domain.models import OutboxMessage
+
+    start = utcnow()
+    async with services.db.session() as session:
+        await session.execute(
+            insert(Resident),
+            [
+                {
+                    "channel": "whatsapp",
+                    "chat_id": f"2548{i:08d}",
+                    "language": "en",
+                    "topics": ["health"],
+                    "opted_out": False,
+                    "blocked": False,
+                    "created_at": start,
+                }
+                for i in range(300)
+            ],
+        )
+    plan = await targeted_broadcast(
+        services, "late", Audience(topic="health"), UPDATE, clock=Clock(start)
+    )
+    assert (plan.queued, plan.at_once, plan.paced) == (300, 250, 50)
+    later = Clock(start + timedelta(hours=25))  # every slot is due now
+    gate = PacedGate(services.db, 250, later)
+    async with services.db.session() as session:
+        ids = list(
+            (await session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id))).all()
+        )
+    waits = [await gate.admit(outbox_id) for outbox_id in ids]
+    assert waits[:250] == [0.0] * 250
+    assert all(23.9 * 3600 < wait <= 24 * 3600 for wait in waits[250:])
+    assert await gate.admit(ids[0]) == 0.0  # a retry of an admitted message is not held
+    later.now += timedelta(hours=24, seconds=1)
+    assert [await gate.admit(outbox_id) for outbox_id in ids[250:]] == [0.0] * 50
