@@ -21,10 +21,16 @@ from domain.settings import Settings
 from factcheck_connectors import feeds
 
 MAX_LANGUAGE = 10
+HEADERS = {  # these responses are files, never pages: nothing in them may run or be framed
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+    return JSONResponse({"error": message}, status_code=status, headers=HEADERS)
 
 
 async def published_source(
@@ -80,6 +86,7 @@ class CardDownloads:
             data,
             media_type="image/png",
             headers={
+                **HEADERS,
                 "Content-Disposition": f'inline; filename="{filename}"',
                 "Cache-Control": "public, max-age=300",
             },
@@ -91,7 +98,7 @@ class CardDownloads:
         )
         if found is None:
             return _error(404, "no such answer")
-        return PlainTextResponse(share_text(self.settings, found[1]))
+        return PlainTextResponse(share_text(self.settings, found[1]), headers=HEADERS)
 
 
 def routes(db: Database, settings: Settings) -> list[BaseRoute]:

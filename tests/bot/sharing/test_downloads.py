@@ -54,6 +54,8 @@ async def test_claim_page_links_to_its_cards_in_both_sizes(
     for link in links[:2]:
         response = await http.get(link)
         assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "default-src 'none'" in response.headers["content-security-policy"]
         sizes.append(Image.open(io.BytesIO(response.content)).size)
     assert sizes == [(1080, 1080), (1080, 1920)]
     text = (await http.get(links[2])).text
