@@ -78,6 +78,11 @@ class Block:
         return boxes
 
 
+def line_capacity(width: int, size: int) -> int:
+    """More characters than a line `width` wide can hold at `size` (none is under size / 5)."""
+    return width * 5 // max(size, 1) + 1
+
+
 def baseline_of(box: Box, size: int) -> int:
     """Where the baseline of a line of text at `size` lies in its line box."""
     return box.top + box.height // 2 + round(size * 0.33)
@@ -102,27 +107,46 @@ class Typesetter:
 
     def wrap(self, text: str, size: int, bold: bool, width: int, limit: int = 1000) -> list[str]:
         """Words into lines no wider than `width` (a word wider than a line is cut), stopping
-        once there are more than `limit` lines."""
+        once there are more than `limit` lines.
+
+        A candidate line is measured as its words plus spaces (shaping never crosses a space
+        in these scripts), then each finished line exactly, so a long text costs one
+        measurement per word rather than one per word per line."""
         lines: list[str] = []
-        current = ""
+        current: list[str] = []
+        used = 0.0
+        space = self._word(" ", size, bold)
+        capacity = line_capacity(width, size)
         for word in text.split():
             if len(lines) > limit:
                 break
-            candidate = f"{current} {word}" if current else word
-            if self.line(candidate, size, bold).width <= width:
-                current = candidate
+            length = self._word(word, size, bold) if len(word) <= capacity else width + 1.0
+            if current and used + space + length <= width - 1:
+                current.append(word)
+                used += space + length
                 continue
             if current:
-                lines.append(current)
-            current = ""
-            while len(lines) <= limit and self.line(word, size, bold).width > width:
-                head = self._longest_prefix(word, size, bold, width)
+                lines.extend(self._exact(current, size, bold, width))
+            current, used = [], 0.0
+            while len(lines) <= limit and length > width:
+                head = self._longest_prefix(word[:capacity], size, bold, width)
                 lines.append(head)
                 word = word[len(head) :]
-            current = word
+                length = self._word(word, size, bold) if len(word) <= capacity else width + 1.0
+            current, used = ([word], length) if word else ([], 0.0)
         if current:
-            lines.append(current)
+            lines.extend(self._exact(current, size, bold, width))
         return lines
+
+    def _word(self, word: str, size: int, bold: bool) -> float:
+        return self.measure(tuple(self.fonts.runs(word)), size, bold)
+
+    def _exact(self, words: list[str], size: int, bold: bool, width: int) -> list[str]:
+        """`words` as one line, or two when the exact measure is wider than the sum said."""
+        line = " ".join(words)
+        if len(words) == 1 or self.line(line, size, bold).width <= width:
+            return [line]
+        return [" ".join(words[:-1]), words[-1]]
 
     def _longest_prefix(self, word: str, size: int, bold: bool, width: int) -> str:
         low, high = 1, len(word)
@@ -142,11 +166,13 @@ class Typesetter:
         size = style.max_size
         while True:
             allowed = min(limit, box.height // round(size * style.line_spacing))
-            lines = self.wrap(text, size, style.bold, box.width, allowed)
-            if len(lines) <= allowed or size <= style.min_size:
+            capacity = line_capacity(box.width, size) * (allowed + 1)
+            cut = len(text) > capacity  # more than the box can hold at this size, surely
+            lines = self.wrap(text[:capacity], size, style.bold, box.width, allowed)
+            if (len(lines) <= allowed and not cut) or size <= style.min_size:
                 break
-            size = max(style.min_size, size - 2)
-        truncated = len(lines) > allowed
+            size = max(style.min_size, size - max(2, size // 12))
+        truncated = len(lines) > allowed or cut
         if truncated:
             lines = lines[: max(allowed, 0)]
             if lines:

@@ -143,6 +143,10 @@ def test_a_long_claim_shrinks_then_is_cut_with_an_ellipsis_and_never_overflows(
         assert claim_block.truncated and claim_block.lines[-1].text.endswith(ELLIPSIS)
         assert_fits(layout)
         assert_margins_blank(renderer.render(content(language, claim), size), layout)
+    for unbroken in ("x" * 5000, SAMPLES[language][0].replace(" ", "") * 40):
+        layout = renderer.layout(content(language, unbroken), FORMATS["square"])
+        assert layout.blocks["claim"].truncated
+        assert_fits(layout)
     medium = " ".join([SAMPLES[language][0]] * 3)
     layout = renderer.layout(content(language, medium), FORMATS["square"])
     assert layout.blocks["claim"].style.min_size < layout.blocks["claim"].size < 60
