@@ -2,6 +2,9 @@
 FROM python:3.11-slim AS app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 RUN useradd --create-home --uid 10001 rumourbot
+# share cards: Noto fonts and libraqm (Pillow shapes Devanagari and Arabic through it)
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+    fonts-noto-core fonts-noto-ui-core libraqm0 && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY bot bot

@@ -41,8 +41,14 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str = "rumourbot@localhost"
     smtp_starttls: bool = True
+    city_name: str | None = None
+    city_logo: str | None = None
+    fonts_dir: str = "/usr/share/fonts/truetype/noto"
+    roles: str = "resident,influencer,community_leader,journalist,partner_organisation"
+    areas: str = ""
 
     telegram_token: SecretStr | None = None
+    telegram_bot_username: str | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_file_url: str = "https://api.telegram.org/file/bot"
     telegram_mode: Literal["auto", "polling", "webhook", "off"] = "auto"
@@ -53,11 +59,13 @@ class Settings(BaseSettings):
 
     whatsapp_access_token: SecretStr | None = None
     whatsapp_phone_number_id: str | None = None
+    whatsapp_number: str | None = None
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_api_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v21.0"
     whatsapp_messages_per_second: float = Field(default=80.0, gt=0)
+    whatsapp_messaging_tier: Literal["250", "2000", "10000", "100000", "unlimited"] = "250"
     whatsapp_template_answer: str | None = None
     whatsapp_template_broadcast: str | None = None
     whatsapp_template_language: str = "en"

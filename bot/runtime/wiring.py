@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from bot.delivery.dispatcher import OutboxDispatcher
 from bot.delivery.flood import FloodGuard
+from bot.delivery.pacing import PacedGate, tier_limit
 from bot.delivery.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter, RedisRateLimiter
 from bot.runtime.indexes import ClusterIndex, KnowledgeIndex
 from bot.runtime.services import LiveLookup, Services
@@ -67,6 +68,9 @@ def build_services(
         redis=redis,
         worker_timeout=settings.outbox_worker_timeout_seconds,
         resend_in_doubt=settings.outbox_resend_in_doubt,
+    )
+    dispatcher.gate = PacedGate(
+        db, tier_limit(settings.whatsapp_messaging_tier), lambda: dispatcher.clock()
     )
     flood = FloodGuard(settings.flood_slow_per_hour, settings.flood_block_per_hour, redis)
     return Services(
