@@ -11,8 +11,8 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
-from bot.conversation import language as languages_policy
 from bot.amplifiers.join import join
+from bot.conversation import language as languages_policy
 from bot.conversation import replies
 from bot.conversation.buttons import Action, Confirm, Subscribe, Unsubscribe
 from bot.conversation.catalogue import TOPICS, text, topic_label

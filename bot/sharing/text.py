@@ -97,9 +97,10 @@ class Typesetter:
 
     def _length(self, run: Run, size: int, bold: bool) -> float:
         face = self.fonts.face(run.script, size, bold)
-        return face.getlength(
+        length = face.getlength(
             run.text, direction="rtl" if run.rtl else "ltr", language=LANGUAGE_TAGS[run.script]
         )
+        return float(length)
 
     def line(self, text: str, size: int, bold: bool) -> Line:
         runs = tuple(self.fonts.runs(text))
