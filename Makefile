@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint bench bench-scale bench-delivery rasa rasa-install services chromium clean
+.PHONY: run test test-sqlite test-postgres lint bench bench-scale bench-delivery rasa rasa-install services chromium media-tools clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ run: $(STAMP)
 	$(BIN)/rumourbot run
 
 ## Set up and run the whole suite: SQLite, then PostgreSQL, with Rasa and the browser tests.
-test: $(STAMP) rasa-install chromium services
+test: $(STAMP) rasa-install chromium media-tools services
 	RUMOURBOT_REQUIRE_RASA=1 $(BIN)/python -m pytest -q
 	RUMOURBOT_TEST_DATABASE=postgres $(BIN)/python -m pytest -q -m db
 
@@ -63,6 +63,10 @@ services:
 
 chromium:
 	@command -v chromium >/dev/null || scripts/install_chromium.sh
+
+## Tesseract (six language packs), ffmpeg, espeak-ng and Noto fonts from Debian (no-op when present).
+media-tools:
+	scripts/install_media_tools.sh
 
 clean:
 	rm -rf $(VENV) .rasa-venv rumourbot.db*

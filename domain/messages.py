@@ -20,6 +20,7 @@ class Media:
     kind: str  # "photo", "image", "document", "voice", "video", "sticker", ...
     ref: str  # platform file id
     mime_type: str | None = None
+    size: int | None = None  # bytes, when the platform says
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from domain.models.base import Base, utcnow
 from domain.models.clusters import OPEN_STATUSES, Answer, Cluster, ClusterStatus
 from domain.models.knowledge import ItemKind, ItemStatus, KnowledgeItem, Verdict
 from domain.models.leases import Lease
+from domain.models.media import HashAlgorithm, MediaHash, MediaJob, MediaJobStatus
 from domain.models.outbox import PRIORITY, OutboxKind, OutboxMessage, OutboxStatus
 from domain.models.residents import InboxMessage, Request, Resident
 from domain.models.sources import ItemKey, Source
@@ -26,7 +27,11 @@ __all__ = [
     "ItemKind",
     "ItemStatus",
     "KnowledgeItem",
+    "HashAlgorithm",
     "Lease",
+    "MediaHash",
+    "MediaJob",
+    "MediaJobStatus",
     "OutboxKind",
     "OutboxMessage",
     "OutboxStatus",
