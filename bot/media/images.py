@@ -141,10 +141,10 @@ def _tesseract_tsv(image: Image.Image, packs: str, psm: int) -> list[dict[str, s
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     try:
+        command = ["tesseract", "stdin", "stdout", "-l", packs, "--psm", str(psm), "tsv"]
         result = subprocess.run(  # noqa: S603 - no shell, arguments are ours
-            ["tesseract", "stdin",  # noqa: S607 - Debian's tesseract on PATH "stdout", "-l", packs, "--psm", str(psm), "tsv"],
-            input=buffer.getvalue(), capture_output=True, timeout=OCR_TIMEOUT_SECONDS,
-            env=TESSERACT_ENV, check=False)
+            command, input=buffer.getvalue(), capture_output=True,
+            timeout=OCR_TIMEOUT_SECONDS, env=TESSERACT_ENV, check=False)
     except (subprocess.TimeoutExpired, OSError) as exc:
         raise MediaUnreadable("OCR failed") from exc
     if result.returncode != 0:
