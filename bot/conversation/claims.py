@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.conversation import replies
+from bot.media.claims import answer_by_media, best_decision, claim_text, media_records
+from bot.media.stage import MediaReading
 from bot.runtime.metrics import DECISIONS
 from bot.runtime.services import Services
+from domain.media import copy_request_media
 from domain.models import Cluster, ClusterStatus, ItemStatus, KnowledgeItem, Request, utcnow
 from matching import Outcome
 
@@ -22,12 +25,13 @@ class ClaimDesk:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    async def check(self, turn: Turn) -> None:
+    async def check(self, turn: Turn, reading: MediaReading | None = None) -> None:
         limit = self.services.settings.max_message_chars
-        text = turn.message.text.strip()
+        text = claim_text(turn.message, reading)
         truncated = len(text) > limit
         text = text[:limit]
-        decision = await self.services.knowledge.decide(text, turn.language)
+        decision = await best_decision(self.services.knowledge, turn.message, reading, text,
+                                       turn.language)
         DECISIONS.labels(decision.outcome.value).inc()
         items = await self._active_items(turn, [int(c.id) for c in decision.candidates])
         request = Request(
@@ -35,7 +39,7 @@ class ClaimDesk:
             channel=turn.message.channel,
             platform_message_id=turn.message.message_id,
             text=text,
-            media=[{"kind": m.kind, "ref": m.ref} for m in turn.message.media],
+            media=media_records(turn.message, reading),
             forwarded=turn.message.forwarded,
             language=turn.language,
             outcome=decision.outcome.value,
@@ -45,6 +49,8 @@ class ClaimDesk:
         )
         turn.session.add(request)
         await turn.session.flush()
+        if reading is not None and await answer_by_media(self, turn, request, reading):
+            return
         if truncated:
             await turn.say("truncated")
         if decision.outcome == Outcome.ANSWER and items:
@@ -97,10 +103,12 @@ class ClaimDesk:
         if request.cluster_id is None:
             await self.queue(turn, request)
 
-    async def queue(self, turn: Turn, request: Request) -> None:
-        """Join the most similar open cluster, or start one; tell the resident."""
+    async def queue(self, turn: Turn, request: Request, cluster: Cluster | None = None,
+                    reply_key: str = "queued") -> None:
+        """Join `cluster` or the most similar open cluster, or start one; tell the resident."""
         request.outcome = "queue"
-        cluster = await self._similar_open_cluster(turn, request.text)
+        if cluster is None:
+            cluster = await self._similar_open_cluster(turn, request.text)
         now = utcnow()
         if cluster is None:
             cluster = Cluster(
@@ -118,7 +126,8 @@ class ClaimDesk:
         cluster.ask_count += 1
         cluster.last_seen_at = now
         request.cluster_id = cluster.id
-        await turn.quote(replies.plain(turn.resident.chat_id, "queued", turn.language))
+        await copy_request_media(turn.session, request.id, cluster.id)
+        await turn.quote(replies.plain(turn.resident.chat_id, reply_key, turn.language))
 
     async def _similar_open_cluster(self, turn: Turn, text: str) -> Cluster | None:
         threshold = self.services.settings.cluster_threshold

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from pathlib import Path
 
 from bot.conversation import replies
 from bot.conversation.catalogue import TOPICS, languages, resolve_language, topic_label
 from bot.conversation.claims import ClaimDesk
 from bot.conversation.turn import Turn
+from bot.media.store import MediaStore
 from bot.runtime.services import Services
 from domain.models import Request, utcnow
 from domain.residents import forget
@@ -150,7 +152,8 @@ class Commands:
     async def forget(self, turn: Turn, _argument: str) -> None:
         """Delete the resident and everything linked; the confirmation is sent directly."""
         chat_id, language = turn.resident.chat_id, turn.language
-        await forget(turn.session, turn.resident)
+        MediaStore(Path(self.services.settings.media_dir)).delete(
+            await forget(turn.session, turn.resident))
         await turn.session.flush()
         done = replies.plain(chat_id, "forget_done", language)
         turn.after_commit.append(replace(done, answers_message_now=True))

@@ -19,6 +19,9 @@ from bot.conversation.claims import ClaimDesk
 from bot.conversation.commands import Commands
 from bot.conversation.turn import Turn
 from bot.delivery.flood import FloodVerdict
+from bot.media import desk as media_desk
+from bot.media.desk import MediaWorker, readable_media
+from bot.media.stage import MediaStage
 from bot.runtime.metrics import MESSAGES_IN, TURN_SECONDS
 from bot.runtime.services import Services
 from domain.db import StorageUnavailable, is_unavailable
@@ -39,6 +42,7 @@ class Conversation:
         self.services = services
         self.claims = ClaimDesk(services)
         self.commands = Commands(services, self.claims)
+        self.media = MediaWorker(services, self.claims, MediaStage(services.settings))
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def accept(self, message: InboundMessage) -> bool:
@@ -119,6 +123,8 @@ class Conversation:
             await self._after_commit(turn)
 
     async def _after_commit(self, turn: Turn) -> None:
+        if turn.media_queued:
+            self.media.wake()
         if turn.clusters_changed:
             await self.services.clusters.refresh()
         if turn.knowledge_changed:
@@ -137,6 +143,8 @@ class Conversation:
             await self.commands.on_button(turn, message.callback_data)
         elif message.is_command:
             await self.commands.on_command(turn, message.text.strip())
+        elif readable_media(message) is not None:
+            await media_desk.accept(turn)  # read by a media worker, then checked
         elif not message.text.strip():
             await self._no_text(turn)
         elif message.forwarded or message.media:

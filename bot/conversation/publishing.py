@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.conversation import replies
 from bot.conversation.catalogue import resolve_language, text, topic_label
 from bot.runtime.services import Services
+from domain.media import attach_cluster_media
 from domain.messages import OutboundMessage
 from domain.models import (
     Answer,
@@ -242,5 +243,6 @@ async def _answer_cluster(
     session.add(answer)
     await session.flush()
     cluster.status, cluster.answer_id = ClusterStatus.ANSWERED, answer.id
+    await attach_cluster_media(session, cluster.id, item.id)  # its images now answer too
     notified = await notify_askers(session, cluster.id, answer, item, "notify_answered")
     return PublishResult(answer.id, item.id, notified)

@@ -23,6 +23,7 @@ class Turn:
     after_commit: list[OutboundMessage] = field(default_factory=list)  # sent directly, not queued
     clusters_changed: bool = False
     knowledge_changed: bool = False
+    media_queued: bool = False  # a file waits for the media worker
 
     async def reply(self, message: OutboundMessage) -> None:
         await enqueue(self.session, self.resident, message, OutboxKind.REPLY)

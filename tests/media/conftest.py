@@ -46,5 +46,7 @@ def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def stage(media_root: Path) -> MediaStage:
-    return MediaStage(Settings(_env_file=None, media_dir=str(media_root)))  # type: ignore[call-arg]
+def stage(media_root: Path, whisper_model: Path) -> MediaStage:
+    """One stage (and one loaded speech model) for the run."""
+    return MediaStage(Settings(_env_file=None, media_dir=str(media_root),  # type: ignore[call-arg]
+                               whisper_model_dir=str(whisper_model)))

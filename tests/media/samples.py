@@ -33,7 +33,7 @@ NOTICES = {
     "ar": "ستقطع المدينة المياه عن جميع الأحياء لمدة أسبوعين ابتداء من يوم الاثنين",
 }
 VOICE_NOTES = {
-    "en": "The city will cut the water for two weeks from Monday. Tell everyone.",
+    "en": "The city will cut water supply to all districts for two weeks starting Monday.",
     "sw": "Serikali itakata maji kwa wiki mbili kuanzia Jumatatu. Waambie wote.",
 }
 

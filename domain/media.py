@@ -1,0 +1,96 @@
+"""Media hashes in storage: remember what a request, cluster or item looked like, and find the
+item or open cluster a new file is a copy of.
+
+Perceptual hashes are compared by Hamming distance in Python over the hashes of active items
+and open clusters (a city's knowledge base holds thousands of images, not millions; a
+BK-tree or PostgreSQL's bit operations would be the next step at a larger scale).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.models import (
+    OPEN_STATUSES,
+    Cluster,
+    HashAlgorithm,
+    ItemStatus,
+    KnowledgeItem,
+    MediaHash,
+)
+
+
+@dataclass(frozen=True)
+class Known:
+    """The item or open cluster a file is a copy of, and how close (0 bits: the same file)."""
+
+    item_id: int | None = None
+    cluster_id: int | None = None
+    distance: int = 0
+
+
+def hamming(a: str, b: str) -> int:
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+async def remember(session: AsyncSession, sha256: str, phashes: Iterable[str], *,
+                   request_id: int | None = None, cluster_id: int | None = None,
+                   item_id: int | None = None) -> None:
+    """Store the hashes of one file for a request, cluster or item."""
+    rows = [(HashAlgorithm.SHA256.value, sha256)] + [(HashAlgorithm.PHASH.value, p)
+                                                      for p in dict.fromkeys(phashes)]
+    for algorithm, value in rows:
+        session.add(MediaHash(algorithm=algorithm, value=value, request_id=request_id,
+                              cluster_id=cluster_id, knowledge_item_id=item_id))
+    await session.flush()
+
+
+async def find_known(session: AsyncSession, sha256: str, phashes: Iterable[str],
+                     max_distance: int) -> Known | None:
+    """The active item or open cluster holding this exact file or a close perceptual copy;
+    an item wins over a cluster at the same distance."""
+    candidates = await session.execute(
+        select(MediaHash.algorithm, MediaHash.value, MediaHash.knowledge_item_id,
+               MediaHash.cluster_id)
+        .outerjoin(KnowledgeItem, KnowledgeItem.id == MediaHash.knowledge_item_id)
+        .outerjoin(Cluster, Cluster.id == MediaHash.cluster_id)
+        .where(or_(KnowledgeItem.status == ItemStatus.ACTIVE, Cluster.status.in_(OPEN_STATUSES)))
+        .where(or_(MediaHash.algorithm == HashAlgorithm.PHASH,
+                   MediaHash.value == sha256))
+    )
+    wanted = list(phashes)
+    best: tuple[int, int, Known] | None = None  # (distance, 0 for an item / 1 for a cluster)
+    for algorithm, value, item_id, cluster_id in candidates:
+        if algorithm == HashAlgorithm.SHA256:
+            distance = 0
+        elif wanted:
+            distance = min(hamming(value, p) for p in wanted)
+        else:
+            continue
+        if distance > max_distance:
+            continue
+        rank = (distance, 0 if item_id is not None else 1)
+        if best is None or rank < best[:2]:
+            best = (*rank, Known(item_id, cluster_id, distance))
+    return best[2] if best is not None else None
+
+
+async def attach_cluster_media(session: AsyncSession, cluster_id: int, item_id: int) -> int:
+    """Give an item the media hashes of the cluster it answers (the next copy is answered)."""
+    query = select(MediaHash).where(MediaHash.cluster_id == cluster_id)
+    rows = (await session.scalars(query)).all()
+    for row in rows:
+        session.add(MediaHash(algorithm=row.algorithm, value=row.value, knowledge_item_id=item_id))
+    await session.flush()
+    return len(rows)
+
+
+async def copy_request_media(session: AsyncSession, request_id: int, cluster_id: int) -> None:
+    """A queued request's media hashes also describe its cluster (similar files join it)."""
+    query = select(MediaHash).where(MediaHash.request_id == request_id)
+    for row in (await session.scalars(query)).all():
+        session.add(MediaHash(algorithm=row.algorithm, value=row.value, cluster_id=cluster_id))
