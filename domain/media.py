@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rapidfuzz import fuzz
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +23,10 @@ from domain.models import (
     KnowledgeItem,
     MediaHash,
 )
+
+MIN_WORDS = 3
+TEXT_AGREEMENT = 70.0  # rapidfuzz token-set ratio (0-100) of two images' words
+TEXT_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -37,25 +42,41 @@ def hamming(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
+def text_agrees(stored: str | None, read: str) -> bool:
+    """False only when both images have words and the words differ (another notice made from
+    the same template); True when either has too few words to tell."""
+    a, b = _words(stored or ""), _words(read)
+    if len(a) < MIN_WORDS or len(b) < MIN_WORDS:
+        return True
+    return fuzz.token_set_ratio(" ".join(a), " ".join(b)) >= TEXT_AGREEMENT
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in "".join(c if c.isalnum() else " " for c in text.lower()).split()
+            if len(w) > 1]
+
+
 async def remember(session: AsyncSession, sha256: str, phashes: Iterable[str], *,
                    request_id: int | None = None, cluster_id: int | None = None,
-                   item_id: int | None = None) -> None:
-    """Store the hashes of one file for a request, cluster or item."""
+                   item_id: int | None = None, text: str = "") -> None:
+    """Store the hashes of one file (and the words read from it) for a request, cluster or
+    item."""
     rows = [(HashAlgorithm.SHA256.value, sha256)] + [(HashAlgorithm.PHASH.value, p)
                                                       for p in dict.fromkeys(phashes)]
     for algorithm, value in rows:
         session.add(MediaHash(algorithm=algorithm, value=value, request_id=request_id,
-                              cluster_id=cluster_id, knowledge_item_id=item_id))
+                              cluster_id=cluster_id, knowledge_item_id=item_id,
+                              text=text[:TEXT_CHARS] or None))
     await session.flush()
 
 
 async def find_known(session: AsyncSession, sha256: str, phashes: Iterable[str],
-                     max_distance: int) -> Known | None:
-    """The active item or open cluster holding this exact file or a close perceptual copy;
-    an item wins over a cluster at the same distance."""
+                     max_distance: int, text: str = "") -> Known | None:
+    """The active item or open cluster holding this exact file or a close perceptual copy
+    whose words agree; an item wins over a cluster at the same distance."""
     candidates = await session.execute(
         select(MediaHash.algorithm, MediaHash.value, MediaHash.knowledge_item_id,
-               MediaHash.cluster_id)
+               MediaHash.cluster_id, MediaHash.text)
         .outerjoin(KnowledgeItem, KnowledgeItem.id == MediaHash.knowledge_item_id)
         .outerjoin(Cluster, Cluster.id == MediaHash.cluster_id)
         .where(or_(KnowledgeItem.status == ItemStatus.ACTIVE, Cluster.status.in_(OPEN_STATUSES)))
@@ -64,14 +85,14 @@ async def find_known(session: AsyncSession, sha256: str, phashes: Iterable[str],
     )
     wanted = list(phashes)
     best: tuple[int, int, Known] | None = None  # (distance, 0 for an item / 1 for a cluster)
-    for algorithm, value, item_id, cluster_id in candidates:
+    for algorithm, value, item_id, cluster_id, stored_text in candidates:
         if algorithm == HashAlgorithm.SHA256:
             distance = 0
         elif wanted:
             distance = min(hamming(value, p) for p in wanted)
         else:
             continue
-        if distance > max_distance:
+        if distance > max_distance or (distance and not text_agrees(stored_text, text)):
             continue
         rank = (distance, 0 if item_id is not None else 1)
         if best is None or rank < best[:2]:
@@ -84,7 +105,8 @@ async def attach_cluster_media(session: AsyncSession, cluster_id: int, item_id: 
     query = select(MediaHash).where(MediaHash.cluster_id == cluster_id)
     rows = (await session.scalars(query)).all()
     for row in rows:
-        session.add(MediaHash(algorithm=row.algorithm, value=row.value, knowledge_item_id=item_id))
+        session.add(MediaHash(algorithm=row.algorithm, value=row.value, knowledge_item_id=item_id,
+                              text=row.text))
     await session.flush()
     return len(rows)
 
@@ -93,4 +115,5 @@ async def copy_request_media(session: AsyncSession, request_id: int, cluster_id:
     """A queued request's media hashes also describe its cluster (similar files join it)."""
     query = select(MediaHash).where(MediaHash.request_id == request_id)
     for row in (await session.scalars(query)).all():
-        session.add(MediaHash(algorithm=row.algorithm, value=row.value, cluster_id=cluster_id))
+        session.add(MediaHash(algorithm=row.algorithm, value=row.value, cluster_id=cluster_id,
+                              text=row.text))

@@ -53,7 +53,7 @@ class Transcriber:
         with self._lock:  # one transcription at a time per process
             segments, _info = model.transcribe(
                 samples, language=forced, beam_size=1, best_of=1, temperature=0.0,
-                condition_on_previous_text=False, vad_filter=False, without_timestamps=True)
+                condition_on_previous_text=False, vad_filter=True)  # Silero VAD ships in the wheel
             texts = [s.text.strip() for s in segments if s.no_speech_prob < MIN_SPEECH_PROBABILITY]
         return " ".join(t for t in texts if t)
 

@@ -69,8 +69,9 @@ async def answer_by_media(desk: ClaimDesk, turn: Turn, request: Request,
     alone; False when the text should decide."""
     settings = desk.services.settings
     known = await find_known(turn.session, reading.sha256, reading.phashes,
-                             settings.media_phash_max_distance)
-    await remember(turn.session, reading.sha256, reading.phashes, request_id=request.id)
+                             settings.media_phash_max_distance, reading.ocr_text)
+    await remember(turn.session, reading.sha256, reading.phashes, request_id=request.id,
+                   text=reading.ocr_text)
     if known is not None and known.item_id is not None:
         items = await desk.services.knowledge.active_items(turn.session, [known.item_id])
         if items:

@@ -30,7 +30,7 @@ async def check_file(settings: Settings, path: Path, language: str | None,
     try:
         async with services.db.session() as session:
             known = await find_known(session, reading.sha256, reading.phashes,
-                                     settings.media_phash_max_distance)
+                                     settings.media_phash_max_distance, reading.ocr_text)
         message = InboundMessage(channel="cli", sender="cli", message_id="cli", text=caption)
         text = claim_text(message, reading)[: settings.max_message_chars]
         decision = await best_decision(services.knowledge, message, reading, text,
@@ -63,7 +63,8 @@ async def attach_media(settings: Settings, item_id: int, path: Path) -> dict[str
         async with services.db.session() as session:
             if await session.get(KnowledgeItem, item_id) is None:
                 return {"error": f"no knowledge item {item_id}"}
-            await remember(session, reading.sha256, reading.phashes, item_id=item_id)
+            await remember(session, reading.sha256, reading.phashes, item_id=item_id,
+                           text=reading.ocr_text)
     finally:
         await services.db.dispose()
     return {"item": item_id, "kind": reading.kind, "sha256": reading.sha256,

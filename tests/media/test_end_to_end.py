@@ -8,8 +8,10 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
+from starlette.applications import Starlette
 
 from bot.conversation.publishing import AnswerDraft, publish_answer
 from bot.runtime.app import Runtime
@@ -18,6 +20,7 @@ from domain.knowledge import ItemData, upsert_item
 from domain.models import Cluster, MediaHash, MediaJob, Request
 from domain.settings import Settings
 from matching import Embedder
+from tests.admin.conftest import add_user, login
 from tests.bot.channels.test_telegram_e2e import build_runtime, telegram_settings
 from tests.bot.channels.test_whatsapp import WhatsApp, open_whatsapp, whatsapp_settings
 from tests.fakes import graph_api as meta
@@ -129,10 +132,30 @@ async def test_an_unknown_image_is_queued_with_its_media_and_its_copies_answered
     assert item_hashes
 
 
-BAD_FILES = [
-    ("document", b"", "application/octet-stream", "could not open this file"),
-    ("document", b"%PDF-1.7\n" + b"0" * 2000, "image/jpeg", "cannot check this kind"),
-]
+async def test_staff_see_the_voice_note_and_the_image_with_what_the_machine_read(
+        telegram: Runtime, fake: FakeTelegram, voice_notes: dict[str, bytes]) -> None:
+    lions = samples.notice("en", "Lions escaped from the national park and walk in the market",
+                           seed=6)
+    await tell(fake, fake.photo_update(707, content=samples.jpeg(lions)), 707)
+    note = fake.file_update(707, "voice", voice_notes["sw"], mime_type="audio/ogg",
+                            language="sw")
+    await tell(fake, note, 707, n=2)
+    await add_user(telegram, "viewer", "viewer")
+    transport = httpx.ASGITransport(app=Starlette(routes=telegram.routes()))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        assert (await login(client, "viewer")).status_code == 303
+        requests = await requests_of(telegram)
+        pages = {(await client.get(f"/admin/clusters/{r.cluster_id}")).text
+                 for r in requests if r.cluster_id is not None}
+        page = "".join(pages)
+        assert '<img class="thumb"' in page and "<audio controls" in page
+        assert "Read from the image by machine (OCR)" in page and "Lions" in page
+        assert "Transcribed by machine" in page
+        image = await client.get(f"/admin/media/{requests[0].id}/0")
+        assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+        voice = await client.get(f"/admin/media/{requests[-1].id}/0")
+        assert voice.status_code == 200 and voice.headers["content-type"] == "audio/ogg"
+        assert voice.content == voice_notes["sw"]
 
 
 async def test_bad_files_get_a_clear_reply_and_a_text_behind_them_is_not_delayed(

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("knowledge_item_id", sa.Integer(), nullable=True),
         sa.Column("cluster_id", sa.Integer(), nullable=True),
         sa.Column("request_id", sa.Integer(), nullable=True),
+        sa.Column("text", sa.Text(), nullable=True),
         sa.Column("created_at", domain.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["cluster_id"],
