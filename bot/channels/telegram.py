@@ -31,6 +31,7 @@ from bot.media.errors import MediaTooLarge, MediaUnavailable
 from domain.db import StorageUnavailable
 from domain.messages import Media, OutboundMessage
 from domain.settings import Settings
+from domain.text import InvalidText
 
 if TYPE_CHECKING:
     from bot.conversation.core import Conversation
@@ -98,6 +99,12 @@ class TelegramChannel:
             await app.updater.start_polling(timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES)
             log.info("telegram polling started")
 
+    async def start_sending(self) -> None:
+        """A worker's start: the bot for sending only; no polling, no setWebhook."""
+        await self.application.initialize()
+        await self.application.start()
+        log.info("telegram sending ready")
+
     async def stop(self) -> None:
         app = self.application
         if app.updater is not None and app.updater.running:
@@ -123,7 +130,10 @@ class TelegramChannel:
         update = self._parse(body)
         if update is None:
             return JSONResponse({"error": "malformed update"}, status_code=400)
-        inbound = inbound_from_update(update, self.name, self._max_photo_bytes)
+        try:
+            inbound = inbound_from_update(update, self.name, self._max_photo_bytes)
+        except (InvalidText, AttributeError, TypeError, ValueError):  # null chat, odd fields
+            return JSONResponse({"error": "malformed update"}, status_code=400)
         if inbound is None:
             return Response(status_code=200)  # not for us (an edit, a group): never redelivered
         try:
@@ -138,11 +148,15 @@ class TelegramChannel:
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 return None
             return Update.de_json(data, self.application.bot)
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except Exception:  # noqa: BLE001 - any malformed update (deep nesting, dates past 9999)
             return None
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        inbound = inbound_from_update(update, self.name, self._max_photo_bytes)
+        try:
+            inbound = inbound_from_update(update, self.name, self._max_photo_bytes)
+        except (InvalidText, AttributeError, TypeError, ValueError) as exc:
+            log.warning("malformed Telegram update skipped (%s)", type(exc).__name__)
+            return
         if inbound is None:
             return
         for delay in STORAGE_RETRY_SECONDS:  # polling already confirmed the update: keep trying

@@ -10,6 +10,7 @@ from bot.conversation import replies
 from domain.messages import InboundMessage, OutboundMessage
 from domain.models import OutboxKind, Resident
 from domain.outbox import enqueue
+from nlu import ParseResult
 
 
 @dataclass
@@ -24,8 +25,16 @@ class Turn:
     clusters_changed: bool = False
     knowledge_changed: bool = False
     media_queued: bool = False  # a file waits for the media worker
+    forgotten_files: list[str] = field(default_factory=list)  # deleted once /forget commits
+    first_contact: bool = False
+    reading: ParseResult | None = None  # the intent parser's reading, once a handler asked
+    decision: dict[str, object] = field(default_factory=dict)  # what the claim check decided
+    notice: str | None = None  # added under this turn's first reply (the privacy notice)
 
     async def reply(self, message: OutboundMessage) -> None:
+        if self.notice:
+            message = replace(message, text=f"{message.text}\n\n{self.notice}")
+            self.notice = None
         await enqueue(self.session, self.resident, message, OutboxKind.REPLY)
 
     async def say(self, key: str, **values: str) -> None:

@@ -54,6 +54,17 @@ async def accept(turn: Turn) -> None:
     turn.media_queued = True
 
 
+class MediaFile:
+    """The dispatch table's handler for a message carrying a file the stage can read."""
+
+    async def check(self, turn: Turn) -> bool:
+        message = turn.message
+        return message.callback_data is None and readable_media(message) is not None
+
+    async def handle(self, turn: Turn) -> None:
+        await accept(turn)
+
+
 class MediaWorker:
     """Reads queued files one at a time and answers them through the claim desk."""
 
