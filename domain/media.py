@@ -42,13 +42,23 @@ def hamming(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
-def text_agrees(stored: str | None, read: str) -> bool:
-    """False only when both images have words and the words differ (another notice made from
-    the same template); True when either has too few words to tell."""
+def text_agrees(stored: str | None, read: str) -> bool | None:
+    """Whether the words read from two images agree; None when either has too few words to
+    tell (a photo): then only a very close hash is a copy."""
     a, b = _words(stored or ""), _words(read)
     if len(a) < MIN_WORDS or len(b) < MIN_WORDS:
-        return True
+        return None
     return fuzz.token_set_ratio(" ".join(a), " ".join(b)) >= TEXT_AGREEMENT
+
+
+def is_copy(distance: int, words: bool | None, max_distance: int,
+            max_distance_without_words: int) -> bool:
+    """A perceptual copy: close with agreeing words, or very close when there are no words to
+    compare; never when the words differ (two notices made from one template)."""
+    if words is False:
+        return distance == 0
+    limit = max_distance if words else max_distance_without_words
+    return distance <= limit
 
 
 def _words(text: str) -> list[str]:
@@ -71,7 +81,8 @@ async def remember(session: AsyncSession, sha256: str, phashes: Iterable[str], *
 
 
 async def find_known(session: AsyncSession, sha256: str, phashes: Iterable[str],
-                     max_distance: int, text: str = "") -> Known | None:
+                     max_distance: int, text: str = "",
+                     max_distance_without_words: int = 6) -> Known | None:
     """The active item or open cluster holding this exact file or a close perceptual copy
     whose words agree; an item wins over a cluster at the same distance."""
     candidates = await session.execute(
@@ -92,7 +103,9 @@ async def find_known(session: AsyncSession, sha256: str, phashes: Iterable[str],
             distance = min(hamming(value, p) for p in wanted)
         else:
             continue
-        if distance > max_distance or (distance and not text_agrees(stored_text, text)):
+        if algorithm != HashAlgorithm.SHA256 and not is_copy(
+                distance, text_agrees(stored_text, text), max_distance,
+                max_distance_without_words):
             continue
         rank = (distance, 0 if item_id is not None else 1)
         if best is None or rank < best[:2]:

@@ -75,7 +75,8 @@ class Settings(BaseSettings):
     media_download_timeout_seconds: float = Field(default=30.0, gt=0)
     media_answer_budget_seconds: float = Field(default=60.0, gt=0)
     media_ocr_min_confidence: float = Field(default=60.0, ge=0, le=100)
-    media_phash_max_distance: int = Field(default=10, ge=0, le=32)
+    media_phash_max_distance: int = Field(default=16, ge=0, le=32)
+    media_phash_max_distance_without_words: int = Field(default=6, ge=0, le=32)
     media_video_keyframes: int = Field(default=8, ge=1, le=50)
     media_video_ocr_frames: int = Field(default=2, ge=0, le=10)
     whisper_model_dir: str | None = None

@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from bot.media.images import hamming  # noqa: E402
 from bot.media.stage import MediaStage  # noqa: E402
-from domain.media import text_agrees  # noqa: E402
+from domain.media import is_copy, text_agrees  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 from tests.media import samples  # noqa: E402
 
@@ -107,8 +107,8 @@ def phash_bench(stage: MediaStage) -> dict[str, Any]:
     """Distances between an original and its degraded copies, and between two notices made
     from one template (same layout and colours, different words); a perceptual match also
     needs the words read from both to agree (`domain.media.text_agrees`)."""
-    copies: list[tuple[int, bool]] = []
-    different: list[tuple[int, bool]] = []
+    copies: list[tuple[int, bool | None]] = []
+    different: list[tuple[int, bool | None]] = []
     for language in samples.NOTICES:
         for seed in (0, 1):
             original = stage.read_now(samples.jpeg(samples.notice(language, seed=seed)), language)
@@ -122,21 +122,23 @@ def phash_bench(stage: MediaStage) -> dict[str, Any]:
             different.append((hamming(original.phashes[0], other.phashes[0]),
                               text_agrees(original.ocr_text, other.ocr_text)))
     cut = stage.settings.media_phash_max_distance
-    sweep = {str(c): {"copies": _share(copies, c), "different": _share(different, c),
+    strict = stage.settings.media_phash_max_distance_without_words
+    sweep = {str(c): {"copies": _share(copies, c, strict),
+                      "different": _share(different, c, strict),
                       "different_without_words_check": _share([(d, True) for d, _ in different],
-                                                              c)}
+                                                              c, c)}
              for c in range(4, 25, 2)}
     return {
         "copies": _summary([d for d, _ in copies]),
         "same_template_different_text": _summary([d for d, _ in different]),
-        "cut": cut, "at_cut": sweep.get(str(cut)), "sweep": sweep,
+        "cut": cut, "strict": strict, "at_cut": sweep.get(str(cut)), "sweep": sweep,
         "copy_distances": sorted(d for d, _ in copies),
         "different_distances": sorted(d for d, _ in different),
     }
 
 
-def _share(pairs: list[tuple[int, bool]], cut: int) -> float:
-    return round(sum(d <= cut and agree for d, agree in pairs) / len(pairs), 3)
+def _share(pairs: list[tuple[int, bool | None]], cut: int, strict: int) -> float:
+    return round(sum(is_copy(d, words, cut, strict) for d, words in pairs) / len(pairs), 3)
 
 
 def _summary(values: list[int]) -> dict[str, Any]:
@@ -203,7 +205,11 @@ def markdown(result: dict[str, Any]) -> str:
     for cut, row in p["sweep"].items():
         lines.append(f"| {cut} | {row['copies']:.0%} | {row['different']:.0%} | "
                      f"{row['different_without_words_check']:.0%} |")
-    lines += ["", f"The default cut is {p['cut']} (RUMOURBOT_MEDIA_PHASH_MAX_DISTANCE).", "",
+    lines += ["", f"The default cut is {p['cut']} bits when the words agree "
+              "(RUMOURBOT_MEDIA_PHASH_MAX_DISTANCE) and "
+              f"{p['strict']} bits for images with too few words to compare "
+              "(RUMOURBOT_MEDIA_PHASH_MAX_DISTANCE_WITHOUT_WORDS); images whose words differ "
+              "never match by hash.", "",
               "## Speech (Whisper base, int8, language forced) on espeak-ng voice notes", "",
               "| language | WER |", "|---|---|"]
     for language, row in result["speech"].items():

@@ -69,7 +69,8 @@ async def answer_by_media(desk: ClaimDesk, turn: Turn, request: Request,
     alone; False when the text should decide."""
     settings = desk.services.settings
     known = await find_known(turn.session, reading.sha256, reading.phashes,
-                             settings.media_phash_max_distance, reading.ocr_text)
+                             settings.media_phash_max_distance, reading.ocr_text,
+                             settings.media_phash_max_distance_without_words)
     await remember(turn.session, reading.sha256, reading.phashes, request_id=request.id,
                    text=reading.ocr_text)
     if known is not None and known.item_id is not None:

@@ -30,7 +30,8 @@ async def check_file(settings: Settings, path: Path, language: str | None,
     try:
         async with services.db.session() as session:
             known = await find_known(session, reading.sha256, reading.phashes,
-                                     settings.media_phash_max_distance, reading.ocr_text)
+                                     settings.media_phash_max_distance, reading.ocr_text,
+                             settings.media_phash_max_distance_without_words)
         message = InboundMessage(channel="cli", sender="cli", message_id="cli", text=caption)
         text = claim_text(message, reading)[: settings.max_message_chars]
         decision = await best_decision(services.knowledge, message, reading, text,
