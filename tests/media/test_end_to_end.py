@@ -86,7 +86,7 @@ async def requests_of(rt: Runtime) -> list[Request]:
 async def test_a_photo_of_a_fake_notice_without_caption_is_read_and_answered(
         telegram: Runtime, fake: FakeTelegram, notices: dict[str, bytes]) -> None:
     [answer] = await tell(fake, fake.photo_update(701, content=notices["en"]), 701)
-    assert answer["text"].startswith("FALSE") and "12-hour" in answer["text"]
+    assert "FALSE" in answer["text"] and "12-hour" in answer["text"]
     [request] = await requests_of(telegram)
     assert request.outcome == "answer" and "water" in request.media[0]["ocr_text"]
 
@@ -96,7 +96,7 @@ async def test_a_voice_note_is_acknowledged_at_once_then_answered(
     update = fake.file_update(702, "voice", voice_notes["en"], mime_type="audio/ogg")
     listening, answer = await tell(fake, update, 702, n=2)
     assert "listening to your voice note" in listening["text"]
-    assert answer["text"].startswith("FALSE")
+    assert "FALSE" in answer["text"]
     [request] = await requests_of(telegram)
     assert "water" in request.media[0]["transcript"].lower()
 
@@ -106,7 +106,7 @@ async def test_a_video_is_watched_heard_and_answered(
     update = fake.file_update(703, "video", notice_video, mime_type="video/mp4")
     watching, answer = await tell(fake, update, 703, n=2)
     assert "watching your video" in watching["text"]
-    assert answer["text"].startswith("FALSE")
+    assert "FALSE" in answer["text"]
 
 
 async def test_an_unknown_image_is_queued_with_its_media_and_its_copies_answered_once_staff_do(
@@ -125,7 +125,7 @@ async def test_an_unknown_image_is_queued_with_its_media_and_its_copies_answered
     # a screenshot of a recompressed copy, no words matching: recognised by its pHash
     copy = samples.degraded(rumour, scale=0.6, quality=45, crop=0.02)
     [answer] = await tell(fake, fake.photo_update(705, content=copy), 705)
-    assert answer["text"].startswith("FALSE") and "No animal" in answer["text"]
+    assert "FALSE" in answer["text"] and "No animal" in answer["text"]
     async with telegram.services.db.session() as session:
         item_hashes = (await session.scalars(
             select(MediaHash).where(MediaHash.knowledge_item_id.is_not(None)))).all()
@@ -180,7 +180,7 @@ async def test_bad_files_get_a_clear_reply_and_a_text_behind_them_is_not_delayed
     # a video without sound: its picture is still read, and answered
     watching, answer = await tell(fake, fake.file_update(chat, "video", silent_video,
                                                          mime_type="video/mp4"), chat, n=2)
-    assert answer["text"].startswith("FALSE")
+    assert "FALSE" in answer["text"]
     # a text sent while a video is being read is answered without waiting for the video
     before = len(fake.sent_to(chat))
     fake.push_update(fake.file_update(chat, "video", silent_video, mime_type="video/mp4"))
@@ -188,7 +188,7 @@ async def test_bad_files_get_a_clear_reply_and_a_text_behind_them_is_not_delayed
     fake.push_update(fake.message_update(chat, WATER, forwarded=True))
     sent = await fake.wait_for_messages(chat, before + 3, timeout=WAIT)
     texts = [m["text"] for m in sent[before:]]
-    assert any("watching" in t for t in texts) and sum(t.startswith("FALSE") for t in texts) >= 1
+    assert any("watching" in t for t in texts) and sum(("FALSE" in t) for t in texts) >= 1
     assert time.monotonic() - started < WAIT
     async with telegram.services.db.session() as session:
         jobs = (await session.scalars(select(MediaJob))).all()
@@ -208,7 +208,7 @@ async def whatsapp_say(wa: WhatsApp, chat: str, payload: dict[str, Any], n: int)
 
 async def test_whatsapp_image_and_voice_note_are_downloaded_with_the_token_and_answered(
         wa: WhatsApp, notices: dict[str, bytes], voice_notes: dict[str, bytes]) -> None:
-    chat = "254700000801"
+    chat = "447700900801"  # a UK number: English by default
     image = wa.graph.add_media(notices["en"], "image/jpeg")
     [answer] = await whatsapp_say(wa, chat, meta.media_payload(chat, "image", image,
                                                                 "image/jpeg"), 1)
@@ -240,7 +240,7 @@ async def test_whatsapp_swahili_voice_note_is_answered_or_queued_with_its_transc
 
 async def test_an_expired_whatsapp_media_url_is_fetched_again(
         wa: WhatsApp, notices: dict[str, bytes]) -> None:
-    chat = "254700000803"
+    chat = "447700900803"
     wa.graph.media_url_seconds = 0.0  # every URL has expired by the time it is fetched
     image = wa.graph.add_media(notices["en"], "image/jpeg")
     [reply] = await whatsapp_say(wa, chat, meta.media_payload(chat, "image", image,
