@@ -28,7 +28,6 @@ class Turn:
     forgotten_files: list[str] = field(default_factory=list)  # deleted once /forget commits
     first_contact: bool = False
     reading: ParseResult | None = None  # the intent parser's reading, once a handler asked
-    decision: dict[str, object] = field(default_factory=dict)  # what the claim check decided
     notice: str | None = None  # added under this turn's first reply (the privacy notice)
 
     async def reply(self, message: OutboundMessage) -> None:
