@@ -1,7 +1,7 @@
 """media hashes and media jobs
 
 Revision ID: 0006
-Revises: 0008
+Revises: 0004
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import domain.models.base
 
 revision: str = "0006"
-down_revision: str | None = "0008"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
