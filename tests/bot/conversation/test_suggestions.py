@@ -84,7 +84,8 @@ async def test_a_suggestion_lists_numbered_full_texts_and_a_pick_answers(
     rt = suggesting
     [offer] = await send(rt, "pick", "cholera cure with lemon water")
     lines = offer.text.splitlines()
-    assert any(line.startswith("1. ❌ FALSE: “Drinking hot water with lemon") for line in lines), offer.text
+    numbered = "1. ❌ FALSE: “Drinking hot water with lemon"
+    assert any(line.startswith(numbered) for line in lines), offer.text
     assert [b.label[:2] for b in offer.buttons[:-1]] == [
         f"{n}." for n in range(1, len(offer.buttons))
     ]
