@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python -m nlu.evaluate
 	$(BIN)/python scripts/bench_roundtrip.py
 	$(BIN)/python scripts/bench_ingest.py --embedder hashing
+	$(BIN)/python scripts/bench_normalise.py
 
 ## The slow ones: the 100k / 1M matching pools and ingesting 10,000 items with the real model.
 bench-scale: $(STAMP)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import AuditEvent, utcnow
+from domain.text import clean
 
 
 def jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -28,10 +29,10 @@ async def record(
     """One audit event, in the caller's transaction (action and trace commit together)."""
     session.add(
         AuditEvent(
-            name=name,
-            actor=actor,
+            name=name[:50],
+            actor=clean(actor)[:100],  # a failed login's username is whatever was typed
             created=utcnow(),
-            target=target,
+            target=clean(target)[:100] if target is not None else None,
             before=jsonable(before),
             after=jsonable(after),
         )

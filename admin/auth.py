@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -116,22 +116,29 @@ class Sessions:
         self.signer = URLSafeSerializer(key, salt="rumourbot-admin-session")
 
     async def login(self, username: str, password: str) -> tuple[str, AdminUser]:
-        """A signed cookie value for a new session; raises AuthError (and counts failures)."""
+        """A signed cookie value for a new session; raises AuthError (and counts failures).
+
+        The attempt is counted before the password is checked, in one atomic statement, so
+        parallel guesses cannot all read the same stale count: only the first
+        `admin_max_failed_logins` of them are checked at all. Every path runs exactly one
+        argon2 verification, so timing does not tell unknown, locked and real accounts apart.
+        """
         now = utcnow()
+        limit = self.settings.admin_max_failed_logins
+        user_id = await self._count_attempt(username.strip().lower(), now)
+        if user_id is None:
+            verify_password(_DUMMY_HASH, password)  # same time as a real check
+            raise AuthError("Wrong username or password.")
         async with self.db.session() as session:
-            user = await session.scalar(
-                select(AdminUser).where(AdminUser.username == username.strip().lower())
-            )
-            if user is None or not user.active:
-                verify_password(_DUMMY_HASH, password)  # same time as a real check
-                raise AuthError("Wrong username or password.")
-            if user.locked_until is not None and user.locked_until > now:
+            user = await session.get(AdminUser, user_id)
+            assert user is not None  # noqa: S101 - the attempt was just counted on it
+            if user.failed_logins > limit or (user.locked_until and user.locked_until > now):
+                verify_password(_DUMMY_HASH, password)
+                await self._lock(session, user, now)
                 raise AuthError("Too many failed attempts. Try again later.")
             if not verify_password(user.password_hash, password):
-                user.failed_logins += 1
-                if user.failed_logins >= self.settings.admin_max_failed_logins:
-                    user.failed_logins = 0
-                    user.locked_until = now + timedelta(minutes=self.settings.admin_lockout_minutes)
+                if user.failed_logins >= limit:
+                    await self._lock(session, user, now)
                 failed = True
             else:
                 failed = False
@@ -152,6 +159,29 @@ class Sessions:
         if failed:
             raise AuthError("Wrong username or password.")
         return self.signer.dumps(sid), user
+
+    async def _count_attempt(self, username: str, now: datetime) -> int | None:
+        """Add one to the account's attempt count (committed at once); its id, or None when
+        there is no such active account. A lock that has run out starts a fresh count."""
+        async with self.db.session() as session:
+            await session.execute(
+                update(AdminUser)
+                .where(AdminUser.username == username, AdminUser.locked_until <= now)
+                .values(failed_logins=0, locked_until=None)
+                .execution_options(synchronize_session=False)
+            )
+            found = await session.execute(
+                update(AdminUser)
+                .where(AdminUser.username == username, AdminUser.active.is_(True))
+                .values(failed_logins=AdminUser.failed_logins + 1)
+                .returning(AdminUser.id)
+                .execution_options(synchronize_session=False)
+            )
+            return found.scalar_one_or_none()
+
+    async def _lock(self, session: AsyncSession, user: AdminUser, now: datetime) -> None:
+        if user.locked_until is None or user.locked_until <= now:
+            user.locked_until = now + timedelta(minutes=self.settings.admin_lockout_minutes)
 
     async def staff_for(self, cookie: str | None) -> Staff | None:
         if not cookie:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import ItemKind, ItemStatus, KnowledgeItem, Verdict, utcnow
+from domain.text import clean, clip, http_url
 
 VERDICT_ALIASES = {
     "fake": Verdict.FALSE,
@@ -73,6 +74,23 @@ class ItemData:
     external_id: str | None = None
     translations: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Every item, from any source, is made safe and storable here (one check for all):
+        only http(s) source links, text without lone surrogates, fields cut to their columns,
+        translations as {language: {field: text}}."""
+        self.claim = clean(str(self.claim)).strip()[:5000]
+        self.explanation = clean(str(self.explanation or "")).strip()[:5000]
+        self.verdict = self.verdict if self.verdict in Verdict._value2member_map_ else "unverified"
+        self.source_url = http_url(self.source_url)
+        self.publisher = clip(self.publisher, 200)
+        self.published_at = self.published_at if isinstance(self.published_at, datetime) else None
+        self.language = clip(self.language, 10) or "en"
+        self.topic = clip(self.topic, 50)
+        self.kind = ItemKind.STATEMENT if self.kind == ItemKind.STATEMENT else ItemKind.FACT_CHECK
+        self.origin = clip(self.origin, 100) or "import"
+        self.external_id = clip(self.external_id, 500)
+        self.translations = _translations(self.translations)
+
     @classmethod
     def from_mapping(cls, row: dict[str, Any], origin: str) -> ItemData:
         claim = str(row.get("claim") or row.get("text") or "").strip()
@@ -80,7 +98,10 @@ class ItemData:
             raise ImportError_("a row has no claim text")
         translations = row.get("translations") or {}
         if isinstance(translations, str):
-            translations = json.loads(translations) if translations.strip() else {}
+            try:
+                translations = json.loads(translations) if translations.strip() else {}
+            except (ValueError, RecursionError) as exc:
+                raise ImportError_("'translations' is not valid JSON") from exc
         return cls(
             claim=claim[:5000],
             verdict=parse_verdict(row.get("verdict") or row.get("rating")).value,
@@ -97,6 +118,25 @@ class ItemData:
             external_id=str(row.get("id") or row.get("external_id") or "") or None,
             translations=translations,
         )
+
+
+def _translations(raw: Any) -> dict[str, Any]:
+    """{language: {"claim": ..., "explanation": ...}} with only strings kept."""
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for language, fields in list(raw.items())[:50]:
+        code = clip(language, 10)
+        if code is None or not isinstance(fields, dict):
+            continue
+        kept = {
+            k: clean(v)[:5000]
+            for k, v in fields.items()
+            if k in ("claim", "explanation") and isinstance(v, str)
+        }
+        if kept:
+            out[code] = kept
+    return out
 
 
 async def upsert_item(session: AsyncSession, data: ItemData) -> tuple[KnowledgeItem, bool]:

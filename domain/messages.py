@@ -11,6 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from domain.models.base import utcnow
+from domain.text import InvalidText, clean, identifier
+
+# the columns these identifiers are stored in (residents.chat_id, inbox.platform_id, ...)
+MAX_CHANNEL, MAX_SENDER, MAX_MESSAGE_ID, MAX_BUTTON_DATA = 20, 100, 200, 200
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,33 @@ class InboundMessage:
     reply_to_message_id: str | None = None
     received_at: datetime = field(default_factory=utcnow)
 
+    def __post_init__(self) -> None:
+        """Every channel builds this type, so the shapes are checked here, where input enters:
+        identifiers must fit their columns (`InvalidText` otherwise, which channels answer
+        with 400 or by skipping that one message), text is made storable."""
+        identifier(self.channel, MAX_CHANNEL, "the channel")
+        identifier(self.sender, MAX_SENDER, "the sender id")
+        identifier(self.message_id, MAX_MESSAGE_ID, "the message id")
+        if not isinstance(self.text, str):
+            raise InvalidText("the message text is not text")
+        if self.callback_data is not None and not isinstance(self.callback_data, str):
+            raise InvalidText("the button data is not text")
+        if not isinstance(self.received_at, datetime) or self.received_at.tzinfo is None:
+            raise InvalidText("the time the message was received is missing")
+        fix = object.__setattr__
+        fix(self, "text", clean(self.text))
+        if self.callback_data is not None:
+            fix(self, "callback_data", clean(self.callback_data)[:MAX_BUTTON_DATA])
+        for name, limit in (
+            ("callback_id", 200),
+            ("reply_to_message_id", 100),
+            ("language_hint", 10),
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                fix(self, name, clean(str(value))[:limit] or None)
+        fix(self, "media", tuple(_media(m) for m in self.media))
+
     def to_payload(self) -> dict[str, Any]:
         data = asdict(self)
         data["received_at"] = self.received_at.isoformat()
@@ -53,6 +84,13 @@ class InboundMessage:
     @property
     def is_command(self) -> bool:
         return self.callback_data is None and self.text.lstrip().startswith("/")
+
+
+def _media(media: Media) -> Media:
+    if not isinstance(media, Media):
+        raise InvalidText("an attachment is malformed")
+    mime = clean(media.mime_type)[:100] if isinstance(media.mime_type, str) else None
+    return Media(clean(str(media.kind))[:20], clean(str(media.ref))[:500], mime)
 
 
 @dataclass(frozen=True)
@@ -90,5 +128,8 @@ class OutboundMessage:
         """Buttons rendered as numbered lines, for channels without buttons."""
         if not self.buttons:
             return self.text
-        lines = [f"{i}. {b.label}" for i, b in enumerate(self.buttons, start=1)]
+        lines = [
+            b.label if b.label.startswith(f"{i}.") else f"{i}. {b.label}"
+            for i, b in enumerate(self.buttons, start=1)
+        ]
         return "\n".join([self.text, "", *lines])

@@ -22,6 +22,7 @@ from domain.models import (
     utcnow,
 )
 from domain.sql import insert_ignoring_duplicates
+from domain.text import clip
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF_SECONDS = 2.0
@@ -158,9 +159,9 @@ async def record_result(
     row.claimed_by, row.send_started_at = None, None
     if result.ok:
         row.status, row.sent_at = OutboxStatus.SENT, now
-        row.platform_message_id, row.last_error = result.platform_message_id, None
+        row.platform_message_id, row.last_error = clip(result.platform_message_id, 100), None
         return
-    row.last_error = (result.error or "unknown error")[:1000]
+    row.last_error = clip(result.error, 1000) or "unknown error"
     if result.permanent or row.attempts >= MAX_ATTEMPTS:
         row.status = OutboxStatus.DEAD
         return

@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     answer_threshold: float | None = None
     suggest_threshold: float | None = None
     cluster_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
+    suggestion_timeout_minutes: float = Field(default=30.0, gt=0)
     max_message_chars: int = Field(default=4000, ge=100)
     retention_days: float = Field(default=30.0, gt=0)
     flood_slow_per_hour: int = Field(default=60, ge=1)
@@ -91,6 +92,12 @@ class Settings(BaseSettings):
     admin_session_hours: float = Field(default=12.0, gt=0)
     admin_max_failed_logins: int = Field(default=5, ge=1)
     admin_lockout_minutes: float = Field(default=15.0, gt=0)
+
+    inbox_max_attempts: int = Field(default=5, ge=1)
+    metrics_token: SecretStr | None = None
+    webchat_messages_per_minute_per_address: int = Field(default=30, ge=1)
+    webchat_new_chats_per_hour_per_address: int = Field(default=30, ge=1)
+    connector_private_hosts: str = ""
 
     @property
     def telegram_effective_mode(self) -> str:

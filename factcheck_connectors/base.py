@@ -37,6 +37,60 @@ class SourceInvalid(ConnectorError):
     """Bad configuration or an unusable payload: retrying will not help."""
 
 
+class AddressRefused(httpx.TransportError):
+    """A hop of a fetch led to a loopback, private or otherwise internal address."""
+
+
+class PublicOnlyTransport(httpx.AsyncBaseTransport):
+    """Connects only to public addresses, on every hop (redirects go through here too).
+
+    The host is resolved once and the connection made to that checked address (TLS still
+    verifies the name), so a name cannot resolve to a public address for the check and a
+    private one for the connection. `allowed` lists `host` or `host:port` an operator lets
+    through anyway (an intranet CMS): RUMOURBOT_CONNECTOR_PRIVATE_HOSTS."""
+
+    def __init__(self, allowed: frozenset[str] = frozenset(), **options: Any) -> None:
+        self.allowed = allowed
+        self.inner = httpx.AsyncHTTPTransport(**options)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        host, port = (
+            request.url.host,
+            request.url.port or (443 if request.url.scheme == "https" else 80),
+        )
+        if host in self.allowed or f"{host}:{port}" in self.allowed:
+            return await self.inner.handle_async_request(request)
+        address = await _public_address(host, port)
+        request.extensions = {**request.extensions, "sni_hostname": host}
+        request.url = request.url.copy_with(host=address)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def _public_address(host: str, port: int) -> str:
+    import asyncio
+    import ipaddress
+    import socket
+
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise httpx.ConnectError(f"could not resolve {host}") from exc
+    addresses = [str(info[4][0]) for info in infos]
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            raise AddressRefused(
+                f"{host} is a loopback, private or internal address; sources must be public "
+                "(an operator may allow it with RUMOURBOT_CONNECTOR_PRIVATE_HOSTS)"
+            )
+    if not addresses:
+        raise httpx.ConnectError(f"could not resolve {host}")
+    return addresses[0]
+
+
 @dataclass(frozen=True)
 class FetchResult:
     items: list[ItemData]
@@ -124,7 +178,7 @@ class Fetched:
     def json(self) -> Any:
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise SourceInvalid("the response is not valid JSON") from exc
 
 
@@ -135,18 +189,23 @@ async def get(
     params: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
     max_bytes: int = 50_000_000,
+    echo_errors: bool = False,
 ) -> Fetched:
     """GET with errors translated: 304 passes, 429/5xx/timeouts -> SourceUnavailable,
-    other 4xx -> SourceInvalid; a body over `max_bytes` is refused without reading it all."""
+    other 4xx -> SourceInvalid; a body over `max_bytes` is refused without reading it all.
+    The target's own error text is shown to staff only with `echo_errors` (a known API such
+    as Google's): any other host's body stays out of what staff read."""
     request_headers = {"User-Agent": USER_AGENT, **(headers or {})}
     try:
         async with client.stream("GET", url, params=params, headers=request_headers) as response:
-            if 400 <= response.status_code < 500 and response.status_code != 429:
+            if echo_errors and 400 <= response.status_code < 500 and response.status_code != 429:
                 detail = _error_detail(await _read_capped(response, 20_000))
                 _raise_for_status(response, detail)
             _raise_for_status(response)
             body = await _read_capped(response, max_bytes)
             return Fetched(response.status_code, body, response.headers)
+    except AddressRefused as exc:
+        raise SourceInvalid(str(exc)) from exc
     except httpx.TimeoutException as exc:
         raise SourceUnavailable(f"timed out fetching {_host(url)}") from exc
     except httpx.TransportError as exc:
@@ -157,7 +216,7 @@ def _error_detail(body: bytes) -> str:
     """The `error.message` of a JSON error body (Google APIs and most JSON APIs), if any."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return ""
     error = data.get("error") if isinstance(data, dict) else None
     message = error.get("message") if isinstance(error, dict) else error

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from domain.db import Database
 from domain.models import Answer, ItemStatus, KnowledgeItem, utcnow
 from domain.settings import Settings
+from domain.text import http_url
 from factcheck_connectors.schema import RATING_NAME, claim_review_for
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -108,9 +109,10 @@ def json_ld(data: Any) -> str:
 def claim_page(settings: Settings, entry: Published) -> str:
     review = claim_review(settings, entry)
     verdict = RATING_NAME.get(entry.item.verdict, entry.item.verdict)  # type: ignore[call-overload]
+    link = http_url(entry.item.source_url)  # stored items are checked; this page checks again
     source = (
-        f'<p><a href="{html.escape(entry.item.source_url)}">Source</a></p>'
-        if entry.item.source_url
+        f'<p><a href="{html.escape(link)}" rel="noopener noreferrer nofollow">Source</a></p>'
+        if link
         else ""
     )
     return (

@@ -116,7 +116,11 @@ class GoogleFactCheck:
         params = search_params(self.query, self.language, self.site, age, self.page_size, self.key)
         items: list[ItemData] = []
         for _page in range(self.max_pages):
-            data = (await get(client, self.url, params=params, max_bytes=self.max_bytes)).json()
+            data = (
+                await get(
+                    client, self.url, params=params, max_bytes=self.max_bytes, echo_errors=True
+                )
+            ).json()
             items += items_from_response(data)
             token = data.get("nextPageToken")
             if not token:

@@ -10,14 +10,81 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import httpx
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from domain.knowledge import ImportError_, ItemData
+from domain.text import http_url
 from factcheck_connectors.base import ConnectorContext, ConnectorSpec, FetchResult, SourceInvalid
 
 MAX_STATEMENTS = 1000
+MAX_RETIRED = 10_000
+
+
+def _text(limit: int, min_length: int = 0) -> Any:
+    return Annotated[str, StringConstraints(max_length=limit, min_length=min_length)]
+
+
+class _Translation(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    claim: _text(5000) | None = None  # type: ignore[valid-type]
+    explanation: _text(5000) | None = None  # type: ignore[valid-type]
+
+
+class _Statement(BaseModel):
+    """One statement as the CMS sends it (the OpenAPI document describes the same shape)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    id: _text(500, 1) | int  # type: ignore[valid-type]
+    claim: _text(5000) | None = None  # type: ignore[valid-type]
+    text: _text(5000) | None = None  # type: ignore[valid-type]
+    verdict: _text(40) | None = None  # type: ignore[valid-type]
+    rating: _text(40) | None = None  # type: ignore[valid-type]
+    explanation: _text(5000) | None = None  # type: ignore[valid-type]
+    url: _text(2000) | None = None  # type: ignore[valid-type]
+    source_url: _text(2000) | None = None  # type: ignore[valid-type]
+    publisher: _text(200) | None = None  # type: ignore[valid-type]
+    published_at: _text(40) | None = None  # type: ignore[valid-type]
+    date: _text(40) | None = None  # type: ignore[valid-type]
+    language: _text(10) | None = None  # type: ignore[valid-type]
+    topic: _text(50) | None = None  # type: ignore[valid-type]
+    kind: _text(20) | None = None  # type: ignore[valid-type]
+    translations: Annotated[dict[_text(10, 1), _Translation], Field(max_length=50)] | None = None  # type: ignore[valid-type]
+
+    @field_validator("url", "source_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value and http_url(value) is None:
+            raise ValueError("must be a web address starting with http:// or https://")
+        return value
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    statements: Annotated[list[_Statement], Field(max_length=MAX_STATEMENTS)] = []
+    retired: Annotated[list[_text(500, 1) | int], Field(max_length=MAX_RETIRED)] = []  # type: ignore[valid-type]
+
+
+def _explain(error: ValidationError) -> str:
+    """The first problem, as "statement 3: translations.sw: Input should be ..."."""
+    first = error.errors()[0]
+    loc = list(first.get("loc", ()))
+    where = ""
+    if len(loc) >= 2 and loc[0] == "statements" and isinstance(loc[1], int):
+        where = f"statement {loc[1] + 1}: "
+        loc = loc[2:]
+    path = ".".join(str(part) for part in loc if not str(part).startswith(("str", "int")))
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    return f"{where}{path + ': ' if path else ''}{message}"[:300]
 
 
 def new_token() -> str:
@@ -36,22 +103,27 @@ def parse_push(payload: Any, language: str = "en") -> tuple[list[ItemData], list
     """`{"statements": [...], "retired": ["id", ...]}` -> (items, retired ids)."""
     if not isinstance(payload, dict):
         raise SourceInvalid("the body must be a JSON object with 'statements'")
-    rows = payload.get("statements") or []
-    retired = payload.get("retired") or []
-    if not isinstance(rows, list) or not isinstance(retired, list):
-        raise SourceInvalid("'statements' and 'retired' must be lists")
-    if len(rows) > MAX_STATEMENTS:
+    if isinstance(payload.get("statements"), list) and len(payload["statements"]) > MAX_STATEMENTS:
         raise SourceInvalid(f"at most {MAX_STATEMENTS} statements per request")
-    items = []
-    for number, row in enumerate(rows, start=1):
-        if not isinstance(row, dict) or not str(row.get("id") or "").strip():
+    rows = payload.get("statements")
+    for number, row in enumerate(rows if isinstance(rows, list) else [], start=1):
+        if isinstance(row, dict) and not str(row.get("id") or "").strip():
             raise SourceInvalid(f"statement {number} needs an 'id'")
-        row = {"kind": "statement", "verdict": "true", "language": language, **row}
+    try:
+        parsed = _Payload.model_validate(payload)
+    except ValidationError as exc:
+        raise SourceInvalid(_explain(exc)) from None
+    items = []
+    for number, statement in enumerate(parsed.statements, start=1):
+        if not str(statement.id).strip():
+            raise SourceInvalid(f"statement {number} needs an 'id'")
+        given = statement.model_dump(exclude_none=True)
+        row = {"kind": "statement", "verdict": "true", "language": language, **given}
         try:
             items.append(ItemData.from_mapping(row, "source"))
         except (ImportError_, ValueError) as exc:
             raise SourceInvalid(f"statement {number}: {exc}") from exc
-    return items, [str(x) for x in retired]
+    return items, [str(x) for x in parsed.retired]
 
 
 class PushSource:

@@ -30,6 +30,7 @@ from factcheck_connectors import registry
 from factcheck_connectors.base import (
     ConnectorContext,
     FetchResult,
+    PublicOnlyTransport,
     SourceInvalid,
     SourceUnavailable,
 )
@@ -75,8 +76,16 @@ def connector_context(services: Services) -> ConnectorContext:
 def make_client(
     services: Services, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
+    """The connectors' client: redirects followed, every hop to a public address only."""
+    if transport is None:
+        raw = services.settings.connector_private_hosts
+        allowed = frozenset(h.strip().lower() for h in raw.split(",") if h.strip())
+        transport = PublicOnlyTransport(allowed)
     return httpx.AsyncClient(
-        timeout=services.settings.connector_timeout, transport=transport, follow_redirects=True
+        timeout=services.settings.connector_timeout,
+        transport=transport,
+        follow_redirects=True,
+        max_redirects=5,
     )
 
 
@@ -169,10 +178,13 @@ class Runner:
             report.error = str(exc) or type(exc).__name__
             retry_after = exc.retry_after if isinstance(exc, SourceUnavailable) else None
             await self._record_failure(name, report.error, retry_after)
-        except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        except Exception as exc:  # deep JSON, a database error...: recorded all the same
             log.exception("source %s: unexpected error", name)
             report.error = f"unexpected error ({type(exc).__name__}); see the log"
-            await self._record_failure(name, report.error, None)
+            try:
+                await self._record_failure(name, report.error, None)
+            except Exception as record_exc:
+                log.error("source %s: failure not recorded (%s)", name, type(record_exc).__name__)
         else:
             report.ok = True
         report.seconds = round(time.monotonic() - started, 3)

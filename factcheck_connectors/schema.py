@@ -14,6 +14,7 @@ from typing import Any
 
 from domain.knowledge import ItemData, parse_date, parse_verdict
 from domain.models import ItemKind, KnowledgeItem, Verdict
+from domain.text import http_url
 
 RATING_VALUE = {
     Verdict.FALSE: 1,
@@ -206,7 +207,7 @@ def claim_review_for(
         },
         "itemReviewed": {"@type": "Claim"},
     }
-    if item.source_url:  # the evidence staff linked to
+    if http_url(item.source_url):  # the evidence staff linked to
         review["citation"] = item.source_url
     if item.published_at:
         review["datePublished"] = item.published_at.isoformat()

@@ -11,9 +11,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.channels.base import read_body_limited
 from bot.runtime.services import Services
 from bot.sharing import web as sharing
 from domain.models import Source, utcnow
+from domain.text import clip
 from factcheck_connectors import feeds
 from factcheck_connectors.base import SourceInvalid
 from factcheck_connectors.openapi import openapi_document
@@ -45,14 +47,14 @@ class Endpoints:
                 or not token_matches(token, source.token_hash if source else None)
             ):
                 return _error(401, "unknown source or wrong token")
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        body = await read_body_limited(request, MAX_BODY)
+        if body is None:
             return _error(413, f"the body is larger than {MAX_BODY} bytes")
         language = str((source.config or {}).get("language") or "en") if source else "en"
         try:
             items, retired = parse_push(json.loads(body), language)
-        except (ValueError, UnicodeDecodeError):
-            return _error(400, "the body is not valid JSON")
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return _error(400, "the body is not valid JSON (or nested too deeply)")
         except SourceInvalid as exc:
             return _error(422, str(exc))
         async with self.services.db.session() as session:
@@ -74,11 +76,11 @@ class Endpoints:
         )
 
     async def claim(self, request: Request) -> Response:
-        try:
-            answer_id = int(request.path_params["answer_id"])
-        except ValueError:
+        raw = str(request.path_params["answer_id"])
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 18:  # PostgreSQL's bigint
             return _error(404, "no such answer")
-        lang = request.query_params.get("lang") or None
+        answer_id = int(raw)
+        lang = clip(request.query_params.get("lang"), 10)
         entries = await feeds.published(self.services.db, lang=lang, answer_id=answer_id)
         if not entries:
             return _error(404, "no such answer")
@@ -100,7 +102,7 @@ class Endpoints:
         topic, lang = self._filters(request)
         entries = await feeds.published(self.services.db, topic, lang)
         return Response(
-            feeds.rss(self.services.settings, entries, str(request.url)),
+            feeds.rss(self.services.settings, entries, self._self_url(request)),
             media_type="application/rss+xml",
         )
 
@@ -108,17 +110,23 @@ class Endpoints:
         topic, lang = self._filters(request)
         entries = await feeds.published(self.services.db, topic, lang)
         return Response(
-            feeds.atom(self.services.settings, entries, str(request.url)),
+            feeds.atom(self.services.settings, entries, self._self_url(request)),
             media_type="application/atom+xml",
         )
 
     async def openapi(self, _request: Request) -> Response:
         return JSONResponse(openapi_document(self.services.settings.public_url))
 
+    def _self_url(self, request: Request) -> str:
+        """The feed's own address from RUMOURBOT_PUBLIC_URL, never from the Host header."""
+        query = request.url.query
+        base = self.services.settings.public_url.rstrip("/") + request.url.path
+        return base + ("?" + query if query else "")
+
     @staticmethod
     def _filters(request: Request) -> tuple[str | None, str | None]:
         params: Any = request.query_params
-        return (params.get("topic") or None), (params.get("lang") or None)
+        return clip(params.get("topic"), 50), clip(params.get("lang"), 10)
 
 
 def routes(services: Services) -> list[BaseRoute]:

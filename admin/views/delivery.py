@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from admin import audit
 from admin.panel import OUTBOX_LABELS, Panel, int_param, requires
+from domain.inbox import given_up
 from domain.models import OutboxKind, OutboxMessage
 from domain.outbox import discard, needing_attention, send_again, status_counts
 
@@ -28,12 +29,15 @@ async def page(panel: Panel, request: Request) -> Response:
     async with panel.services.db.session() as session:
         rows = await needing_attention(session)
         counts = await status_counts(session)
+        given_up_total, given_up_rows = await given_up(session)
     return panel.render(
         request,
         "delivery.html",
         rows=rows,
         counts=[(label, counts.get(status, 0), status) for status, label in OUTBOX_LABELS.items()],
         kinds=KIND_LABELS,
+        given_up_total=given_up_total,
+        given_up=given_up_rows,
     )
 
 

@@ -40,11 +40,22 @@ async def chart(panel: Panel, request: Request) -> Response:
     return Response(svg, media_type="image/svg+xml", headers={"content-security-policy": SVG_CSP})
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", ";")  # what spreadsheets may run as formulas
+
+
+def csv_cell(value: object) -> object:
+    """A cell a spreadsheet shows as text: a leading ' for formula starts, empty stays empty."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_response(rows: Sequence[Sequence[object]], filename: str) -> Response:
     buffer = io.StringIO()
+    buffer.write("\ufeff")  # a BOM: Excel then reads Swahili, Hindi and Arabic as UTF-8
     writer = csv.writer(buffer)
-    for row in rows:  # cells starting with = + - @ would run as formulas in spreadsheets
-        writer.writerow(["'" + c if isinstance(c, str) and c[:1] in "=+-@" else c for c in row])
+    for row in rows:
+        writer.writerow([csv_cell(c) for c in row])
     return Response(
         buffer.getvalue(),
         media_type="text/csv; charset=utf-8",

@@ -49,7 +49,7 @@ async def login_submit(panel: Panel, request: Request) -> Response:
     form = await request.form()
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     supplied = form_str(form, "csrf_token", 200)
-    if not expected or not hmac.compare_digest(expected, supplied):
+    if not expected or not hmac.compare_digest(expected.encode(), supplied.encode()):
         return await login_page(panel, request, "The form expired. Please try again.", 403)
     username = form_str(form, "username", 100)
     try:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -23,6 +24,7 @@ from admin.clusters import (
 from admin.panel import Panel, form_str, int_param, requires
 from admin.views.media import can_download
 from bot.conversation.catalogue import TOPICS
+from bot.conversation.claims import AWAITING
 from bot.conversation.publishing import PublishError, answer_with_existing
 from domain.models import (
     AdminUser,
@@ -33,6 +35,7 @@ from domain.models import (
     KnowledgeItem,
     utcnow,
 )
+from domain.models import Request as ResidentRequest
 
 STATUSES = {s.value for s in ClusterStatus}
 
@@ -56,9 +59,28 @@ async def queue_page(panel: Panel, request: Request) -> Response:
     )
     async with panel.services.db.session() as session:
         rows = await queue(session, filters)
+        awaiting = await awaiting_the_resident(session, [row.cluster.id for row in rows])
     return panel.render(
-        request, "queue.html", rows=rows, filters=filters, staff_names=await staff_names(panel)
+        request,
+        "queue.html",
+        rows=rows,
+        filters=filters,
+        staff_names=await staff_names(panel),
+        awaiting=awaiting,
     )
+
+
+async def awaiting_the_resident(session: AsyncSession, cluster_ids: list[int]) -> dict[int, int]:
+    """Per cluster, the requests offered candidates the resident has not picked from yet."""
+    if not cluster_ids:
+        return {}
+    query = (
+        select(ResidentRequest.cluster_id, func.count())
+        .where(ResidentRequest.cluster_id.in_(cluster_ids), ResidentRequest.outcome == AWAITING)
+        .group_by(ResidentRequest.cluster_id)
+    )
+    rows = (await session.execute(query)).all()
+    return {int(cluster_id or 0): int(n) for cluster_id, n in rows}
 
 
 async def closest_items(panel: Panel, text: str) -> list[tuple[KnowledgeItem, float]]:

@@ -29,6 +29,7 @@ from bot.channels.telegram_send import keyboard, split_text, translated_errors
 from domain.db import StorageUnavailable
 from domain.messages import OutboundMessage
 from domain.settings import Settings
+from domain.text import InvalidText
 
 if TYPE_CHECKING:
     from bot.conversation.core import Conversation
@@ -95,6 +96,12 @@ class TelegramChannel:
             await app.updater.start_polling(timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES)
             log.info("telegram polling started")
 
+    async def start_sending(self) -> None:
+        """A worker's start: the bot for sending only; no polling, no setWebhook."""
+        await self.application.initialize()
+        await self.application.start()
+        log.info("telegram sending ready")
+
     async def stop(self) -> None:
         app = self.application
         if app.updater is not None and app.updater.running:
@@ -120,7 +127,10 @@ class TelegramChannel:
         update = self._parse(body)
         if update is None:
             return JSONResponse({"error": "malformed update"}, status_code=400)
-        inbound = inbound_from_update(update, self.name)
+        try:
+            inbound = inbound_from_update(update, self.name)
+        except (InvalidText, AttributeError, TypeError, ValueError):  # null chat, odd fields
+            return JSONResponse({"error": "malformed update"}, status_code=400)
         if inbound is None:
             return Response(status_code=200)  # not for us (an edit, a group): never redelivered
         try:
@@ -135,11 +145,15 @@ class TelegramChannel:
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 return None
             return Update.de_json(data, self.application.bot)
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except Exception:  # noqa: BLE001 - any malformed update (deep nesting, dates past 9999)
             return None
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        inbound = inbound_from_update(update, self.name)
+        try:
+            inbound = inbound_from_update(update, self.name)
+        except (InvalidText, AttributeError, TypeError, ValueError) as exc:
+            log.warning("malformed Telegram update skipped (%s)", type(exc).__name__)
+            return
         if inbound is None:
             return
         for delay in STORAGE_RETRY_SECONDS:  # polling already confirmed the update: keep trying

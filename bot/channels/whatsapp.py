@@ -138,7 +138,7 @@ class WhatsAppChannel:
             return PlainTextResponse("invalid signature", status_code=401)
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return PlainTextResponse("expected JSON", status_code=400)
         try:
             for message in inbound_messages(payload, self.config.phone_number_id):

@@ -17,6 +17,7 @@ from typing import Any
 
 from domain.messages import InboundMessage, Media
 from domain.models import utcnow
+from domain.text import InvalidText, clean
 
 CHANNEL = "whatsapp"
 SIGNATURE_HEADER = "x-hub-signature-256"
@@ -49,8 +50,9 @@ def signature_valid(raw_body: bytes, header: str | None, app_secret: str) -> boo
     """`X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with the app secret>`."""
     if not header or not header.startswith("sha256="):
         return False
-    expected = hmac.new(app_secret.encode(), raw_body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+    expected = hmac.new(app_secret.encode(), raw_body, hashlib.sha256).hexdigest().encode()
+    given = header.removeprefix("sha256=").strip().lower().encode("utf-8", "replace")
+    return hmac.compare_digest(expected, given)  # bytes: a non-ASCII header is just wrong
 
 
 def is_stop_word(text: str) -> bool:
@@ -81,7 +83,10 @@ def inbound_messages(payload: Any, phone_number_id: str | None = None) -> list[I
     found = []
     for value in changes(payload, phone_number_id):
         for raw in _dicts(value.get("messages")):
-            message = parse_message(raw)
+            try:
+                message = parse_message(raw)
+            except InvalidText:  # one bad entry (an over-long wamid) must not lose the others
+                message = None
             if message is not None:
                 found.append(message)
     return found
@@ -97,7 +102,10 @@ def status_updates(payload: Any, phone_number_id: str | None = None) -> list[Sta
                 continue
             errors = _dicts(raw.get("errors"))
             codes = tuple(e["code"] for e in errors if isinstance(e.get("code"), int))
-            found.append(StatusUpdate(wamid, status[:20], str(raw.get("recipient_id", "")), codes))
+            if len(wamid) > 200 or not wamid.isprintable():
+                continue
+            recipient = clean(str(raw.get("recipient_id", "")))[:100]
+            found.append(StatusUpdate(wamid, clean(status)[:20], recipient, codes))
     return found
 
 

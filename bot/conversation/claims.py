@@ -1,19 +1,53 @@
-"""The claim check: match against the knowledge base, answer, suggest, or queue for staff."""
+"""The claim check: match against the knowledge base, answer, suggest, or queue for staff.
+
+A suggestion never strands a question. The request joins its cluster at once (staff see it in
+the queue as "awaiting the resident"); picking a candidate answers it and takes it out of the
+cluster; "none of these", or no pick within `suggestion_timeout_minutes`, leaves it queued and
+tells the resident once that the team will answer.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.conversation import replies
+from bot.conversation.catalogue import resolve_language
 from bot.runtime.metrics import DECISIONS
 from bot.runtime.services import Services
-from domain.models import Cluster, ClusterStatus, ItemStatus, KnowledgeItem, Request, utcnow
-from matching import Outcome
+from domain.models import (
+    Cluster,
+    ClusterStatus,
+    ItemStatus,
+    KnowledgeItem,
+    OutboxKind,
+    Request,
+    Resident,
+    utcnow,
+)
+from domain.outbox import enqueue
+from matching import Candidate, Outcome
 
 if TYPE_CHECKING:
     from bot.conversation.turn import Turn
 
 SUGGESTIONS = 3
+# Offer a candidate only when it scores at least this share of the top one: the others are
+# the same topic, not the same claim. Measured on the dev splits (docs/conversation.md).
+RELATIVE_CUT = 0.85
+AWAITING = "suggest"  # Request.outcome while the resident has not picked
+NOTIFY_WITHIN = timedelta(days=1)
+
+
+def close_to_top(candidates: list[Candidate], cut: float = RELATIVE_CUT) -> list[Candidate]:
+    """The candidates scoring at least `cut` times the top one, best first, at most three."""
+    if not candidates:
+        return []
+    floor = candidates[0].score * cut
+    return [c for c in candidates if c.score >= floor][:SUGGESTIONS]
 
 
 class ClaimDesk:
@@ -29,7 +63,12 @@ class ClaimDesk:
         text = text[:limit]
         decision = await self.services.knowledge.decide(text, turn.language)
         DECISIONS.labels(decision.outcome.value).inc()
-        items = await self._active_items(turn, [int(c.id) for c in decision.candidates])
+        offered = (
+            close_to_top(decision.candidates)
+            if decision.outcome == Outcome.SUGGEST
+            else decision.candidates
+        )
+        items = await self._active_items(turn, [int(c.id) for c in offered])
         request = Request(
             resident_id=turn.resident.id,
             channel=turn.message.channel,
@@ -40,11 +79,17 @@ class ClaimDesk:
             language=turn.language,
             outcome=decision.outcome.value,
             confidence=decision.confidence,
-            candidates=[{"id": c.id, "score": round(c.score, 4)} for c in decision.candidates[:5]],
+            candidates=[{"id": c.id, "score": round(c.score, 4)} for c in offered[:5]],
             received_at=turn.message.received_at,
         )
         turn.session.add(request)
         await turn.session.flush()
+        turn.decision = {
+            "outcome": decision.outcome.value,
+            "confidence": round(decision.confidence, 4),
+            "candidates": [{"id": c.id, "score": round(c.score, 4)} for c in offered],
+            "request": request.id,
+        }
         if truncated:
             await turn.say("truncated")
         if decision.outcome == Outcome.ANSWER and items:
@@ -57,9 +102,12 @@ class ClaimDesk:
             turn.knowledge_changed = True
         else:
             await self.queue(turn, request)
+        turn.decision["outcome"] = request.outcome
 
     async def _suggest(self, turn: Turn, request: Request, items: list[KnowledgeItem]) -> None:
-        request.outcome = "suggest"
+        """Offer the candidates, and put the request in front of staff already."""
+        await self._join_cluster(turn, request)
+        request.outcome = AWAITING
         await turn.quote(
             replies.suggestion_message(turn.resident.chat_id, request.id, items, turn.language)
         )
@@ -81,44 +129,64 @@ class ClaimDesk:
         """The resident picked one of the suggested candidates."""
         request = await self._own_request(turn, request_id)
         item = await turn.session.get(KnowledgeItem, item_id)
-        if request is None or item is None or item.status != ItemStatus.ACTIVE:
-            await turn.say("error")
+        offered = request is not None and any(
+            str(c.get("id")) == str(item_id) for c in request.candidates
+        )
+        if request is None or item is None or item.status != ItemStatus.ACTIVE or not offered:
+            await turn.say("button_expired")
             return
-        if not any(str(c.get("id")) == str(item_id) for c in request.candidates):
-            await turn.say("error")
-            return
+        await self._leave_cluster(turn, request)
         await self._answer(turn, request, item)
 
     async def none_of_these(self, turn: Turn, request_id: int) -> None:
         request = await self._own_request(turn, request_id)
         if request is None:
-            await turn.say("error")
+            await turn.say("button_expired")
             return
-        if request.cluster_id is None:
-            await self.queue(turn, request)
+        if request.outcome == "queue":  # told once already (a second tap, or the timeout)
+            await turn.say("already_queued")
+            return
+        await self.queue(turn, request)  # also after a pick: the answer they chose did not fit
 
     async def queue(self, turn: Turn, request: Request) -> None:
         """Join the most similar open cluster, or start one; tell the resident."""
+        await self._join_cluster(turn, request)
         request.outcome = "queue"
+        await turn.quote(replies.plain(turn.resident.chat_id, "queued", turn.language))
+
+    async def _join_cluster(self, turn: Turn, request: Request) -> None:
+        if request.cluster_id is not None:
+            return
         cluster = await self._similar_open_cluster(turn, request.text)
-        now = utcnow()
         if cluster is None:
-            cluster = Cluster(
-                representative_text=request.text[:2000],
-                status=ClusterStatus.NEW,
-                ask_count=0,
-                first_seen_at=now,
-                last_seen_at=now,
-            )
+            cluster = _cluster_for(request, asked=0)
             turn.session.add(cluster)
             await turn.session.flush()
             # a new cluster must be searchable at once (the next similar question joins it);
             # one that only counted another asker is picked up by the periodic refresh
             turn.clusters_changed = True
         cluster.ask_count += 1
-        cluster.last_seen_at = now
+        cluster.last_seen_at = utcnow()
         request.cluster_id = cluster.id
-        await turn.quote(replies.plain(turn.resident.chat_id, "queued", turn.language))
+
+    async def _leave_cluster(self, turn: Turn, request: Request) -> None:
+        """The resident found their answer: the request no longer waits for staff.
+
+        A cluster left with nobody waiting, unanswered and untouched by staff, is removed."""
+        if request.cluster_id is None:
+            return
+        cluster = await turn.session.get(Cluster, request.cluster_id)
+        request.cluster_id = None
+        await turn.session.flush()
+        if cluster is None:
+            return
+        cluster.ask_count = max(0, cluster.ask_count - 1)
+        others = await turn.session.scalar(
+            select(func.count()).select_from(Request).where(Request.cluster_id == cluster.id)
+        )
+        if not others and cluster.answer_id is None and cluster.status == ClusterStatus.NEW:
+            await turn.session.delete(cluster)
+            turn.clusters_changed = True
 
     async def _similar_open_cluster(self, turn: Turn, text: str) -> Cluster | None:
         threshold = self.services.settings.cluster_threshold
@@ -141,3 +209,50 @@ class ClaimDesk:
     async def _own_request(self, turn: Turn, request_id: int) -> Request | None:
         request = await turn.session.get(Request, request_id)
         return request if request is not None and request.resident_id == turn.resident.id else None
+
+
+async def expire_suggestions(services: Services) -> int:
+    """Suggestions left without a pick past the timeout: queued, and the resident told once."""
+    timeout = timedelta(minutes=services.settings.suggestion_timeout_minutes)
+    async with services.db.session() as session:
+        return await queue_stale_suggestions(session, utcnow() - timeout)
+
+
+async def queue_stale_suggestions(session: AsyncSession, before: datetime) -> int:
+    """Queue suggestions received before `before`; tell residents who asked in the last day.
+
+    (A suggestion from before this rule existed may have no cluster: it gets one of its own.)"""
+    recent = utcnow() - NOTIFY_WITHIN
+    query = (
+        select(Request, Resident)
+        .join(Resident, Request.resident_id == Resident.id)
+        .where(Request.outcome == AWAITING, Request.received_at < before)
+        .order_by(Request.id)
+        .limit(500)
+    )
+    count = 0
+    for request, resident in (await session.execute(query)).all():
+        request.outcome = "queue"
+        count += 1
+        if request.cluster_id is None:
+            session.add(cluster := _cluster_for(request))
+            await session.flush()
+            request.cluster_id = cluster.id
+        if resident.opted_out or resident.blocked or request.received_at < recent:
+            continue
+        language = resolve_language(resident.language or request.language)
+        message = replies.plain(resident.chat_id, "queued_after_suggestion", language)
+        key = f"suggestion-timeout:{request.id}"
+        await enqueue(session, resident, message, OutboxKind.NOTIFICATION, key)
+    return count
+
+
+def _cluster_for(request: Request, asked: int = 1) -> Cluster:
+    now = utcnow()
+    return Cluster(
+        representative_text=request.text[:2000],
+        status=ClusterStatus.NEW,
+        ask_count=asked,
+        first_seen_at=now,
+        last_seen_at=now,
+    )

@@ -8,37 +8,45 @@ once and a crash mid-turn loses nothing that was acknowledged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from datetime import timedelta
 
 from bot.channels.base import acknowledge_button
-from bot.conversation import replies
-from bot.conversation.catalogue import resolve_language
+from bot.conversation import language, replies
+from bot.conversation.catalogue import resolve_language, text
 from bot.conversation.claims import ClaimDesk
-from bot.conversation.commands import Commands
+from bot.conversation.handlers import Handler, default_handlers, dispatch
 from bot.conversation.turn import Turn
 from bot.delivery.flood import FloodVerdict
 from bot.runtime.metrics import MESSAGES_IN, TURN_SECONDS
 from bot.runtime.services import Services
 from domain.db import StorageUnavailable, is_unavailable
-from domain.inbox import accept, start_processing, unprocessed
+from domain.inbox import (
+    RETRY_SECONDS,
+    accept,
+    claim_due,
+    due_ids,
+    note_failure,
+    start_processing,
+)
 from domain.messages import InboundMessage
 from domain.models import Resident, utcnow
 from domain.outbox import enqueue
 from domain.residents import resident_for
-from nlu import Intent
+from nlu import detect_language
 
 log = logging.getLogger(__name__)
 
 
 class Conversation:
-    """Routes an inbound message to a command, a button, an intent or the claim check."""
+    """Hands each inbound message to the first handler of the dispatch table that takes it."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, handlers: list[Handler] | None = None) -> None:
         self.services = services
         self.claims = ClaimDesk(services)
-        self.commands = Commands(services, self.claims)
+        self.handlers = default_handlers(services, self.claims) if handlers is None else handlers
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def accept(self, message: InboundMessage) -> bool:
@@ -64,13 +72,27 @@ class Conversation:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def recover(self, older_than: timedelta = timedelta(seconds=30)) -> int:
-        """Process messages that were accepted but never finished (a process died mid-turn)."""
-        async with self.services.db.session() as session:
-            pending = await unprocessed(session, older_than)
-        for message in pending:
-            await self.process(message)
-        return len(pending)
+    async def recover(
+        self, older_than: timedelta = timedelta(seconds=30), batches: int = 10
+    ) -> int:
+        """Process messages that were accepted but never finished (a process died mid-turn, or
+        the turn failed): due ones first, each attempt counted; see `domain.inbox`.
+        `older_than` moves "now" forward, so tests need not wait for the due time."""
+        limit, done = 100, 0
+        max_attempts = self.services.settings.inbox_max_attempts
+        for _ in range(batches):
+            now = utcnow() + timedelta(seconds=RETRY_SECONDS) - older_than
+            async with self.services.db.session() as session:
+                ids = await due_ids(session, limit, now)
+            for row_id in ids:
+                async with self.services.db.session() as session:
+                    message = await claim_due(session, row_id, max_attempts, now)
+                if message is not None:
+                    await self.process(message)
+                    done += 1
+            if len(ids) < limit:
+                break
+        return done
 
     async def _store(self, message: InboundMessage) -> bool:
         try:
@@ -97,10 +119,13 @@ class Conversation:
                 )
                 if resident.blocked:
                     return
+                first_contact = resident.consent_at is None
                 turn = Turn(session, resident, message, self._language_of(resident, message))
+                turn.first_contact = first_contact
                 if await self._flooding(turn):
                     return
-                await self._route(turn)
+                self._privacy_notice(turn)
+                await dispatch(self.handlers, turn)
         except Exception as exc:
             if is_unavailable(exc):  # left unprocessed in the inbox; `recover` finishes it later
                 log.warning(
@@ -108,7 +133,7 @@ class Conversation:
                 )
                 return
             log.exception("turn failed for %s message %s", message.channel, message.message_id)
-            await self._apologise(message)
+            await self._apologise(message, type(exc).__name__)
         finally:
             self.services.dispatcher.wake()
             channel = self.services.channels.get(message.channel)
@@ -131,19 +156,6 @@ class Conversation:
                 except Exception as exc:
                     log.warning("direct send failed: %s", type(exc).__name__)
 
-    async def _route(self, turn: Turn) -> None:
-        message = turn.message
-        if message.callback_data is not None:
-            await self.commands.on_button(turn, message.callback_data)
-        elif message.is_command:
-            await self.commands.on_command(turn, message.text.strip())
-        elif not message.text.strip():
-            await self._no_text(turn)
-        elif message.forwarded or message.media:
-            await self.claims.check(turn)
-        else:
-            await self._on_text(turn)
-
     async def _flooding(self, turn: Turn) -> bool:
         """True when this resident sends too much: slowed first, then blocked."""
         if self.services.flood is None:
@@ -157,45 +169,47 @@ class Conversation:
             await turn.say("slow_down")
         return verdict != FloodVerdict.OK
 
-    async def _on_text(self, turn: Turn) -> None:
-        parser = self.services.parser
-        if parser is None:
-            await self.claims.check(turn)
-            return
-        parsed = await parser.parse(turn.message.text[: self.services.settings.max_message_chars])
-        if turn.resident.language is None and parsed.language:
-            detected = resolve_language(parsed.language, default="")
-            if detected:
-                turn.language = detected
-        if parsed.intent == Intent.CHECK_CLAIM:
-            await self.claims.check(turn)
-        else:
-            await self.commands.on_intent(turn, parsed.intent, parsed.entities)
-
-    async def _no_text(self, turn: Turn) -> None:
-        kinds = {m.kind for m in turn.message.media}
-        if kinds & {"photo", "image"}:
-            await turn.say("photo_without_caption")
-        elif kinds:
-            await turn.say("unsupported_media")
-        else:
-            await turn.say("empty_message")
-
     def _language_of(self, resident: Resident, message: InboundMessage) -> str:
-        default = self.services.settings.default_language
-        return resolve_language(resident.language or message.language_hint, default=default)
+        """The reply language: the resident's stored one, updated from this message."""
+        hint = language.platform_hint(message.channel, message.sender, message.language_hint)
+        text = message.text if message.callback_data is None and not message.is_command else ""
+        detected = detect_language(text) if text.strip() else None
+        stored = language.observe(
+            resident, detected, len(text.split()), hint, forwarded=message.forwarded
+        )
+        return resolve_language(stored, default=self.services.settings.default_language)
 
-    async def _apologise(self, message: InboundMessage) -> None:
-        """Mark the message done (no endless retries of a poison message) and say sorry."""
+    def _privacy_notice(self, turn: Turn) -> None:
+        """On a resident's first contact, on every channel: what we keep and how to delete it,
+        under the first reply (the reply itself comes first: a verdict must lead).
+
+        /start shows it in its welcome, and a /forget needs none."""
+        if not turn.first_contact or _command(turn.message) in ("/start", "/forget"):
+            return
+        turn.resident.consent_at = utcnow()
+        turn.notice = text("privacy_notice", turn.language)
+
+    async def _apologise(self, message: InboundMessage, reason: str) -> None:
+        """Mark the message done and say sorry; when even that fails, the inbox keeps it for
+        `recover` (its attempt is already counted, so it is given up after a few)."""
         try:
             async with self.services.db.session() as session:
                 if not await start_processing(session, message):
                     return
-                resident = await resident_for(session, message.channel, message.sender)
+                resident = await resident_for(  # seen now: WhatsApp's 24-hour window is open
+                    session, message.channel, message.sender, seen_at=message.received_at
+                )
                 lang = resolve_language(resident.language or message.language_hint)
                 await enqueue(session, resident, replies.plain(resident.chat_id, "error", lang))
-        except Exception:
-            log.exception("could not even apologise to a resident")
+        except Exception as exc:
+            log.error(
+                "could not even apologise for message %s (%s)",
+                message.message_id,
+                type(exc).__name__,
+            )
+            with contextlib.suppress(Exception):
+                async with self.services.db.session() as session:
+                    await note_failure(session, message, reason)
 
     @staticmethod
     async def _ack(channel: object, callback_id: str) -> None:
@@ -203,3 +217,9 @@ class Conversation:
             await acknowledge_button(channel, callback_id)  # type: ignore[arg-type]
         except Exception as exc:  # an expired callback must not break the turn
             log.info("button acknowledgement failed: %s", type(exc).__name__)
+
+
+def _command(message: InboundMessage) -> str:
+    if not message.is_command:
+        return ""
+    return message.text.strip().split(" ", 1)[0].split("@")[0].lower()

@@ -31,6 +31,7 @@ from domain.models import (
     utcnow,
 )
 from domain.outbox import enqueue
+from domain.text import http_url
 
 
 class PublishError(ValueError):
@@ -53,8 +54,8 @@ class AnswerDraft:
             raise PublishError(f"unknown verdict {self.verdict!r}")
         if not self.explanation.strip():
             raise PublishError("the explanation is empty")
-        if self.source_url and not self.source_url.startswith(("http://", "https://")):
-            raise PublishError("the source link must start with http:// or https://")
+        if self.source_url and http_url(self.source_url) is None:
+            raise PublishError("the source link must be a web address starting with https://")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from bot.conversation import replies
 from domain.messages import InboundMessage, OutboundMessage
 from domain.models import OutboxKind, Resident
 from domain.outbox import enqueue
+from nlu import ParseResult
 
 
 @dataclass
@@ -23,8 +24,15 @@ class Turn:
     after_commit: list[OutboundMessage] = field(default_factory=list)  # sent directly, not queued
     clusters_changed: bool = False
     knowledge_changed: bool = False
+    first_contact: bool = False
+    reading: ParseResult | None = None  # the intent parser's reading, once a handler asked
+    decision: dict[str, object] = field(default_factory=dict)  # what the claim check decided
+    notice: str | None = None  # added under this turn's first reply (the privacy notice)
 
     async def reply(self, message: OutboundMessage) -> None:
+        if self.notice:
+            message = replace(message, text=f"{message.text}\n\n{self.notice}")
+            self.notice = None
         await enqueue(self.session, self.resident, message, OutboxKind.REPLY)
 
     async def say(self, key: str, **values: str) -> None:

@@ -98,9 +98,11 @@ class OutboxDispatcher:
         """Renew this worker's lease and hand back the rows of workers whose lease expired."""
         self._heartbeat_at = time.monotonic()
         await leases.acquire(self.db, self.worker_id, timedelta(seconds=self.worker_timeout))
-        await self._settle()
-        async with self.db.session() as session:
-            recovered = await recover_orphans(session, self.resend_in_doubt)
+        try:
+            await self._settle()
+        finally:  # a result that cannot be written must not keep a dead worker's rows stuck
+            async with self.db.session() as session:
+                recovered = await recover_orphans(session, self.resend_in_doubt)
         if recovered.returned or recovered.in_doubt:
             log.warning(
                 "a worker stopped: %d unsent messages queued again, %d in doubt",
@@ -182,15 +184,26 @@ class OutboxDispatcher:
             self._unsettled[outbox_id] = result
 
     async def _settle(self) -> None:
-        """Write back results and releases that failed earlier (raises while it cannot)."""
-        while self._unsettled:
-            outbox_id, result = next(iter(self._unsettled.items()))
-            async with self.db.session() as session:
-                if result is None:
-                    await release(session, [outbox_id], 0.0, self.worker_id)
-                else:
-                    await record_result(session, outbox_id, result, self.worker_id)
+        """Write back results and releases that failed earlier (raises while the database is
+        away). A result that cannot be written for another reason is handed back instead:
+        the row is released, never left claimed."""
+        for outbox_id, result in list(self._unsettled.items()):
+            try:
+                await self._write_back(outbox_id, result)
+            except Exception as exc:
+                if is_unavailable(exc) or result is None:
+                    raise
+                log.warning("delivery result of %d not recorded (%s); released", outbox_id,
+                            type(exc).__name__)
+                await self._write_back(outbox_id, None)
             del self._unsettled[outbox_id]
+
+    async def _write_back(self, outbox_id: int, result: DeliveryResult | None) -> None:
+        async with self.db.session() as session:
+            if result is None:
+                await release(session, [outbox_id], 0.0, self.worker_id)
+            else:
+                await record_result(session, outbox_id, result, self.worker_id)
 
     async def _chat_wait(self, channel: str, chat_id: str) -> float:
         limits = self.limits.get(channel)

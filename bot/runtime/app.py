@@ -7,8 +7,10 @@ connectors, scheduled jobs). Any number of web and worker processes share one da
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import enum
+import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -22,11 +24,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from bot.channels.collecting import CollectingChannel
 from bot.channels.registry import Channel, configured_channels
-from bot.channels.webchat import WebChat
+from bot.channels.webchat import WebChat, WebChatOutbox
+from bot.conversation.claims import expire_suggestions
 from bot.conversation.core import Conversation
 from bot.runtime.demo import load_demo_if_empty
+from bot.runtime.http import SecurityHeaders
 from bot.runtime.logs import RequestIdMiddleware
 from bot.runtime.metrics import metrics_endpoint
 from bot.runtime.services import Services
@@ -46,6 +49,7 @@ from domain.settings import Settings
 log = logging.getLogger(__name__)
 RECOVERY_SECONDS = 15.0
 PURGE_SECONDS = 3600.0
+SUGGESTION_SECONDS = 60.0
 
 
 class Role(enum.StrEnum):
@@ -67,7 +71,7 @@ class Runtime:
             services = build_services(settings, parser=lazy)
         self.services = services
         self.conversation = Conversation(self.services)
-        self.webchat_outbox = CollectingChannel("webchat")
+        self.webchat_outbox = WebChatOutbox(self.services.db)
         self.services.add_channel(self.webchat_outbox)
         self.channels: list[Channel] = configured_channels(self.services, self.conversation)
         for channel in self.channels:
@@ -90,12 +94,12 @@ class Runtime:
         routes: list[BaseRoute] = [
             Route("/healthz", self.healthz, methods=["GET"]),
             Route("/readyz", self.readyz, methods=["GET"]),
-            Route("/metrics", metrics_endpoint(self.services.db), methods=["GET"]),
+            Route("/metrics", metrics_endpoint(self.services.db, self.settings), methods=["GET"]),
         ]
         if not self.receives:
             return routes
         routes.append(Route("/", lambda _r: RedirectResponse("/chat"), methods=["GET"]))
-        routes += WebChat(self.conversation, self.webchat_outbox).routes()
+        routes += WebChat(self.services, self.conversation, self.webchat_outbox).routes()
         for channel in self.channels:
             routes += channel.routes()
         routes += _optional("factcheck_connectors.web", "routes", self.services) or []
@@ -129,7 +133,16 @@ class Runtime:
         """Scheduled work of this role (recovery is safe to run in several workers at once)."""
         if not self.delivers:
             return []
-        return [(RECOVERY_SECONDS, self.conversation.recover), (PURGE_SECONDS, self.purge)]
+        return [
+            (RECOVERY_SECONDS, self.conversation.recover),
+            (PURGE_SECONDS, self.purge),
+            (SUGGESTION_SECONDS, self.expire_suggestions),
+        ]
+
+    async def expire_suggestions(self) -> None:
+        """Suggestions left without a pick: queued for staff, the resident told once."""
+        if await expire_suggestions(self.services):
+            self.services.dispatcher.wake()
 
     async def purge(self) -> None:
         """Delete delivered messages and processed inbox rows past the retention period."""
@@ -153,11 +166,12 @@ class Runtime:
         async with background(
             self.services, deliver=self.delivers, jobs=self.jobs(), loops=self.loops()
         ):
-            for channel in self.channels:
-                await _start(channel, receive=self.receives)
+            await asyncio.gather(*(_start(c, self.receives) for c in self.channels))
             try:
                 yield
             finally:
+                for task in list(_retrying):
+                    task.cancel()
                 for channel in reversed(self.channels):
                     with contextlib.suppress(Exception):
                         await channel.stop()
@@ -175,18 +189,48 @@ class Runtime:
         return Starlette(
             routes=self.routes(),
             lifespan=lifespan,
-            middleware=[Middleware(RequestIdMiddleware)],
+            middleware=[Middleware(RequestIdMiddleware), Middleware(SecurityHeaders)],
             exception_handlers={StorageUnavailable: _unavailable},
         )
 
 
 async def _start(channel: Channel, receive: bool) -> None:
-    """Workers only send: a channel that can start its sending half alone does so."""
+    """Workers only send: a channel that can start its sending half alone does so.
+
+    A channel that cannot start (a rejected token, no network) is logged in one line and
+    retried in the background; the rest of the product (web chat, panel, other channels)
+    runs meanwhile. Only the exception's class is logged: its text may carry a secret."""
     start_sending: Callable[[], Awaitable[None]] | None = getattr(channel, "start_sending", None)
-    if receive or start_sending is None:
-        await channel.start()
-    else:
-        await start_sending()
+    start = channel.start if receive or start_sending is None else start_sending
+    try:
+        await start()
+    except Exception as exc:
+        log.error(
+            "%s channel did not start (%s); retrying in the background",
+            channel.name,
+            type(exc).__name__,
+        )
+        task = asyncio.ensure_future(_retry_start(channel, start))
+        _retrying.add(task)
+        task.add_done_callback(_retrying.discard)
+
+
+_retrying: set[asyncio.Future[None]] = set()
+START_RETRY_SECONDS = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0)
+
+
+async def _retry_start(channel: Channel, start: Callable[[], Awaitable[None]]) -> None:
+    for attempt in itertools.count():
+        await asyncio.sleep(START_RETRY_SECONDS[min(attempt, len(START_RETRY_SECONDS) - 1)])
+        with contextlib.suppress(Exception):
+            await channel.stop()  # whatever the failed start left half-open
+        try:
+            await start()
+        except Exception as exc:
+            log.debug("%s channel still not starting (%s)", channel.name, type(exc).__name__)
+            continue
+        log.info("%s channel started after %d retries", channel.name, attempt + 1)
+        return
 
 
 async def _unavailable(_request: Request, _exc: Exception) -> Response:

@@ -25,10 +25,10 @@ def _serve(role: str, host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
     from bot.runtime.app import Role, Runtime
-    from bot.runtime.logs import configure
+    from bot.runtime.logs import configure, secrets_of
 
     settings = get_settings()
-    configure(settings.log_level, settings.log_format)
+    configure(settings.log_level, settings.log_format, secrets_of(settings))
     runtime = Runtime(settings, role=Role(role))
     if runtime.receives:
         typer.echo(f"Web chat:  {settings.public_url}/chat")
@@ -153,11 +153,26 @@ def blocked(
 
 
 @app.command()
-def chat() -> None:
-    """Talk to the bot in this terminal (no Telegram needed)."""
+def chat(
+    script: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="Play this file: one message a line, [button N]"
+        ),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="One JSON object per turn: replies, decision, state")
+    ] = False,
+    language: Annotated[
+        str | None, typer.Option(help="The platform's language hint for this resident (sw, hi)")
+    ] = None,
+    channel: Annotated[str, typer.Option(help="Channel name prefix of this session")] = "chat",
+) -> None:
+    """Talk to the bot in this terminal (no Telegram needed), or play a script."""
     from bot.runtime.terminal_chat import run_terminal_chat
 
-    asyncio.run(run_terminal_chat(get_settings()))
+    lines = script.read_text(encoding="utf-8").splitlines() if script is not None else None
+    asyncio.run(run_terminal_chat(get_settings(), lines, json_output, language, channel))
 
 
 def _register_plugins(target: Any) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 from contextvars import ContextVar
 
+from pydantic import BaseModel, SecretStr
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,9 +21,45 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure(level: str, fmt: str) -> None:
+class RedactSecrets(logging.Filter):
+    """Replaces every configured secret (tokens, keys) in a record and its traceback with
+    `[redacted]`: libraries put tokens in messages ("the token 123:ABC was rejected") and in
+    URLs (Telegram's `/bot<token>/` path), and secrets are never logged."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+        self._formatter = logging.Formatter()
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, "[redacted]")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        record.msg, record.args = self.redact(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+def secrets_of(settings: BaseModel) -> list[str]:
+    """The values of every secret setting (`SecretStr` fields) that is set."""
+    values = (getattr(settings, name) for name in type(settings).model_fields)
+    return [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
+
+
+def configure(level: str, fmt: str, secrets: Iterable[str] = ()) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(RedactSecrets(secrets))
     if fmt == "json":
         handler.setFormatter(
             JsonFormatter(

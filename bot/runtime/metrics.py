@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import hmac
+import time
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from domain.db import Database
 from domain.models import OPEN_STATUSES, Cluster, InboxMessage, OutboxMessage, OutboxStatus, utcnow
+from domain.settings import Settings
 
 REGISTRY = CollectorRegistry()
 MESSAGES_IN = Counter(
@@ -45,6 +50,11 @@ OUTBOX_ATTENTION = Gauge(
 INBOX_DEPTH = Gauge(
     "rumourbot_inbox_depth", "Accepted messages not yet processed", registry=REGISTRY
 )
+INBOX_GIVEN_UP = Gauge(
+    "rumourbot_inbox_given_up",
+    "Accepted messages given up after too many failed attempts (panel: Delivery)",
+    registry=REGISTRY,
+)
 OPEN_CLUSTERS = Gauge("rumourbot_open_clusters", "Unanswered question clusters", registry=REGISTRY)
 
 
@@ -59,12 +69,19 @@ async def _refresh_gauges(db: Database) -> None:
         )
         OUTBOX_LAG.set((utcnow() - oldest).total_seconds() if oldest else 0)
         for status in (OutboxStatus.DEAD, OutboxStatus.IN_DOUBT):
-            count = await session.scalar(
-                select(func.count()).where(OutboxMessage.status == status)
-            )
+            count = await session.scalar(select(func.count()).where(OutboxMessage.status == status))
             OUTBOX_ATTENTION.labels(status.value).set(count or 0)
+        unfinished = InboxMessage.processed_at.is_(None)
         INBOX_DEPTH.set(
-            await session.scalar(select(func.count()).where(InboxMessage.processed_at.is_(None)))
+            await session.scalar(
+                select(func.count()).where(unfinished, InboxMessage.dead_at.is_(None))
+            )
+            or 0
+        )
+        INBOX_GIVEN_UP.set(
+            await session.scalar(
+                select(func.count()).where(unfinished, InboxMessage.dead_at.is_not(None))
+            )
             or 0
         )
         OPEN_CLUSTERS.set(
@@ -72,9 +89,27 @@ async def _refresh_gauges(db: Database) -> None:
         )
 
 
-def metrics_endpoint(db: Database):  # type: ignore[no-untyped-def]
-    async def metrics(_request: Request) -> Response:
-        await _refresh_gauges(db)
+GAUGE_SECONDS = 15.0  # the counts behind the gauges are read at most this often per process
+
+
+def metrics_endpoint(db: Database, settings: Settings):  # type: ignore[no-untyped-def]
+    """`/metrics`: with RUMOURBOT_METRICS_TOKEN set, only for `Authorization: Bearer <token>`.
+    The database counts are cached, so a scraper hammering the page costs no queries."""
+    refreshed = [float("-inf")]
+    lock = asyncio.Lock()
+    token = settings.metrics_token.get_secret_value().encode() if settings.metrics_token else None
+
+    async def metrics(request: Request) -> Response:
+        if token is not None:
+            given = request.headers.get("authorization", "").encode("latin-1", "replace")
+            if not hmac.compare_digest(given, b"Bearer " + token):
+                return PlainTextResponse(
+                    "metrics need a bearer token", 401, headers={"WWW-Authenticate": "Bearer"}
+                )
+        async with lock:
+            if time.monotonic() - refreshed[0] >= GAUGE_SECONDS:
+                await _refresh_gauges(db)
+                refreshed[0] = time.monotonic()
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return metrics

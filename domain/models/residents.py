@@ -21,6 +21,11 @@ class Resident(Base):
     channel: Mapped[str] = mapped_column(String(20))
     chat_id: Mapped[str] = mapped_column(String(100))
     language: Mapped[str | None] = mapped_column(String(10))
+    # how `language` was set: "explicit" (their choice, never overridden), "detected", "hint"
+    language_source: Mapped[str | None] = mapped_column(String(10))
+    # another language seen in a row of confident messages; switched to after a few
+    language_pending: Mapped[str | None] = mapped_column(String(10))
+    language_pending_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     consent_at: Mapped[datetime | None]
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -78,6 +83,7 @@ class InboxMessage(Base):
     __table_args__ = (
         UniqueConstraint("channel", "platform_id", name="uq_inbox_key"),
         Index("ix_inbox_pending", "processed_at", "received_at"),
+        Index("ix_inbox_due", "processed_at", "dead_at", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -87,3 +93,8 @@ class InboxMessage(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # when recovery may try it (again): a failed attempt pushes this forward, so a message that
+    # keeps failing waits its turn behind fresh ones instead of starving them
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dead_at: Mapped[datetime | None]  # given up after too many attempts: staff see it
+    last_error: Mapped[str | None] = mapped_column(String(200))

@@ -37,7 +37,7 @@ async def test_preview_shows_exactly_what_the_resident_gets(
     )
     assert page.status_code == 200
     assert "The city&#39;s team has answered a message you sent us." in page.text
-    assert "FALSE: Lions escaped" in page.text and "Walinzi wa hifadhi" in page.text
+    assert "FALSE: “Lions escaped" in page.text and "Walinzi wa hifadhi" in page.text
     assert "required: residents asked in this language" in page.text
     async with runtime.services.db.session() as session:
         assert (await session.get(Cluster, 2)).answer_id is None  # a preview publishes nothing
@@ -98,7 +98,7 @@ async def test_publish_reaches_every_asker_in_their_language_and_broadcasts(
     assert any(m.template == "broadcast" for m in swahili)  # r3 subscribes to security
     # the next forward of the same rumour is answered automatically
     await ask(runtime, "r9", LIONS)
-    assert (await runtime.webchat_outbox.wait_for("r9", 1))[-1].text.startswith("FALSE")
+    assert (await runtime.webchat_outbox.wait_for("r9", 1))[-1].text.startswith("❌ FALSE")
     async with runtime.services.db.session() as session:
         event = (
             await session.scalars(select(AuditEvent).where(AuditEvent.name == "publish"))

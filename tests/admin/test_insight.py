@@ -46,8 +46,8 @@ async def test_csv_exports(runtime: Runtime, viewer: httpx.AsyncClient) -> None:
     await seed(runtime, '=HYPERLINK("http://evil") free money', ["r3"], language="sw")
     response = await viewer.get("/admin/export/clusters.csv")
     assert response.status_code == 200 and "attachment" in response.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0]["representative_text"].startswith("'=HYPERLINK")  # no formula injection
     assert rows[0]["residents"] == "1" and rows[0]["languages"] == "sw"
     answers = await viewer.get("/admin/export/answers.csv")
-    assert answers.status_code == 200 and answers.text.startswith("answer_id,cluster_id")
+    assert answers.status_code == 200 and answers.text.startswith("\ufeffanswer_id,cluster_id")

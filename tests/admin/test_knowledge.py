@@ -89,7 +89,7 @@ async def test_retire_stops_automatic_answers(
         assert (await session.get(KnowledgeItem, item_id)).status == "retired"
     assert (await last_event(runtime, "retire")).after["status"] == "retired"
     await ask(runtime, "r1", WATER)
-    assert not (await runtime.webchat_outbox.wait_for("r1", 1))[-1].text.startswith("FALSE")
+    assert not (await runtime.webchat_outbox.wait_for("r1", 1))[-1].text.startswith("❌ FALSE")
     assert (
         await moderator.post("/admin/knowledge/99/retire", data={"csrf_token": csrf})
     ).status_code == 404
@@ -109,7 +109,7 @@ async def test_add_a_city_statement_by_hand(runtime: Runtime, moderator: httpx.A
     assert item.kind == "statement" and item.origin == "staff-statement"
     assert (await last_event(runtime, "add_statement")).target == f"item:{item.id}"
     await ask(runtime, "r1", "Forwarded: " + WATER)
-    assert (await runtime.webchat_outbox.wait_for("r1", 1))[-1].text.startswith("FALSE")
+    assert (await runtime.webchat_outbox.wait_for("r1", 1))[-1].text.startswith("❌ FALSE")
 
 
 async def test_viewer_cannot_edit(runtime: Runtime, viewer: httpx.AsyncClient) -> None:

@@ -72,8 +72,8 @@ class ProductProcess:
         assert self.process is not None
         return self.process.pid
 
-    async def start(self, timeout: float = 60.0) -> ProductProcess:  # noqa: ASYNC109
-        """Start the process and wait until it answers /healthz."""
+    async def start(self, timeout: float = 180.0) -> ProductProcess:  # noqa: ASYNC109
+        """Start the process and wait until it answers /healthz (slow on a loaded machine)."""
         args = [RUMOURBOT, self.role] + (
             ["--port", str(self.port)] if self.role == "worker" else []
         )

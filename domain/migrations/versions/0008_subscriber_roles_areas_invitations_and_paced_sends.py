@@ -1,7 +1,7 @@
 """subscriber roles, areas, invitations and paced sends
 
 Revision ID: 0008
-Revises: 0001
+Revises: 0003
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import domain.models.base
 
 revision: str = "0008"
-down_revision: str | None = "0001"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -170,7 +170,7 @@ def buttons_of(message: dict[str, Any]) -> list[str]:
 async def test_forward_with_a_match_gets_the_verdict(polling: Runtime, fake: FakeTelegram) -> None:
     await add_fact(polling)
     [reply] = await say(fake, fake.message_update(501, WATER_FORWARD, forwarded=True), 501)
-    assert reply["text"].startswith("FALSE")
+    assert reply["text"].startswith("❌ FALSE")
     assert "https://example.org/fc/1" in reply["text"]
     assert [b[:3] for b in buttons_of(reply)] == ["fb:", "fb:"]
     async with polling.services.db.session() as session:
@@ -206,7 +206,7 @@ async def test_candidate_button_gives_the_chosen_answer(
     press = fake.button_update(503, picks[0])
     assert press["callback_query"]["message"]["message_id"] == suggestion["message_id"]
     [answer] = await say(fake, press, 503)
-    assert answer["text"].startswith("FALSE")
+    assert answer["text"].startswith("❌ FALSE")
     acks = fake.calls_of("answerCallbackQuery")
     assert [a["callback_query_id"] for a in acks] == [press["callback_query"]["id"]]
 
@@ -250,7 +250,7 @@ async def test_photo_with_caption_is_checked_and_can_be_downloaded(
     await add_fact(polling)
     update = fake.photo_update(506, WATER_FORWARD, content=b"jpeg-bytes")
     [reply] = await say(fake, update, 506)
-    assert reply["text"].startswith("FALSE")
+    assert reply["text"].startswith("❌ FALSE")
     async with polling.services.db.session() as session:
         request = (await session.scalars(select(Request))).one()
     assert request.media == [{"kind": "photo", "ref": update["message"]["photo"][-1]["file_id"]}]
@@ -345,7 +345,7 @@ async def test_webhook_forward_gets_the_verdict(
     response = await post(client, fake.message_update(601, WATER_FORWARD, forwarded=True))
     assert response.status_code == 200
     [reply] = await fake.wait_for_messages(601, 1, timeout=WAIT)
-    assert reply["text"].startswith("FALSE")
+    assert reply["text"].startswith("❌ FALSE")
 
 
 async def test_webhook_duplicate_delivery_is_answered_once(
@@ -427,7 +427,7 @@ async def test_webhook_delivered_by_the_server_to_a_real_http_server(
         await add_fact(rt)
         update_id = fake.push_update(fake.message_update(606, WATER_FORWARD, forwarded=True))
         [reply] = await fake.wait_for_messages(606, 1, timeout=WAIT)
-        assert reply["text"].startswith("FALSE")
+        assert reply["text"].startswith("❌ FALSE")
         assert fake.webhook_responses == [(update_id, 200)]
     finally:
         server.should_exit = True

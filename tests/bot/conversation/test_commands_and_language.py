@@ -1,0 +1,249 @@
+"""Explicit commands and confirmed intents in every language; typed buttons; the resident's
+language remembered (explicit choice, detection, platform hint, stickiness); broadcasts and
+corrections in the stored language."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from sqlalchemy import select
+
+from bot.conversation.language import country_prior, from_accept_language
+from bot.conversation.publishing import AnswerDraft, broadcast, correct_answer, publish_answer
+from bot.delivery.flood import FloodGuard
+from bot.runtime.app import Runtime
+from domain.messages import InboundMessage, OutboundMessage
+from domain.models import Request, Resident
+
+_ids = itertools.count(1)
+LANGUAGES = ("en", "sw", "hi", "ar", "es", "id")
+FORGET = {
+    "en": "please delete all my data",
+    "sw": "futa data yangu",
+    "hi": "मेरा डेटा मिटा दो",
+    "ar": "احذف بياناتي",
+    "es": "borra mis datos",
+    "id": "hapus data saya",
+}
+STOP = {
+    "en": "stop",
+    "sw": "sitisha",
+    "hi": "बस करो",
+    "ar": "توقف",
+    "es": "basta",
+    "id": "berhenti",
+}
+YES_DELETE = {
+    "en": "Yes, delete",
+    "sw": "Ndiyo, futa",
+    "hi": "हाँ, मिटा दें",
+    "ar": "نعم، احذف",
+    "es": "Sí, borrar",
+    "id": "Ya, hapus",
+}
+
+
+async def send(
+    rt: Runtime,
+    chat: str,
+    text: str = "",
+    button: str | None = None,
+    hint: str | None = None,
+    forwarded: bool = False,
+) -> list[OutboundMessage]:
+    before = len(rt.webchat_outbox.sent[chat])
+    await rt.conversation.handle(
+        InboundMessage(
+            channel="webchat",
+            sender=chat,
+            message_id=f"c{next(_ids)}",
+            text=text,
+            callback_data=button,
+            language_hint=hint,
+            forwarded=forwarded,
+        )
+    )
+    return (await rt.webchat_outbox.wait_for(chat, before + 1, timeout=10))[before:]
+
+
+async def resident(rt: Runtime, chat: str) -> Resident | None:
+    async with rt.services.db.session() as session:
+        return await session.scalar(select(Resident).where(Resident.chat_id == chat))
+
+
+def button(message: OutboundMessage, prefix: str) -> str:
+    return next(b.data for b in message.buttons if b.data.startswith(prefix))
+
+
+@pytest.fixture
+def unhurried(runtime: Runtime) -> Runtime:
+    runtime.services.flood = FloodGuard(slow_after=10_000, block_after=20_000)
+    return runtime
+
+
+async def test_explicit_commands_in_every_language(unhurried: Runtime) -> None:
+    rt = unhurried
+    for code in LANGUAGES:
+        chat = f"cmd-{code}"
+        [chosen] = await send(rt, chat, f"/language {code}")
+        assert chosen.language == code
+        await send(rt, chat, "/subscribe health")
+        assert (await resident(rt, chat)).topics == ["health"]  # type: ignore[union-attr]
+        await send(rt, chat, "/unsubscribe health")
+        assert (await resident(rt, chat)).topics == []  # type: ignore[union-attr]
+        [stopped] = await send(rt, chat, "/stop")
+        assert stopped.language == code and (await resident(rt, chat)).opted_out  # type: ignore[union-attr]
+        await send(rt, chat, "/start")
+        assert not (await resident(rt, chat)).opted_out  # type: ignore[union-attr]
+        await send(rt, chat, "/forget")
+        assert await resident(rt, chat) is None
+
+
+async def test_guessed_deletes_and_stops_wait_for_a_yes_in_the_residents_language(
+    unhurried: Runtime,
+) -> None:
+    rt = unhurried
+    for code in LANGUAGES:
+        chat = f"intent-{code}"
+        await send(rt, chat, f"/language {code}")
+        [ask] = await send(rt, chat, FORGET[code])
+        assert ask.buttons[0].label == YES_DELETE[code], (code, ask.text)
+        [kept] = await send(rt, chat, button=button(ask, "ok:forget:0"))
+        assert kept.language == code and await resident(rt, chat) is not None
+        [ask_stop] = await send(rt, chat, STOP[code])
+        await send(rt, chat, button=button(ask_stop, "ok:stop:1"))
+        assert (await resident(rt, chat)).opted_out, code  # type: ignore[union-attr]
+        [ask] = await send(rt, chat, FORGET[code])
+        await send(rt, chat, button=button(ask, "ok:forget:1"))
+        assert await resident(rt, chat) is None, code
+
+
+async def test_a_claim_with_a_command_word_is_checked_as_a_claim(unhurried: Runtime) -> None:
+    rt = unhurried
+    await send(rt, "scam", "/subscribe scams")
+    for text in (
+        "Unsubscribe from M-Pesa today or lose your money",
+        "Delete WhatsApp now, the government reads every chat from Monday",
+        "stop drinking tap water https://example.org/poison",
+    ):
+        [reply] = await send(rt, "scam", text)
+        assert "city's team" in reply.text, text
+    after = await resident(rt, "scam")
+    assert after is not None and after.topics == ["scams"] and not after.opted_out
+
+
+async def test_forged_and_stale_buttons_have_expired(unhurried: Runtime) -> None:
+    rt = unhurried
+    await send(rt, "forger", "/subscribe health")
+    for data in ("pick:999:1", "none:424242", "fb:77:1", "ok:forget:7", "sub:", "💥", "x" * 500):
+        [reply] = await send(rt, "forger", button=data)
+        assert "expired" in reply.text, data
+    after = await resident(rt, "forger")
+    assert after is not None and after.topics == ["health"]
+
+
+async def test_language_is_detected_then_sticky(unhurried: Runtime) -> None:
+    rt = unhurried
+    chat = "sticky"
+    [first] = await send(rt, chat, "Je, ni kweli kwamba maji ya bomba yana sumu leo?")
+    assert first.language == "sw"
+    english = "Is it true that the schools in the east will close for a month?"
+    [one_off] = await send(rt, chat, english)
+    assert one_off.language == "sw"  # one English message does not flip a Swahili resident
+    stored = await resident(rt, chat)
+    assert stored is not None and stored.language == "sw" and stored.language_source == "detected"
+    await send(rt, chat, "Is it true that the market will be closed on Friday by the police?")
+    [third] = await send(rt, chat, "Is it true that buses are free for everyone next week?")
+    assert third.language == "en"  # several in a row: they now write English
+
+
+async def test_an_explicit_choice_always_wins(unhurried: Runtime) -> None:
+    rt = unhurried
+    await send(rt, "chooser", "/language es")
+    for _ in range(4):
+        [reply] = await send(rt, "chooser", "Je, ni kweli kwamba shule zitafungwa kesho asubuhi?")
+        assert reply.language == "es"
+    stored = await resident(rt, "chooser")
+    assert stored is not None and stored.language_source == "explicit"
+
+
+async def test_the_platform_hint_until_the_resident_writes(unhurried: Runtime) -> None:
+    rt = unhurried
+    [thumb] = await send(rt, "hinted", "👍", hint="hi")
+    assert thumb.language == "hi"
+    stored = await resident(rt, "hinted")
+    assert stored is not None and (stored.language, stored.language_source) == ("hi", "hint")
+    # a forward is someone else's words: it does not replace what the platform says
+    [forward] = await send(
+        rt,
+        "hinted",
+        "Share now: the city will cut all water for two weeks",
+        hint="hi",
+        forwarded=True,
+    )
+    assert forward.language == "hi"
+    # what they write themselves does
+    [typed] = await send(rt, "hinted", "Je, ni kweli kwamba daraja limeanguka leo asubuhi?")
+    assert typed.language == "sw"
+
+
+def test_platform_hints() -> None:
+    assert from_accept_language("sw-KE,sw;q=0.9,en;q=0.8") == "sw"
+    assert from_accept_language("fr-FR,fr;q=0.9,ar;q=0.5") == "ar"
+    assert from_accept_language("en;q=0.1, hi") == "hi"
+    assert from_accept_language("de-DE") is None and from_accept_language(None) is None
+    assert from_accept_language("q=;;,,;q=abc") is None
+    assert country_prior("254712345678") == "sw" and country_prior("+6281234") == "id"
+    assert country_prior("919812345678") == "hi" and country_prior("971501234567") == "ar"
+    assert country_prior("34612345678") == "es" and country_prior("447700900123") is None
+
+
+async def test_broadcasts_and_corrections_in_the_stored_language(unhurried: Runtime) -> None:
+    rt = unhurried
+    rumour = {
+        "sw": "Je, ni kweli kwamba simba wametoroka hifadhini na wako sokoni usiku huu?",
+        "ar": "هل صحيح أن الأسود هربت من الحديقة وهي الآن في السوق الليلة؟",
+    }
+    for code, text in rumour.items():
+        await send(rt, f"sub-{code}", text)
+        await send(rt, f"sub-{code}", "/subscribe security")
+    async with rt.services.db.session() as session:
+        residents = {r.chat_id: r.language for r in (await session.scalars(select(Resident)))}
+        clusters = sorted({r.cluster_id for r in await session.scalars(select(Request))})
+    assert residents == {"sub-sw": "sw", "sub-ar": "ar"}
+    sent = await broadcast(
+        rt.services,
+        "curfew-1",
+        "security",
+        {
+            "en": "No curfew tonight.",
+            "sw": "Hakuna amri ya kutotoka nje usiku huu.",
+            "ar": "لا حظر تجول الليلة.",
+        },
+    )
+    assert sent == 2
+    sw = await rt.webchat_outbox.wait_for("sub-sw", 4)
+    ar = await rt.webchat_outbox.wait_for("sub-ar", 4)
+    assert "Hakuna amri" in sw[-1].text and "لا حظر" in ar[-1].text
+    translations = {
+        "sw": {"explanation": "Walinzi wamethibitisha simba wote wapo hifadhini."},
+        "ar": {"explanation": "أكد الحراس أن جميع الأسود داخل الحديقة."},
+    }
+    draft = AnswerDraft(
+        verdict="false",
+        explanation="Rangers confirm all lions are inside.",
+        translations=translations,
+    )
+    result = await publish_answer(rt.services, clusters[0], draft)
+    draft.explanation = "Rangers counted again: all lions are inside."
+    draft.translations = {
+        "sw": {"explanation": "Walinzi wamehesabu tena: simba wote wapo."},
+        "ar": {"explanation": "عدّ الحراس مرة أخرى: جميع الأسود في الداخل."},
+    }
+    await correct_answer(rt.services, result.answer_id, draft)
+    for chat, words in (("sub-sw", "wamehesabu tena"), ("sub-ar", "عدّ الحراس")):
+        messages = await rt.webchat_outbox.wait_for(chat, 6)
+        if len(clusters) == 1 or chat == "sub-sw":
+            assert any(words in m.text for m in messages), chat
+            assert all("Rangers" not in m.text for m in messages), chat

@@ -1,0 +1,128 @@
+"""Suggestions: numbered full texts, staff see the question at once, a pick answers it, and
+one left alone joins the queue after the timeout and is answered when staff publish."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.conversation.claims import RELATIVE_CUT, close_to_top, queue_stale_suggestions
+from bot.conversation.publishing import AnswerDraft, publish_answer
+from bot.runtime.app import Runtime
+from bot.runtime.wiring import build_services
+from domain.db import Database
+from domain.knowledge import ItemData, upsert_item
+from domain.messages import InboundMessage, OutboundMessage
+from domain.models import Cluster, Request, utcnow
+from domain.settings import Settings
+from matching import Candidate, Embedder
+from nlu import IntentParser
+
+_ids = itertools.count(1)
+FACTS = [
+    ("Drinking hot water with lemon cures cholera within a day", "false"),
+    ("Cholera vaccine in schools makes children sterile", "false"),
+    ("Boiling water for one minute kills cholera germs", "true"),
+]
+
+
+@pytest.fixture
+async def suggesting(
+    settings: Settings, database: Database, embedder: Embedder, intent_parser: IntentParser
+) -> AsyncIterator[Runtime]:
+    """A runtime that suggests for almost anything (and never answers outright)."""
+    loose = settings.model_copy(update={"answer_threshold": 0.999, "suggest_threshold": 0.01})
+    rt = Runtime(loose, services=build_services(loose, database, embedder, intent_parser))
+    async with rt.running():
+        async with rt.services.db.session() as session:
+            for claim, verdict in FACTS:
+                await upsert_item(
+                    session,
+                    ItemData(
+                        claim=claim,
+                        verdict=verdict,
+                        explanation="Health ministry.",
+                        publisher="Health Desk",
+                        source_url="https://example.org/cholera",
+                    ),
+                )
+        await rt.services.knowledge.refresh()
+        yield rt
+
+
+async def send(
+    rt: Runtime, chat: str, text: str = "", button: str | None = None
+) -> list[OutboundMessage]:
+    before = len(rt.webchat_outbox.sent[chat])
+    await rt.conversation.handle(
+        InboundMessage(
+            channel="webchat",
+            sender=chat,
+            message_id=f"s{next(_ids)}",
+            text=text,
+            callback_data=button,
+            forwarded=button is None,
+        )
+    )
+    return (await rt.webchat_outbox.wait_for(chat, before + 1, timeout=10))[before:]
+
+
+def test_only_candidates_close_to_the_top_one_are_offered() -> None:
+    ranked = [Candidate("a", 0.6), Candidate("d", 0.58), Candidate("b", 0.55), Candidate("c", 0.2)]
+    assert [c.id for c in close_to_top(ranked, 0.85)] == ["a", "d", "b"]
+    assert [c.id for c in close_to_top(ranked, 0.95)] == ["a", "d"]
+    assert close_to_top([]) == [] and 0 < RELATIVE_CUT <= 1
+
+
+async def test_a_suggestion_lists_numbered_full_texts_and_a_pick_answers(
+    suggesting: Runtime,
+) -> None:
+    rt = suggesting
+    [offer] = await send(rt, "pick", "cholera cure with lemon water")
+    lines = offer.text.splitlines()
+    assert any(line.startswith("1. ❌ FALSE: “Drinking hot water with lemon") for line in lines)
+    assert [b.label[:2] for b in offer.buttons[:-1]] == [
+        f"{n}." for n in range(1, len(offer.buttons))
+    ]
+    async with rt.services.db.session() as session:
+        request = (await session.scalars(select(Request))).one()
+        assert request.outcome == "suggest" and request.cluster_id is not None  # staff see it
+    [answer] = await send(rt, "pick", button=offer.buttons[0].data)
+    assert answer.text.startswith("❌ FALSE: “Drinking hot water")
+    assert "Health Desk" in answer.text and "https://example.org/cholera" in answer.text
+    async with rt.services.db.session() as session:
+        request = (await session.scalars(select(Request))).one()
+        assert request.outcome == "answer" and request.cluster_id is None
+        assert (await session.scalars(select(Cluster))).all() == []  # nobody waits any more
+    [again] = await send(rt, "pick", button=offer.buttons[-1].data)  # "none of these" after all
+    assert "city's team" in again.text
+
+
+async def test_a_suggestion_left_alone_is_queued_once_and_answered_on_publish(
+    suggesting: Runtime,
+) -> None:
+    rt = suggesting
+    [offer] = await send(rt, "idle", "cholera vaccine rumour at the school gate")
+    async with rt.services.db.session() as session:
+        assert await queue_stale_suggestions(session, utcnow() - timedelta(minutes=30)) == 0
+    async with rt.services.db.session() as session:  # the resident walked away: time passes
+        assert await queue_stale_suggestions(session, utcnow() + timedelta(minutes=1)) == 1
+    async with rt.services.db.session() as session:
+        assert await queue_stale_suggestions(session, utcnow() + timedelta(minutes=1)) == 0
+        request = (await session.scalars(select(Request))).one()
+        cluster_id = request.cluster_id
+    assert request.outcome == "queue" and cluster_id is not None
+    rt.services.dispatcher.wake()
+    told = await rt.webchat_outbox.wait_for("idle", 2, timeout=10)
+    assert len(told) == 2 and "city's team will check it" in told[1].text
+    [late] = await send(rt, "idle", button=offer.buttons[-1].data)  # a late "none of these"
+    assert "already with the city's team" in late.text
+    draft = AnswerDraft(verdict="false", explanation="The vaccine is safe; no such effect.")
+    result = await publish_answer(rt.services, cluster_id, draft)
+    assert result.notified == 1
+    sent = await rt.webchat_outbox.wait_for("idle", 4, timeout=10)
+    assert "The vaccine is safe" in sent[-1].text and sent[-1].text.startswith("The city's team")
