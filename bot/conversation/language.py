@@ -97,15 +97,18 @@ def observe(
     words: int,
     hint: str | None,
     forwarded: bool = False,
+    weak_hint: bool = False,
 ) -> str | None:
     """Update the stored language from one message; return it (None when still unknown).
 
     `detected` is this text's language (None when unsure), `words` its length, `hint` what the
-    platform says (already resolved to a catalogue language, or None). A forward is written by
-    someone else: its language counts only when nothing else is known about the resident.
+    platform says (already resolved to a catalogue language, or None), `weak_hint` whether it is
+    only a country prior. A forward is written by someone else: its language counts only while
+    nothing better is known (no detection or choice yet, and no hint but a country prior).
     """
     detected = served(detected)
-    if forwarded and (hint is not None or resident.language is not None):
+    known = resident.language_source in (Source.DETECTED.value, Source.EXPLICIT.value)
+    if forwarded and (known or (hint is not None and not weak_hint)):
         detected = None
     confident = detected is not None and words >= CONFIDENT_WORDS
     source = resident.language_source
@@ -143,12 +146,13 @@ def _set(resident: Resident, code: str, source: Source) -> None:
     resident.language_pending, resident.language_pending_count = None, 0
 
 
-def platform_hint(channel: str, sender: str, hint: str | None) -> str | None:
-    """The platform's hint as a catalogue language: its own, else a WhatsApp country prior."""
+def platform_hint(channel: str, sender: str, hint: str | None) -> tuple[str | None, bool]:
+    """The platform's hint as a catalogue language, and whether it is only a WhatsApp number's
+    country prior (weak)."""
     found = served(hint)
     if found is None and channel.partition("-")[0] == "whatsapp":
-        found = country_prior(sender)
-    return found
+        return country_prior(sender), True
+    return found, False
 
 
 def from_accept_language(header: str | None) -> str | None:
