@@ -29,6 +29,7 @@ from domain.models import (
     utcnow,
 )
 from domain.outbox import enqueue
+from domain.variants import record_pick
 from matching import Candidate, Outcome
 
 if TYPE_CHECKING:
@@ -131,6 +132,9 @@ class ClaimDesk:
             return
         await self._leave_cluster(turn, request)
         await self._answer(turn, request, item)
+        confirmations = self.services.settings.variant_confirmations
+        if await record_pick(turn.session, item, request, confirmations):
+            turn.knowledge_changed = True  # a confirmed variant: index it now
 
     async def none_of_these(self, turn: Turn, request_id: int) -> None:
         request = await self._own_request(turn, request_id)
