@@ -34,8 +34,11 @@ async def enqueue(
     message: OutboundMessage,
     kind: OutboxKind = OutboxKind.REPLY,
     dedup_key: str | None = None,
+    not_before: datetime | None = None,
 ) -> bool:
-    """Queue `message` for `resident`; False when `dedup_key` was already queued (sent once)."""
+    """Queue `message` for `resident`; False when `dedup_key` was already queued (sent once).
+
+    `not_before` holds it back until then (a paced broadcast's slot)."""
     return await insert_ignoring_duplicates(
         session,
         OutboxMessage.__table__,  # type: ignore[arg-type]
@@ -49,7 +52,7 @@ async def enqueue(
             "dedup_key": dedup_key,
             "status": OutboxStatus.PENDING.value,
             "attempts": 0,
-            "next_attempt_at": utcnow(),
+            "next_attempt_at": not_before or utcnow(),
             "created_at": utcnow(),
         },
     )

@@ -171,11 +171,12 @@ class Conversation:
 
     def _language_of(self, resident: Resident, message: InboundMessage) -> str:
         """The reply language: the resident's stored one, updated from this message."""
-        hint = language.platform_hint(message.channel, message.sender, message.language_hint)
+        hint = language.served(message.language_hint)
+        prior = language.platform_prior(message.channel, message.sender)
         text = message.text if message.callback_data is None and not message.is_command else ""
         detected = detect_language(text) if text.strip() else None
         stored = language.observe(
-            resident, detected, len(text.split()), hint, forwarded=message.forwarded
+            resident, detected, len(text.split()), hint, forwarded=message.forwarded, prior=prior
         )
         return resolve_language(stored, default=self.services.settings.default_language)
 
