@@ -235,9 +235,9 @@ def form_str(form: FormData, name: str, limit: int = 5000) -> str:
 
 
 def int_param(value: Any, default: int = 0) -> int:
-    """An integer from a form or query, or `default` (also past PostgreSQL's bigint range)."""
+    """An integer from a form or query, or `default` (also past PostgreSQL's `integer`)."""
     try:
         number = int(str(value)[:20])
     except (TypeError, ValueError):
         return default
-    return number if abs(number) < 2**63 else default
+    return number if abs(number) < 2**31 else default

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.channels.base import read_body_limited
+from bot.runtime.http import bounded_id
 from bot.runtime.services import Services
 from bot.sharing import web as sharing
 from domain.models import Source, utcnow
@@ -76,10 +77,9 @@ class Endpoints:
         )
 
     async def claim(self, request: Request) -> Response:
-        raw = str(request.path_params["answer_id"])
-        if not raw.isascii() or not raw.isdigit() or len(raw) > 18:  # PostgreSQL's bigint
+        answer_id = bounded_id(str(request.path_params["answer_id"]))
+        if answer_id is None:
             return _error(404, "no such answer")
-        answer_id = int(raw)
         lang = clip(request.query_params.get("lang"), 10)
         entries = await feeds.published(self.services.db, lang=lang, answer_id=answer_id)
         if not entries:

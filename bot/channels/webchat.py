@@ -47,7 +47,7 @@ POLL_SECONDS = 10.0
 POLL_STEP = 0.25
 MAX_BATCH = 100
 KEY_NAME = "webchat_cookie_key"
-_MAX_AFTER = 2**62
+_MAX_AFTER = 2**31 - 1  # outbox ids are PostgreSQL `integer`
 
 
 class _Chats(OrderedDict[str, list[OutboundMessage]]):
@@ -244,13 +244,14 @@ class WebChat:
         chat_id = await self.chat_id(request)
         raw = request.query_params.get("after", "0")
         after = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else 0
+        after = min(after, _MAX_AFTER)
         rows: list[tuple[int, OutboundMessage]] = []
         if chat_id is not None:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + POLL_SECONDS
             while True:
                 self.outbox.changed.clear()
-                rows = await self._sent_after(chat_id, min(after, _MAX_AFTER))
+                rows = await self._sent_after(chat_id, after)
                 if rows or loop.time() >= deadline:
                     break
                 try:

@@ -3,8 +3,8 @@
 - `SecurityHeaders`: CSP (no inline script, no framing), X-Frame-Options, nosniff and
   Referrer-Policy on every response that does not set its own (the panel sets stricter ones,
   the web chat a CSP with a per-response nonce).
-- `BoundedInt`: the `{name:int}` route convertor matches at most 18 digits, so an id past
-  PostgreSQL's bigint is "not found" instead of a database error.
+- `BoundedInt`: the `{name:int}` route convertor matches only 0 .. 2**31 - 1 (our ids are
+  PostgreSQL `integer`), so a larger id is "not found" instead of a database error.
 """
 
 from __future__ import annotations
@@ -22,7 +22,21 @@ HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
 ]
-MAX_ID_DIGITS = 18  # 10**18 - 1 fits in a signed 64-bit integer
+MAX_ID = 2**31 - 1  # PostgreSQL's `integer`, the type of every id column
+# 0 .. 2147483647 as a regular expression (a convertor can only refuse by not matching)
+_UP_TO_MAX_ID = (
+    "0*(?:[0-9]{1,9}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}"
+    "|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]"
+    "|214748364[0-7])"
+)
+
+
+def bounded_id(raw: str) -> int | None:
+    """`raw` as an id, or None when it is not one (not digits, or past `MAX_ID`)."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+        return None
+    value = int(raw)
+    return value if value <= MAX_ID else None
 
 
 def page_csp(nonce: str) -> str:
@@ -54,7 +68,7 @@ class SecurityHeaders:
 
 
 class BoundedInt(Convertor[int]):
-    regex = f"[0-9]{{1,{MAX_ID_DIGITS}}}"
+    regex = _UP_TO_MAX_ID
 
     def convert(self, value: str) -> int:
         return int(value)

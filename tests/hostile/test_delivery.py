@@ -50,7 +50,7 @@ async def test_a_result_that_cannot_be_written_does_not_block_recovery_of_a_dead
         await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.status == OutboxStatus.PENDING)
-            .values(status=OutboxStatus.SENDING, claimed_by="outbox:dead-worker")
+            .values(status=OutboxStatus.SENDING, claimed_by="outbox:dead-worker", attempts=1)
         )
     await leases.acquire(db, "outbox:dead-worker", timedelta(seconds=-1))  # already expired
     await dispatcher.heartbeat()  # must still hand the dead worker's row back

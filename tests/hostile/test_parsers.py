@@ -157,6 +157,7 @@ async def test_out_of_range_numbers_in_public_routes(web: httpx.AsyncClient, pat
     [
         "/admin/clusters/" + "9" * 30,
         "/admin/clusters/99999999999999999",
+        "/admin/clusters/2147483648",
         "/admin/queue?page=" + "9" * 40,
     ],
 )
