@@ -29,8 +29,10 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
             continue
         d = r.get("decision") or {}
         g = r.get("gold_removed") or {}
+        precision = d.get("answer_precision")
+        shown = "n/a" if precision is None else f"{precision:.3f}"
         extra = (
-            f"{d.get('answer_rate', 0):.0%} ({d.get('answer_precision', 0):.3f}) / "
+            f"{d.get('answer_rate', 0):.0%} ({shown}) / "
             f"{g.get('wrong_answer_rate', 0):.1%} / "
             f"{r['latency_ms_p50']}-{r['latency_ms_p99']}"
         )

@@ -44,15 +44,30 @@ def eval_command(
     typer.echo(format_result(result))
 
 
+def format_decision(decision: dict[str, Any]) -> str:
+    """Answered count and share, and their precision ("n/a" when nothing was answered)."""
+    precision = decision.get("answer_precision")
+    shown = "n/a" if precision is None else f"{precision:.3f}"
+    return (
+        f"decision: answered {int(decision.get('answered', 0))}"
+        f" ({decision.get('answer_rate', 0.0):.1%}) precision {shown}"
+        f"  suggested {decision.get('suggest_rate', 0.0):.1%}"
+        f" (gold in top 3: {decision.get('suggest_hit_rate', 0.0):.3f})"
+    )
+
+
 def format_result(result: dict[str, Any]) -> str:
     lines = [f"pool {result['pool']}  queries {result['queries']}  embedder {result['embedder']}"]
     for key, label in (("metrics", "rumourbot"), ("bm25_floor", "bm25 floor")):
         m = result.get(key)
         if isinstance(m, dict):
             lines.append(f"{label:>11}: " + "  ".join(f"{k} {m[k]:.3f}" for k in _FMT))
-    for key in ("decision", "gold_removed"):
-        if isinstance(result.get(key), dict):
-            lines.append(f"{key}: " + json.dumps({k: round(v, 3) for k, v in result[key].items()}))
+    decision = result.get("decision")
+    if isinstance(decision, dict):
+        lines.append(format_decision(decision))
+    if isinstance(result.get("gold_removed"), dict):
+        removed = {k: round(v, 3) for k, v in result["gold_removed"].items()}
+        lines.append("gold_removed: " + json.dumps(removed))
     lines.append(
         f"index build {result['index_build_s']} s (+ embedding {result['embed_targets_s']} s)"
         f"  latency p50 {result['latency_ms_p50']} ms  p99 {result['latency_ms_p99']} ms"

@@ -10,18 +10,30 @@ at a million documents that is 64 MB of signatures and a few milliseconds per qu
 from __future__ import annotations
 
 import hashlib
+import re
 import zlib
 from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["DedupIndex", "minhash", "text_hash"]
+__all__ = ["NEAR_DUPLICATE", "DedupIndex", "dedup_key", "minhash", "text_hash"]
 
 NUM_PERM = 32
+# MinHash Jaccard above which a message is the same text as an indexed one, give or take
+# forwarding noise and a typo (the estimate moves in steps of 1/32).
+NEAR_DUPLICATE = 0.75
 BANDS = 8
 _rng = np.random.default_rng(20240611)
 _A = _rng.integers(1, 2**63 - 1, NUM_PERM, dtype=np.uint64) | np.uint64(1)
 _B = _rng.integers(0, 2**63 - 1, NUM_PERM, dtype=np.uint64)
+
+
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+
+def dedup_key(normalised: str) -> str:
+    """The words of a normalised text, one space apart: punctuation and spacing do not count."""
+    return " ".join(_WORD_RE.findall(normalised))
 
 
 def text_hash(normalised: str) -> int:

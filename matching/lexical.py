@@ -4,8 +4,11 @@ bm25s scores fast but cannot add a document without a full rebuild, and a knowle
 one fact-check at a time. So postings live in immutable *segments* (term-sorted arrays with an
 ``indptr`` per term) plus a small append-only *delta*. Bulk loads become one segment; single
 upserts go to the delta, which is frozen into a segment when it grows; segments are merged when
-there are too many. Removal only clears the document's ``alive`` bit; merging drops dead postings
-and refreshes document frequencies (as Lucene does, df counts dead documents until then).
+there are too many. Removal clears the document's ``alive`` bit and takes its terms out of the
+document frequencies at once (each document keeps its term ids for that), so scores after a
+removal are those of an index that never held the document; merging then drops dead postings.
+Lucene instead counts dead documents in df until a merge: retiring and restoring fact-checks
+would then change every other message's scores.
 
 Documents are addressed by *slot* (an int the engine owns); slots are never reused until
 :meth:`LexicalIndex.compact` renumbers them.
@@ -89,6 +92,7 @@ class LexicalIndex:
         self._d_terms: list[int] = []
         self._d_slots: list[int] = []
         self._d_tfs: list[float] = []
+        self._doc_terms: dict[int, np.ndarray] = {}  # slot -> its term ids (for removal)
 
     def __len__(self) -> int:
         return self._n_alive
@@ -121,6 +125,7 @@ class LexicalIndex:
         tfs: list[float] = []
         for slot, tokens in zip(slots, docs, strict=True):
             pairs = self._term_ids(Counter(tokens), create=True)
+            self._doc_terms[slot] = np.fromiter((t for t, _ in pairs), np.int64, len(pairs))
             terms.extend(t for t, _ in pairs)
             slot_list.extend([slot] * len(pairs))
             tfs.extend(float(f) for _, f in pairs)
@@ -155,6 +160,9 @@ class LexicalIndex:
                 self._alive[slot] = False
                 self._n_alive -= 1
                 self._total_len -= float(self._doc_len[slot])
+                own = self._doc_terms.pop(slot, None)
+                if own is not None and len(own):
+                    np.subtract.at(self._df, own, 1)
 
     def _freeze_delta(self) -> None:
         if self._d_terms:
@@ -200,6 +208,7 @@ class LexicalIndex:
         alive = np.zeros(len(doc_len), bool)
         alive[remap[live]] = True
         self._doc_len, self._alive, self._n_slots = doc_len, alive, new_n_slots
+        self._doc_terms = {int(remap[s]): t for s, t in self._doc_terms.items() if remap[s] >= 0}
 
     def idf(self, terms: Sequence[str]) -> np.ndarray:
         n = max(self._n_alive, 1)

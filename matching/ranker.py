@@ -30,6 +30,10 @@ FEATURES = (
     "exact",  # normalised texts identical
     "q_len",  # log(1 + query terms)
     "dense_x_cover",  # dense * d_cover: agreement of the two views
+    "num_conflict",  # both give numbers and share none ("5,000" vs "50,000 shillings")
+    "num_missing",  # share of the fact-check's numbers the message does not give
+    "neg_mismatch",  # one is negated and the other is not
+    "name_missing",  # share of the fact-check's names (people, places, days) not in the message
 )
 _MISSING_RANK = float(np.log1p(100))
 
@@ -55,28 +59,45 @@ class CandidateSignals:
     d_cover: np.ndarray
     jaccard: np.ndarray
     exact: np.ndarray
+    num_conflict: np.ndarray
+    num_missing: np.ndarray
+    neg_mismatch: np.ndarray
+    name_missing: np.ndarray
     q_terms: int
     small_pool: bool = False
+    # which answer each candidate is a view of (views of one item are not each other's rivals);
+    # None: every candidate is its own answer
+    group: np.ndarray | None = None
 
     @classmethod
     def zeros(cls, n: int, q_terms: int) -> CandidateSignals:
         def z() -> np.ndarray:
             return np.zeros(n)
 
-        return cls(z(), z(), z(), z(), z(), z(), z(), z(), q_terms=q_terms)
+        return cls(z(), z(), z(), z(), z(), z(), z(), z(), z(), z(), z(), z(), q_terms=q_terms)
 
 
-def _gap(values: np.ndarray, competitor: float | None = None) -> np.ndarray:
-    """Each value minus the best of the others; `competitor` stands in for missing rivals."""
-    if len(values) == 0 or (len(values) < 2 and competitor is None):
+def _gap(
+    values: np.ndarray, competitor: float | None = None, group: np.ndarray | None = None
+) -> np.ndarray:
+    """Each value minus the best value of *other answers*; `competitor` stands in for missing
+    rivals."""
+    n = len(values)
+    if n == 0:
         return values.copy()
-    order = np.argsort(-values)
-    best = values[order[0]]
-    second = values[order[1]] if len(values) > 1 else -np.inf
+    if group is None:
+        group = np.arange(n)
+    n_groups = int(group.max()) + 1
+    best_of = np.full(n_groups, -np.inf)
+    np.maximum.at(best_of, group, values)
+    order = np.argsort(-best_of)
+    first = order[0]
+    second = best_of[order[1]] if n_groups > 1 else -np.inf
     if competitor is not None:
         second = max(second, competitor)
-    others_best = np.full(len(values), best)
-    others_best[order[0]] = second
+    if not np.isfinite(second):
+        return values.copy()
+    others_best = np.where(group == first, second, best_of[first])
     return np.asarray(values - others_best)
 
 
@@ -85,10 +106,10 @@ def features(sig: CandidateSignals) -> np.ndarray:
     n = len(sig.dense)
     cols = [
         sig.dense,
-        _gap(sig.dense, DENSE_COMPETITOR if sig.small_pool else None),
+        _gap(sig.dense, DENSE_COMPETITOR if sig.small_pool else None, sig.group),
         sig.dense_rank,
         sig.bm25_norm,
-        _gap(sig.bm25_norm, BM25_COMPETITOR if sig.small_pool else None),
+        _gap(sig.bm25_norm, BM25_COMPETITOR if sig.small_pool else None, sig.group),
         sig.lex_rank,
         sig.q_cover,
         sig.d_cover,
@@ -96,6 +117,10 @@ def features(sig: CandidateSignals) -> np.ndarray:
         sig.exact,
         np.full(n, np.log1p(sig.q_terms)),
         sig.dense * sig.d_cover,
+        sig.num_conflict,
+        sig.num_missing,
+        sig.neg_mismatch,
+        sig.name_missing,
     ]
     return np.stack(cols, axis=1).astype(np.float64) if n else np.zeros((0, len(FEATURES)))
 
@@ -126,26 +151,20 @@ class LogisticRanker:
         y: np.ndarray,
         use: np.ndarray | None = None,
         l2: float = 1.0,
-        iters: int = 50,
         name: str = "custom",
     ) -> LogisticRanker:
-        """Newton's method on the L2-penalised log loss (a few thousand rows: exact and quick)."""
+        """L2-penalised logistic regression (scikit-learn's lbfgs) on standardised features;
+        prediction stays the few numpy lines of :meth:`predict`."""
+        from sklearn.linear_model import LogisticRegression
+
         use = np.ones(x.shape[1], bool) if use is None else use
         mean = x.mean(axis=0) * use
         scale = np.where(use, x.std(axis=0) + 1e-6, 1.0)
-        z = np.hstack([(x - mean) / scale * use, np.ones((len(x), 1))])
-        w = np.zeros(z.shape[1])
-        reg = np.full(z.shape[1], l2)
-        reg[-1] = 0.0
-        for _ in range(iters):
-            p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -40, 40)))
-            grad = z.T @ (p - y) + reg * w
-            hess = (z * (p * (1 - p))[:, None]).T @ z + np.diag(reg + 1e-9)
-            step = np.linalg.solve(hess, grad)
-            w -= step
-            if np.abs(step).max() < 1e-8:
-                break
-        return cls(w[:-1] * use, float(w[-1]), mean, scale, name)
+        z = (x - mean) / scale * use
+        model = LogisticRegression(C=1.0 / max(l2, 1e-9), max_iter=2000)
+        model.fit(z, y.astype(int))
+        weights = np.asarray(model.coef_[0], dtype=np.float64) * use
+        return cls(weights, float(model.intercept_[0]), mean, scale, name)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -159,17 +178,21 @@ class LogisticRanker:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LogisticRanker:
-        if list(data["features"]) != list(FEATURES):
+        """Weights by feature name; a feature the weights do not know counts for nothing."""
+        trained = list(data["features"])
+        if not set(trained) <= set(FEATURES):
             raise ValueError("ranker weights were trained on other features")
+        at = [trained.index(f) if f in trained else -1 for f in FEATURES]
 
-        def arr(key: str) -> np.ndarray:
-            return np.asarray(data[key], dtype=np.float64)
+        def arr(key: str, missing: float) -> np.ndarray:
+            values = np.asarray(data[key], dtype=np.float64)
+            return np.array([values[i] if i >= 0 else missing for i in at])
 
         return cls(
-            arr("weights"),
+            arr("weights", 0.0),
             float(data["bias"]),
-            arr("mean"),
-            arr("scale"),
+            arr("mean", 0.0),
+            arr("scale", 1.0),
             str(data["name"]),
         )
 
@@ -185,13 +208,21 @@ def _weights_path(dense: bool) -> Path:
     return Path(__file__).with_name("weights") / ("dense.json" if dense else "lexical.json")
 
 
-def calibrated_thresholds(dense: bool) -> tuple[float, float]:
-    """(answer, suggest) chosen on the dev splits for the shipped weights."""
+def calibrated_thresholds(dense: bool) -> tuple[float, float, float]:
+    """(answer, suggest, cross-lingual answer) chosen on the dev splits for the shipped
+    weights."""
     path = _weights_path(dense)
     if path.exists():
         th = json.loads(path.read_text(encoding="utf-8")).get("thresholds", {})
-        return float(th.get("answer", 0.8)), float(th.get("suggest", 0.3))
-    return 0.8, 0.3
+        return (
+            float(th.get("answer", 0.8)),
+            float(th.get("suggest", 0.3)),
+            float(th.get("answer_cross", CROSS_LINGUAL_ANSWER)),
+        )
+    return 0.8, 0.3, CROSS_LINGUAL_ANSWER
+
+
+CROSS_LINGUAL_ANSWER = 0.999
 
 
 def default_ranker(dense: bool) -> LogisticRanker:

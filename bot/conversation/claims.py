@@ -29,6 +29,7 @@ from domain.models import (
     utcnow,
 )
 from domain.outbox import enqueue
+from domain.variants import record_pick
 from matching import Candidate, Outcome
 
 if TYPE_CHECKING:
@@ -84,12 +85,6 @@ class ClaimDesk:
         )
         turn.session.add(request)
         await turn.session.flush()
-        turn.decision = {
-            "outcome": decision.outcome.value,
-            "confidence": round(decision.confidence, 4),
-            "candidates": [{"id": c.id, "score": round(c.score, 4)} for c in offered],
-            "request": request.id,
-        }
         if truncated:
             await turn.say("truncated")
         if decision.outcome == Outcome.ANSWER and items:
@@ -102,7 +97,6 @@ class ClaimDesk:
             turn.knowledge_changed = True
         else:
             await self.queue(turn, request)
-        turn.decision["outcome"] = request.outcome
 
     async def _suggest(self, turn: Turn, request: Request, items: list[KnowledgeItem]) -> None:
         """Offer the candidates, and put the request in front of staff already."""
@@ -137,6 +131,9 @@ class ClaimDesk:
             return
         await self._leave_cluster(turn, request)
         await self._answer(turn, request, item)
+        confirmations = self.services.settings.variant_confirmations
+        if await record_pick(turn.session, item, request, confirmations):
+            turn.knowledge_changed = True  # a confirmed variant: index it now
 
     async def none_of_these(self, turn: Turn, request_id: int) -> None:
         request = await self._own_request(turn, request_id)

@@ -41,6 +41,7 @@ from domain.models import (
 )
 from domain.outbox import enqueue
 from domain.text import http_url
+from domain.variants import confirm_cluster
 
 
 class PublishError(ValueError):
@@ -497,6 +498,7 @@ async def _answer_cluster(
     session.add(answer)
     await session.flush()
     cluster.status, cluster.answer_id = ClusterStatus.ANSWERED, answer.id
+    await confirm_cluster(session, cluster.id, item)  # its texts are answered with `item` now
     notified = await notify_askers(session, cluster.id, answer, item, "notify_answered")
     return PublishResult(answer.id, item.id, notified)
 

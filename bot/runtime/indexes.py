@@ -4,25 +4,38 @@ Each index keeps a (updated_at, id) cursor and pulls only what changed since, so
 editing or retiring an item costs one incremental upsert, and several processes sharing one
 database converge by calling `refresh` (on a timer, and right after their own writes).
 Vectors computed here are written back beside the row, so a restart does not re-embed.
+
+The knowledge index holds *views* of each active item (see :mod:`matching.engine`): its claim,
+each stored translation of the claim, and its confirmed variants (message texts it is known to
+answer, :mod:`domain.variants`), which follow their own cursor so a confirmation costs one upsert.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 from sqlalchemy import bindparam, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.db import Database
-from domain.models import OPEN_STATUSES, Cluster, ItemStatus, KnowledgeItem
-from matching import Candidate, Decision, IndexItem, MatchingEngine, normalise_text
+from domain.models import (
+    OPEN_STATUSES,
+    Cluster,
+    ItemStatus,
+    KnowledgeItem,
+    KnowledgeVariant,
+    VariantStatus,
+)
+from matching import Candidate, Decision, IndexItem, MatchingEngine, MatchKind, normalise_text
 
 BATCH = 2000
 DECISION_CACHE_SIZE = 10_000
@@ -38,6 +51,43 @@ def vector_to_bytes(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
 
 
+def translation_views(item: KnowledgeItem) -> list[tuple[str, str]]:
+    """(language, claim) of every stored translation whose claim is not the original's."""
+    out = []
+    for language, fields in sorted((item.translations or {}).items()):
+        claim = str((fields or {}).get("claim") or "").strip() if isinstance(fields, dict) else ""
+        if claim and claim != item.claim.strip():
+            out.append((str(language)[:10], claim[:5000]))
+    return out
+
+
+def _views_digest(views: Sequence[tuple[str, str]], embedder: str) -> bytes:
+    digest = hashlib.sha1(embedder.encode(), usedforsecurity=False)
+    for language, text in views:
+        digest.update(f"\x00{language}\x01{text}".encode("utf-8", "surrogatepass"))
+    return digest.digest()
+
+
+def pack_view_vectors(
+    views: Sequence[tuple[str, str]], vectors: Sequence[np.ndarray], embedder: str
+) -> bytes:
+    """The translations' vectors in one blob, led by a digest of what they embed: a changed
+    translation or embedder makes the blob stale by itself."""
+    body = b"".join(vector_to_bytes(v) for v in vectors)
+    return _views_digest(views, embedder) + body
+
+
+def unpack_view_vectors(
+    blob: bytes | None, views: Sequence[tuple[str, str]], embedder: str
+) -> list[np.ndarray | None]:
+    if not blob or not views or blob[:20] != _views_digest(views, embedder):
+        return [None] * len(views)
+    body = np.frombuffer(blob[20:], dtype=np.float32)
+    if len(body) % len(views):
+        return [None] * len(views)
+    return list(body.reshape(len(views), -1))
+
+
 class SyncedIndex:
     """A MatchingEngine kept in step with one table; subclasses say which rows and fields."""
 
@@ -48,7 +98,7 @@ class SyncedIndex:
         self.engine = engine
         self._cursor: tuple[datetime, int] | None = None
         self._lock = asyncio.Lock()
-        self._decisions: OrderedDict[tuple[str, str | None], Decision] = OrderedDict()
+        self._decisions: LRUCache[tuple[str, str | None], Decision] = LRUCache(DECISION_CACHE_SIZE)
         self._generation = 0  # bumped on every change: what was read before one is not kept
 
     def is_live(self, row: Any) -> bool:
@@ -100,21 +150,28 @@ class SyncedIndex:
         if computed:
             await self._store_vectors(computed, name)
 
-    async def _store_vectors(self, vectors: dict[str, np.ndarray], name: str) -> None:
+    async def _store_vectors(
+        self, vectors: dict[str, np.ndarray], name: str, model: Any = None
+    ) -> None:
         """Write vectors back in one executemany, without touching `updated_at` (that would
         re-trigger a refresh)."""
-        table = self.model.__table__
+        rows = [
+            {"row_id": int(row_id), "blob": vector_to_bytes(vector)}
+            for row_id, vector in vectors.items()
+        ]
+        await self._store_blobs(model or self.model, rows, embedding_model=name)
+
+    async def _store_blobs(self, model: Any, rows: list[dict[str, Any]], **values: Any) -> None:
+        """`embedding` (or the column named by `column`) = each row's blob, one executemany."""
+        if not rows:
+            return
+        table = model.__table__
+        column = values.pop("column", "embedding")
         statement = (
             update(table)
             .where(table.c.id == bindparam("row_id"))
-            .values(
-                embedding=bindparam("vector"), embedding_model=name, updated_at=table.c.updated_at
-            )
+            .values({column: bindparam("blob"), "updated_at": table.c.updated_at, **values})
         )
-        rows = [
-            {"row_id": int(item_id), "vector": vector_to_bytes(vector)}
-            for item_id, vector in vectors.items()
-        ]
         async with self.db.session() as session:
             await session.execute(statement, rows)
 
@@ -127,15 +184,11 @@ class SyncedIndex:
         key = (normalise_text(text), language)
         cached = self._decisions.get(key)
         if cached is not None:
-            self._decisions.move_to_end(key)
             return cached
         generation = self._generation
         decision = await asyncio.to_thread(self._decide_now, text, language)
-        if generation != self._generation:  # the index changed meanwhile
-            return decision
-        self._decisions[key] = decision
-        if len(self._decisions) > DECISION_CACHE_SIZE:
-            self._decisions.popitem(last=False)
+        if generation == self._generation:  # else the index changed meanwhile
+            self._decisions[key] = decision
         return decision
 
     async def search(self, text: str, k: int = 10) -> list[Candidate]:
@@ -148,26 +201,150 @@ class SyncedIndex:
 
     def _decide_now(self, text: str, language: str | None) -> Decision:
         """`engine.decide`, with the query's vector shared with the other index."""
-        return self.engine.decide_from(text, self._search_now(text, 10, language))
+        return self.engine.decide_from(text, self._search_now(text, 10, language), language)
 
     def __len__(self) -> int:
         return len(self.engine)
 
 
 class KnowledgeIndex(SyncedIndex):
-    """Active fact-checks and statements."""
+    """Active fact-checks and statements, each with its translations and confirmed variants."""
 
     model = KnowledgeItem
 
     def __init__(self, db: Database, engine: MatchingEngine) -> None:
         super().__init__(db, engine)
-        self._items: OrderedDict[int, KnowledgeItem] = OrderedDict()
+        self._items: LRUCache[int, KnowledgeItem] = LRUCache(ITEM_CACHE_SIZE)
+        self._variant_cursor: tuple[datetime, int] | None = None
 
     def is_live(self, row: KnowledgeItem) -> bool:
         return row.status == ItemStatus.ACTIVE
 
     def _changed(self) -> None:
         self._items.clear()
+
+    async def refresh(self) -> int:
+        """Items first (a variant needs its item indexed), then variants."""
+        seen = await super().refresh()
+        async with self._lock:
+            while True:
+                rows = await self._changed_variants()
+                if not rows:
+                    return seen
+                await self._apply_variants(rows)
+                self._decisions.clear()
+                self._generation += 1
+                seen += len(rows)
+                self._variant_cursor = (rows[-1].updated_at, rows[-1].id)
+
+    async def _changed_variants(self) -> list[KnowledgeVariant]:
+        query = (
+            select(KnowledgeVariant)
+            .order_by(KnowledgeVariant.updated_at, KnowledgeVariant.id)
+            .limit(BATCH)
+        )
+        if self._variant_cursor is not None:
+            stamp, last_id = self._variant_cursor
+            query = query.where(
+                (KnowledgeVariant.updated_at > stamp)
+                | ((KnowledgeVariant.updated_at == stamp) & (KnowledgeVariant.id > last_id))
+            )
+        async with self.db.session() as session:
+            return list((await session.scalars(query)).all())
+
+    async def _apply(self, rows: Sequence[Any]) -> None:
+        name = self.engine.embedder_name
+        dead = [str(r.id) for r in rows if not self.is_live(r)]
+        live: list[KnowledgeItem] = [r for r in rows if self.is_live(r)]
+        if dead:
+            await asyncio.to_thread(self.engine.remove_answers, dead)
+        arriving = [r.id for r in live if not self.engine.views_of(str(r.id))]
+        items: list[IndexItem] = []
+        stale: list[str] = []
+        views_of: dict[int, list[tuple[str, str]]] = {}
+        for row in live:
+            claim_vector = vector_from_bytes(row.embedding) if row.embedding_model == name else None
+            items.append(self.to_item(row, claim_vector))
+            views = views_of[row.id] = translation_views(row)
+            stored = unpack_view_vectors(row.view_embeddings, views, name)
+            for (language, text), vector in zip(views, stored, strict=True):
+                items.append(
+                    IndexItem(
+                        f"{row.id}:{language}",
+                        text,
+                        lang=language,
+                        vector=vector,
+                        answers=str(row.id),
+                    )
+                )
+            keep = {f"{row.id}:{language}" for language, _ in views}
+            prefix = f"{row.id}:"
+            stale += [
+                v
+                for v in self.engine.views_of(str(row.id))
+                if v.startswith(prefix) and v not in keep
+            ]
+        if stale:
+            await asyncio.to_thread(self.engine.remove, stale)
+        computed = await asyncio.to_thread(self.engine.upsert, items) if items else {}
+        claims = {k: v for k, v in computed.items() if ":" not in k}
+        if claims:
+            await self._store_vectors(claims, name)
+        await self._store_view_vectors(views_of, computed, name)
+        if arriving:
+            await self._load_variants(arriving)
+
+    async def _store_view_vectors(
+        self, views_of: dict[int, list[tuple[str, str]]], computed: dict[str, np.ndarray], name: str
+    ) -> None:
+        rows = []
+        for item_id, views in views_of.items():
+            ids = [f"{item_id}:{language}" for language, _ in views]
+            if not any(i in computed for i in ids):
+                continue
+            held = self.engine.vectors_of(ids)
+            if len(held) == len(ids):
+                vectors = [held[i] for i in ids]
+                rows.append({"row_id": item_id, "blob": pack_view_vectors(views, vectors, name)})
+        await self._store_blobs(KnowledgeItem, rows, column="view_embeddings")
+
+    async def _load_variants(self, item_ids: Sequence[int]) -> None:
+        """A new or restored item brings back its confirmed variants."""
+        query = select(KnowledgeVariant).where(
+            KnowledgeVariant.item_id.in_(list(item_ids)),
+            KnowledgeVariant.status == VariantStatus.CONFIRMED,
+        )
+        async with self.db.session() as session:
+            rows = list((await session.scalars(query)).all())
+        if rows:
+            await self._apply_variants(rows)
+
+    async def _apply_variants(self, rows: Sequence[KnowledgeVariant]) -> None:
+        name = self.engine.embedder_name
+
+        def live(v: KnowledgeVariant) -> bool:
+            return v.status == VariantStatus.CONFIRMED and bool(
+                self.engine.views_of(str(v.item_id))
+            )
+
+        dead = [f"v{v.id}" for v in rows if not live(v)]
+        items = [
+            IndexItem(
+                f"v{v.id}",
+                v.text,
+                lang=v.language,
+                vector=vector_from_bytes(v.embedding) if v.embedding_model == name else None,
+                answers=str(v.item_id),
+            )
+            for v in rows
+            if live(v)
+        ]
+        if dead:
+            await asyncio.to_thread(self.engine.remove, dead)
+        computed = await asyncio.to_thread(self.engine.upsert, items) if items else {}
+        if computed:
+            vectors = {k[1:]: v for k, v in computed.items()}
+            await self._store_vectors(vectors, name, KnowledgeVariant)
 
     async def active_items(self, session: AsyncSession, ids: Sequence[int]) -> list[KnowledgeItem]:
         """The active items among `ids`, in that order.
@@ -186,11 +363,6 @@ class KnowledgeIndex(SyncedIndex):
             known |= loaded
             if generation == self._generation:
                 self._items.update(loaded)
-                while len(self._items) > ITEM_CACHE_SIZE:
-                    self._items.popitem(last=False)
-        for i in known:
-            if i in self._items:
-                self._items.move_to_end(i)
         return [known[i] for i in ids if i in known]
 
     def to_item(self, row: KnowledgeItem, vector: np.ndarray | None) -> IndexItem:
@@ -210,22 +382,19 @@ class QueryVectors:
 
     def __init__(self, size: int = QUERY_VECTOR_CACHE_SIZE) -> None:
         self.size = size
-        self._vectors: OrderedDict[tuple[str, str], np.ndarray | None] = OrderedDict()
+        self._vectors: LRUCache[tuple[str, str], np.ndarray | None] = LRUCache(size)
         self._lock = threading.Lock()
 
     def get(self, engine: MatchingEngine, text: str) -> np.ndarray | None:
         key = (engine.embedder_name, text)
         with self._lock:
             if key in self._vectors:
-                self._vectors.move_to_end(key)
                 return self._vectors[key]
         vector = engine.query_vector(text)
         if vector is not None:
             vector.setflags(write=False)  # shared: nobody may change it
         with self._lock:
             self._vectors[key] = vector
-            if len(self._vectors) > self.size:
-                self._vectors.popitem(last=False)
         return vector
 
 
@@ -236,7 +405,8 @@ def _detached_copy(item: KnowledgeItem) -> KnowledgeItem:
     """A copy no session will ever hold (a rollback there cannot expire it), without the
     vector."""
     columns = sa_inspect(KnowledgeItem).column_attrs
-    return KnowledgeItem(**{c.key: getattr(item, c.key) for c in columns if c.key != "embedding"})
+    skip = {"embedding", "view_embeddings"}
+    return KnowledgeItem(**{c.key: getattr(item, c.key) for c in columns if c.key not in skip})
 
 
 class ClusterIndex(SyncedIndex):
@@ -249,3 +419,15 @@ class ClusterIndex(SyncedIndex):
 
     def to_item(self, row: Cluster, vector: np.ndarray | None) -> IndexItem:
         return IndexItem(id=str(row.id), text=row.representative_text, vector=vector)
+
+    async def search(self, text: str, k: int = 10) -> list[Candidate]:
+        """Open clusters like `text`; one whose text `text` duplicates (the same words, or a
+        near-duplicate) comes first with full confidence: a forward of it belongs there."""
+        found = await super().search(text, k)
+        return sorted(
+            (replace(c, score=1.0) if c.match in _DUPLICATE else c for c in found),
+            key=lambda c: -c.score,
+        )
+
+
+_DUPLICATE = (MatchKind.EXACT, MatchKind.NEAR)

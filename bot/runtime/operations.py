@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.conversation.publishing import AnswerDraft, PublishResult, after_publish, publish_answer
-from bot.runtime.demo import load_demo_if_empty
+from bot.runtime.demo import DemoRemoved, load_demo, remove_demo
 from bot.runtime.services import Services
 from bot.runtime.wiring import build_services, prepare
 from domain.audit import cli_actor, record
+from domain.db import Database
 from domain.knowledge import import_rows, read_rows
 from domain.models import OPEN_STATUSES, Cluster, KnowledgeItem, Resident
 from domain.residents import blocked_residents, lift_block
@@ -25,7 +26,7 @@ async def _ready(settings: Settings) -> Services:
     services = build_services(settings)
     await prepare(services)
     if settings.demo_data:
-        await load_demo_if_empty(services)
+        await load_demo(services, only_if_empty=True)
     return services
 
 
@@ -165,3 +166,23 @@ async def unblock(settings: Settings, resident_id: int) -> bool:
         return resident is not None
     finally:
         await services.db.dispose()
+
+
+async def load_demo_items(settings: Settings) -> int:
+    services = build_services(settings)
+    try:
+        await services.db.migrate()
+        return await load_demo(services)
+    finally:
+        await services.db.dispose()
+
+
+async def remove_demo_rows(settings: Settings) -> DemoRemoved:
+    """No services needed: rows are deleted, nothing is embedded."""
+    db = Database(settings.database_url)
+    try:
+        await db.migrate()
+        async with db.session() as session:
+            return await remove_demo(session)
+    finally:
+        await db.dispose()

@@ -1,6 +1,7 @@
 """ORM models. Import every model module here so Alembic and `create_all` see all tables."""
 
 from domain.models.admin import AdminSession, AdminUser, AuditEvent, ClusterNote, PanelSecret
+from domain.models.amplifiers import RESIDENT_ROLE, Invitation, SubscriberProfile
 from domain.models.base import Base, utcnow
 from domain.models.clusters import (
     OPEN_STATUSES,
@@ -11,14 +12,26 @@ from domain.models.clusters import (
     ClusterAlert,
     ClusterStatus,
 )
-from domain.models.knowledge import ItemKind, ItemStatus, KnowledgeItem, Verdict
+from domain.models.knowledge import (
+    ItemKind,
+    ItemStatus,
+    KnowledgeItem,
+    KnowledgeVariant,
+    VariantSource,
+    VariantStatus,
+    Verdict,
+)
 from domain.models.leases import Lease
 from domain.models.outbox import PRIORITY, OutboxKind, OutboxMessage, OutboxStatus
+from domain.models.pacing import PacedSend
 from domain.models.residents import InboxMessage, Request, Resident
 from domain.models.sources import ItemKey, Source
 
 __all__ = [
     "OPEN_STATUSES",
+    "RESIDENT_ROLE",
+    "Invitation",
+    "SubscriberProfile",
     "AdminSession",
     "AdminUser",
     "AuditEvent",
@@ -37,13 +50,17 @@ __all__ = [
     "ItemKind",
     "ItemStatus",
     "KnowledgeItem",
+    "KnowledgeVariant",
     "Lease",
     "OutboxKind",
     "OutboxMessage",
     "OutboxStatus",
+    "PacedSend",
     "Request",
     "Resident",
     "Source",
+    "VariantSource",
+    "VariantStatus",
     "Verdict",
     "utcnow",
 ]

@@ -87,3 +87,44 @@ def test_many_small_adds_freeze_into_segments() -> None:
     np.testing.assert_allclose(
         _dense_scores(index, q, 3000), _dense_scores(ref, q, 3000), rtol=1e-5
     )
+
+
+def _all_scores(index: LexicalIndex, queries: list[list[str]], n: int) -> np.ndarray:
+    return np.stack([_dense_scores(index, q, n) for q in queries])
+
+
+def test_removal_leaves_scores_of_an_index_that_never_held_the_document() -> None:
+    rng = np.random.default_rng(7)
+    vocab = [f"w{i}" for i in range(60)]
+    docs = [list(rng.choice(vocab, size=int(rng.integers(3, 12)))) for _ in range(200)]
+    removed = set(rng.choice(200, size=80, replace=False).tolist())
+    index = LexicalIndex()
+    index.add(list(range(100)), docs[:100])  # one bulk segment
+    for i in range(100, 200):  # and the delta
+        index.add([i], [docs[i]])
+    index.remove(sorted(removed))
+    fresh = LexicalIndex()
+    kept = [i for i in range(200) if i not in removed]
+    fresh.add(kept, [docs[i] for i in kept])
+    queries = [list(rng.choice(vocab, size=4)) for _ in range(40)]
+    np.testing.assert_allclose(
+        _all_scores(index, queries, 200), _all_scores(fresh, queries, 200), rtol=1e-5
+    )
+    assert fresh.query_idf(queries[0]) == index.query_idf(queries[0])
+    # retiring and restoring (a new slot) changes nobody else's scores either
+    index.add([300], [docs[kept[0]]])
+    index.remove([300])
+    np.testing.assert_allclose(
+        _all_scores(index, queries, 200), _all_scores(fresh, queries, 200), rtol=1e-5
+    )
+
+
+def test_removal_then_compact_keeps_document_frequencies() -> None:
+    index = LexicalIndex()
+    index.add([0, 1, 2], DOCS[:3])
+    index.remove([0])
+    index.compact(np.array([-1, 0, 1]), 2)
+    index.remove([0])
+    fresh = LexicalIndex()
+    fresh.add([1], [DOCS[2]])
+    assert index.idf(["rice", "fee"]).tolist() == fresh.idf(["rice", "fee"]).tolist()

@@ -112,3 +112,34 @@ def test_eval_command_on_an_unseen_dataset(tmp_path: Path) -> None:
     )
     assert text.exit_code == 0, text.output
     assert "latency" in text.output
+
+
+def test_eval_prints_na_when_nothing_was_answered(tmp_path: Path) -> None:
+    targets, queries, qrels = _write(tmp_path)
+    # messages of fewer than four content words are never answered on their own
+    queries.write_text(
+        json.dumps({"id": "q1", "text": "5G corona?"})
+        + "\n"
+        + json.dumps({"id": "q2", "text": "plastic rice"})
+        + "\n"
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--targets",
+            str(targets),
+            "--queries",
+            str(queries),
+            "--qrels",
+            str(qrels),
+            "--embedder",
+            "none",
+            "--no-cache",
+            "--no-baseline",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("decision:"))
+    assert "answered 0 (0.0%) precision n/a" in line
+    assert "precision 1.0" not in line

@@ -3,17 +3,31 @@ from __future__ import annotations
 import numpy as np
 
 from matching.ranker import FEATURES, LogisticRanker
-from matching.training import calibrate
+from matching.training import Seen, calibrate, trade_off
 
 
-def test_calibrate_respects_precision_and_absent_constraints() -> None:
-    # 100 queries with gold present: scores 0.0..0.99, top-1 correct above 0.6, short ones at 0.95
-    present = [(i / 100, i >= 60, i >= 40, 3 if i == 95 else 8) for i in range(100)]
-    absent = [(0.5, 8)] * 95 + [(0.8, 8)] * 5  # 5% of gold-absent queries look like a match at 0.8
+def _seen(score: float, right: bool, words: int = 8, duplicate: bool = False) -> Seen:
+    return Seen((score, score / 2), (right, False), duplicate, words)
+
+
+def test_calibrate_answers_most_within_precision_and_absent_constraints() -> None:
+    # 100 queries with gold present: scores 0.0..0.99, top-1 right from 0.6, short one at 0.95
+    present = [_seen(i / 100, i >= 60, 3 if i == 95 else 8) for i in range(100)]
+    # 5% of gold-absent queries look like a match at 0.8
+    absent = [_seen(0.5, False)] * 95 + [_seen(0.8, False)] * 5
     cal = calibrate(present, absent, target_precision=0.98, max_wrong=0.01)
     assert 0.8 < cal.answer <= 0.81
     assert cal.answer_precision == 1.0 and cal.wrong_when_absent == 0.0
-    assert 0.3 <= cal.suggest <= 0.4
+    assert cal.answer_rate == 0.18  # 0.81..0.99, less the short message
+    # the suggestion band: the gold is only offered (score / 2 >= t / 2) from 0.6 on
+    assert 0.55 <= cal.suggest <= 0.6
+
+
+def test_duplicates_are_answered_whatever_their_score() -> None:
+    present = [_seen(0.1, True, duplicate=True), _seen(0.1, False)]
+    row = trade_off(present, [], 0.9, 0.5)
+    assert row["answered"] == 0.5 and row["precision"] == 1.0
+    assert trade_off([_seen(0.1, False)], [], 0.9, 0.5)["precision"] is None
 
 
 def test_logistic_ranker_learns_and_round_trips(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,88 @@
+"""Twins: fact-checks that answer the same claim (one answer for calibration and "gold removed").
+
+Pools hold several articles on one claim (Snopes re-checks, a statement and its correction).
+Answering with a twin of the labelled fact-check is a right answer, and removing the gold while
+its twin stays is not "gold absent". Twins here: the same canonical URL, the same normalised
+words, a near-identical claim (MinHash, :data:`matching.dedup.NEAR_DUPLICATE`) with the same
+numbers and polarity, or a pair a dataset lists (``twins.tsv``: ``id<TAB>id`` per line).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from matching.agreement import agree
+from matching.datasets import Target
+from matching.dedup import NEAR_DUPLICATE, DedupIndex, dedup_key
+from matching.normalise import canonical_url, normalise_text
+
+__all__ = ["TwinGroups", "read_twin_list", "twin_groups", "with_twins"]
+
+TwinGroups = dict[str, frozenset[str]]
+
+
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+
+def _same_names(a: str, b: str) -> bool:
+    """No capitalised word (a name, anywhere in the sentence) in one claim only:
+    "Walmart is offering a coupon" and "Kroger is offering a coupon" are not twins."""
+    wa, wb = set(_WORD_RE.findall(a)), set(_WORD_RE.findall(b))
+    fa, fb = {w.casefold() for w in wa}, {w.casefold() for w in wb}
+    only = {w for w in wa if w.casefold() not in fb} | {w for w in wb if w.casefold() not in fa}
+    return not any(w[:1].isupper() or w[:1].isdigit() for w in only)
+
+
+def read_twin_list(path: Path) -> list[tuple[str, str]]:
+    if not path.exists():
+        return []
+    pairs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2 and parts[0] and parts[1]:
+            pairs.append((parts[0].strip(), parts[1].strip()))
+    return pairs
+
+
+def twin_groups(targets: Sequence[Target], listed: Iterable[tuple[str, str]] = ()) -> TwinGroups:
+    """Each target id -> the ids answering the same claim (itself included)."""
+    parent = {t.id: t.id for t in targets}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: str, b: str) -> None:
+        if a in parent and b in parent:
+            parent[find(a)] = find(b)
+
+    first_of: dict[str, str] = {}
+    keys = [dedup_key(normalise_text(t.claim)) for t in targets]
+    for t, key in zip(targets, keys, strict=True):
+        for k in (f"url:{canonical_url(t.url)}" if t.url else "", f"text:{key}" if key else ""):
+            if k:
+                union(t.id, first_of.setdefault(k, t.id))
+    index = DedupIndex()
+    index.add(list(range(len(targets))), keys)
+    for i, key in enumerate(keys):
+        near, _ = index.near(key, NEAR_DUPLICATE)
+        for j in near.tolist():
+            if j != i and agree(key, keys[j]) and _same_names(targets[i].claim, targets[j].claim):
+                union(targets[i].id, targets[j].id)
+    for a, b in listed:
+        union(a, b)
+    members: dict[str, set[str]] = {}
+    for t in targets:
+        members.setdefault(find(t.id), set()).add(t.id)
+    return {t.id: frozenset(members[find(t.id)]) for t in targets}
+
+
+def with_twins(gold: Iterable[str], twins: TwinGroups) -> set[str]:
+    out: set[str] = set()
+    for g in gold:
+        out |= twins.get(g, frozenset({g}))
+    return out

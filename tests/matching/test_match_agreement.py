@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from matching.agreement import agree, facts, numbers, restates
+from matching.datasets import Target
+from matching.dedup import dedup_key
+from matching.normalise import normalise_text
+from matching.twins import twin_groups
+
+
+def _key(text: str) -> str:
+    return dedup_key(normalise_text(text))
+
+
+CLAIM = "The government is giving 5,000 shillings to everyone who registers on this link."
+
+
+def test_numbers_and_polarity() -> None:
+    assert numbers("5,000 shillings from 20.00 tonight") == {"5000", "20"}
+    assert agree("vaccines cause autism", "vaccines do cause autism")
+    assert not agree("vaccines cause autism", "vaccines do not cause autism")
+    assert not agree(_key(CLAIM), _key(CLAIM.replace("5,000", "50,000")))
+    assert facts("Schools in Nairobi close on Monday").names == {"nairobi", "monday"}
+
+
+def test_a_forward_with_noise_and_a_typo_restates_the_claim() -> None:
+    forward = (
+        "Forwarded as received: the GOVERMENT is giving 5,000 shillings to everyone who "
+        "registers on this link!!! share before they delete it 🙏"
+    )
+    assert restates(_key(forward), _key(CLAIM))
+
+
+def test_a_different_claim_of_the_same_topic_does_not() -> None:
+    for other in (
+        CLAIM.replace("5,000", "50,000"),
+        "The government is NOT giving 5,000 shillings to everyone who registers on this link.",
+        "The government is giving 5,000 shillings to teachers.",
+        "5,000 shillings",  # too short to say which claim
+    ):
+        assert not restates(_key(other), _key(CLAIM)), other
+
+
+def test_twins_share_a_url_or_their_words_but_not_a_name() -> None:
+    targets = [
+        Target(
+            "a", "Walmart is offering a free $50 coupon to social media users.", None, None, "en"
+        ),
+        Target(
+            "b", "Kroger is offering a free $50 coupon to social media users.", None, None, "en"
+        ),
+        Target(
+            "c", "Walmart is offering a free $50 coupon to social media users!", None, None, "en"
+        ),
+        Target("d", "Another claim entirely.", None, "https://fc.example/x?utm_source=a", "en"),
+        Target("e", "A re-check of that claim.", None, "https://fc.example/x", "en"),
+    ]
+    groups = twin_groups(targets)
+    assert groups["a"] == {"a", "c"} and groups["b"] == {"b"}
+    assert groups["d"] == {"d", "e"}
+
+
+def test_a_reordered_or_reversed_text_is_left_to_the_ranker() -> None:
+    tap = "Tap water in the city has been poisoned and is not safe to drink."
+    assert restates(_key(f"Forwarded: {tap} Share!"), _key(tap))
+    assert not restates(
+        _key("Tap water in the city has not been poisoned and is not safe"), _key(tap)
+    )
+    assert not restates(
+        _key("Drink tap water: the city has been poisoned, it is not safe"), _key(tap)
+    )
