@@ -192,7 +192,7 @@ async def summarise(
     return list(rows.values())
 
 
-def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+def _chunks(ids: list[int], size: int = 5000) -> list[list[int]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 

@@ -53,42 +53,38 @@ async def insight(
     out = Insight()
     recent = Request.received_at >= since
     day = local_day(session, Request.received_at, zone, now)
-    days: Counter[str] = Counter()
-    for value, count in (
-        await session.execute(select(day, func.count()).where(recent).group_by(day))
-    ).all():
-        days[str(value)] += count
-    today = now.astimezone(zone).date()
-    out.per_day = [
-        (today - timedelta(days=n), days[(today - timedelta(days=n)).isoformat()])
-        for n in range(DAYS - 1, -1, -1)
-    ]
     kind = case(
         ((Request.outcome == "answer") & Request.cluster_id.is_(None), "automatic"),
         (Request.answered_at.is_not(None), "staff"),
         else_="waiting",
     )
-    for value, count in (
-        await session.execute(select(kind, func.count()).where(recent).group_by(kind))
-    ).all():
-        setattr(out, {"automatic": "automatic", "staff": "by_staff"}.get(value, "waiting"), count)
-    out.total = out.automatic + out.by_staff + out.waiting
-    for column, counter in ((Request.language, out.languages), (Request.channel, out.channels)):
-        for value, count in (
-            await session.execute(select(column, func.count()).where(recent).group_by(column))
-        ).all():
-            counter[value or "unknown"] += count
     topic = func.coalesce(Cluster.topic, KnowledgeItem.topic, "none")
-    topics = (
-        select(topic, func.count())
+    # one pass over the window: every breakdown is a sum over these groups
+    grouped = (
+        select(day, kind, Request.language, Request.channel, topic, func.count())
         .select_from(Request)
         .outerjoin(Cluster, Cluster.id == Request.cluster_id)
         .outerjoin(KnowledgeItem, KnowledgeItem.id == Request.matched_item_id)
         .where(recent)
-        .group_by(topic)
+        .group_by(day, kind, Request.language, Request.channel, topic)
     )
-    for value, count in (await session.execute(topics)).all():
-        out.topics[value] += count
+    days: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    for day_value, kind_value, language, channel, topic_value, count in (
+        await session.execute(grouped)
+    ).all():
+        days[str(day_value)] += count
+        kinds[kind_value] += count
+        out.languages[language or "unknown"] += count
+        out.channels[channel] += count
+        out.topics[topic_value] += count
+    today = now.astimezone(zone).date()
+    out.per_day = [
+        (today - timedelta(days=n), days[(today - timedelta(days=n)).isoformat()])
+        for n in range(DAYS - 1, -1, -1)
+    ]
+    out.automatic, out.by_staff, out.waiting = kinds["automatic"], kinds["staff"], kinds["waiting"]
+    out.total = out.automatic + out.by_staff + out.waiting
     week = (
         select(Request.cluster_id, func.count(func.distinct(Request.resident_id)).label("n"))
         .where(Request.received_at >= now - timedelta(days=7), Request.cluster_id.is_not(None))

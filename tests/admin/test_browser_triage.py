@@ -116,7 +116,7 @@ async def test_a_crisis_morning_in_the_panel(runtime: Runtime) -> None:
         await page.goto(f"{base}/admin/?live_ms=1000")
         await page.evaluate("() => { window.notReloaded = true; }")
         await ask(runtime, "new1", "Petrol stations will run dry by Friday, buy now")
-        await page.wait_for_selector("td.claim a:text('Petrol stations')", timeout=10000)
+        await page.wait_for_selector("td.claim a:text('Petrol stations')", timeout=30000)
         assert await page.evaluate("() => window.notReloaded === true")
         assert "1 new question arrived" in (await page.text_content("[data-live]") or "")
         assert flood  # still listed, below the real rumours
