@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint bench bench-scale bench-delivery rasa rasa-install services chromium clean
+.PHONY: run test test-sqlite test-postgres lint bench bench-scale bench-delivery rasa rasa-install services chromium fonts clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,11 +13,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 ## Run the bot, the web chat and the panel on SQLite with the demo knowledge base.
-run: $(STAMP)
-	$(BIN)/rumourbot run
+run: $(STAMP) fonts
+	$(BIN)/rumourbot run --demo
 
 ## Set up and run the whole suite: SQLite, then PostgreSQL, with Rasa and the browser tests.
-test: $(STAMP) rasa-install chromium services
+test: $(STAMP) rasa-install chromium fonts services
 	RUMOURBOT_REQUIRE_RASA=1 $(BIN)/python -m pytest -q
 	RUMOURBOT_TEST_DATABASE=postgres $(BIN)/python -m pytest -q -m db
 
@@ -65,6 +65,10 @@ services:
 
 chromium:
 	@command -v chromium >/dev/null || scripts/install_chromium.sh
+
+## Noto fonts and libraqm for share cards (a no-op when installed).
+fonts:
+	@scripts/install_fonts.sh
 
 clean:
 	rm -rf $(VENV) .rasa-venv rumourbot.db*

@@ -7,7 +7,9 @@ when unset, a random key generated once and kept in the `panel_secrets` table.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -58,6 +60,16 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+# argon2 runs in two threads of its own: a login must not stall residents' replies, and a flood
+# of logins must not take every core (nor starve the database's own threads).
+_VERIFIERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
+
+
+async def _verify(password_hash: str, password: str) -> bool:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_VERIFIERS, verify_password, password_hash, password)
 
 
 def check_role(role: str) -> str:
@@ -125,44 +137,45 @@ class Sessions:
         """
         now = utcnow()
         limit = self.settings.admin_max_failed_logins
-        user_id = await self._count_attempt(username.strip().lower(), now)
-        if user_id is None:
-            verify_password(_DUMMY_HASH, password)  # same time as a real check
+        counted = await self._count_attempt(username.strip().lower(), now)
+        if counted is None:
+            await _verify(_DUMMY_HASH, password)  # same time as a real check
+            raise AuthError("Wrong username or password.")
+        user_id, attempts, locked_until, password_hash = counted
+        if attempts > limit or (locked_until is not None and locked_until > now):
+            await _verify(_DUMMY_HASH, password)
+            await self._lock(user_id, now)
+            raise AuthError("Too many failed attempts. Try again later.")
+        if not await _verify(password_hash, password):  # outside any transaction: slow
+            if attempts >= limit:
+                await self._lock(user_id, now)
             raise AuthError("Wrong username or password.")
         async with self.db.session() as session:
             user = await session.get(AdminUser, user_id)
-            assert user is not None  # noqa: S101 - the attempt was just counted on it
-            if user.failed_logins > limit or (user.locked_until and user.locked_until > now):
-                verify_password(_DUMMY_HASH, password)
-                await self._lock(session, user, now)
-                raise AuthError("Too many failed attempts. Try again later.")
-            if not verify_password(user.password_hash, password):
-                if user.failed_logins >= limit:
-                    await self._lock(session, user, now)
-                failed = True
-            else:
-                failed = False
-                user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
-                if _hasher.check_needs_rehash(user.password_hash):
-                    user.password_hash = _hasher.hash(password)
-                sid = secrets.token_urlsafe(32)
-                session.add(
-                    AdminSession(
-                        id=sid,
-                        user_id=user.id,
-                        csrf_token=secrets.token_urlsafe(32),
-                        created_at=now,
-                        revoked=False,
-                        expires_at=now + timedelta(hours=self.settings.admin_session_hours),
-                    )
+            if user is None or not user.active:
+                raise AuthError("Wrong username or password.")
+            user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+            if _hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = _hasher.hash(password)
+            sid = secrets.token_urlsafe(32)
+            session.add(
+                AdminSession(
+                    id=sid,
+                    user_id=user.id,
+                    csrf_token=secrets.token_urlsafe(32),
+                    created_at=now,
+                    revoked=False,
+                    expires_at=now + timedelta(hours=self.settings.admin_session_hours),
                 )
-        if failed:
-            raise AuthError("Wrong username or password.")
+            )
         return self.signer.dumps(sid), user
 
-    async def _count_attempt(self, username: str, now: datetime) -> int | None:
-        """Add one to the account's attempt count (committed at once); its id, or None when
-        there is no such active account. A lock that has run out starts a fresh count."""
+    async def _count_attempt(
+        self, username: str, now: datetime
+    ) -> tuple[int, int, datetime | None, str] | None:
+        """Add one to the account's attempt count (committed at once); (id, count, locked
+        until, hash), or None when there is no such active account. A lock that has run out
+        starts a fresh count."""
         async with self.db.session() as session:
             await session.execute(
                 update(AdminUser)
@@ -174,14 +187,29 @@ class Sessions:
                 update(AdminUser)
                 .where(AdminUser.username == username, AdminUser.active.is_(True))
                 .values(failed_logins=AdminUser.failed_logins + 1)
-                .returning(AdminUser.id)
+                .returning(
+                    AdminUser.id,
+                    AdminUser.failed_logins,
+                    AdminUser.locked_until,
+                    AdminUser.password_hash,
+                )
                 .execution_options(synchronize_session=False)
             )
-            return found.scalar_one_or_none()
+            row = found.first()
+        return (row[0], row[1], row[2], row[3]) if row is not None else None
 
-    async def _lock(self, session: AsyncSession, user: AdminUser, now: datetime) -> None:
-        if user.locked_until is None or user.locked_until <= now:
-            user.locked_until = now + timedelta(minutes=self.settings.admin_lockout_minutes)
+    async def _lock(self, user_id: int, now: datetime) -> None:
+        until = now + timedelta(minutes=self.settings.admin_lockout_minutes)
+        async with self.db.session() as session:
+            await session.execute(
+                update(AdminUser)
+                .where(
+                    AdminUser.id == user_id,
+                    (AdminUser.locked_until.is_(None)) | (AdminUser.locked_until <= now),
+                )
+                .values(locked_until=until)
+                .execution_options(synchronize_session=False)
+            )
 
     async def staff_for(self, cookie: str | None) -> Staff | None:
         if not cookie:

@@ -50,6 +50,12 @@ def createadmin(
             typer.echo(f"environment variable {password_env} is empty or unset", err=True)
             raise typer.Exit(2)
     else:
+        from admin.auth import MIN_PASSWORD
+
+        typer.echo(
+            f"Choose a password of at least {MIN_PASSWORD} characters (a few unrelated words "
+            "are easy to remember); you will type it twice, and it is not shown."
+        )
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         asyncio.run(_create(username, password, role))

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import functools
 import hmac
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import FormData
@@ -16,7 +19,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from admin.auth import Sessions, Staff
-from bot.conversation.catalogue import TOPICS, languages
+from admin.plurals import plural
+from bot.conversation.catalogue import TOPICS, languages, text
 from bot.runtime.services import Services
 from domain.models import ClusterStatus, OutboxStatus, Verdict
 
@@ -43,6 +47,8 @@ STATUS_LABELS = {
     ClusterStatus.ANSWERED: "Answered",
     ClusterStatus.NOT_A_CLAIM: "Not a claim",
     ClusterStatus.SPAM: "Spam",
+    ClusterStatus.OUT_OF_SCOPE: "Out of scope",
+    ClusterStatus.MERGED: "Merged",
 }
 VERDICT_LABELS = {
     Verdict.FALSE: "False",
@@ -89,6 +95,15 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def city_zone(name: str) -> ZoneInfo:
+    """The configured time zone; UTC (logged) when the name is not a known IANA zone."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        logging.getLogger(__name__).warning("unknown RUMOURBOT_TIME_ZONE %r; using UTC", name)
+        return ZoneInfo("UTC")
+
+
 class Panel:
     """What every view needs: services, sessions and the template environment."""
 
@@ -100,13 +115,23 @@ class Panel:
             autoescape=select_autoescape(default=True, default_for_string=True),
         )
         self.env.filters["masked"] = masked
+        self.env.filters["plural"] = plural
+        self.zone = city_zone(services.settings.time_zone)
+        self.env.filters["local"] = self.local_time
         self.env.globals.update(
             STATUS_LABELS=STATUS_LABELS,
             VERDICT_LABELS=VERDICT_LABELS,
             OUTBOX_LABELS=OUTBOX_LABELS,
             TOPICS=TOPICS,
+            TIME_ZONE=self.zone.key,
             LANGUAGES=languages(),
+            LANGUAGE_NAMES={code: text("language_name", code) for code in languages()},
         )
+
+    def local_time(self, value: datetime) -> str:
+        """A time in the city's zone, labelled (e.g. "01 Dec 14:05 EAT")."""
+        local = value.astimezone(self.zone)
+        return f"{local.strftime('%d %b %H:%M')} {local.tzname() or self.zone.key}"
 
     @property
     def secure_cookies(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -15,8 +17,10 @@ from admin.panel import HERE, Panel, SecurityHeaders
 from admin.views import (
     answers,
     blocked,
+    cards,
     delivery,
     insight,
+    invitations,
     knowledge,
     login,
     media,
@@ -24,9 +28,14 @@ from admin.views import (
     staff,
     subscribers,
 )
+from bot.runtime import http as _http  # noqa: F401 - registers the bounded {id:int} convertor
 from bot.runtime.services import Services
 
-VIEWS = (login, queue, answers, knowledge, subscribers, delivery, blocked, insight, staff, media)
+VIEWS: tuple[ModuleType, ...] = (
+    *(login, queue, answers, knowledge, subscribers, delivery, blocked, insight, staff, media),
+    cards,
+    invitations,
+)
 
 
 class LoadSessions:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
@@ -29,6 +33,10 @@ MIGRATE_LOCK = 0x72756D6F  # any constant shared by every process of the product
 # message. A connection broken while in use fails that one operation, and SQLAlchemy then
 # replaces every pooled connection opened before the failure.
 PING_AFTER_IDLE_SECONDS = 10.0
+
+
+class UnknownRevision(Exception):
+    """The database is at a revision this version does not have (made by a newer version)."""
 
 
 class StorageUnavailable(Exception):
@@ -107,6 +115,36 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+@dataclass(frozen=True)
+class MigrationPlan:
+    """Where the schema is, where the code wants it, and the revisions in between."""
+
+    current: str | None  # None: an empty database
+    head: str
+    pending: tuple[tuple[str, str], ...]  # (revision, what it changes), oldest first
+
+
+def _known(scripts: ScriptDirectory, revision: str) -> bool:
+    try:
+        return scripts.get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def _plan(connection: Connection) -> MigrationPlan:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    current = MigrationContext.configure(connection).get_current_revision()
+    head = scripts.get_current_head() or ""
+    if current is not None and not _known(scripts, current):
+        raise UnknownRevision(
+            f"the database is at revision {current}, which this version does not know "
+            "(it was made by a newer rumourbot): install that version or restore an older backup"
+        )
+    steps = reversed(list(scripts.iterate_revisions(head, current)))
+    pending = tuple((s.revision, (s.doc or "").strip()) for s in steps)
+    return MigrationPlan(current, head, pending)
+
+
 def _upgrade(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "head")
 
@@ -134,6 +172,10 @@ class Database:
                 lock = text("SELECT pg_advisory_xact_lock(:key)")
                 await conn.execute(lock, {"key": MIGRATE_LOCK})
             await conn.run_sync(_upgrade)
+
+    async def migration_plan(self) -> MigrationPlan:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(_plan)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

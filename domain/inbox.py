@@ -21,7 +21,9 @@ from domain.messages import InboundMessage
 from domain.models import InboxMessage, utcnow
 
 
-async def accept(session: AsyncSession, message: InboundMessage) -> bool:
+async def accept(
+    session: AsyncSession, message: InboundMessage, retry_seconds: float | None = None
+) -> bool:
     """Store `message`; False when this platform id was accepted before (a redelivery)."""
     now = utcnow()
     result = await session.execute(
@@ -32,7 +34,7 @@ async def accept(session: AsyncSession, message: InboundMessage) -> bool:
             "payload": message.to_payload(),
             "received_at": now,
             "attempts": 1,  # the live attempt, counted before it can fail
-            "next_attempt_at": now + timedelta(seconds=RETRY_SECONDS),
+            "next_attempt_at": now + timedelta(seconds=retry_seconds or RETRY_SECONDS),
         },
     )
     return bool(getattr(result, "rowcount", 0))
@@ -97,9 +99,9 @@ async def unprocessed(
     return [InboundMessage.from_payload(r.payload) for r in rows]
 
 
-def retry_delay(attempts: int) -> float:
+def retry_delay(attempts: int, base: float = RETRY_SECONDS) -> float:
     """Seconds before the next try after `attempts` tries: 30 s, 60 s, 120 s ... at most 1 h."""
-    return float(min(MAX_RETRY_SECONDS, RETRY_SECONDS * 2 ** max(0, attempts - 1)))
+    return float(min(MAX_RETRY_SECONDS, base * 2 ** max(0, attempts - 1)))
 
 
 async def due_ids(session: AsyncSession, limit: int, now: datetime | None = None) -> list[int]:
@@ -118,7 +120,11 @@ async def due_ids(session: AsyncSession, limit: int, now: datetime | None = None
 
 
 async def claim_due(
-    session: AsyncSession, row_id: int, max_attempts: int, now: datetime | None = None
+    session: AsyncSession,
+    row_id: int,
+    max_attempts: int,
+    now: datetime | None = None,
+    base: float = RETRY_SECONDS,
 ) -> InboundMessage | None:
     """Count one more attempt at row `row_id` and return its message; None when another
     process claimed it first, when it was given up now (too many attempts), or when its
@@ -144,7 +150,7 @@ async def claim_due(
         .where(due, InboxMessage.attempts == attempts)  # another process may be a step ahead
         .values(
             attempts=attempts + 1,
-            next_attempt_at=now + timedelta(seconds=retry_delay(attempts + 1)),
+            next_attempt_at=now + timedelta(seconds=retry_delay(attempts + 1, base)),
         )
         .execution_options(synchronize_session=False)
     )

@@ -34,8 +34,11 @@ async def enqueue(
     message: OutboundMessage,
     kind: OutboxKind = OutboxKind.REPLY,
     dedup_key: str | None = None,
+    not_before: datetime | None = None,
 ) -> bool:
-    """Queue `message` for `resident`; False when `dedup_key` was already queued (sent once)."""
+    """Queue `message` for `resident`; False when `dedup_key` was already queued (sent once).
+
+    `not_before` holds it back until then (a paced broadcast's slot)."""
     return await insert_ignoring_duplicates(
         session,
         OutboxMessage.__table__,  # type: ignore[arg-type]
@@ -49,7 +52,7 @@ async def enqueue(
             "dedup_key": dedup_key,
             "status": OutboxStatus.PENDING.value,
             "attempts": 0,
-            "next_attempt_at": utcnow(),
+            "next_attempt_at": not_before or utcnow(),
             "created_at": utcnow(),
         },
     )
@@ -168,6 +171,32 @@ async def record_result(
         else BASE_BACKOFF_SECONDS * 2 ** (row.attempts - 1)
     )
     row.status, row.next_attempt_at = OutboxStatus.PENDING, now + timedelta(seconds=delay)
+
+
+UNRECORDED_NOTE = "sent, but the result could not be recorded"
+
+
+async def unrecorded(
+    session: AsyncSession, outbox_id: int, delivered: bool, worker: str = PROCESS_ID
+) -> None:
+    """A row whose platform call finished but whose result cannot be written: in doubt when
+    it was delivered (staff decide; never silently sent twice), due again when it failed."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == outbox_id,
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.claimed_by == worker,
+        )
+        .values(
+            status=OutboxStatus.IN_DOUBT if delivered else OutboxStatus.PENDING,
+            claimed_by=None,
+            send_started_at=None,
+            next_attempt_at=utcnow() + timedelta(seconds=BASE_BACKOFF_SECONDS),
+            last_error=UNRECORDED_NOTE if delivered else "the result could not be recorded",
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 class Recovered(NamedTuple):

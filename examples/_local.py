@@ -17,6 +17,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.runtime.process import configure_process  # noqa: E402
+
+configure_process()  # what the `rumourbot` entry point does
+
 from bot.runtime.services import Services  # noqa: E402
 from bot.runtime.wiring import build_services, prepare  # noqa: E402
 from domain.settings import Settings  # noqa: E402

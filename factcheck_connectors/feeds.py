@@ -122,7 +122,18 @@ def claim_page(settings: Settings, entry: Published) -> str:
         f"<h1>{html.escape(entry.claim)}</h1><p><strong>{html.escape(verdict)}</strong></p>"
         f"<p>{html.escape(entry.explanation)}</p>{source}"
         f"<p>{html.escape(settings.publisher_name)}, "
-        f"{entry.published_at.date().isoformat()}</p></body></html>"
+        f"{entry.published_at.date().isoformat()}</p>{_share_links(entry)}</body></html>"
+    )
+
+
+def _share_links(entry: Published) -> str:
+    """Links to the share card (post and story sizes) and its forward-ready text."""
+    base = f"/claims/{entry.answer_id}"
+    lang = html.escape(entry.language)
+    return (
+        f'<p>Share: <a href="{base}/card.png?lang={lang}" download>card</a> · '
+        f'<a href="{base}/card.png?lang={lang}&amp;format=story" download>story</a> · '
+        f'<a href="{base}/share.txt?lang={lang}">text</a></p>'
     )
 
 

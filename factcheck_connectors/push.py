@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from domain.knowledge import ImportError_, ItemData
-from domain.text import http_url
+from domain.text import clean, http_url
 from factcheck_connectors.base import ConnectorContext, ConnectorSpec, FetchResult, SourceInvalid
 
 MAX_STATEMENTS = 1000
@@ -74,6 +74,20 @@ class _Payload(BaseModel):
     retired: Annotated[list[_text(500, 1) | int], Field(max_length=MAX_RETIRED)] = []  # type: ignore[valid-type]
 
 
+def _storable(value: Any, depth: int = 0) -> Any:
+    """The payload with every string made storable (lone surrogates replaced); anything
+    nested deeper than a statement can be is cut off (the schema then says what is wrong)."""
+    if isinstance(value, str):
+        return clean(value)
+    if depth > 8:
+        return None
+    if isinstance(value, list):
+        return [_storable(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {clean(str(k)): _storable(v, depth + 1) for k, v in value.items()}
+    return value
+
+
 def _explain(error: ValidationError) -> str:
     """The first problem, as "statement 3: translations.sw: Input should be ..."."""
     first = error.errors()[0]
@@ -110,7 +124,7 @@ def parse_push(payload: Any, language: str = "en") -> tuple[list[ItemData], list
         if isinstance(row, dict) and not str(row.get("id") or "").strip():
             raise SourceInvalid(f"statement {number} needs an 'id'")
     try:
-        parsed = _Payload.model_validate(payload)
+        parsed = _Payload.model_validate(_storable(payload))
     except ValidationError as exc:
         raise SourceInvalid(_explain(exc)) from None
     items = []

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.channels.base import read_body_limited
 from bot.runtime.services import Services
+from bot.sharing import web as sharing
 from domain.models import Source, utcnow
 from domain.text import clip
 from factcheck_connectors import feeds
@@ -134,6 +135,7 @@ def routes(services: Services) -> list[BaseRoute]:
         Route("/api/sources/{name}/statements", e.push, methods=["POST"]),
         Route("/api/openapi.json", e.openapi, methods=["GET"]),
         Route("/claims/{answer_id}", e.claim, methods=["GET"]),
+        *sharing.routes(services.db, services.settings),
         Route("/feeds/claimreview.json", e.claimreview_feed, methods=["GET"]),
         Route("/feeds/updates.rss", e.updates_rss, methods=["GET"]),
         Route("/feeds/updates.atom", e.updates_atom, methods=["GET"]),

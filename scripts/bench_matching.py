@@ -22,6 +22,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bot.runtime.process import configure_process  # noqa: E402
+
+configure_process()  # what the `rumourbot` entry point does
+
 from matching.bench_report import markdown_table, write_docs_table  # noqa: E402
 from matching.embedders import build_embedder  # noqa: E402
 from matching.evaluation import EvalConfig, run_eval  # noqa: E402

@@ -32,6 +32,10 @@ from pydantic import SecretStr
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bot.runtime.process import configure_process  # noqa: E402
+
+configure_process()  # what the `rumourbot` entry point does
+
 from bot.channels.telegram import WEBHOOK_PATH  # noqa: E402
 from bot.runtime.app import Runtime  # noqa: E402
 from domain.settings import Settings  # noqa: E402

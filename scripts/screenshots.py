@@ -25,6 +25,10 @@ from starlette.applications import Starlette
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.runtime.process import configure_process  # noqa: E402
+
+configure_process()  # what the `rumourbot` entry point does
+
 from admin.auth import create_user  # noqa: E402
 from bot.conversation.publishing import AnswerDraft, publish_answer  # noqa: E402
 from bot.runtime.app import Runtime  # noqa: E402
@@ -132,7 +136,9 @@ async def add_cluster(
                     cluster_id=cluster.id,
                     received_at=when,
                     forwarded=True,
-                    media=[{"kind": "photo", "ref": "AgACAgQAAxkBAAIBZ2demo"}] if n == 0 else [],
+                    media=[{"kind": "photo", "ref": f"AgACAgQAAxkBAAIBZ2demo{cluster.id}"}]
+                    if n == 0
+                    else [],
                     candidates=[],
                 )
             )
@@ -236,10 +242,18 @@ async def main() -> None:
                 await page.goto(f"{base}/dashboard")
                 await page.wait_for_load_state("networkidle")
                 await page.screenshot(path=str(OUT / "dashboard.png"), full_page=True)
+                await page.goto(f"{base}/")
+                await page.click("table.queue tbody tr:first-child td.claim a")
+                await page.wait_for_selector("section.similar")
+                await page.screenshot(path=str(OUT / "cluster.png"), full_page=True)
+                phone = await browser.new_page(viewport={"width": 390, "height": 844})
+                await phone.context.add_cookies(await page.context.cookies())
+                await phone.goto(f"{base}/")
+                await phone.screenshot(path=str(OUT / "queue-phone.png"))
                 await browser.close()
             server.should_exit = True
             await task
-    print(f"wrote {OUT / 'queue.png'} and {OUT / 'dashboard.png'}")
+    print(f"wrote queue.png, dashboard.png, cluster.png and queue-phone.png in {OUT}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from bot.conversation.claims import RELATIVE_CUT, close_to_top
+from matching import Candidate
 from matching.datasets import read_qrels, read_queries, read_targets
 from matching.engine import Outcome
 from matching.evaluation import EvalConfig, build_engine
@@ -48,8 +49,6 @@ def measure(folder: Path, split: str) -> dict[str, object]:
         if decision.outcome == Outcome.SUGGEST:
             offered = [(c.id, c.score) for c in decision.candidates]
             suggested.append((offered, qrels[query.id]))
-    from matching import Candidate
-
     rows = {}
     for cut in CUTS:
         hits = offered_total = 0
@@ -58,7 +57,10 @@ def measure(folder: Path, split: str) -> dict[str, object]:
             hits += bool({c.id for c in kept} & gold)
             offered_total += len(kept)
         n = max(len(suggested), 1)
-        rows[f"{cut:.2f}"] = {"gold_offered": round(hits / n, 4), "mean_offered": round(offered_total / n, 2)}
+        rows[f"{cut:.2f}"] = {
+            "gold_offered": round(hits / n, 4),
+            "mean_offered": round(offered_total / n, 2),
+        }
     today_hits = sum(1 for offered, gold in suggested if {i for i, _ in offered} & gold)
     return {
         "dataset": folder.name,

@@ -3,6 +3,7 @@ services wired like production, and a guard that fails any test reaching the rea
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import socket
@@ -15,6 +16,11 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
+from bot.runtime.process import configure_process
+
+configure_process()  # as the `rumourbot` entry point does, before anything else runs
+
+# ruff: noqa: E402
 from bot.runtime.app import Runtime
 from bot.runtime.services import Services
 from bot.runtime.wiring import build_services, prepare
@@ -73,6 +79,23 @@ def embedder() -> Embedder:
 def intent_parser() -> IntentParser:
     """The built-in intent classifier, trained once for the run."""
     return build_parser(None, None)
+
+
+@contextlib.asynccontextmanager
+async def new_pg_database(prefix: str) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database (no schema) for one test, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = Database(PG_ADMIN_URL)
+    async with admin.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        async with admin.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

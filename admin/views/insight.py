@@ -23,20 +23,27 @@ SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"  # an SVG image runs n
 
 @requires("viewer")
 async def dashboard(panel: Panel, request: Request) -> Response:
+    """Every number and chart from one `insight` (SQL aggregates), charts inline as SVG."""
     async with panel.services.db.session() as session:
-        data = await insight(session)
+        data = await insight(session, zone=panel.zone)
     answered = data.automatic + data.by_staff
     share = round(100 * data.automatic / answered) if answered else None
-    return panel.render(request, "dashboard.html", data=data, share=share)
+    drawn = {name: charts.chart_data(name, data) for name in charts.NAMES}
+    return panel.render(request, "dashboard.html", data=data, share=share, charts=drawn)
 
 
 @requires("viewer")
 async def chart(panel: Panel, request: Request) -> Response:
+    """One chart as an SVG file (to save or embed elsewhere)."""
     async with panel.services.db.session() as session:
-        data = await insight(session)
-    svg = charts.render(request.path_params["name"], data)
-    if svg is None:
+        data = await insight(session, zone=panel.zone)
+    drawn = charts.chart_data(request.path_params["name"], data)
+    if drawn is None:
         return panel.render(request, "error.html", status_code=404, message="No such chart.")
+    kind, bars = drawn
+    svg = panel.env.get_template("chart.svg").render(
+        kind=kind, bars=bars, title=request.path_params["name"]
+    )
     return Response(svg, media_type="image/svg+xml", headers={"content-security-policy": SVG_CSP})
 
 

@@ -11,6 +11,7 @@ Output: `send` renders an `OutboundMessage` through `Bot.send_message`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -83,9 +84,20 @@ class TelegramChannel:
         self.application.add_error_handler(self._on_error)
 
     # -- lifecycle ---------------------------------------------------------------------------
+    async def _initialize(self) -> None:
+        """`Application.initialize`; when it fails (a rejected token, no network), the HTTP
+        clients it opened are closed, so a retry starts clean."""
+        try:
+            await self.application.initialize()
+        except Exception:
+            for request in getattr(self.application.bot, "_request", ()):
+                with contextlib.suppress(Exception):
+                    await request.shutdown()
+            raise
+
     async def start(self) -> None:
         app = self.application
-        await app.initialize()
+        await self._initialize()
         await app.start()
         if self.mode == "webhook":
             assert self._secret is not None  # noqa: S101 - checked in __init__
@@ -98,7 +110,7 @@ class TelegramChannel:
 
     async def start_sending(self) -> None:
         """A worker's start: the bot for sending only; no polling, no setWebhook."""
-        await self.application.initialize()
+        await self._initialize()
         await self.application.start()
         log.info("telegram sending ready")
 

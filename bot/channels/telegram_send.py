@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dtm
-import importlib.util
-import os
-import sys
 import warnings
 from collections.abc import AsyncIterator, Sequence
 
@@ -16,16 +13,6 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.channels.base import DeliveryFailed
 from domain.messages import Button
-
-# PTB 22's documented opt-in to time periods as `timedelta`: without it, building a `RetryAfter`
-# for a 429 emits a deprecation warning on every rate-limited send.
-os.environ.setdefault("PTB_TIMEDELTA", "true")
-# httpcore 1.0 runs `import sniffio` several times per request to learn which event loop it is
-# on, and anyio 4.16 no longer installs sniffio: each failed import searches every directory of
-# sys.path again (about 2 ms of CPU per Bot API call, a fifth of a worker's cost per message).
-# Remember the miss once; httpcore then assumes asyncio, which is what runs here.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 MAX_TEXT = 4096  # characters (Telegram counts UTF-16 code units; see `_units`)
 MAX_CALLBACK_DATA = 64  # bytes

@@ -169,12 +169,11 @@ class WebChat:
             return None
         return value if value.startswith("w") and len(value) <= 40 else None
 
-    async def _allowed(self, request: Request, what: str, per_hour: float) -> bool:
+    async def _allowed(self, request: Request, what: str, per_second: float, burst: float) -> bool:
+        """A token bucket per client address (shared through Redis when configured)."""
         address = request.client.host if request.client is not None else "unknown"
         limiter = self.services.dispatcher.limiter
-        wait = await limiter.acquire(
-            f"webchat:{what}:{address}", per_hour / 3600.0, per_hour, reserve=False
-        )
+        wait = await limiter.acquire(f"webchat:{what}:{address}", per_second, burst, reserve=False)
         return wait <= 0
 
     # -- routes ----------------------------------------------------------------------------
@@ -189,9 +188,8 @@ class WebChat:
         response = HTMLResponse(html, headers={"content-security-policy": page_csp(nonce)})
         if await self.chat_id(request) is None:
             settings = self.services.settings
-            if not await self._allowed(
-                request, "new", settings.webchat_new_chats_per_hour_per_address
-            ):
+            per_hour = settings.webchat_new_chats_per_hour_per_address
+            if not await self._allowed(request, "new", per_hour / 3600.0, per_hour):
                 return JSONResponse(
                     {"error": "too many new chats from your network; try again later"}, 429
                 )
@@ -221,7 +219,7 @@ class WebChat:
         if not isinstance(data, dict):
             return JSONResponse({"error": "expected a JSON object"}, status_code=400)
         per_minute = self.services.settings.webchat_messages_per_minute_per_address
-        if not await self._allowed(request, "send", per_minute * 60.0):
+        if not await self._allowed(request, "send", per_minute / 60.0, per_minute):
             return JSONResponse(
                 {"error": "too many messages from your network; wait a minute"}, 429
             )

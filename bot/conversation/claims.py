@@ -85,12 +85,6 @@ class ClaimDesk:
         )
         turn.session.add(request)
         await turn.session.flush()
-        turn.decision = {
-            "outcome": decision.outcome.value,
-            "confidence": round(decision.confidence, 4),
-            "candidates": [{"id": c.id, "score": round(c.score, 4)} for c in offered],
-            "request": request.id,
-        }
         if truncated:
             await turn.say("truncated")
         if decision.outcome == Outcome.ANSWER and items:
@@ -103,7 +97,6 @@ class ClaimDesk:
             turn.knowledge_changed = True
         else:
             await self.queue(turn, request)
-        turn.decision["outcome"] = request.outcome
 
     async def _suggest(self, turn: Turn, request: Request, items: list[KnowledgeItem]) -> None:
         """Offer the candidates, and put the request in front of staff already."""

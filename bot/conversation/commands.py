@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
+from bot.amplifiers.join import join
 from bot.conversation import language as languages_policy
 from bot.conversation import replies
 from bot.conversation.buttons import Action, Confirm, Subscribe, Unsubscribe
@@ -46,7 +47,9 @@ def topic_from(value: str | None) -> str | None:
     return value if value in TOPICS else None
 
 
-async def start(turn: Turn, _argument: str = "") -> None:
+async def start(turn: Turn, argument: str = "") -> None:
+    if argument and await join(turn, argument):  # an invitation link was followed
+        return
     turn.resident.consent_at = turn.resident.consent_at or utcnow()
     turn.resident.opted_out = False
     await turn.reply(replies.language_message(turn.resident.chat_id, "welcome", turn.language))

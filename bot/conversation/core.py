@@ -24,7 +24,6 @@ from bot.runtime.metrics import MESSAGES_IN, TURN_SECONDS
 from bot.runtime.services import Services
 from domain.db import StorageUnavailable, is_unavailable
 from domain.inbox import (
-    RETRY_SECONDS,
     accept,
     claim_due,
     due_ids,
@@ -80,13 +79,14 @@ class Conversation:
         `older_than` moves "now" forward, so tests need not wait for the due time."""
         limit, done = 100, 0
         max_attempts = self.services.settings.inbox_max_attempts
+        base = self.services.settings.inbox_retry_seconds
         for _ in range(batches):
-            now = utcnow() + timedelta(seconds=RETRY_SECONDS) - older_than
+            now = utcnow() + timedelta(seconds=base) - older_than
             async with self.services.db.session() as session:
                 ids = await due_ids(session, limit, now)
             for row_id in ids:
                 async with self.services.db.session() as session:
-                    message = await claim_due(session, row_id, max_attempts, now)
+                    message = await claim_due(session, row_id, max_attempts, now, base)
                 if message is not None:
                     await self.process(message)
                     done += 1
@@ -97,7 +97,7 @@ class Conversation:
     async def _store(self, message: InboundMessage) -> bool:
         try:
             async with self.services.db.autocommit() as session:  # one statement: no transaction
-                stored = await accept(session, message)
+                stored = await accept(session, message, self.services.settings.inbox_retry_seconds)
             if stored:
                 MESSAGES_IN.labels(message.channel).inc()
             return stored
@@ -171,11 +171,12 @@ class Conversation:
 
     def _language_of(self, resident: Resident, message: InboundMessage) -> str:
         """The reply language: the resident's stored one, updated from this message."""
-        hint = language.platform_hint(message.channel, message.sender, message.language_hint)
+        hint = language.served(message.language_hint)
+        prior = language.platform_prior(message.channel, message.sender)
         text = message.text if message.callback_data is None and not message.is_command else ""
         detected = detect_language(text) if text.strip() else None
         stored = language.observe(
-            resident, detected, len(text.split()), hint, forwarded=message.forwarded
+            resident, detected, len(text.split()), hint, forwarded=message.forwarded, prior=prior
         )
         return resolve_language(stored, default=self.services.settings.default_language)
 

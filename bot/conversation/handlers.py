@@ -70,13 +70,13 @@ class ButtonPress:
                 await turn.say("button_expired")
 
 
-Action_ = Callable[[Turn, str], Awaitable[None]]
+CommandAction = Callable[[Turn, str], Awaitable[None]]
 
 
 class Command:
     """One slash command ("/forget"); WhatsApp's STOP words arrive as "/stop"."""
 
-    def __init__(self, name: str, action: Action_) -> None:
+    def __init__(self, name: str, action: CommandAction) -> None:
         self.name = name
         self.action = action
 

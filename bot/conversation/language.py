@@ -2,10 +2,11 @@
 
 An explicit choice (/language, a language button) always wins and is never overridden. Without
 one, the first confident detection of what they wrote sets it; before that, the platform's hint
-(Telegram's `language_code`, the browser's Accept-Language, a WhatsApp number's country code as
-the weakest prior). A detected language is sticky: it changes only after `SWITCH_AFTER`
-confident messages in a row in another language, so a Swahili resident forwarding one English
-chain message is still answered in Swahili.
+(Telegram's `language_code`, the browser's Accept-Language), and weakest of all a WhatsApp
+number's country code: any detection replaces that prior, even a forward's (a Kenyan number
+forwarding English is answered in English). A detected language is sticky: it changes only
+after `SWITCH_AFTER` confident messages in a row in another language, so a Swahili resident
+forwarding one English chain message is still answered in Swahili.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ _COUNTRY_LANGUAGE = {
 class Source(StrEnum):
     EXPLICIT = "explicit"
     DETECTED = "detected"
-    HINT = "hint"
+    HINT = "hint"  # the platform's language setting
+    PRIOR = "prior"  # a WhatsApp number's country code
 
 
 def country_prior(phone: str) -> str | None:
@@ -97,25 +99,31 @@ def observe(
     words: int,
     hint: str | None,
     forwarded: bool = False,
+    prior: str | None = None,
 ) -> str | None:
     """Update the stored language from one message; return it (None when still unknown).
 
     `detected` is this text's language (None when unsure), `words` its length, `hint` what the
-    platform says (already resolved to a catalogue language, or None). A forward is written by
-    someone else: its language counts only when nothing else is known about the resident.
+    platform says (already resolved to a catalogue language, or None), `prior` the country
+    code's language. A forward is written by someone else: its language counts only when
+    nothing but the country prior is known about the resident.
     """
     detected = served(detected)
-    if forwarded and (hint is not None or resident.language is not None):
+    source = resident.language_source
+    known = resident.language is not None and source != Source.PRIOR.value
+    if forwarded and (hint is not None or known):
         detected = None
     confident = detected is not None and words >= CONFIDENT_WORDS
-    source = resident.language_source
     if source == Source.EXPLICIT.value and resident.language:
         return resident.language
-    if resident.language is None or source in (None, Source.HINT.value):
-        if detected is not None and (confident or resident.language is None):
+    if resident.language is None or source in (None, Source.HINT.value, Source.PRIOR.value):
+        weak = resident.language is None or source == Source.PRIOR.value
+        if detected is not None and (confident or weak):
             _set(resident, detected, Source.DETECTED)
         elif resident.language is None and hint is not None:
             _set(resident, hint, Source.HINT)
+        elif resident.language is None and prior is not None:
+            _set(resident, prior, Source.PRIOR)
         return resident.language
     if not confident or detected is None or detected == resident.language:
         if confident:
@@ -143,12 +151,9 @@ def _set(resident: Resident, code: str, source: Source) -> None:
     resident.language_pending, resident.language_pending_count = None, 0
 
 
-def platform_hint(channel: str, sender: str, hint: str | None) -> str | None:
-    """The platform's hint as a catalogue language: its own, else a WhatsApp country prior."""
-    found = served(hint)
-    if found is None and channel.partition("-")[0] == "whatsapp":
-        found = country_prior(sender)
-    return found
+def platform_prior(channel: str, sender: str) -> str | None:
+    """A WhatsApp number's country prior as a catalogue language (other channels: None)."""
+    return country_prior(sender) if channel.partition("-")[0] == "whatsapp" else None
 
 
 def from_accept_language(header: str | None) -> str | None:

@@ -26,7 +26,6 @@ class Turn:
     knowledge_changed: bool = False
     first_contact: bool = False
     reading: ParseResult | None = None  # the intent parser's reading, once a handler asked
-    decision: dict[str, object] = field(default_factory=dict)  # what the claim check decided
     notice: str | None = None  # added under this turn's first reply (the privacy notice)
 
     async def reply(self, message: OutboundMessage) -> None:

@@ -15,18 +15,20 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from itertools import groupby
 
 from redis.asyncio import Redis
 
 from bot.channels.base import DeliveryFailed, OutboundChannel
+from bot.delivery.pacing import PACED_CHANNELS, PacedGate
 from bot.delivery.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter
 from bot.runtime.metrics import MESSAGES_OUT, SEND_SECONDS
 from domain import leases
 from domain.db import Database, is_unavailable
 from domain.messages import OutboundMessage
+from domain.models import utcnow
 from domain.outbox import (
     DeliveryResult,
     claim_due,
@@ -34,6 +36,7 @@ from domain.outbox import (
     record_result,
     recover_orphans,
     release,
+    unrecorded,
 )
 
 log = logging.getLogger(__name__)
@@ -56,8 +59,11 @@ class OutboxDispatcher:
         redis: Redis | None = None,
         worker_timeout: float = 30.0,
         resend_in_doubt: bool = False,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
+        self.clock = clock  # what "due" is measured against (paced broadcasts, tests)
+        self.gate: PacedGate | None = None  # WhatsApp's messaging limit, checked at send time
         self.worker_id = f"outbox:{leases.PROCESS_ID}"
         self.worker_timeout = worker_timeout
         self.resend_in_doubt = resend_in_doubt
@@ -111,7 +117,11 @@ class OutboxDispatcher:
             await self.heartbeat()
         async with self.db.session() as session:
             rows = await claim_due(
-                session, self.batch, channels=list(self.channels), worker=self.worker_id
+                session,
+                self.batch,
+                now=self.clock(),
+                channels=list(self.channels),
+                worker=self.worker_id,
             )
             claimed = [
                 (r.id, r.channel, r.chat_id, OutboundMessage.from_payload(r.payload)) for r in rows
@@ -139,6 +149,10 @@ class OutboxDispatcher:
                     if self._stopping or wait > 0:  # a busy chat or a shutdown: the rest goes back
                         await self._release(untried, wait)
                         return
+                    held = await self._held(outbox_id, channel, message)
+                    if held > 0:  # over the platform's daily limit: this chat waits
+                        await self._release(untried, held)
+                        return
                     await self._pace(channel)
                     async with self.db.session() as session:
                         if not await mark_started(session, outbox_id, self.worker_id):
@@ -150,6 +164,11 @@ class OutboxDispatcher:
                     return
                 result = await self._send(channel, message)
                 await self._record(outbox_id, result)
+
+    async def _held(self, outbox_id: int, channel: str, message: OutboundMessage) -> float:
+        if self.gate is None or channel not in PACED_CHANNELS or message.template != "broadcast":
+            return 0.0
+        return await self.gate.admit(outbox_id)
 
     async def _release(self, outbox_ids: list[int], delay: float) -> None:
         try:
@@ -167,17 +186,19 @@ class OutboxDispatcher:
 
     async def _settle(self) -> None:
         """Write back results and releases that failed earlier (raises while the database is
-        away). A result that cannot be written for another reason is handed back instead:
-        the row is released, never left claimed."""
+        away). A result that cannot be written for another reason settles the row another
+        way (`domain.outbox.unrecorded`): it is never left claimed by a live worker."""
         for outbox_id, result in list(self._unsettled.items()):
             try:
                 await self._write_back(outbox_id, result)
             except Exception as exc:
                 if is_unavailable(exc) or result is None:
                     raise
-                log.warning("delivery result of %d not recorded (%s); released", outbox_id,
-                            type(exc).__name__)
-                await self._write_back(outbox_id, None)
+                log.warning(
+                    "delivery result of %d not recorded (%s)", outbox_id, type(exc).__name__
+                )
+                async with self.db.session() as session:
+                    await unrecorded(session, outbox_id, result.ok, self.worker_id)
             del self._unsettled[outbox_id]
 
     async def _write_back(self, outbox_id: int, result: DeliveryResult | None) -> None:

@@ -21,14 +21,15 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from bot.channels.registry import Channel, configured_channels
 from bot.channels.webchat import WebChat, WebChatOutbox
 from bot.conversation.claims import expire_suggestions
 from bot.conversation.core import Conversation
-from bot.runtime.demo import load_demo_if_empty
+from bot.runtime.demo import load_demo
+from bot.runtime.firstrun import FirstRun
 from bot.runtime.http import SecurityHeaders
 from bot.runtime.logs import RequestIdMiddleware
 from bot.runtime.metrics import metrics_endpoint
@@ -47,9 +48,9 @@ from domain.retention import purge
 from domain.settings import Settings
 
 log = logging.getLogger(__name__)
-RECOVERY_SECONDS = 15.0
 PURGE_SECONDS = 3600.0
 SUGGESTION_SECONDS = 60.0
+SPIKE_SECONDS = 60.0
 
 
 class Role(enum.StrEnum):
@@ -88,7 +89,7 @@ class Runtime:
     async def startup(self) -> None:
         await prepare(self.services)
         if self.settings.demo_data and self.role == Role.ALL:
-            await load_demo_if_empty(self.services)
+            await load_demo(self.services, only_if_empty=True)
 
     def routes(self) -> list[BaseRoute]:
         routes: list[BaseRoute] = [
@@ -98,7 +99,8 @@ class Runtime:
         ]
         if not self.receives:
             return routes
-        routes.append(Route("/", lambda _r: RedirectResponse("/chat"), methods=["GET"]))
+        first_run = FirstRun(self.services, tuple(channel.name for channel in self.channels))
+        routes.append(Route("/", first_run.page, methods=["GET"]))
         routes += WebChat(self.services, self.conversation, self.webchat_outbox).routes()
         for channel in self.channels:
             routes += channel.routes()
@@ -134,10 +136,17 @@ class Runtime:
         if not self.delivers:
             return []
         return [
-            (RECOVERY_SECONDS, self.conversation.recover),
+            (self.settings.inbox_recovery_seconds, self.conversation.recover),
             (PURGE_SECONDS, self.purge),
             (SUGGESTION_SECONDS, self.expire_suggestions),
+            (SPIKE_SECONDS, self.check_spikes),
         ]
+
+    async def check_spikes(self) -> None:
+        """Spike alerts to the staff on duty (admin.alerts; nothing without the panel)."""
+        job = _optional("admin.alerts", "check_spikes", self.services)
+        if job is not None:
+            await job
 
     async def expire_suggestions(self) -> None:
         """Suggestions left without a pick: queued for staff, the resident told once."""

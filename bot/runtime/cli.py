@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from domain.settings import get_settings
+from bot.runtime.process import configure_process
+from domain.settings import Settings, get_settings
 
+configure_process()  # this module is the `rumourbot` entry point
 app = typer.Typer(
     help="Answer forwarded rumours with verified facts.",
     no_args_is_help=True,
@@ -21,19 +24,19 @@ app = typer.Typer(
 PLUGIN_CLI_MODULES = ("admin.cli", "factcheck_connectors.cli", "nlu.cli")
 
 
-def _serve(role: str, host: str | None = None, port: int | None = None) -> None:
+def _serve(role: str, host: str | None = None, port: int | None = None, demo: bool = False) -> None:
     import uvicorn
 
     from bot.runtime.app import Role, Runtime
     from bot.runtime.logs import configure, secrets_of
 
     settings = get_settings()
+    if demo:
+        settings = settings.model_copy(update={"demo_data": True})
     configure(settings.log_level, settings.log_format, secrets_of(settings))
     runtime = Runtime(settings, role=Role(role))
     if runtime.receives:
-        typer.echo(f"Web chat:  {settings.public_url}/chat")
-        typer.echo(f"Panel:     {settings.public_url}/admin")
-        typer.echo(f"Telegram:  {settings.telegram_effective_mode}")
+        _banner(settings)
     uvicorn.run(
         runtime.asgi(),
         host=host or settings.host,
@@ -43,10 +46,31 @@ def _serve(role: str, host: str | None = None, port: int | None = None) -> None:
     )
 
 
+def _banner(settings: Settings) -> None:
+    """Where to go next: printed for a person, or one log record when logs are JSON."""
+    lines = [
+        "Demo:      the fictional Demo City's fact-checks answer residents"
+        if settings.demo_data
+        else f"Start at:  {settings.public_url}/",
+        f"Web chat:  {settings.public_url}/chat",
+        f"Panel:     {settings.public_url}/admin",
+        f"Telegram:  {settings.telegram_effective_mode}",
+    ]
+    if settings.log_format == "json":
+        logging.getLogger("rumourbot").info("; ".join(" ".join(line.split()) for line in lines))
+        return
+    for line in lines:
+        typer.echo(line)
+
+
 @app.command()
-def run() -> None:
+def run(
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Load the demo knowledge base if it is empty")
+    ] = False,
+) -> None:
     """Run the bot, the web chat and the panel in one process (the embedded default)."""
-    _serve("all")
+    _serve("all", demo=demo)
 
 
 @app.command()
@@ -64,17 +88,57 @@ def worker(
 
 
 @app.command()
-def migrate() -> None:
-    """Apply database migrations."""
-    from domain.db import Database
+def migrate(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would change")] = False,
+    backup: Annotated[
+        bool, typer.Option(help="Back up a SQLite database first (beside it)")
+    ] = True,
+) -> None:
+    """Say what the upgrade changes, back up SQLite, and apply the database migrations."""
+    from bot.runtime.maintenance import migrate as run_migrate
+    from domain.backup import BackupError
+    from domain.db import UnknownRevision
 
-    async def go() -> None:
-        db = Database(get_settings().database_url)
-        await db.migrate()
-        await db.dispose()
+    try:
+        run_migrate(get_settings().database_url, typer.echo, dry_run=dry_run, backup=backup)
+    except (BackupError, UnknownRevision) as exc:
+        typer.echo(f"not migrated: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
-    asyncio.run(go())
-    typer.echo("database is up to date")
+
+@app.command("backup")
+def backup_command(
+    path: Annotated[Path, typer.Argument(help="File (or directory) to write the backup to")],
+) -> None:
+    """Back up the database while the bot runs (SQLite online backup; PostgreSQL pg_dump)."""
+    from bot.runtime.maintenance import backup
+    from domain.backup import BackupError
+
+    try:
+        backup(get_settings().database_url, path, typer.echo)
+    except BackupError as exc:
+        typer.echo(f"no backup made: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command("restore")
+def restore_command(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A backup file")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Replace the database with a backup (stop every rumourbot process first)."""
+    from bot.runtime.maintenance import restore, shown_url
+    from domain.backup import BackupError
+    from domain.db import UnknownRevision
+
+    url = get_settings().database_url
+    if not yes:
+        typer.confirm(f"Stop rumourbot first. Replace {shown_url(url)} with {path}?", abort=True)
+    try:
+        restore(url, path, typer.echo)
+    except (BackupError, UnknownRevision) as exc:
+        typer.echo(f"not restored: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -150,6 +214,53 @@ def blocked(
         return
     for row in asyncio.run(blocked_list(settings)):
         typer.echo(f"#{row['id']:<6} {row['channel']:<9} since {row['since']}  {row['reason']}")
+
+
+demo_app = typer.Typer(help="The demo knowledge base of a fictional city.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Add the thirty demo fact-checks and statements (again: re-loading updates them)."""
+    from bot.runtime.operations import load_demo_items
+
+    changed = asyncio.run(load_demo_items(get_settings()))
+    typer.echo(f"demo loaded: {changed} new or changed items; `rumourbot demo remove` takes it out")
+
+
+@demo_app.command("remove")
+def demo_remove() -> None:
+    """Remove the demo items and what trying the demo left (web chat residents, their
+    requests and clusters)."""
+    from bot.runtime.operations import remove_demo_rows
+
+    removed = asyncio.run(remove_demo_rows(get_settings()))
+    typer.echo(
+        f"demo removed: {removed.items} items, {removed.requests} requests, "
+        f"{removed.clusters} clusters, {removed.residents} web chat residents"
+    )
+    typer.echo("Restart running rumourbot processes so they forget the demo items.")
+
+
+config_app = typer.Typer(help="This installation's configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check(
+    web_processes: Annotated[
+        int, typer.Option(help="How many `rumourbot web` processes you run", min=1)
+    ] = 1,
+) -> None:
+    """Print what is on, what is missing and what is unsafe; exit 1 when something is unsafe."""
+    from bot.runtime.configcheck import check
+
+    report = check(get_settings(), web_processes=web_processes)
+    for line in report.lines():
+        typer.echo(line)
+    if report.unsafe:
+        raise typer.Exit(1)
 
 
 @app.command()

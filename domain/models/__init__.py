@@ -1,8 +1,17 @@
 """ORM models. Import every model module here so Alembic and `create_all` see all tables."""
 
 from domain.models.admin import AdminSession, AdminUser, AuditEvent, ClusterNote, PanelSecret
+from domain.models.amplifiers import RESIDENT_ROLE, Invitation, SubscriberProfile
 from domain.models.base import Base, utcnow
-from domain.models.clusters import OPEN_STATUSES, Answer, Cluster, ClusterStatus
+from domain.models.clusters import (
+    OPEN_STATUSES,
+    Answer,
+    Broadcast,
+    BroadcastRecipient,
+    Cluster,
+    ClusterAlert,
+    ClusterStatus,
+)
 from domain.models.knowledge import (
     ItemKind,
     ItemStatus,
@@ -14,11 +23,15 @@ from domain.models.knowledge import (
 )
 from domain.models.leases import Lease
 from domain.models.outbox import PRIORITY, OutboxKind, OutboxMessage, OutboxStatus
+from domain.models.pacing import PacedSend
 from domain.models.residents import InboxMessage, Request, Resident
 from domain.models.sources import ItemKey, Source
 
 __all__ = [
     "OPEN_STATUSES",
+    "RESIDENT_ROLE",
+    "Invitation",
+    "SubscriberProfile",
     "AdminSession",
     "AdminUser",
     "AuditEvent",
@@ -27,7 +40,10 @@ __all__ = [
     "PRIORITY",
     "Answer",
     "Base",
+    "Broadcast",
+    "BroadcastRecipient",
     "Cluster",
+    "ClusterAlert",
     "ClusterStatus",
     "InboxMessage",
     "ItemKey",
@@ -39,6 +55,7 @@ __all__ = [
     "OutboxKind",
     "OutboxMessage",
     "OutboxStatus",
+    "PacedSend",
     "Request",
     "Resident",
     "Source",

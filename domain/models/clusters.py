@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, utcnow
@@ -18,6 +18,8 @@ class ClusterStatus(enum.StrEnum):
     ANSWERED = "answered"
     NOT_A_CLAIM = "not_a_claim"
     SPAM = "spam"
+    OUT_OF_SCOPE = "out_of_scope"
+    MERGED = "merged"  # its requests moved into another cluster (undo from that one's history)
 
 
 OPEN_STATUSES = (ClusterStatus.NEW, ClusterStatus.IN_REVIEW)
@@ -61,4 +63,58 @@ class Answer(Base):
     author: Mapped[str | None] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(Integer, default=1)
     published_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Broadcast(Base):
+    """A verified update sent to a topic's subscribers (from the composer, or with an answer).
+
+    `key` comes from the form that was shown, so a resubmitted form finds the broadcast it
+    already made and sends nothing twice."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    topic: Mapped[str] = mapped_column(String(50), index=True)
+    bodies: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source_url: Mapped[str | None] = mapped_column(String(2000))
+    answer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("answers.id", ondelete="SET NULL"), index=True
+    )
+    author: Mapped[str | None] = mapped_column(String(100))
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class BroadcastRecipient(Base):
+    """Who a broadcast was sent to (so a correction of its answer reaches them); deleted with
+    the resident (/forget)."""
+
+    __tablename__ = "broadcast_recipients"
+    __table_args__ = (UniqueConstraint("broadcast_id", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True
+    )
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    language: Mapped[str | None] = mapped_column(String(10))
+
+
+class ClusterAlert(Base):
+    """A spike alert sent to staff: at most one per cluster and level."""
+
+    __tablename__ = "cluster_alerts"
+    __table_args__ = (UniqueConstraint("cluster_id", "level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(
+        ForeignKey("clusters.id", ondelete="CASCADE"), index=True
+    )
+    level: Mapped[int] = mapped_column(Integer)
+    residents_last_hour: Mapped[int] = mapped_column(Integer, default=0)
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

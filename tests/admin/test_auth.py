@@ -183,6 +183,8 @@ def test_createadmin_from_the_environment(db_url: str, monkeypatch: pytest.Monke
             cli, ["createadmin", "typed"], input="another long password\nanother long password\n"
         )
         assert prompted.exit_code == 0, prompted.output
+        rule = prompted.output.index("at least 10 characters")
+        assert rule < prompted.output.index("Password")  # the rule comes before the question
     finally:
         get_settings.cache_clear()
 

@@ -53,6 +53,10 @@ async def test_moderator_answers_the_top_cluster_and_the_resident_gets_it_on_tel
         await page.wait_for_selector("text=residents asked")
         await page.click("text=Write an answer")
         await page.select_option("select[name=verdict]", "false")
+        # the claim starts empty (a hint, and the residents' messages beside it)
+        assert await page.input_value("textarea[name=claim_en]") == ""
+        assert RUMOUR in (await page.text_content("#lang-en .samples") or "")
+        await page.fill("textarea[name=claim_en]", RUMOUR)
         await page.fill(
             "textarea[name=explanation_en]", "Park rangers confirm every lion is inside the park."
         )
@@ -61,14 +65,17 @@ async def test_moderator_answers_the_top_cluster_and_the_resident_gets_it_on_tel
         preview = await page.text_content(".tg-bubble")
         assert preview is not None and "FALSE" in preview and "Park rangers" in preview
         await page.click("button[value=publish]")
+        assert "Send this answer to 2 residents?" in (await page.text_content("#confirm") or "")
+        await page.click("button[value=confirm]")
         await page.wait_for_selector(".flash")
         assert "2 residents will be notified" in (await page.text_content(".flash") or "")
         await browser.close()
     for chat in (7001, 7002):
         sent = await fake.wait_for_messages(chat, 2, timeout=10)
         assert "Park rangers confirm every lion" in sent[-1]["text"]
-    first_line = (await telegram_ask(fake, 7003, RUMOUR))["text"].split("\n")[0]
-    assert "FALSE" in first_line  # answered automatically (the verdict leads, after its emoji)
+    assert (await telegram_ask(fake, 7003, RUMOUR))["text"].startswith(
+        "❌ FALSE"
+    )  # answered automatically, verdict first
     async with telegram_runtime.services.db.session() as session:
         names = set((await session.scalars(select(AuditEvent.name))).all())
     assert {"login", "publish"} <= names
@@ -87,7 +94,8 @@ async def test_viewer_cannot_publish(runtime: Runtime) -> None:
         await page.evaluate("""() => { const f = document.getElementById('answer-form');
             const b = document.createElement('button'); b.name = 'action'; b.value = 'publish';
             f.appendChild(b); f.querySelector('select[name=verdict]').value = 'false';
-            f.querySelector('textarea[name=explanation_en]').value = 'x'; b.click(); }""")
+            f.querySelector('textarea[name=explanation_en]').value = 'x';
+            f.querySelector('textarea[name=claim_en]').value = 'x'; b.click(); }""")
         await page.wait_for_selector("text=Your role does not allow this action.")
     async with runtime.services.db.session() as session:
         assert (await session.scalars(select(Cluster))).one().answer_id is None

@@ -21,9 +21,9 @@ async def test_dashboard_numbers_and_charts(runtime: Runtime, moderator: httpx.A
         "/admin/clusters/1/answer",
         data={
             "csrf_token": csrf,
-            "action": "publish",
+            "action": "confirm",
             "verdict": "false",
-            "claim": LIONS,
+            "claim_en": LIONS,
             "explanation_en": "Rangers confirm.",
             "source_url": "",
         },

@@ -154,35 +154,59 @@ async def test_notes(runtime: Runtime, moderator: httpx.AsyncClient) -> None:
     assert "note" in await audit_names(runtime)
 
 
-async def test_merge_and_split(runtime: Runtime, moderator: httpx.AsyncClient) -> None:
+def flash_of(response: httpx.Response) -> str:
+    from urllib.parse import unquote
+
+    return unquote(response.headers["location"])
+
+
+async def test_merge_confirm_undo_and_split(runtime: Runtime, moderator: httpx.AsyncClient) -> None:
     await two_clusters(runtime)
     csrf = await token(moderator)
     assert (
-        await moderator.post("/admin/clusters/1/merge", data={"csrf_token": csrf, "target": "1"})
+        await moderator.post("/admin/clusters/1/merge", data={"csrf_token": csrf, "source": "1"})
     ).status_code == 400
     assert (
-        await moderator.post("/admin/clusters/1/merge", data={"csrf_token": csrf, "target": "abc"})
+        await moderator.post("/admin/clusters/2/merge", data={"csrf_token": csrf, "source": "abc"})
     ).status_code == 400
+    confirm = (await moderator.get("/admin/clusters/2/merge?source=1")).text
+    assert "1 message from 1 resident moves into #2" in confirm
+    assert "Nobody is messaged now" in confirm and "undo" in confirm
+    assert (await clusters(runtime))[1].status == "new"  # the confirmation page changes nothing
     response = await moderator.post(
-        "/admin/clusters/1/merge", data={"csrf_token": csrf, "target": "#2"}
+        "/admin/clusters/2/merge", data={"csrf_token": csrf, "source": "#1"}
     )
-    assert response.status_code == 303 and response.headers["location"].startswith(
-        "/admin/clusters/2"
-    )
+    assert response.status_code == 303 and "/admin/clusters/2" in flash_of(response)
     found = await clusters(runtime)
-    assert found[2].ask_count == 5 and found[1].ask_count == 0 and found[1].status == "not_a_claim"
+    assert found[2].ask_count == 5 and found[1].ask_count == 0 and found[1].status == "merged"
+    assert BANK not in (await moderator.get("/admin/")).text  # merged away: not in the queue
+    page = (await moderator.get("/admin/clusters/2")).text
+    assert "Merged #1 in (1 message)" in page
     async with runtime.services.db.session() as session:
-        bank = (await session.scalars(select(Request).where(Request.text == BANK))).one()
+        merge_event = (
+            await session.scalars(select(AuditEvent).where(AuditEvent.name == "merge"))
+        ).one()
+    undo = await moderator.post(
+        f"/admin/clusters/2/history/{merge_event.id}/undo", data={"csrf_token": csrf}
+    )
+    assert "1 message is back in #1" in flash_of(undo)
+    found = await clusters(runtime)
+    assert (found[1].status, found[1].ask_count, found[1].representative_text) == ("new", 1, BANK)
+    assert found[2].ask_count == 4
+    again = await moderator.post(
+        f"/admin/clusters/2/history/{merge_event.id}/undo", data={"csrf_token": csrf}
+    )
+    assert again.status_code == 400 and "already undone" in again.text
+    async with runtime.services.db.session() as session:
+        swahili = (await session.scalars(select(Request).where(Request.language == "sw"))).one()
     response = await moderator.post(
-        "/admin/clusters/2/split", data={"csrf_token": csrf, "request_id": str(bank.id)}
+        "/admin/clusters/2/split", data={"csrf_token": csrf, "request_id": str(swahili.id)}
     )
     assert response.status_code == 303
     found = await clusters(runtime)
-    assert (
-        found[2].ask_count == 4 and found[3].ask_count == 1 and found[3].representative_text == BANK
-    )
+    assert found[2].ask_count == 3 and found[3].ask_count == 1
     alone = await moderator.post(
-        "/admin/clusters/3/split", data={"csrf_token": csrf, "request_id": str(bank.id)}
+        "/admin/clusters/3/split", data={"csrf_token": csrf, "request_id": str(swahili.id)}
     )
     assert alone.status_code == 400
     assert (
@@ -190,7 +214,140 @@ async def test_merge_and_split(runtime: Runtime, moderator: httpx.AsyncClient) -
             "/admin/clusters/3/split", data={"csrf_token": csrf, "request_id": "x"}
         )
     ).status_code == 400
-    assert {"merge", "split"} <= set(await audit_names(runtime))
+    assert {"merge", "unmerge", "split"} <= set(await audit_names(runtime))
+
+
+async def test_merging_into_an_answered_cluster_sends_its_answer_to_the_merged_askers(
+    runtime: Runtime, moderator: httpx.AsyncClient
+) -> None:
+    async with runtime.services.db.session() as session:
+        item, _ = await upsert_item(
+            session,
+            ItemData(
+                claim="Lions escaped from the national park",
+                verdict="false",
+                explanation="Rangers counted every lion.",
+            ),
+        )
+    await runtime.services.knowledge.refresh()
+    answered = await ask_and_cluster(runtime, ["r1"], LIONS)
+    csrf = await token(moderator)
+    await moderator.post(
+        f"/admin/clusters/{answered}/use", data={"csrf_token": csrf, "item_id": str(item.id)}
+    )
+    late = await seed(runtime, "Simba wameonekana sokoni usiku huu", ["late1", "late2"], "sw")
+    confirm = (await moderator.get(f"/admin/clusters/{answered}/merge?source={late}")).text
+    assert "2 residents are sent that answer now" in confirm
+    response = await moderator.post(
+        f"/admin/clusters/{answered}/merge", data={"csrf_token": csrf, "source": str(late)}
+    )
+    assert "2 residents were sent the answer" in flash_of(response)
+    for chat in ("late1", "late2"):
+        sent = await runtime.webchat_outbox.wait_for(chat, 1)
+        assert "Rangers counted every lion." in sent[-1].text
+    assert len(runtime.webchat_outbox.sent["r1"]) == 1  # the first asker is not told twice
+    # split works on an answered cluster: the message goes back to the open queue
+    async with runtime.services.db.session() as session:
+        moved = (await session.scalars(select(Request).where(Request.cluster_id == answered))).all()
+    response = await moderator.post(
+        f"/admin/clusters/{answered}/split",
+        data={"csrf_token": csrf, "request_id": str(moved[-1].id)},
+    )
+    assert response.status_code == 303
+    assert "Simba wameonekana sokoni" in (await moderator.get("/admin/")).text
+
+
+async def ask_and_cluster(runtime: Runtime, chats: list[str], text: str) -> int:
+    return await seed(runtime, text, chats)
+
+
+async def test_closing_as_spam_sends_each_resident_a_polite_reply_in_their_language(
+    runtime: Runtime, moderator: httpx.AsyncClient
+) -> None:
+    spam = await seed(runtime, "WIN A PHONE click here", ["s1", "s2"], "sw")
+    csrf = await token(moderator)
+    assert (
+        await moderator.post(
+            f"/admin/clusters/{spam}/close", data={"csrf_token": csrf, "reason": "deleted"}
+        )
+    ).status_code == 400
+    response = await moderator.post(
+        f"/admin/clusters/{spam}/close", data={"csrf_token": csrf, "reason": "spam"}
+    )
+    assert "Closed as spam. 2 residents get a polite closing reply." in flash_of(response)
+    for chat in ("s1", "s2"):
+        sent = await runtime.webchat_outbox.wait_for(chat, 1)
+        assert sent[-1].text.startswith("Asante kwa kutuandikia.")
+    again = await moderator.post(
+        f"/admin/clusters/{spam}/close", data={"csrf_token": csrf, "reason": "spam"}
+    )
+    assert again.status_code == 400
+    assert "WIN A PHONE" not in (await moderator.get("/admin/")).text
+    assert "WIN A PHONE" in (await moderator.get("/admin/?status=closed")).text
+    assert len(runtime.webchat_outbox.sent["s1"]) == 1
+
+
+async def test_bulk_assign_and_close(runtime: Runtime, moderator: httpx.AsyncClient) -> None:
+    await two_clusters(runtime)
+    csrf = await token(moderator)
+    response = await moderator.post(
+        "/admin/queue/bulk",
+        data={
+            "csrf_token": csrf,
+            "cluster": ["1", "2"],
+            "action": "assign",
+            "assignee": "moderator",
+        },
+    )
+    assert "2 clusters assigned to moderator." in flash_of(response)
+    assert {c.assignee for c in (await clusters(runtime)).values()} == {"moderator"}
+    response = await moderator.post(
+        "/admin/queue/bulk",
+        data={"csrf_token": csrf, "cluster": ["1"], "action": "close", "reason": "out_of_scope"},
+    )
+    assert "1 cluster closed; 1 resident gets a polite closing reply." in flash_of(response)
+    assert (await clusters(runtime))[1].status == "out_of_scope"
+
+
+async def test_priority_counts_residents_not_repeated_messages(
+    runtime: Runtime, moderator: httpx.AsyncClient
+) -> None:
+    flood = await seed(runtime, "The dam will burst tonight, leave now", ["one"] * 24)
+    real = await seed(runtime, BANK, ["b1", "b2", "b3"], minutes_ago=30)
+    page = (await moderator.get("/admin/")).text
+    assert page.index(BANK) < page.index("The dam will burst")
+    async with runtime.services.db.session() as session:
+        from admin.clusters import QueueFilter, queue
+
+        rows = {r.cluster.id: r for r in await queue(session, QueueFilter())}
+    assert (rows[flood].askers, rows[flood].requests, rows[flood].last_hour) == (1, 24, 1)
+    assert rows[flood].priority == 1 + 3 * 1 and rows[real].priority == 3 + 3 * 3
+    assert "1 resident;" in page  # the priority's explanation, with the right plural
+
+
+async def test_queue_search_in_any_language_sorts_and_pages(
+    runtime: Runtime, moderator: httpx.AsyncClient
+) -> None:
+    await seed(runtime, "Maji ya bomba yana sumu leo", ["w1"], "sw")
+    await seed(runtime, "المياه في الصنبور مسمومة اليوم", ["w2"], "ar")
+    await seed(runtime, "Tap water is poisoned today", ["w3", "w4"], "en", minutes_ago=90)
+    assert "Maji ya bomba" in (found := (await moderator.get("/admin/?q=SUMU")).text)
+    assert "Tap water" not in found
+    arabic = (await moderator.get("/admin/", params={"q": "مسمومة"})).text
+    assert "المياه في الصنبور" in arabic and "Maji" not in arabic
+    assert "No cluster mentions “100%_”" in (await moderator.get("/admin/?q=100%25_")).text
+    newest = (await moderator.get("/admin/?sort=newest")).text
+    assert newest.index("Maji ya bomba") < newest.index("Tap water")
+    by_priority = (await moderator.get("/admin/?sort=priority")).text  # asked in the last hour
+    assert by_priority.index("Maji ya bomba") < by_priority.index("Tap water")
+    by_residents = (await moderator.get("/admin/?sort=residents")).text
+    assert by_residents.index("Tap water") < by_residents.index("Maji ya bomba")
+    for n in range(51):
+        await seed(runtime, f"Rumour number {n} about the market", [f"p{n}"])
+    first = (await moderator.get("/admin/")).text
+    assert "54 clusters · page 1 of 2" in first and "Next ›" in first
+    second = (await moderator.get("/admin/?page=2")).text
+    assert "page 2 of 2" in second and second.count('class="claim"') == 4
 
 
 async def test_answer_with_an_existing_item_notifies_every_asker_once(

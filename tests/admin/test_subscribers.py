@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+from urllib.parse import unquote
+
 import httpx
 from sqlalchemy import select
 
@@ -24,19 +28,32 @@ async def test_counts_and_broadcast(runtime: Runtime, moderator: httpx.AsyncClie
     page = await moderator.get("/admin/subscribers")
     assert page.status_code == 200 and "3 residents" in page.text
     csrf = csrf_of(page.text)
-    response = await moderator.post(
-        "/admin/subscribers/broadcast",
-        data={
-            "csrf_token": csrf,
-            "topic": "health",
-            "body_en": "Vaccines at every clinic from Monday.",
-            "body_sw": "Chanjo katika kila kliniki kuanzia Jumatatu.",
-        },
-    )
+    key = re.search(r'name="key" value="([^"]+)"', page.text)
+    assert key
+    form = {
+        "csrf_token": csrf,
+        "key": key.group(1),
+        "topic": "health",
+        "body_en": "Vaccines at every clinic from Monday.",
+        "body_sw": "Chanjo katika kila kliniki kuanzia Jumatatu.",
+        "source_url": "https://health.example.org/vaccines",
+    }
+    preview = await moderator.post("/admin/subscribers/broadcast", data=form)
+    assert preview.status_code == 200 and "Send to 2 subscribers?" in preview.text
+    assert "Chanzo: https://health.example.org/vaccines" in preview.text  # the source line
+    assert runtime.webchat_outbox.sent["inf1"] == []  # a preview sends nothing
+    response = await moderator.post("/admin/subscribers/broadcast", data={**form, "action": "send"})
     assert response.status_code == 303 and "2%20subscribers" in response.headers["location"]
+    # the same form sent again (double click, back button): nothing is sent twice
+    again = await moderator.post("/admin/subscribers/broadcast", data={**form, "action": "send"})
+    assert "already sent to 2 subscribers" in unquote(again.headers["location"])
+    history = (await moderator.get("/admin/broadcasts")).text
+    assert "Vaccines at every clinic" in history and "2 subscribers" in history
     assert "Vaccines at every clinic" in (await runtime.webchat_outbox.wait_for("inf1", 1))[-1].text
     assert "Chanjo katika" in (await runtime.webchat_outbox.wait_for("inf2", 1))[-1].text
     assert runtime.webchat_outbox.sent["other"] == []
+    await asyncio.sleep(0.3)
+    assert len(runtime.webchat_outbox.sent["inf1"]) == 1
     async with runtime.services.db.session() as session:
         event = (
             await session.scalars(select(AuditEvent).where(AuditEvent.name == "broadcast"))

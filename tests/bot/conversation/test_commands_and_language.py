@@ -9,7 +9,7 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from bot.conversation.language import country_prior, from_accept_language
+from bot.conversation.language import country_prior, from_accept_language, observe
 from bot.conversation.publishing import AnswerDraft, broadcast, correct_answer, publish_answer
 from bot.delivery.flood import FloodGuard
 from bot.runtime.app import Runtime
@@ -247,3 +247,16 @@ async def test_broadcasts_and_corrections_in_the_stored_language(unhurried: Runt
         if len(clusters) == 1 or chat == "sub-sw":
             assert any(words in m.text for m in messages), chat
             assert all("Rangers" not in m.text for m in messages), chat
+
+
+def test_a_country_prior_yields_to_what_the_resident_forwards() -> None:
+    """A Kenyan number forwarding an English chain message is answered in English from then on;
+    a platform's language setting, stronger than a country code, is kept against a forward."""
+    kenyan = Resident(channel="whatsapp", chat_id="254700000001", topics=[])
+    assert observe(kenyan, None, 1, None, prior="sw") == "sw"  # "👍" first: the prior
+    english = "the city will cut off all water supply for two weeks starting Monday"
+    assert observe(kenyan, "en", len(english.split()), None, forwarded=True, prior="sw") == "en"
+    assert kenyan.language_source == "detected"
+    hinted = Resident(channel="telegram", chat_id="7", topics=[])
+    assert observe(hinted, None, 1, "hi") == "hi"
+    assert observe(hinted, "en", len(english.split()), "hi", forwarded=True) == "hi"

@@ -126,3 +126,26 @@ async def test_a_suggestion_left_alone_is_queued_once_and_answered_on_publish(
     assert result.notified == 1
     sent = await rt.webchat_outbox.wait_for("idle", 4, timeout=10)
     assert "The vaccine is safe" in sent[-1].text and sent[-1].text.startswith("The city's team")
+
+
+def test_what_a_reader_cannot_read_is_labelled_and_never_glued_across_languages() -> None:
+    from bot.conversation import replies
+    from domain.models import KnowledgeItem
+
+    item = KnowledgeItem(
+        claim="The city will cut off all water for two weeks",
+        verdict="false",
+        explanation="Only a 12-hour cut.",
+        language="en",
+        publisher=None,
+        translations={"hi": {"claim": "शहर दो हफ़्ते पानी बंद करेगा", "explanation": "सिर्फ़ 12 घंटे।"}},
+    )
+    assert replies.candidate_line(1, item, "sw").startswith("1. (English) ❌ FALSE: “The city")
+    assert replies.candidate_line(1, item, "hi").startswith("1. ❌ झूठ: “शहर दो हफ़्ते")
+    swahili = replies.render_answer(item, "sw")
+    assert swahili.startswith("Jibu hili linapatikana kwa English pekee:\n\n❌ FALSE: “The city")
+    assert "Source: not named" in swahili  # the publisher line is always there
+    for rendered in (swahili, replies.render_answer(item, "hi"), replies.render_answer(item, "en")):
+        for line in rendered.splitlines():  # the rumour's words only beside the verdict
+            if "water for two weeks" in line or "पानी बंद" in line:
+                assert line.startswith("❌"), line

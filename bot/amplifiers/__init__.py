@@ -1,0 +1,1 @@
+"""Amplifiers: influencers, community leaders and partners who pass verified answers on."""

@@ -1,0 +1,123 @@
+"""WhatsApp's messaging limit: business-initiated messages per moving 24 hours, per number.
+
+Meta lets a number start conversations with a limited number of people a day (its tier: 250
+for a new business portfolio, then 2,000, 10,000, 100,000, unlimited). Messages to people
+whose 24-hour service window is open do not count. A paced broadcast takes one slot per
+message that counts; each slot is the earliest time at which the 24 hours before it hold fewer
+than the tier's messages, counting earlier broadcasts' slots too. The slot becomes the outbox
+row's `next_attempt_at`, so a restarted worker finds the plan where it was left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.db import Database
+from domain.models import OutboxMessage, PacedSend, Resident
+from domain.sql import insert_ignoring_duplicates
+
+DAY = timedelta(hours=24)
+WINDOW = timedelta(hours=24)
+WINDOW_MARGIN = timedelta(minutes=10)  # as the WhatsApp channel: a send takes time to arrive
+TIERS = ("250", "2000", "10000", "100000", "unlimited")
+PACED_CHANNELS = frozenset({"whatsapp"})
+
+
+def tier_limit(tier: str) -> int | None:
+    """Messages per 24 hours for a tier setting; None when unlimited."""
+    if tier not in TIERS:
+        raise ValueError(f"unknown WhatsApp messaging tier {tier!r}")
+    return None if tier == "unlimited" else int(tier)
+
+
+def window_open(resident: Resident, at: datetime) -> bool:
+    last = resident.last_inbound_at
+    return last is not None and at - last < WINDOW - WINDOW_MARGIN
+
+
+class SlotPlanner:
+    """Hands out slots in time order, in the caller's transaction."""
+
+    def __init__(self, channel: str, limit: int | None, now: datetime) -> None:
+        self.channel = channel
+        self.limit = limit
+        self.now = now
+        self.slots: list[datetime] = []
+
+    async def load(self, session: AsyncSession) -> None:
+        query = (
+            select(PacedSend.slot_at)
+            .where(PacedSend.channel == self.channel, PacedSend.slot_at > self.now - DAY)
+            .order_by(PacedSend.slot_at)
+        )
+        self.slots = list((await session.scalars(query)).all())
+
+    def next_slot(self) -> datetime:
+        at = max(self.now, self.slots[-1]) if self.slots else self.now
+        if self.limit is not None and len(self.slots) >= self.limit:
+            at = max(at, self.slots[-self.limit] + DAY)
+        return at
+
+    def simulate(self, count: int) -> datetime | None:
+        """The slot the `count`-th more message would get (for a preview); nothing stored."""
+        at = None
+        for _ in range(count):
+            at = self.next_slot()
+            self.slots.append(at)
+        return at
+
+    async def take(self, session: AsyncSession, dedup_key: str) -> datetime | None:
+        """The slot for `dedup_key`; None when it already had one (planned before)."""
+        at = self.next_slot()
+        taken = await insert_ignoring_duplicates(
+            session,
+            PacedSend.__table__,  # type: ignore[arg-type]
+            {"channel": self.channel, "dedup_key": dedup_key, "slot_at": at},
+        )
+        if not taken:
+            return None
+        self.slots.append(at)
+        return at
+
+
+class PacedGate:
+    """The check at send time, for when the plan slipped (workers were down, sends bunched up):
+    a paced message goes only while fewer than the tier's paced messages went in the 24 hours
+    before; otherwise it waits until the oldest of them is 24 hours old.
+
+    Check and record happen under one lock per process; with several workers the count can
+    exceed the tier by at most the number of workers minus one at one instant.
+    """
+
+    def __init__(self, db: Database, limit: int | None, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.limit = limit
+        self.clock = clock
+        self._lock = asyncio.Lock()
+
+    async def admit(self, outbox_id: int) -> float:
+        """0 when the row may be sent now (and is counted), else seconds to wait."""
+        async with self._lock, self.db.session() as session:
+            query = select(PacedSend).join(
+                OutboxMessage, OutboxMessage.dedup_key == PacedSend.dedup_key
+            )
+            paced = (await session.scalars(query.where(OutboxMessage.id == outbox_id))).first()
+            if paced is None or paced.sent_at is not None:
+                return 0.0  # not paced, or admitted before (a retry)
+            now = self.clock()
+            if self.limit is not None:
+                recent = (
+                    select(func.count(), func.min(PacedSend.sent_at))
+                    .where(PacedSend.channel == paced.channel)
+                    .where(PacedSend.sent_at > now - DAY)
+                )
+                count, oldest = (await session.execute(recent)).one()
+                if count >= self.limit and oldest is not None:
+                    return max((oldest + DAY - now).total_seconds(), 1.0)
+            paced.sent_at = now
+            return 0.0

@@ -1,0 +1,154 @@
+"""Panel proof: the dashboard and the queue with 100,000 requests in the database.
+
+Seeds `--requests` requests from residents across `--clusters` clusters (a tenth of them
+answered) over the last 30 days, in a fresh SQLite file or a fresh PostgreSQL database, then
+renders /admin/dashboard and /admin/ through the real app (login, session, templates) and
+reports the median and worst of `--runs` renders. Writes bench/panel.json.
+
+    .venv/bin/python scripts/bench_panel.py                      # SQLite, 100,000 requests
+    .venv/bin/python scripts/bench_panel.py --backend postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import insert, text
+from starlette.applications import Starlette
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from admin.auth import create_user  # noqa: E402
+from bot.runtime.app import Runtime  # noqa: E402
+from bot.runtime.wiring import build_services  # noqa: E402
+from domain.db import Database  # noqa: E402
+from domain.models import Cluster, Request, Resident, utcnow  # noqa: E402
+from domain.settings import Settings  # noqa: E402
+
+PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+PASSWORD = "benchmark password"
+LANGS = ["en", "sw", "hi", "ar", "es", "id"]
+
+
+async def seed(db: Database, requests: int, clusters: int, residents: int) -> None:
+    rng = random.Random(7)
+    now = utcnow()
+    async with db.session() as session:
+        await session.execute(
+            insert(Resident),
+            [
+                {"channel": rng.choice(["telegram", "whatsapp", "webchat"]),
+                 "chat_id": f"b{i}", "language": rng.choice(LANGS), "topics": []}
+                for i in range(residents)
+            ],
+        )
+        await session.execute(
+            insert(Cluster),
+            [
+                {"representative_text": f"Rumour number {i} about the market and the water",
+                 "status": "answered" if i % 10 == 0 else "new", "ask_count": 0,
+                 "topic": rng.choice(["water", "health", "security", None]),
+                 "first_seen_at": now - timedelta(days=30), "last_seen_at": now}
+                for i in range(clusters)
+            ],
+        )
+    batch = 10_000
+    for start in range(0, requests, batch):
+        rows: list[dict[str, Any]] = []
+        for _ in range(min(batch, requests - start)):
+            when = now - timedelta(seconds=rng.uniform(0, 30 * 86400))
+            cluster = rng.randint(1, clusters) if rng.random() < 0.7 else None
+            rows.append(
+                {"resident_id": rng.randint(1, residents), "channel": "telegram",
+                 "text": "a forwarded rumour", "language": rng.choice(LANGS),
+                 "outcome": "queue" if cluster else "answer", "cluster_id": cluster,
+                 "received_at": when, "media": [], "candidates": [], "forwarded": True,
+                 "answered_at": when if cluster is None or cluster % 10 == 1 else None}
+            )
+        async with db.session() as session:
+            await session.execute(insert(Request), rows)
+
+
+async def measure(url: str, runs: int) -> dict[str, Any]:
+    settings = Settings(_env_file=None, database_url=url, demo_data=False,  # type: ignore[call-arg]
+                        embedder="hashing", index_refresh_seconds=60)
+    runtime = Runtime(settings, services=build_services(settings))
+    figures: dict[str, Any] = {}
+    async with runtime.running():
+        async with runtime.services.db.session() as session:
+            await create_user(session, "bench", PASSWORD, "viewer")
+        transport = httpx.ASGITransport(app=Starlette(routes=runtime.routes()))
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            page = await client.get("/admin/login")
+            token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            await client.post("/admin/login", data={"username": "bench", "password": PASSWORD,
+                                                    "csrf_token": token})
+            for path in ("/admin/dashboard", "/admin/"):
+                times = []
+                for _ in range(runs):
+                    started = time.perf_counter()
+                    response = await client.get(path)
+                    times.append((time.perf_counter() - started) * 1000)
+                    assert response.status_code == 200, response.status_code
+                figures[path] = {"median_ms": round(statistics.median(times), 1),
+                                 "worst_ms": round(max(times), 1), "runs": runs}
+    return figures
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--clusters", type=int, default=2_000)
+    parser.add_argument("--residents", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    name = ""
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.backend == "sqlite":
+            url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        else:
+            name = f"rumourbot_bench_{uuid.uuid4().hex[:8]}"
+            admin = Database(PG_ADMIN)
+            async with admin.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            await admin.dispose()
+            url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+        db = Database(url)
+        await db.migrate()
+        await seed(db, args.requests, args.clusters, args.residents)
+        await db.dispose()
+        try:
+            figures = await measure(url, args.runs)
+        finally:
+            if name:
+                admin = Database(PG_ADMIN)
+                async with admin.engine.connect() as conn:
+                    await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                await admin.dispose()
+    result = {"backend": args.backend, "requests": args.requests, "clusters": args.clusters,
+              "residents": args.residents, "pages": figures}
+    print(json.dumps(result, indent=2))
+    out = REPO / "bench" / "panel.json"
+    existing = json.loads(out.read_text()) if out.exists() else {}
+    existing[args.backend] = result
+    out.write_text(json.dumps(existing, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
