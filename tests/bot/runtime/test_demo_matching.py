@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.conversation.replies import render_answer
 from bot.runtime.app import Runtime
-from bot.runtime.demo import load_demo_if_empty
+from bot.runtime.demo import load_demo
 from domain.messages import InboundMessage
 from domain.models import KnowledgeItem
 
@@ -168,7 +168,7 @@ async def _ask(rt: Runtime, text: str, language: str) -> str:
 async def test_demo_knowledge_base_answers_in_the_residents_language(
     runtime: Runtime, kind: str
 ) -> None:
-    await load_demo_if_empty(runtime.services)
+    await load_demo(runtime.services, only_if_empty=True)
     await runtime.services.knowledge.refresh()
     async with runtime.services.db.session() as session:
         items = {i.external_id: i for i in (await session.scalars(select(KnowledgeItem)))}
@@ -193,7 +193,7 @@ DIFFERENT_CLAIMS = [
 
 
 async def test_a_different_claim_on_the_same_topic_is_not_answered(runtime: Runtime) -> None:
-    await load_demo_if_empty(runtime.services)
+    await load_demo(runtime.services, only_if_empty=True)
     for language, text in DIFFERENT_CLAIMS:
         decision = await runtime.services.knowledge.decide(text, language)
         assert decision.outcome.value != "answer", (text, decision)
