@@ -383,15 +383,17 @@ async def test_everyday_replies_after_a_queued_question_change_nothing(runtime: 
                 )
             ).all()
         }
-    for group, _, _, _ in TABLE:
-        chat = f"every-{group}"
+    chats = [f"every-{group}" for group, _, _, _ in TABLE]
+    before = {chat: len(runtime.webchat_outbox.sent[chat]) for chat in chats}
+    answered: set[int] = set()
+    for chat in chats:
         cluster_id = firsts[chat]
         assert cluster_id is not None
-        before = len(runtime.webchat_outbox.sent[chat])
+        if cluster_id in answered:  # two groups' questions in one cluster: answered once
+            continue
         draft = AnswerDraft(verdict="false", explanation="The bridge is open; engineers checked.")
-        try:
-            await publish_answer(runtime.services, cluster_id, draft)
-        except ValueError:
-            pass  # two groups' questions in one cluster: answered once already
-        sent = await runtime.webchat_outbox.wait_for(chat, before + 1, timeout=10)
-        assert any("engineers checked" in m.text for m in sent[before:]), group
+        await publish_answer(runtime.services, cluster_id, draft)
+        answered.add(cluster_id)
+    for chat in chats:
+        sent = await runtime.webchat_outbox.wait_for(chat, before[chat] + 1, timeout=10)
+        assert any("engineers checked" in m.text for m in sent[before[chat]:]), chat
