@@ -92,7 +92,9 @@ DATES = {
 async def suggesting(
     settings: Settings, database: Database, embedder: Embedder, intent_parser: IntentParser
 ) -> AsyncIterator[Runtime]:
-    loose = settings.model_copy(update={"answer_threshold": 0.999, "suggest_threshold": 0.01})
+    # no ranked answer at all (a small pool's scores reach 1.0): only restating a known text
+    # answers, and the journey below never does
+    loose = settings.model_copy(update={"answer_threshold": 1.01, "suggest_threshold": 0.01})
     rt = Runtime(loose, services=build_services(loose, database, embedder, intent_parser))
     async with rt.running():
         async with rt.services.db.session() as session:
@@ -139,7 +141,9 @@ async def test_journeys_in_every_language(suggesting: Runtime) -> None:
             context = await browser.new_context(extra_http_headers={"Accept-Language": code})
             page = await context.new_page()
             await page.goto(f"{base}/chat")
-            await send(page, f"{IS_IT_TRUE[code]} {CHOLERA[code]}")
+            # not the whole claim: a message restating a known claim is answered at once
+            # (issue 19); this journey wants the suggestion
+            await send(page, f"{IS_IT_TRUE[code]} {CHOLERA[code].split(' ', 1)[1]}")
             [offer] = await bot_messages(page, 1)
             assert text("suggest", code) in offer, code
             verdict = text("verdict.false", code)
