@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint bench bench-scale bench-delivery rasa rasa-install services chromium fonts clean
+.PHONY: run test test-sqlite test-postgres lint bench bench-scale bench-delivery rasa rasa-install services chromium fonts media-tools clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ run: $(STAMP) fonts
 	$(BIN)/rumourbot run --demo
 
 ## Set up and run the whole suite: SQLite, then PostgreSQL, with Rasa and the browser tests.
-test: $(STAMP) rasa-install chromium fonts services
+test: $(STAMP) rasa-install chromium fonts media-tools services
 	RUMOURBOT_REQUIRE_RASA=1 $(BIN)/python -m pytest -q
 	RUMOURBOT_TEST_DATABASE=postgres $(BIN)/python -m pytest -q -m db
 
@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m nlu.evaluate
 	$(BIN)/python scripts/bench_roundtrip.py
 	$(BIN)/python scripts/bench_ingest.py --embedder hashing
+	$(BIN)/python scripts/bench_media.py
 	$(BIN)/python scripts/bench_normalise.py
 
 ## The slow ones: the 100k / 1M matching pools and ingesting 10,000 items with the real model.
@@ -69,6 +70,10 @@ chromium:
 ## Noto fonts and libraqm for share cards (a no-op when installed).
 fonts:
 	@scripts/install_fonts.sh
+
+## Tesseract (six language packs), ffmpeg, espeak-ng and Noto fonts from Debian (no-op when present).
+media-tools:
+	scripts/install_media_tools.sh
 
 clean:
 	rm -rf $(VENV) .rasa-venv rumourbot.db*

@@ -24,6 +24,7 @@ class Media:
     kind: str  # "photo", "image", "document", "voice", "video", "sticker", ...
     ref: str  # platform file id
     mime_type: str | None = None
+    size: int | None = None  # bytes, when the platform says
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ def _media(media: Media) -> Media:
     if not isinstance(media, Media):
         raise InvalidText("an attachment is malformed")
     mime = clean(media.mime_type)[:100] if isinstance(media.mime_type, str) else None
-    return Media(clean(str(media.kind))[:20], clean(str(media.ref))[:500], mime)
+    size = media.size if isinstance(media.size, int) and media.size >= 0 else None
+    return Media(clean(str(media.kind))[:20], clean(str(media.ref))[:500], mime, size)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import OutboxMessage, Resident, utcnow
+from domain.models import OutboxMessage, Request, Resident, utcnow
 from domain.sql import insert_ignoring_duplicates
 
 
@@ -68,10 +68,16 @@ def _seen_statement(dialect: str) -> Any:
     return upsert.returning(Resident)
 
 
-async def forget(session: AsyncSession, resident: Resident) -> None:
-    """Delete the resident, their requests, feedback and undelivered messages."""
+async def forget(session: AsyncSession, resident: Resident) -> list[str]:
+    """Delete the resident, their requests (with their media hashes), feedback, media jobs and
+    undelivered messages; returns the names of their stored media files, for the caller to
+    delete from the media directory."""
+    own = select(Request.media).where(Request.resident_id == resident.id)
+    requests = await session.scalars(own)
+    files = [str(m["file"]) for media in requests for m in media or () if m.get("file")]
     await session.execute(delete(OutboxMessage).where(OutboxMessage.resident_id == resident.id))
     await session.delete(resident)
+    return files
 
 
 async def blocked_residents(session: AsyncSession) -> list[Resident]:

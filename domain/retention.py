@@ -11,7 +11,14 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import InboxMessage, OutboxMessage, OutboxStatus, utcnow
+from domain.models import (
+    InboxMessage,
+    MediaJob,
+    MediaJobStatus,
+    OutboxMessage,
+    OutboxStatus,
+    utcnow,
+)
 
 
 async def purge(session: AsyncSession, keep: timedelta) -> tuple[int, int]:
@@ -37,3 +44,14 @@ async def purge(session: AsyncSession, keep: timedelta) -> tuple[int, int]:
         )
     )
     return int(getattr(sent, "rowcount", 0)), int(getattr(seen, "rowcount", 0))
+
+
+async def purge_media_jobs(session: AsyncSession, keep: timedelta) -> int:
+    """Delete finished media jobs (each holds a copy of a resident's message) older than `keep`;
+    the files themselves are deleted by `bot.media.store.MediaStore.purge`."""
+    result = await session.execute(
+        delete(MediaJob).where(
+            MediaJob.status == MediaJobStatus.DONE, MediaJob.created_at < utcnow() - keep
+        )
+    )
+    return int(getattr(result, "rowcount", 0))

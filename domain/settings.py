@@ -88,6 +88,24 @@ class Settings(BaseSettings):
     outbox_worker_timeout_seconds: float = Field(default=30.0, ge=1.0)
     outbox_resend_in_doubt: bool = False
 
+    media_dir: str = "./media"
+    media_max_image_bytes: int = Field(default=10_000_000, ge=1000)
+    media_max_image_pixels: int = Field(default=40_000_000, ge=10_000)
+    media_max_audio_bytes: int = Field(default=16_000_000, ge=1000)
+    media_max_audio_seconds: float = Field(default=300.0, gt=0)
+    media_max_video_bytes: int = Field(default=20_000_000, ge=1000)
+    media_max_video_seconds: float = Field(default=180.0, gt=0)
+    media_download_timeout_seconds: float = Field(default=30.0, gt=0)
+    media_answer_budget_seconds: float = Field(default=60.0, gt=0)
+    media_ocr_min_confidence: float = Field(default=60.0, ge=0, le=100)
+    media_phash_max_distance: int = Field(default=16, ge=0, le=32)
+    media_phash_max_distance_without_words: int = Field(default=6, ge=0, le=32)
+    media_video_keyframes: int = Field(default=8, ge=1, le=50)
+    media_video_ocr_frames: int = Field(default=2, ge=0, le=10)
+    whisper_model_dir: str | None = None
+    whisper_compute_type: str = "int8"
+    whisper_threads: int = Field(default=2, ge=1)
+
     rasa_url: str | None = None
     rasa_token: SecretStr | None = None
     rasa_timeout: float = Field(default=0.3, gt=0)

@@ -39,12 +39,12 @@ from domain.models import Cluster, Request, Resident, utcnow  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-PASSWORD = "benchmark password"
+PASSWORD = "benchmark password"  # noqa: S105 - a throwaway account in a throwaway database
 LANGS = ["en", "sw", "hi", "ar", "es", "id"]
 
 
 async def seed(db: Database, requests: int, clusters: int, residents: int) -> None:
-    rng = random.Random(7)
+    rng = random.Random(7)  # noqa: S311 - reproducible benchmark data, not secrets
     now = utcnow()
     async with db.session() as session:
         await session.execute(

@@ -144,14 +144,24 @@ async def database(db_url: str) -> AsyncIterator[Database]:
     await db.dispose()
 
 
+@pytest.fixture(scope="session")
+def whisper_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The packaged speech model, joined from its two wheels once per run."""
+    from bot.media.model import model_directory
+
+    return model_directory(None, tmp_path_factory.mktemp("speech"))
+
+
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
+def settings(db_url: str, tmp_path: Path, whisper_model: Path) -> Settings:
     return Settings(
         _env_file=None,
         database_url=db_url,
         embedder=EMBEDDER,  # type: ignore[call-arg]
         demo_data=False,
         index_refresh_seconds=0.2,
+        media_dir=str(tmp_path / "media"),
+        whisper_model_dir=str(whisper_model),
     )
 
 

@@ -1,18 +1,24 @@
-"""Images residents sent, fetched from their channel when it can download (Telegram can)."""
+"""Files residents sent: from the media directory while kept there (images, voice notes and
+videos the media stage read), else images fetched from their channel when it can download."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import cast
+from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from admin.panel import Panel, int_param, requires
+from bot.media.errors import MediaError
+from bot.media.probe import sniff
+from bot.media.stage import fetch
+from bot.media.store import MediaStore
 from bot.runtime.services import Services
+from domain.messages import Media
 from domain.models import Request as ResidentRequest
 
 log = logging.getLogger(__name__)
@@ -47,25 +53,35 @@ async def media(panel: Panel, request: Request) -> Response:
     async with panel.services.db.session() as session:
         row = await session.get(ResidentRequest, request_id)
     entries = row.media if row is not None else []
-    if (
-        row is None
-        or not 0 <= index < len(entries)
-        or entries[index].get("kind") not in IMAGE_KINDS
-        or not can_download(panel.services, row.channel)
+    if row is None or not 0 <= index < len(entries):
+        return Response("not found", status_code=404, media_type="text/plain")
+    stored = MediaStore(Path(panel.services.settings.media_dir)).path(
+        str(entries[index].get("file") or "")
+    )
+    if stored is not None:
+        return _kept_file(await asyncio.to_thread(stored.read_bytes))
+    if entries[index].get("kind") not in IMAGE_KINDS or not can_download(
+        panel.services, row.channel
     ):
         return Response("not found", status_code=404, media_type="text/plain")
-    download = cast(
-        Callable[[str], Awaitable[bytes]],
-        getattr(panel.services.channels[row.channel], "download", None),
-    )
+    entry = Media(str(entries[index]["kind"]), str(entries[index]["ref"]))
     try:
-        data = await download(str(entries[index]["ref"]))
+        data = await fetch(panel.services.channels[row.channel], entry, MAX_BYTES, 15.0)
     except Exception as exc:  # the platform may have expired the file
         log.info("media download failed: %s", type(exc).__name__)
         return Response("unavailable", status_code=502, media_type="text/plain")
     media_type = image_type(data[:16])
     if media_type is None or len(data) > MAX_BYTES:
         return Response("not an image", status_code=415, media_type="text/plain")
+    return Response(data, media_type=media_type, headers={"cache-control": "private, max-age=3600"})
+
+
+def _kept_file(data: bytes) -> Response:
+    """A file the media stage checked; served only as the image, audio or video it is."""
+    try:
+        media_type = sniff(data[:64]).mime_type
+    except MediaError:
+        return Response("not media", status_code=415, media_type="text/plain")
     return Response(data, media_type=media_type, headers={"cache-control": "private, max-age=3600"})
 
 

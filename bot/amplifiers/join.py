@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.amplifiers.invitations import accept
 from bot.conversation.catalogue import text
+from bot.conversation.language import Source
 from bot.conversation.turn import Turn
 
 
@@ -15,8 +16,12 @@ async def join(turn: Turn, code: str) -> bool:
     if invitation is None:
         await turn.say("join_invalid")
         return False
-    if invitation.languages and not turn.resident.language:
-        turn.resident.language = turn.language = invitation.languages[0]
+    resident = turn.resident
+    if invitation.languages and resident.language_source in (None, Source.HINT.value):
+        # staff know the person's language better than their phone's setting does; what
+        # they choose or write themselves later still wins
+        resident.language = turn.language = invitation.languages[0]
+        resident.language_source = Source.HINT.value
     try:
         role = text(f"role.{invitation.role}", turn.language)
     except KeyError:  # a role the city added, without a translation

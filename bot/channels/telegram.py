@@ -22,13 +22,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import ReplyParameters, Update
+from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.base import ChannelError, read_body_limited
 from bot.channels.telegram_parse import CHANNEL, inbound_from_update
 from bot.channels.telegram_send import keyboard, split_text, translated_errors
+from bot.media.errors import MediaTooLarge, MediaUnavailable
 from domain.db import StorageUnavailable
-from domain.messages import OutboundMessage
+from domain.messages import Media, OutboundMessage
 from domain.settings import Settings
 from domain.text import InvalidText
 
@@ -75,6 +77,7 @@ class TelegramChannel:
         self.conversation = conversation
         self._secret = _webhook_secret(settings) if self.mode == "webhook" else None
         self._webhook_url = webhook_url(settings)
+        self._max_photo_bytes = settings.media_max_image_bytes
         builder = (Application.builder().token(settings.telegram_token.get_secret_value())
                    .base_url(settings.telegram_api_url).base_file_url(settings.telegram_file_url))
         if self.mode == "webhook":
@@ -140,7 +143,7 @@ class TelegramChannel:
         if update is None:
             return JSONResponse({"error": "malformed update"}, status_code=400)
         try:
-            inbound = inbound_from_update(update, self.name)
+            inbound = inbound_from_update(update, self.name, self._max_photo_bytes)
         except (InvalidText, AttributeError, TypeError, ValueError):  # null chat, odd fields
             return JSONResponse({"error": "malformed update"}, status_code=400)
         if inbound is None:
@@ -162,7 +165,7 @@ class TelegramChannel:
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
-            inbound = inbound_from_update(update, self.name)
+            inbound = inbound_from_update(update, self.name, self._max_photo_bytes)
         except (InvalidText, AttributeError, TypeError, ValueError) as exc:
             log.warning("malformed Telegram update skipped (%s)", type(exc).__name__)
             return
@@ -201,11 +204,18 @@ class TelegramChannel:
         async with translated_errors():
             await self.application.bot.answer_callback_query(callback_id)
 
-    async def download(self, file_id: str) -> bytes:
-        """The bytes of a file a resident sent (for example a photo's `Media.ref`)."""
-        async with translated_errors():
-            file = await self.application.bot.get_file(file_id)
+    async def download(self, media: Media, max_bytes: int) -> bytes:
+        """The bytes of a file a resident sent, through getFile; refused over `max_bytes`
+        before downloading when Telegram tells the size."""
+        if media.size is not None and media.size > max_bytes:
+            raise MediaTooLarge(f"{media.size} bytes")
+        try:
+            file = await self.application.bot.get_file(media.ref)
+            if file.file_size is not None and file.file_size > max_bytes:
+                raise MediaTooLarge(f"{file.file_size} bytes")
             return bytes(await file.download_as_bytearray())
+        except TelegramError as exc:  # expired or unknown file id, "file is too big", outage
+            raise MediaUnavailable(type(exc).__name__) from exc
 
 
 def _webhook_secret(settings: Settings) -> str:

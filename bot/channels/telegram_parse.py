@@ -15,16 +15,21 @@ CHANNEL = "telegram"
 _NON_FILE_KINDS = ("location", "venue", "contact", "poll", "dice", "game", "story")
 
 
-def inbound_from_update(update: Update, channel: str = CHANNEL) -> InboundMessage | None:
+PHOTO_BYTES = 10_000_000
+
+
+def inbound_from_update(update: Update, channel: str = CHANNEL,
+                        max_photo_bytes: int = PHOTO_BYTES) -> InboundMessage | None:
     """The resident's message or button press in `update`; None for anything we do not serve."""
     if update.callback_query is not None:
         return _from_callback(update.callback_query, channel)
     if update.message is not None:
-        return _from_message(update.message, channel)
+        return _from_message(update.message, channel, max_photo_bytes)
     return None  # edited messages, channel posts, member updates, ...
 
 
-def _from_message(message: Message, channel: str) -> InboundMessage | None:
+def _from_message(message: Message, channel: str,
+                  max_photo_bytes: int = PHOTO_BYTES) -> InboundMessage | None:
     chat = message.chat
     if chat.type != chat.PRIVATE:
         return None
@@ -35,7 +40,7 @@ def _from_message(message: Message, channel: str) -> InboundMessage | None:
         sender=str(chat.id),
         message_id=f"{chat.id}:{message.message_id}",
         text=message.text or message.caption or "",
-        media=media_of(message),
+        media=media_of(message, max_photo_bytes),
         forwarded=message.forward_origin is not None,
         language_hint=user.language_code if user is not None else None,
         reply_to_message_id=str(reply.message_id) if reply is not None else None,
@@ -58,18 +63,22 @@ def _from_callback(query: CallbackQuery, channel: str) -> InboundMessage | None:
     )
 
 
-def media_of(message: Message) -> tuple[Media, ...]:
-    """References to the message's attachments (the largest size of a photo)."""
+def media_of(message: Message, max_photo_bytes: int = PHOTO_BYTES) -> tuple[Media, ...]:
+    """References to the message's attachments (of a photo, the largest size under the limit;
+    Telegram lists the sizes smallest first)."""
     found: list[Media] = []
     if message.photo:
-        found.append(Media("photo", message.photo[-1].file_id))
+        fitting = [p for p in message.photo if (p.file_size or 0) <= max_photo_bytes]
+        best = fitting[-1] if fitting else message.photo[0]
+        found.append(Media("photo", best.file_id, "image/jpeg", best.file_size))
     if message.document is not None and message.animation is None:  # GIFs carry both
         mime = message.document.mime_type
         kind = "image" if mime and mime.startswith("image/") else "document"
-        found.append(Media(kind, message.document.file_id, mime))
+        found.append(Media(kind, message.document.file_id, mime, message.document.file_size))
     for kind in ("voice", "audio", "video", "video_note", "animation", "sticker"):
         attachment = getattr(message, kind)
         if attachment is not None:
-            found.append(Media(kind, attachment.file_id, getattr(attachment, "mime_type", None)))
+            found.append(Media(kind, attachment.file_id, getattr(attachment, "mime_type", None),
+                               getattr(attachment, "file_size", None)))
     found += [Media(kind, "") for kind in _NON_FILE_KINDS if getattr(message, kind) is not None]
     return tuple(found)

@@ -44,7 +44,7 @@ from bot.channels.whatsapp_send import (
     SharedLimiter,
 )
 from domain.db import StorageUnavailable
-from domain.messages import OutboundMessage
+from domain.messages import Media, OutboundMessage
 from domain.models import OutboxMessage, Resident, utcnow
 from domain.outbox import record_delivery_status
 from domain.settings import Settings
@@ -243,6 +243,10 @@ class WhatsAppChannel:
                 Resident.channel == CHANNEL, Resident.chat_id == chat_id).values(opted_out=True))
 
     # -- lifecycle -----------------------------------------------------------------------
+    async def download(self, media: Media, max_bytes: int) -> bytes:
+        """The bytes of a resident's image, voice note, audio, video or document."""
+        return await self.graph.download_media(media.ref, max_bytes)
+
     async def start(self) -> None:
         log.info("WhatsApp channel ready: webhook at %s", PATH)
 

@@ -1,4 +1,5 @@
-"""The output edge of the WhatsApp channel: one Graph API call, its errors, and its pacing.
+"""The output edge of the WhatsApp channel: one Graph API call, its errors, and its pacing
+(plus media downloads, which go through the same client and token).
 
 `GraphClient.send_message` POSTs `/{version}/{phone_number_id}/messages` and returns the
 `wamid`; failures become one `GraphError` carrying Meta's error code, so the channel decides
@@ -8,11 +9,13 @@ what a code means (retry later, opt the resident out, fall back to a template).
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any, Protocol
 
 import httpx
 
 from bot.delivery import ratelimit
+from bot.media.errors import MediaTooLarge, MediaUnavailable
 
 # Meta error codes the channel reacts to (developers.facebook.com, WhatsApp Cloud API error codes)
 OPT_OUT_CODES = frozenset({131050})  # the user stopped marketing messages from this business
@@ -28,6 +31,7 @@ PERMANENT_CODES = frozenset({
     132007, 132012, 132015, 132016, 133010,
 })
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+MEDIA_ID = re.compile(r"[0-9A-Za-z_.-]{1,128}")
 
 
 class GraphError(Exception):
@@ -83,7 +87,8 @@ class GraphClient:
 
     def __init__(self, base_url: str, version: str, phone_number_id: str, token: str,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.url = f"{base_url.rstrip('/')}/{version.strip('/')}/{phone_number_id}/messages"
+        self.api = f"{base_url.rstrip('/')}/{version.strip('/')}"
+        self.url = f"{self.api}/{phone_number_id}/messages"
         self._client = httpx.AsyncClient(
             headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT, transport=transport)
 
@@ -102,6 +107,49 @@ class GraphClient:
                 return str(messages[0].get("id", ""))
             raise GraphError("response without a message id", status=response.status_code)
         raise _error(response, data)
+
+    async def download_media(self, media_id: str, max_bytes: int) -> bytes:
+        """A resident's media: `GET /{version}/{media-id}` gives a URL valid for five minutes,
+        fetched at once with the same token (once more with a fresh URL if it has expired)."""
+        for attempt in (1, 2):
+            info = await self._media_info(media_id)
+            size = info.get("file_size")
+            if isinstance(size, int) and size > max_bytes:
+                raise MediaTooLarge(f"{size} bytes")
+            url = info.get("url")
+            if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+                raise MediaUnavailable("media info without a URL")
+            try:
+                return await self._read_limited(url, max_bytes)
+            except MediaUnavailable:
+                if attempt == 2:
+                    raise
+        raise MediaUnavailable("unreachable")  # pragma: no cover - the loop returns or raises
+
+    async def _media_info(self, media_id: str) -> dict[str, Any]:
+        if not MEDIA_ID.fullmatch(media_id):
+            raise MediaUnavailable("not a media id")
+        try:
+            response = await self._client.get(f"{self.api}/{media_id}")
+        except httpx.HTTPError as exc:
+            raise MediaUnavailable(f"network error: {type(exc).__name__}") from exc
+        if not response.is_success:
+            raise MediaUnavailable(f"media info: HTTP {response.status_code}")
+        return _json(response)
+
+    async def _read_limited(self, url: str, max_bytes: int) -> bytes:
+        try:
+            async with self._client.stream("GET", url) as response:
+                if not response.is_success:
+                    raise MediaUnavailable(f"media download: HTTP {response.status_code}")
+                data = bytearray()
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > max_bytes:
+                        raise MediaTooLarge(f"over {max_bytes} bytes")
+                return bytes(data)
+        except httpx.HTTPError as exc:
+            raise MediaUnavailable(f"network error: {type(exc).__name__}") from exc
 
     async def aclose(self) -> None:
         await self._client.aclose()

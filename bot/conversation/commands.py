@@ -109,7 +109,7 @@ async def unsubscribe(turn: Turn, argument: str = "") -> None:
 async def forget_me(turn: Turn, _argument: str = "") -> None:
     """Delete the resident and everything linked; the confirmation is sent directly."""
     chat_id, lang = turn.resident.chat_id, turn.language
-    await forget(turn.session, turn.resident)
+    turn.forgotten_files = await forget(turn.session, turn.resident)
     await turn.session.flush()
     done = replies.plain(chat_id, "forget_done", lang)
     turn.after_commit.append(replace(done, answers_message_now=True))

@@ -20,6 +20,8 @@ from bot.conversation.claims import ClaimDesk
 from bot.conversation.handlers import Handler, default_handlers, dispatch
 from bot.conversation.turn import Turn
 from bot.delivery.flood import FloodVerdict
+from bot.media.desk import MediaWorker
+from bot.media.stage import MediaStage
 from bot.runtime.metrics import MESSAGES_IN, TURN_SECONDS
 from bot.runtime.services import Services
 from domain.db import StorageUnavailable, is_unavailable
@@ -46,6 +48,7 @@ class Conversation:
         self.services = services
         self.claims = ClaimDesk(services)
         self.handlers = default_handlers(services, self.claims) if handlers is None else handlers
+        self.media = MediaWorker(services, self.claims, MediaStage(services.settings))
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def accept(self, message: InboundMessage) -> bool:
@@ -144,6 +147,10 @@ class Conversation:
             await self._after_commit(turn)
 
     async def _after_commit(self, turn: Turn) -> None:
+        if turn.media_queued:
+            self.media.wake()
+        if turn.forgotten_files:
+            self.media.stage.store.delete(turn.forgotten_files)
         if turn.clusters_changed:
             await self.services.clusters.refresh()
         if turn.knowledge_changed:

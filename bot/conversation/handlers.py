@@ -19,6 +19,7 @@ from bot.conversation import buttons, commands
 from bot.conversation.buttons import Action
 from bot.conversation.claims import ClaimDesk
 from bot.conversation.turn import Turn
+from bot.media.desk import MediaFile
 from bot.runtime.services import Services
 from nlu import Intent, ParseResult
 from nlu.everyday import GUARDED_INTENTS, Everyday, everyday_kind, mentions_action
@@ -233,6 +234,7 @@ def default_handlers(services: Services, claims: ClaimDesk) -> list[Handler]:
         Command("/forget", commands.forget_me),
         Command("/stop", commands.stop),
         UnknownCommand(),
+        MediaFile(),  # a photo, voice note or video: read by the media worker, then checked
         NoText(),
         ClaimShaped(claims),
         EverydayReply(),

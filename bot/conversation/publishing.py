@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.conversation import replies
 from bot.conversation.catalogue import FALLBACK, resolve_language, text, topic_label
 from bot.runtime.services import Services
+from domain.media import attach_cluster_media
 from domain.messages import OutboundMessage
 from domain.models import (
     Answer,
@@ -499,6 +500,7 @@ async def _answer_cluster(
     await session.flush()
     cluster.status, cluster.answer_id = ClusterStatus.ANSWERED, answer.id
     await confirm_cluster(session, cluster.id, item)  # its texts are answered with `item` now
+    await attach_cluster_media(session, cluster.id, item.id)  # its images now answer too
     notified = await notify_askers(session, cluster.id, answer, item, "notify_answered")
     return PublishResult(answer.id, item.id, notified)
 

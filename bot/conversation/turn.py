@@ -24,6 +24,8 @@ class Turn:
     after_commit: list[OutboundMessage] = field(default_factory=list)  # sent directly, not queued
     clusters_changed: bool = False
     knowledge_changed: bool = False
+    media_queued: bool = False  # a file waits for the media worker
+    forgotten_files: list[str] = field(default_factory=list)  # deleted once /forget commits
     first_contact: bool = False
     reading: ParseResult | None = None  # the intent parser's reading, once a handler asked
     notice: str | None = None  # added under this turn's first reply (the privacy notice)

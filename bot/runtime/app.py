@@ -44,7 +44,7 @@ from bot.runtime.wiring import (
     prepare,
 )
 from domain.db import StorageUnavailable
-from domain.retention import purge
+from domain.retention import purge, purge_media_jobs
 from domain.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -158,6 +158,8 @@ class Runtime:
         keep = timedelta(days=self.settings.retention_days)
         async with self.services.db.session() as session:
             sent, seen = await purge(session, keep)
+            await purge_media_jobs(session, keep)
+        self.conversation.media.stage.store.purge(keep.total_seconds())
         if sent or seen:
             log.info("retention: deleted %d sent messages and %d inbox rows", sent, seen)
 
@@ -166,7 +168,8 @@ class Runtime:
         if not self.delivers:
             return []
         runner = _optional("factcheck_connectors.runner", "Runner", self.services)
-        return [runner.run_forever] if runner is not None else []
+        loops: list[Loop] = [self.conversation.media.run]
+        return loops + ([runner.run_forever] if runner is not None else [])
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

@@ -21,7 +21,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-PLUGIN_CLI_MODULES = ("admin.cli", "factcheck_connectors.cli", "nlu.cli")
+PLUGIN_CLI_MODULES = ("admin.cli", "factcheck_connectors.cli", "nlu.cli", "bot.media.cli")
 
 
 def _serve(role: str, host: str | None = None, port: int | None = None, demo: bool = False) -> None:
@@ -142,8 +142,22 @@ def restore_command(
 
 
 @app.command()
-def check(text: Annotated[str, typer.Argument(help="The message to check")]) -> None:
-    """Print the decision and the top candidates for TEXT as JSON."""
+def check(
+    text: Annotated[str, typer.Argument(help="The message to check (a caption with --file)")] = "",
+    file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
+                                              help="An image, voice note or video to read")] = None,
+    language: Annotated[str | None, typer.Option(help="The resident's language")] = None,
+) -> None:
+    """Print the decision and the top candidates for TEXT (or what FILE says) as JSON."""
+    if file is not None:
+        from bot.media.operations import check_file
+
+        found = asyncio.run(check_file(get_settings(), file, language, text))
+        typer.echo(json.dumps(found, ensure_ascii=False, indent=2))
+        raise typer.Exit(2 if "error" in found else 0)
+    if not text.strip():
+        typer.echo("give a TEXT to check, or --file PATH", err=True)
+        raise typer.Exit(2)
     from bot.runtime.operations import check_text
 
     result = asyncio.run(check_text(get_settings(), text))

@@ -22,6 +22,7 @@ from domain.models.knowledge import (
     Verdict,
 )
 from domain.models.leases import Lease
+from domain.models.media import HashAlgorithm, MediaHash, MediaJob, MediaJobStatus
 from domain.models.outbox import PRIORITY, OutboxKind, OutboxMessage, OutboxStatus
 from domain.models.pacing import PacedSend
 from domain.models.residents import InboxMessage, Request, Resident
@@ -50,8 +51,12 @@ __all__ = [
     "ItemKind",
     "ItemStatus",
     "KnowledgeItem",
+    "HashAlgorithm",
     "KnowledgeVariant",
     "Lease",
+    "MediaHash",
+    "MediaJob",
+    "MediaJobStatus",
     "OutboxKind",
     "OutboxMessage",
     "OutboxStatus",

@@ -8,6 +8,7 @@ import re
 import httpx
 from PIL import Image
 
+from bot.conversation.catalogue import text
 from bot.conversation.publishing import AnswerDraft, publish_answer
 from bot.runtime.app import Runtime
 from tests.admin.conftest import seed
@@ -31,7 +32,10 @@ async def test_staff_open_and_download_the_cards_of_an_answer(
     assert f'href="/admin/answers/{answer_id}/cards"' in cluster.text
     page = await viewer.get(f"/admin/answers/{answer_id}/cards")
     assert page.status_code == 200
-    assert "FALSE: Lions escaped" in page.text and "خطأ: هربت الأسود من الحديقة" in page.text
+    assert (
+        "FALSE: Lions escaped" in page.text
+        and f"{text('verdict.false', 'ar')}: هربت الأسود من الحديقة" in page.text
+    )
     downloads = [
         d.replace("&amp;", "&") for d in re.findall(r'href="([^"]+download=1)"', page.text)
     ]

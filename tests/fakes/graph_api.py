@@ -92,6 +92,10 @@ class FakeGraphAPI:
         self._lock = threading.Lock()
         self._http: LoopbackServer | None = None
         self.port = 0
+        self.media: dict[str, tuple[str, bytes]] = {}  # media id -> (mime type, content)
+        self.media_url_seconds = 300.0  # Meta: "URLs are valid for 5 minutes"
+        self.media_requests: list[str] = []
+        self._media_urls: dict[str, tuple[str, float]] = {}  # url token -> (media id, expiry)
 
     @property
     def url(self) -> str:
@@ -113,10 +117,51 @@ class FakeGraphAPI:
             await asyncio.sleep(0.02)
         return self.sent_to(to)
 
+    def add_media(self, content: bytes, mime_type: str) -> str:
+        """Make `content` downloadable under a new media id (what a webhook would carry)."""
+        media_id = str(1_000_000_000_000_000 + next(self._ids))
+        with self._lock:
+            self.media[media_id] = (mime_type, content)
+        return media_id
+
     # -- the server ----------------------------------------------------------------------
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/{version}/{phone_id}/messages", self._messages,
-                                       methods=["POST"])])
+        return Starlette(routes=[
+            Route("/{version}/{phone_id}/messages", self._messages, methods=["POST"]),
+            Route("/media-download/{token}", self._media_download, methods=["GET"]),
+            Route("/{version}/{media_id}", self._media_info, methods=["GET"]),
+        ])
+
+    async def _media_info(self, request: Request) -> Response:
+        """`GET /{version}/{media-id}`: `{"messaging_product", "url", "mime_type", "sha256",
+        "file_size", "id"}` with a URL that needs the same token and expires."""
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return self._error(190)
+        media_id = request.path_params["media_id"]
+        with self._lock:
+            self.media_requests.append(media_id)
+            found = self.media.get(media_id)
+        if found is None:
+            return self._error(100, "Unsupported get request. Object with ID does not exist.")
+        mime, content = found
+        token = base64.urlsafe_b64encode(hashlib.sha256(
+            f"{media_id}{time.monotonic()}".encode()).digest()[:12]).decode()
+        with self._lock:
+            self._media_urls[token] = (media_id, time.monotonic() + self.media_url_seconds)
+        return JSONResponse({
+            "messaging_product": "whatsapp", "url": f"{self.url}/media-download/{token}",
+            "mime_type": mime, "sha256": hashlib.sha256(content).hexdigest(),
+            "file_size": len(content), "id": media_id})
+
+    async def _media_download(self, request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return Response(status_code=401)
+        with self._lock:
+            media_id, expires = self._media_urls.get(request.path_params["token"], ("", 0.0))
+            found = self.media.get(media_id)
+        if found is None or time.monotonic() > expires:
+            return Response(status_code=404)  # an expired URL: ask for a new one
+        return Response(found[1], media_type=found[0])
 
     async def _messages(self, request: Request) -> Response:
         with self._lock:
@@ -268,6 +313,19 @@ def image_payload(wa_id: str, caption: str | None = None, **kwargs: Any) -> dict
     if caption is not None:
         image["caption"] = caption
     return message_payload(wa_id, "image", image, **kwargs)
+
+
+def media_payload(wa_id: str, kind: str, media_id: str, mime_type: str, *,
+                  caption: str | None = None, voice: bool = False,
+                  **kwargs: Any) -> dict[str, Any]:
+    """An image, audio (a voice note when `voice`), video or document message."""
+    body: dict[str, Any] = {"mime_type": mime_type, "id": media_id,
+                            "sha256": "u5Xqc2XsOXYfJbb2uLePk0OFxlgHHbxTz4pYtfu94Lw="}
+    if caption is not None and kind != "audio":
+        body["caption"] = caption
+    if kind == "audio":
+        body["voice"] = voice
+    return message_payload(wa_id, kind, body, **kwargs)
 
 
 def button_reply_payload(wa_id: str, button_id: str, title: str, reply_to: str) -> dict[str, Any]:

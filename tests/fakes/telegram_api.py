@@ -38,6 +38,7 @@ JSON_FIELDS = {"reply_markup", "reply_parameters", "allowed_updates", "entities"
                "link_preview_options", "caption_entities"}
 INT_FIELDS = {"offset", "limit", "timeout", "message_id", "max_connections"}
 WEBHOOK_ATTEMPTS = 60
+BOT_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files
 DEFAULT_ALLOWED = None  # every update type except chat_member, message_reaction, ...
 
 
@@ -378,6 +379,8 @@ class FakeTelegram(TelegramUpdates):
         if found is None:
             return _error(400, "Bad Request: invalid file_id")
         path, content = found
+        if len(content) > BOT_DOWNLOAD_LIMIT:
+            return _error(400, "Bad Request: file is too big")
         return {"file_id": params["file_id"], "file_unique_id": f"u{abs(hash(path)) % 10**8}",
                 "file_size": len(content), "file_path": path}
 

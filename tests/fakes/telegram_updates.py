@@ -61,6 +61,29 @@ class TelegramUpdates:
             fields["caption"] = caption
         return self.message_update(chat_id, **kw, **fields)
 
+    def file_update(self, chat_id: int, kind: str, content: bytes, *,
+                    mime_type: str | None = None, duration: int = 5, file_name: str | None = None,
+                    caption: str | None = None, **kw: Any) -> dict[str, Any]:
+        """A voice note, audio, video, video note or document carrying `content`."""
+        folder = {"voice": "voice", "audio": "music", "video": "videos",
+                  "video_note": "video_notes", "document": "documents"}[kind]
+        file_id = self.add_file(content, f"{folder}/file_{next(self._ids)}.bin")
+        attachment: dict[str, Any] = {"file_id": file_id, "file_unique_id": f"AgAD{file_id[-6:]}",
+                                      "file_size": len(content)}
+        if kind in ("voice", "audio", "video", "video_note"):
+            attachment["duration"] = duration
+        if kind in ("video", "video_note"):
+            attachment.update({"width": 640, "height": 640} if kind == "video"
+                              else {"length": 240})
+        if mime_type is not None and kind != "video_note":
+            attachment["mime_type"] = mime_type
+        if file_name is not None:
+            attachment["file_name"] = file_name
+        fields: dict[str, Any] = {kind: attachment}
+        if caption is not None:
+            fields["caption"] = caption
+        return self.message_update(chat_id, **kw, **fields)
+
     def button_update(self, chat_id: int, data: str, *, language: str = "en") -> dict[str, Any]:
         """A press of the button carrying `data` on the latest bot message that has it."""
         shown = [m for m in self.sent_to(chat_id)

@@ -32,6 +32,7 @@ from domain.models import Cluster, OutboxMessage, Request, Resident
 from domain.settings import Settings
 from matching import Embedder
 from tests.fakes.telegram_api import FakeTelegram
+from tests.media import samples
 
 SECRET = "s3cret-Token_for-tests"
 WAIT = 20.0  # seconds; replies take milliseconds, but CI machines can be very busy
@@ -244,24 +245,28 @@ async def test_forget_removes_the_data(polling: Runtime, fake: FakeTelegram) -> 
         assert await session.scalar(select(func.count()).select_from(Request)) == 0
 
 
-async def test_photo_with_caption_is_checked_and_can_be_downloaded(
+async def test_photo_with_caption_is_checked_and_kept_for_staff(
     polling: Runtime, fake: FakeTelegram
 ) -> None:
     await add_fact(polling)
-    update = fake.photo_update(506, WATER_FORWARD, content=b"jpeg-bytes")
+    content = samples.jpeg(samples.notice("en", "A picture of the river at dawn"))
+    update = fake.photo_update(506, WATER_FORWARD, content=content)
     [reply] = await say(fake, update, 506)
     assert reply["text"].startswith("❌ FALSE")
     async with polling.services.db.session() as session:
         request = (await session.scalars(select(Request))).one()
-    assert request.media == [{"kind": "photo", "ref": update["message"]["photo"][-1]["file_id"]}]
-    assert await channel_of(polling).download(request.media[0]["ref"]) == b"jpeg-bytes"
+    [media] = request.media
+    assert media["ref"] == update["message"]["photo"][-1]["file_id"]
+    assert "river" in media["ocr_text"] and media["machine_read"] is True
+    stored = polling.conversation.media.stage.store.path(media["file"])
+    assert stored is not None and stored.read_bytes() == content
 
 
 async def test_photo_without_caption_and_unsupported_media(
     polling: Runtime, fake: FakeTelegram
 ) -> None:
-    [photo] = await say(fake, fake.photo_update(507), 507)
-    assert "caption" in photo["text"]
+    [photo] = await say(fake, fake.photo_update(507), 507)  # JPEG magic, then garbage
+    assert "could not open this file" in photo["text"]
     sticker: dict[str, Any] = {
         "file_id": "CAACAgIAAxkBAAIBsticker",
         "file_unique_id": "AgADsticker",
@@ -278,10 +283,11 @@ async def test_photo_without_caption_and_unsupported_media(
         "duration": 3,
         "mime_type": "audio/ogg",
     }
-    for update in (fake.message_update(507, sticker=sticker),
-                   fake.message_update(507, voice=voice)):
-        [reply] = await say(fake, update, 507)
-        assert "cannot check this kind of attachment" in reply["text"]
+    [reply] = await say(fake, fake.message_update(507, sticker=sticker), 507)
+    assert "cannot check this kind of attachment" in reply["text"]
+    listening, gone = await say(fake, fake.message_update(507, voice=voice), 507, n=2)
+    assert "listening" in listening["text"]  # then Telegram does not know the file id
+    assert "could not get this file" in gone["text"]
 
 
 async def test_empty_and_very_long_texts(polling: Runtime, fake: FakeTelegram) -> None:

@@ -65,7 +65,21 @@ def test_photo_with_caption_takes_the_largest_size() -> None:
     ]
     inbound = inbound_from_update(update(photo=photo, caption="Look at this"))
     assert inbound is not None
-    assert inbound.text == "Look at this" and inbound.media == (Media("photo", "large"),)
+    assert inbound.text == "Look at this"
+    assert inbound.media == (Media("photo", "large", "image/jpeg"),)
+
+
+def test_photo_takes_the_largest_size_under_the_download_limit() -> None:
+    photo = [
+        {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 900},
+        {"file_id": "medium", "file_unique_id": "m", "width": 800, "height": 800,
+         "file_size": 90_000},
+        {"file_id": "large", "file_unique_id": "l", "width": 2560, "height": 2560,
+         "file_size": 3_000_000},
+    ]
+    inbound = inbound_from_update(update(photo=photo), max_photo_bytes=100_000)
+    assert inbound is not None
+    assert inbound.media == (Media("photo", "medium", "image/jpeg", 90_000),)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ staff publish.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -70,13 +71,13 @@ BRIDGE_ANSWER = {
     "es": "El puente está abierto; los ingenieros lo revisaron hoy.",
     "id": "Jembatan itu dibuka; para insinyur memeriksanya hari ini.",
 }
-IS_IT_TRUE = {
-    "en": "Is this true?",
-    "sw": "Je, hii ni kweli?",
-    "hi": "क्या यह सच है?",
-    "ar": "هل هذا صحيح؟",
-    "es": "¿Es cierto?",
-    "id": "Apakah ini benar?",
+HEARD = {  # the rumour in the resident's own words, not the fact-check's
+    "en": "My neighbour says lemon in hot water heals cholera fast. True?",
+    "sw": "Jirani yangu anasema limau kwenye maji ya moto huponya kipindupindu haraka. Kweli?",
+    "hi": "मेरे पड़ोसी कहते हैं कि गर्म पानी में नींबू से हैजा जल्दी ठीक होता है। सच?",
+    "ar": "جاري يقول إن الليمون في الماء الساخن يعالج الكوليرا بسرعة. صحيح؟",
+    "es": "Mi vecino dice que el limón en agua caliente quita el cólera rápido. ¿Es verdad?",
+    "id": "Kata tetangga, air hangat pakai lemon bisa bikin kolera hilang. Benar begitu?",
 }
 DATES = {
     "en": "2 Oct 2026",
@@ -92,10 +93,10 @@ DATES = {
 async def suggesting(
     settings: Settings, database: Database, embedder: Embedder, intent_parser: IntentParser
 ) -> AsyncIterator[Runtime]:
-    # no ranked answer at all (a small pool's scores reach 1.0): only restating a known text
-    # answers, and the journey below never does
-    loose = settings.model_copy(update={"answer_threshold": 1.01, "suggest_threshold": 0.01})
+    loose = settings.model_copy(update={"answer_threshold": 0.999, "suggest_threshold": 0.01})
     rt = Runtime(loose, services=build_services(loose, database, embedder, intent_parser))
+    engine = rt.services.knowledge.engine  # suggest, never answer outright (any language)
+    engine.thresholds = replace(engine.thresholds, answer=1.01, answer_cross=1.01, suggest=0.01)
     async with rt.running():
         async with rt.services.db.session() as session:
             for code in CHOLERA:  # the desk's fact-checks, one per language
@@ -141,9 +142,7 @@ async def test_journeys_in_every_language(suggesting: Runtime) -> None:
             context = await browser.new_context(extra_http_headers={"Accept-Language": code})
             page = await context.new_page()
             await page.goto(f"{base}/chat")
-            # not the whole claim: a message restating a known claim is answered at once
-            # (issue 19); this journey wants the suggestion
-            await send(page, f"{IS_IT_TRUE[code]} {CHOLERA[code].split(' ', 1)[1]}")
+            await send(page, HEARD[code])
             [offer] = await bot_messages(page, 1)
             assert text("suggest", code) in offer, code
             verdict = text("verdict.false", code)
