@@ -142,7 +142,7 @@ class LogisticRanker:
         if not len(x):
             return np.zeros(0)
         z = ((x - self.mean) / self.scale) @ self.weights + self.bias
-        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -40, 40))))
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -700, 700))))  # no ties at 0
 
     @classmethod
     def fit(

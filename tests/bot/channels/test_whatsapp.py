@@ -273,7 +273,7 @@ async def test_outside_the_window_without_a_template_nothing_free_form_is_sent(
 
 async def test_suggestions_are_choices_and_a_pick_answers(
         wa_settings: Settings, database: Database, embedder: Embedder, graph: FakeGraphAPI) -> None:
-    settings = wa_settings.model_copy(update={"answer_threshold": 0.999, "suggest_threshold": 0.01})
+    settings = wa_settings.model_copy(update={"answer_threshold": 1.01, "suggest_threshold": 0.01})
     async with open_whatsapp(settings, database, embedder, graph) as wa:
         await add_fact(wa, "Drinking hot water with lemon cures cholera within a day")
         await add_fact(wa, "Cholera vaccine in schools makes children sterile")

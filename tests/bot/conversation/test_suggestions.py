@@ -36,10 +36,10 @@ async def suggesting(
     settings: Settings, database: Database, embedder: Embedder, intent_parser: IntentParser
 ) -> AsyncIterator[Runtime]:
     """A runtime that suggests for almost anything (and never answers outright)."""
-    loose = settings.model_copy(update={"answer_threshold": 0.999, "suggest_threshold": 0.01})
+    loose = settings.model_copy(update={"answer_threshold": 1.01, "suggest_threshold": 0.01})
     rt = Runtime(loose, services=build_services(loose, database, embedder, intent_parser))
     engine = rt.services.knowledge.engine  # suggest, never answer outright (any language)
-    engine.thresholds = replace(engine.thresholds, answer=0.999, answer_cross=0.999, suggest=0.01)
+    engine.thresholds = replace(engine.thresholds, answer=1.01, answer_cross=1.01, suggest=0.01)
     async with rt.running():
         async with rt.services.db.session() as session:
             for claim, verdict in FACTS:
