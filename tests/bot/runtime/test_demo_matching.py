@@ -178,7 +178,13 @@ async def test_demo_knowledge_base_answers_in_the_residents_language(
     for demo_id, language, text in cases:
         reply = await _ask(runtime, text, language)
         expected = render_answer(items[demo_id], language)
-        if not reply.startswith(expected):
+        if reply.startswith(expected):
+            continue
+        # a paraphrase in a small knowledge base may be offered instead of asserted: then the
+        # right item is the first choice, and nothing else was answered
+        claim = items[demo_id].text_in(language)[0]
+        first = next((line for line in reply.splitlines() if line.startswith("1. ")), "")
+        if kind == "verbatim" or claim not in first:
             wrong.append((demo_id, language, text, reply[:80]))
     assert wrong == []
 
@@ -189,6 +195,7 @@ DIFFERENT_CLAIMS = [
     ("en", "Tap water in the city is safe to drink, the utility says"),
     ("en", "The city will not cut off the water supply on Monday"),
     ("en", "Polling stations will be open from 8 am to 4 pm on election day"),
+    ("en", "Bus fares will be free from next week"),  # same subject, another predicate
 ]
 
 
