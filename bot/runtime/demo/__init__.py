@@ -30,7 +30,15 @@ DEMO_FILE = Path(__file__).with_name("knowledge.jsonl")
 DEMO_ORIGIN = "demo"
 DEMO_CHANNEL = "webchat"
 
-__all__ = ["DEMO_CHANNEL", "DEMO_FILE", "DEMO_ORIGIN", "DemoRemoved", "load_demo", "remove_demo"]
+__all__ = [
+    "DEMO_CHANNEL",
+    "DEMO_FILE",
+    "DEMO_ORIGIN",
+    "DemoRemoved",
+    "load_demo",
+    "load_demo_if_empty",
+    "remove_demo",
+]
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,11 @@ async def load_demo(services: Services, only_if_empty: bool = False) -> int:
         changed, _ = await import_rows(session, read_rows(DEMO_FILE), origin=DEMO_ORIGIN)
     await services.knowledge.refresh()
     return changed
+
+
+async def load_demo_if_empty(services: Services) -> int:
+    """What `rumourbot run --demo` does at start: the demo, unless the base has items."""
+    return await load_demo(services, only_if_empty=True)
 
 
 async def _ids(session: AsyncSession, query: object) -> set[int]:
