@@ -11,6 +11,7 @@ from matching import (
     Decision,
     IndexItem,
     MatchingEngine,
+    MatchKind,
     Outcome,
     Thresholds,
     build_embedder,
@@ -153,7 +154,12 @@ def test_decision_bands() -> None:
     def cands(*scores: float) -> list[Candidate]:
         return [Candidate(str(i), s) for i, s in enumerate(scores)]
 
-    assert engine.decide_from(text, cands(0.95, 0.2)).outcome is Outcome.ANSWER
+    # a small knowledge base (this one is empty) answers a restatement of a known text, and
+    # only offers a candidate whose learned score is high: there that score saturates
+    restated = [Candidate("0", 0.95, match=MatchKind.NEAR), Candidate("1", 0.2)]
+    assert engine.decide_from(text, restated).outcome is Outcome.ANSWER
+    high = engine.decide_from(text, cands(0.95, 0.2))
+    assert high.outcome is Outcome.SUGGEST and [c.id for c in high.candidates] == ["0"]
     suggest = engine.decide_from(text, cands(0.7, 0.6, 0.3, 0.26, 0.1))
     assert suggest.outcome is Outcome.SUGGEST and [c.id for c in suggest.candidates] == [
         "0",
