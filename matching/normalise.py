@@ -42,7 +42,8 @@ _TWEET_SIG_RE = re.compile(  # applied to the last `_TWEET_TAIL` characters only
 _TWEET_TAIL = 200
 _HANDLE_RE = re.compile(r"(?<![\w@])@\w{1,30}")
 _RT_RE = re.compile(r"^(?:\s*RT\b:?)+\s*", re.IGNORECASE)  # "RT RT RT: ..." in one go
-_ENTITY_START_RE = re.compile(r"&(?=[#A-Za-z])")
+# any letter, not only ASCII: case folding turns "ß" into "ss" ("&ß" must not become "&ss")
+_ENTITY_START_RE = re.compile(r"&(?=#|[^\W\d_])")
 _BOILERPLATE = [
     r"forwarded\s+as\s+received",
     r"forwarded\s+many\s+times",

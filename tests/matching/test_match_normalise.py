@@ -56,3 +56,10 @@ def test_url_functions_never_crash(text: str) -> None:
     for url in extract_urls(text):
         assert canonical_url(url) == url
     canonical_url(text)
+
+
+def test_folding_cannot_uncover_an_entity_start() -> None:
+    """'&ß' folds to '&ss', which a second pass would read as the start of an entity."""
+    for text in ("&ß", "x &ß y", "&amp;ß"):
+        once = normalise_text(text)
+        assert normalise_text(once) == once == once.strip()
