@@ -94,7 +94,10 @@ async def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
     raise AssertionError("rumourbot run did not start")
 
 
-@pytest.mark.skipif(os.environ.get("RUMOURBOT_TEST_DATABASE") == "postgres", reason="SQLite run")
+@pytest.mark.skipif(
+    os.environ.get("RUMOURBOT_TEST_DATABASE") == "postgres",
+    reason="uses its own SQLite file shared by three processes; it runs in the SQLite run",
+)
 async def test_two_chats_and_a_chat_beside_run_lose_nothing(tmp_path: Path) -> None:
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
     db = Database(db_url)
