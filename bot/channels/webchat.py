@@ -20,18 +20,25 @@ import uuid
 from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, Signer
 from sqlalchemy import select
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Message
 
 from bot.channels.base import read_body_limited
 from bot.channels.collecting import CollectingChannel
 from bot.conversation.language import from_accept_language
+from bot.media.errors import MediaUnavailable
+from bot.media.uploads import LocalUploads, refusal
 from domain.db import Database, StorageUnavailable, is_unavailable
-from domain.messages import InboundMessage, OutboundMessage
+from domain.messages import InboundMessage, Media, OutboundMessage
 from domain.models import OutboxMessage, OutboxStatus, PanelSecret, utcnow
 from domain.sql import insert_ignoring_duplicates
 from domain.text import InvalidText
@@ -43,6 +50,7 @@ if TYPE_CHECKING:
 COOKIE = "rumourbot_chat"
 PAGE = Path(__file__).with_name("templates") / "webchat.html"
 MAX_BODY = 64_000
+UPLOAD_OVERHEAD = 64_000  # the caption and the multipart framing around the file
 POLL_SECONDS = 10.0
 POLL_STEP = 0.25
 MAX_BATCH = 100
@@ -68,9 +76,11 @@ class WebChatOutbox(CollectingChannel):
     MAX_CHATS = 500
     MAX_PER_CHAT = 100
 
-    def __init__(self, db: Database | None = None, name: str = "webchat") -> None:
+    def __init__(self, db: Database | None = None, name: str = "webchat",
+                 uploads: LocalUploads | None = None) -> None:
         super().__init__(name)
         self.db = db
+        self.uploads = uploads
         self.sent = _Chats()
         self.changed = asyncio.Event()
 
@@ -83,6 +93,12 @@ class WebChatOutbox(CollectingChannel):
         self._trim(message.chat_id)
         self.changed.set()
         return sent_id
+
+    async def download(self, media: Media, max_bytes: int) -> bytes:
+        """The bytes of a file uploaded on the page (the media worker asks, like any channel)."""
+        if self.uploads is None:
+            raise MediaUnavailable("uploads are not kept by this process")
+        return await self.uploads.download(media, max_bytes)
 
     def _trim(self, chat_id: str) -> None:
         sent = self.sent
@@ -130,6 +146,7 @@ class WebChat:
         return [
             Route("/chat", self.page, methods=["GET"]),
             Route("/chat/send", self.send, methods=["POST"]),
+            Route("/chat/upload", self.upload, methods=["POST"]),
             Route("/chat/messages", self.messages, methods=["GET"]),
         ]
 
@@ -180,6 +197,8 @@ class WebChat:
     async def page(self, request: Request) -> Response:
         nonce = secrets.token_urlsafe(16)
         html = PAGE.read_text(encoding="utf-8")
+        largest = self.outbox.uploads.largest if self.outbox.uploads is not None else 0
+        html = html.replace("MAX_UPLOAD_BYTES", str(largest))
         html = html.replace("<script>", f'<script nonce="{nonce}">').replace(
             "<style>", f'<style nonce="{nonce}">'
         )
@@ -218,8 +237,7 @@ class WebChat:
             return JSONResponse({"error": "expected JSON"}, status_code=400)
         if not isinstance(data, dict):
             return JSONResponse({"error": "expected a JSON object"}, status_code=400)
-        per_minute = self.services.settings.webchat_messages_per_minute_per_address
-        if not await self._allowed(request, "send", per_minute / 60.0, per_minute):
+        if not await self._within_message_limit(request):
             return JSONResponse(
                 {"error": "too many messages from your network; wait a minute"}, 429
             )
@@ -232,6 +250,68 @@ class WebChat:
                 text=text if isinstance(text, str) else "",
                 callback_data=button if isinstance(button, str) else None,
                 forwarded=data.get("forwarded") is True,
+                language_hint=from_accept_language(request.headers.get("accept-language")),
+            )
+        except InvalidText as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        await self.conversation.handle(message)
+        return JSONResponse({"ok": True})
+
+    async def upload(self, request: Request) -> Response:
+        """A photo, voice note or video from the page's file field (multipart: `file` and an
+        optional `caption`), read by the same media pipeline as Telegram's and WhatsApp's.
+
+        Same-origin only (the cookie is SameSite=strict; Origin and Sec-Fetch-Site must agree).
+        The body is refused while it is read, as soon as it passes the largest file limit (the
+        page sends at most one byte past it); the resident is then told, in their language,
+        that the file is too big, as for an unreadable or unsupported file."""
+        chat_id = await self.chat_id(request)
+        if chat_id is None:
+            return JSONResponse({"error": "open /chat first"}, status_code=400)
+        if not same_origin(request, self.services.settings.public_url):
+            return JSONResponse({"error": "uploads come from this page only"}, status_code=403)
+        uploads = self.outbox.uploads
+        if uploads is None:
+            return JSONResponse({"error": "uploads are not available"}, status_code=503)
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            return JSONResponse({"error": "expected a file"}, status_code=400)
+        if not await self._within_message_limit(request):
+            return JSONResponse(
+                {"error": "too many messages from your network; wait a minute"}, 429
+            )
+        body = await read_body_limited(request, uploads.largest + UPLOAD_OVERHEAD)
+        if body is None:
+            await self._deliver(request, chat_id, "", refusal("!too_large"))
+            return JSONResponse({"ok": True, "refused": "too large"}, status_code=413)
+        try:
+            form = await _replayed(request, body).form(max_files=1, max_fields=2)
+        except (HTTPException, MultiPartException):
+            return JSONResponse({"error": "expected a file"}, status_code=400)
+        try:
+            file, caption = form.get("file"), form.get("caption")
+            if not isinstance(file, UploadFile):
+                return JSONResponse({"error": "expected a file"}, status_code=400)
+            data = await file.read()
+            media = await asyncio.to_thread(uploads.accept, data, file.content_type)
+        finally:
+            await form.close()
+        text = caption[: self.services.settings.max_message_chars] if isinstance(
+            caption, str) else ""
+        return await self._deliver(request, chat_id, text, media)
+
+    async def _within_message_limit(self, request: Request) -> bool:
+        per_minute = self.services.settings.webchat_messages_per_minute_per_address
+        return await self._allowed(request, "send", per_minute / 60.0, per_minute)
+
+    async def _deliver(self, request: Request, chat_id: str, text: str,
+                       media: Media) -> Response:
+        try:
+            message = InboundMessage(
+                channel=self.outbox.name,
+                sender=chat_id,
+                message_id=uuid.uuid4().hex,
+                text=text,
+                media=(media,),
                 language_hint=from_accept_language(request.headers.get("accept-language")),
             )
         except InvalidText as exc:
@@ -287,3 +367,30 @@ class WebChat:
         async with self.services.db.session() as session:
             found = (await session.execute(query)).all()
         return [(row_id, OutboundMessage.from_payload(payload)) for row_id, payload in found]
+
+
+def same_origin(request: Request, public_url: str) -> bool:
+    """Whether the browser says the request comes from our own pages (a browser always sends
+    one of these headers on a POST from a page; a script outside a browser has no cookie)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    netloc = urlsplit(origin).netloc
+    return netloc in (request.headers.get("host", ""), urlsplit(public_url).netloc)
+
+
+def _replayed(request: Request, body: bytes) -> Request:
+    """`request` with its (already read, size-checked) body, for the form parser."""
+    given = False
+
+    async def receive() -> Message:
+        nonlocal given
+        if given:
+            return {"type": "http.disconnect"}
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)

@@ -28,6 +28,7 @@ from bot.channels.registry import Channel, configured_channels
 from bot.channels.webchat import WebChat, WebChatOutbox
 from bot.conversation.claims import expire_suggestions
 from bot.conversation.core import Conversation
+from bot.media.uploads import LocalUploads
 from bot.runtime.demo import load_demo
 from bot.runtime.firstrun import FirstRun
 from bot.runtime.http import SecurityHeaders
@@ -72,7 +73,7 @@ class Runtime:
             services = build_services(settings, parser=lazy)
         self.services = services
         self.conversation = Conversation(self.services)
-        self.webchat_outbox = WebChatOutbox(self.services.db)
+        self.webchat_outbox = WebChatOutbox(self.services.db, uploads=LocalUploads(settings))
         self.services.add_channel(self.webchat_outbox)
         self.channels: list[Channel] = configured_channels(self.services, self.conversation)
         for channel in self.channels:
