@@ -86,15 +86,17 @@ class MediaWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(_first(stop, self._wake), POLL_SECONDS)
 
-    async def run_once(self) -> bool:
-        """Claim and handle one pending job; False when there was none."""
-        job = await self._claim()
+    async def run_once(self, channel: str | None = None) -> bool:
+        """Claim and handle one pending job (of residents on `channel` only, when given: the
+        terminal chat reads its own files and leaves the service's to its workers); False when
+        there was none."""
+        job = await self._claim(channel)
         if job is None:
             return False
         await self._handle(job)
         return True
 
-    async def _claim(self) -> MediaJob | None:
+    async def _claim(self, channel: str | None = None) -> MediaJob | None:
         async with self.services.db.session() as session:
             stale = utcnow() - STALE_AFTER
             await session.execute(
@@ -103,6 +105,9 @@ class MediaWorker:
                 .values(status=MediaJobStatus.PENDING))
             query = (select(MediaJob).where(MediaJob.status == MediaJobStatus.PENDING)
                      .order_by(MediaJob.created_at, MediaJob.id).limit(1))
+            if channel is not None:
+                query = query.where(MediaJob.resident_id.in_(
+                    select(Resident.id).where(Resident.channel == channel)))
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             job = (await session.scalars(query)).first()

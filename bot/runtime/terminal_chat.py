@@ -10,6 +10,11 @@ With `--script FILE`, every line is one message (`[button N]` presses button N o
 message that had buttons); `--json` prints one JSON object per turn: what was sent, every reply
 with its buttons, the decision (answer / suggest / queue, item ids and scores) and the resident's
 state afterwards.
+
+A line that is the path of an existing local file (or `/file PATH`) sends that file, as a
+resident's photo, screenshot, voice note or video: it goes through the same media pipeline as
+Telegram's and WhatsApp's files (kind from its first bytes, size limits, polite refusals), and
+this process reads it at once (only this session's files, never the service's).
 """
 
 from __future__ import annotations
@@ -21,19 +26,47 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from bot.channels.collecting import CollectingChannel
+from bot.media.errors import MediaUnavailable
+from bot.media.uploads import LocalUploads, read_limited, refusal
 from bot.runtime.app import Runtime
 from bot.runtime.wiring import background
-from domain.messages import Button, InboundMessage, OutboundMessage
+from domain.messages import Button, InboundMessage, Media, OutboundMessage
 from domain.models import OutboxMessage, OutboxStatus, Request, Resident
 from domain.settings import Settings
 
 BUTTON = re.compile(r"\[button\s+(\d+)\]", re.IGNORECASE)
+FILE_COMMAND = re.compile(r"/file\s+(.+)", re.IGNORECASE)
+MAX_PATH = 4096
 DELIVERY_TIMEOUT = 15.0
+
+
+class TerminalChannel(CollectingChannel):
+    """The session's channel: records replies, and hands the media worker the files sent."""
+
+    def __init__(self, name: str, uploads: LocalUploads | None = None) -> None:
+        super().__init__(name)
+        self.uploads = uploads
+
+    async def download(self, media: Media, max_bytes: int) -> bytes:
+        if self.uploads is None:
+            raise MediaUnavailable("this chat takes no files")
+        return await self.uploads.download(media, max_bytes)
+
+    def attach(self, path: Path) -> Media:
+        """The file at `path` as a resident's attachment (or why it is refused)."""
+        if self.uploads is None:
+            raise MediaUnavailable("this chat takes no files")
+        try:
+            data = read_limited(path, self.uploads.largest)
+        except OSError:
+            return refusal("!unreadable")
+        return self.uploads.accept(data)
 
 
 @dataclass
@@ -49,8 +82,11 @@ class ChatSession:
     _count: int = 0
     _shown: int = 0
 
-    async def send(self, line: str, press: int | None = None) -> dict[str, Any]:
-        """Send `line` (or press button `press`, counted from 1); the turn's outcome."""
+    async def send(
+        self, line: str, press: int | None = None, file: Path | None = None
+    ) -> dict[str, Any]:
+        """Send `line` (or press button `press`, counted from 1, or send `file`); the turn's
+        outcome."""
         self._count += 1
         message_id = f"{self.session}-{self._count}"
         pressed: Button | None = None
@@ -65,16 +101,24 @@ class ChatSession:
                     "resident": await self._resident(),
                 }
             pressed = self.buttons[press - 1]
+        media: tuple[Media, ...] = ()
+        if file is not None and isinstance(self.channel, TerminalChannel):
+            media = (await asyncio.to_thread(self.channel.attach, file),)
         await self.runtime.conversation.handle(
             InboundMessage(
                 channel=self.channel.name,
                 sender=self.chat_id,
                 message_id=message_id,
-                text="" if pressed else line,
+                text="" if pressed or media else line,
+                media=media,
                 callback_data=pressed.data if pressed else None,
                 language_hint=self.language_hint,
             )
         )
+        if media:
+            await self._delivered()  # "I am listening..." first
+            while await self.runtime.conversation.media.run_once(channel=self.channel.name):
+                pass
         await self._delivered()
         replies = self.channel.sent[self.chat_id][self._shown :]
         self._shown += len(replies)
@@ -83,7 +127,8 @@ class ChatSession:
                 self.buttons = list(reply.buttons)
         return {
             "turn": self._count,
-            "sent": {"button": press, "label": pressed.label} if pressed else line,
+            "sent": {"button": press, "label": pressed.label} if pressed
+            else {"file": str(file)} if media else line,
             "replies": [_reply(r) for r in replies],
             "decision": await self._decision(message_id),
             "resident": await self._resident(),
@@ -188,6 +233,22 @@ def parse_line(line: str, interactive: bool, buttons: int) -> tuple[str, int | N
     return line, None
 
 
+def file_of(line: str) -> Path | None:
+    """The local file a line sends: `/file PATH`, or a line that is an existing file's path.
+    `/file` with a missing path still names it (the resident is told it cannot be opened)."""
+    line = line.strip()
+    if not line or len(line) > MAX_PATH or "\n" in line:
+        return None
+    command = FILE_COMMAND.fullmatch(line)
+    if command:
+        return Path(command[1].strip().strip("'\"")).expanduser()
+    try:
+        path = Path(line.strip("'\"")).expanduser()
+        return path if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
 def _print_turn(result: dict[str, Any]) -> None:
     if "error" in result:
         print(f"  ({result['error']})")
@@ -204,11 +265,13 @@ async def run_terminal_chat(
     as_json: bool = False,
     language: str | None = None,
     channel: str = "chat",
+    runtime: Runtime | None = None,
 ) -> int:
-    """Talk to the bot from stdin, or play `script`; returns the number of turns."""
-    runtime = Runtime(settings)
+    """Talk to the bot from stdin, or play `script`; returns the number of turns. `runtime`
+    (tests) replaces the process's own; this function takes it over."""
+    runtime = runtime or Runtime(settings)
     session = uuid.uuid4().hex[:8]
-    own = CollectingChannel(session_channel(channel, session))
+    own = TerminalChannel(session_channel(channel, session), LocalUploads(settings))
     runtime.channels = []  # no Telegram or WhatsApp receiving here
     runtime.services.channels.clear()
     runtime.services.dispatcher.channels.clear()
@@ -225,7 +288,8 @@ async def run_terminal_chat(
                 if not raw.strip():
                     continue
                 text, press = parse_line(raw, script is None, len(chat.buttons))
-                result = await chat.send(text, press)
+                file = file_of(text) if press is None else None
+                result = await chat.send(text, press, file)
                 turns += 1
                 if as_json:
                     print(json.dumps(result, ensure_ascii=False), flush=True)
