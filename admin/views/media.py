@@ -1,24 +1,35 @@
 """Files residents sent: from the media directory while kept there (images, voice notes and
-videos the media stage read), else images fetched from their channel when it can download."""
+videos the media stage read), else images fetched from their channel when it can download.
+
+Staff also attach images to a knowledge item here (the fake notice it debunks): the image's
+hashes and words are stored with the item, so a resident forwarding a copy is answered with it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Message
 
+from admin import audit
 from admin.panel import Panel, int_param, requires
+from bot.channels.base import read_body_limited
 from bot.media.errors import MediaError
 from bot.media.probe import sniff
-from bot.media.stage import fetch
+from bot.media.stage import MediaStage, fetch
 from bot.media.store import MediaStore
 from bot.runtime.services import Services
+from domain.media import remember
 from domain.messages import Media
+from domain.models import KnowledgeItem
 from domain.models import Request as ResidentRequest
 
 log = logging.getLogger(__name__)
@@ -85,5 +96,99 @@ def _kept_file(data: bytes) -> Response:
     return Response(data, media_type=media_type, headers={"cache-control": "private, max-age=3600"})
 
 
+FORM_OVERHEAD = 16_000  # the CSRF token and the multipart framing around the file
+REFUSALS = {
+    "media_too_large": "The image is too large (bytes or pixels) to read.",
+    "media_unreadable": "The file is empty or damaged.",
+    "unsupported_media": "The file is not a JPEG, PNG, GIF or WebP image (by its content).",
+}
+
+
+def body_limited(
+    view: Callable[[Panel, Request], Awaitable[Response]],
+) -> Callable[[Panel, Request], Awaitable[Response]]:
+    """Refuse a body past the image limit while it is read (before the form is parsed)."""
+
+    async def wrapper(panel: Panel, request: Request) -> Response:
+        limit = panel.services.settings.media_max_image_bytes + FORM_OVERHEAD
+        body = await read_body_limited(request, limit)
+        if body is None:
+            return panel.render(request, "error.html", status_code=413,
+                                message=f"The file is larger than {limit // 1_000_000} MB.")
+        replayed = _replayed(request, body)
+        try:
+            return await view(panel, replayed)
+        finally:
+            await replayed.close()  # the parsed form's temporary file, whoever parsed it
+
+    return wrapper
+
+
+def _replayed(request: Request, body: bytes) -> Request:
+    given = False
+
+    async def receive() -> Message:
+        nonlocal given
+        if given:
+            return {"type": "http.disconnect"}
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)
+
+
+@body_limited
+@requires("moderator")
+async def attach(panel: Panel, request: Request) -> Response:
+    """Attach an uploaded image to a knowledge item (its hashes and the words read from it),
+    with the audit event in the same transaction."""
+    item_id = int_param(request.path_params["item_id"])
+    form = await request.form()
+    upload = form.get("file")
+    data = await upload.read() if isinstance(upload, UploadFile) else b""
+    async with panel.services.db.session() as session:
+        item = await session.get(KnowledgeItem, item_id)
+        language = item.language if item is not None else None
+    if item is None:
+        return panel.render(request, "error.html", status_code=404, message="No such item.")
+    problem = _not_an_image(data)
+    if problem is None:
+        try:
+            stage = MediaStage(panel.services.settings)
+            reading = await asyncio.to_thread(stage.read_now, data, language)
+        except MediaError as exc:
+            problem = REFUSALS.get(exc.reply_key, REFUSALS["media_unreadable"])
+    if problem is not None:
+        return panel.render(request, "error.html", status_code=400,
+                            message=f"Not attached: {problem}")
+    async with panel.services.db.session() as session:
+        await remember(session, reading.sha256, reading.phashes, item_id=item_id,
+                       text=reading.ocr_text)
+        await audit.record(session, "attach_media", request.state.staff.username,
+                           f"item:{item_id}", None,
+                           {"sha256": reading.sha256, "phash": list(reading.phashes),
+                            "words_read": reading.ocr_text[:300],
+                            "file_name": upload.filename if isinstance(upload, UploadFile)
+                            else None})
+    words = len(reading.ocr_text.split())
+    return panel.redirect(request, f"/knowledge/{item_id}",
+                          f"Image attached ({words} words read from it): residents who forward "
+                          "a copy of it are answered with this item.")
+
+
+def _not_an_image(data: bytes) -> str | None:
+    """Why these bytes are refused before reading them, or None for an image."""
+    if not data:
+        return REFUSALS["media_unreadable"]
+    try:
+        found = sniff(data[:64])
+    except MediaError as exc:
+        return REFUSALS.get(exc.reply_key, REFUSALS["media_unreadable"])
+    return None if found.kind == "image" else REFUSALS["unsupported_media"]
+
+
 def routes(panel: Panel) -> list[Route]:
-    return [Route("/media/{request_id:int}/{index:int}", partial(media, panel), methods=["GET"])]
+    return [
+        Route("/media/{request_id:int}/{index:int}", partial(media, panel), methods=["GET"]),
+        Route("/knowledge/{item_id:int}/media", partial(attach, panel), methods=["POST"]),
+    ]
