@@ -2,17 +2,17 @@
 item or open cluster a new file is a copy of.
 
 Perceptual hashes are compared by Hamming distance in Python over the hashes of active items
-and open clusters (a city's knowledge base holds thousands of images, not millions; a
-BK-tree or PostgreSQL's bit operations would be the next step at a larger scale).
+and open clusters, or only over `near_ids`, the rows an index found near the new file's
+(`bot.media.phash_index`: multi-index hashing, so a lookup does not read every stored hash).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import (
@@ -82,17 +82,22 @@ async def remember(session: AsyncSession, sha256: str, phashes: Iterable[str], *
 
 async def find_known(session: AsyncSession, sha256: str, phashes: Iterable[str],
                      max_distance: int, text: str = "",
-                     max_distance_without_words: int = 6) -> Known | None:
+                     max_distance_without_words: int = 6,
+                     near_ids: Collection[int] | None = None) -> Known | None:
     """The active item or open cluster holding this exact file or a close perceptual copy
-    whose words agree; an item wins over a cluster at the same distance."""
+    whose words agree; an item wins over a cluster at the same distance. With `near_ids`,
+    only those perceptual-hash rows are compared (an index's candidates)."""
+    perceptual = MediaHash.algorithm == HashAlgorithm.PHASH
+    if near_ids is not None:
+        perceptual = and_(perceptual, MediaHash.id.in_(list(near_ids)))
     candidates = await session.execute(
         select(MediaHash.algorithm, MediaHash.value, MediaHash.knowledge_item_id,
                MediaHash.cluster_id, MediaHash.text)
         .outerjoin(KnowledgeItem, KnowledgeItem.id == MediaHash.knowledge_item_id)
         .outerjoin(Cluster, Cluster.id == MediaHash.cluster_id)
         .where(or_(KnowledgeItem.status == ItemStatus.ACTIVE, Cluster.status.in_(OPEN_STATUSES)))
-        .where(or_(MediaHash.algorithm == HashAlgorithm.PHASH,
-                   MediaHash.value == sha256))
+        .where(or_(perceptual, and_(MediaHash.algorithm == HashAlgorithm.SHA256,
+                                    MediaHash.value == sha256)))
     )
     wanted = list(phashes)
     best: tuple[int, int, Known] | None = None  # (distance, 0 for an item / 1 for a cluster)

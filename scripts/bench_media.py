@@ -10,14 +10,21 @@ the word error rates below are a smoke test of the pipeline, not a measure of ac
 notes.
 
     .venv/bin/python scripts/bench_media.py            # about 3-4 minutes on 2 cores
+    .venv/bin/python scripts/bench_media.py --only lookup   # the pHash lookup alone (~1 min)
+
+The lookup section stores 100,000 pHashes (SQLite, on 1,000 active items) and times finding a
+new image's copies: comparing with every stored hash (what `find_known` did before the index)
+against the multi-index hashing index (`bot.media.phash_index`), checking both find the same.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
+import random
 import re
 import statistics
 import sys
@@ -33,8 +40,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.media.images import hamming  # noqa: E402
+from bot.media.phash_index import index_for  # noqa: E402
 from bot.media.stage import MediaStage  # noqa: E402
-from domain.media import is_copy, text_agrees  # noqa: E402
+from domain.db import Database  # noqa: E402
+from domain.media import find_known, is_copy, text_agrees  # noqa: E402
+from domain.models import HashAlgorithm, KnowledgeItem, MediaHash  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 from tests.media import samples  # noqa: E402
 
@@ -183,6 +193,79 @@ def video_bench(stage: MediaStage) -> dict[str, Any]:
             "wer": round(word_error_rate(SPEECH["en"][0], reading.transcript), 3)}
 
 
+def _flip(value: int, bits: int, rng: random.Random) -> int:
+    for bit in rng.sample(range(64), bits):
+        value ^= 1 << bit
+    return value
+
+
+async def _lookup_bench(stored: int, queries: int, cut: int) -> dict[str, Any]:
+    rng = random.Random(14)  # noqa: S311 - reproducible test data, not secrets
+    templates = [rng.getrandbits(64) for _ in range(stored // 100)]
+    values = [f"{_flip(rng.choice(templates), rng.randrange(0, 20), rng):016x}" if n % 2
+              else f"{rng.getrandbits(64):016x}" for n in range(stored)]
+    probes = [f"{_flip(int(rng.choice(values), 16), rng.randrange(0, 12), rng):016x}"
+              for _ in range(queries // 2)] + [f"{rng.getrandbits(64):016x}"
+                                               for _ in range(queries - queries // 2)]
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite+aiosqlite:///{tmp}/lookup.db")
+        await db.migrate()
+        items = 1000
+        async with db.session() as session:
+            session.add_all(KnowledgeItem(claim=f"item {n}", verdict="false") for n in range(items))
+        async with db.session() as session:
+            await session.execute(MediaHash.__table__.insert(), [  # type: ignore[attr-defined]
+                {"algorithm": HashAlgorithm.PHASH.value, "value": v,
+                 "knowledge_item_id": 1 + n % items} for n, v in enumerate(values)])
+        async with db.session() as session:
+            started = time.perf_counter()
+            index = await index_for(db, session)
+            built = time.perf_counter() - started
+        timings: dict[str, list[float]] = {"scan": [], "index": [], "index_probe": []}
+        same = 0
+        for probe in probes:
+            async with db.session() as session:
+                started = time.perf_counter()
+                scanned = await find_known(session, "0" * 64, [probe], cut)
+                timings["scan"].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                near = (await index_for(db, session)).near([probe], cut)
+                timings["index_probe"].append(time.perf_counter() - started)
+                indexed = await find_known(session, "0" * 64, [probe], cut, near_ids=near)
+                timings["index"].append(time.perf_counter() - started)
+            same += scanned == indexed
+        await db.dispose()
+    ms = {name: {"mean": round(1000 * statistics.mean(t), 2),
+                 "p95": round(1000 * sorted(t)[int(0.95 * (len(t) - 1))], 2)}
+          for name, t in timings.items()}
+    return {"stored": stored, "queries": len(probes), "cut": cut, "indexed": len(index),
+            "build_seconds": round(built, 2), "ms": ms, "same_answer": same,
+            "load_average": os.getloadavg()}
+
+
+def lookup_bench(stored: int = 100_000, queries: int = 60, cut: int = 16) -> dict[str, Any]:
+    return asyncio.run(_lookup_bench(stored, queries, cut))
+
+
+def lookup_markdown(x: dict[str, Any]) -> list[str]:
+    ms = x["ms"]
+    return ["## Finding a copy among stored pHashes", "",
+            f"{x['stored']:,} pHashes on 1,000 active items (SQLite), {x['queries']} new images "
+            f"(half near copies of stored ones), cut {x['cut']} bits; load average "
+            f"{', '.join(f'{v:.1f}' for v in x['load_average'])} while measuring (a busy "
+            "machine).", "",
+            "| lookup | mean ms | p95 ms |", "|---|---|---|",
+            f"| every stored hash read and compared | {ms['scan']['mean']} | "
+            f"{ms['scan']['p95']} |",
+            f"| index (multi-index hashing), then only its candidates read | "
+            f"{ms['index']['mean']} | {ms['index']['p95']} |",
+            f"| ... of which the index probe | {ms['index_probe']['mean']} | "
+            f"{ms['index_probe']['p95']} |", "",
+            f"Same item found both ways for {x['same_answer']} of {x['queries']} images. "
+            f"Building the index from the table: {x['build_seconds']} s (once per process and "
+            "every 10 minutes).", ""]
+
+
 def markdown(result: dict[str, Any]) -> str:
     lines = ["# Media benchmark", "", f"Machine: {result['machine']}. Made by "
              "`scripts/bench_media.py` (`make bench`); every file is generated by the script.",
@@ -225,13 +308,25 @@ def markdown(result: dict[str, Any]) -> str:
               f"{v['ocr_char_accuracy']}, WER {v['wer']}.", "",
               "## CPU seconds per item (this process and its tesseract/ffmpeg children)", "",
               f"image: {c['image']} s, voice note (3-6 s of speech): {c['audio']} s.", ""]
+    if "lookup" in result:
+        lines += lookup_markdown(result["lookup"])
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "bench")
+    parser.add_argument("--only", choices=["lookup"],
+                        help="run one section, keeping the other figures of media.json")
     args = parser.parse_args()
+    if args.only == "lookup":
+        result = json.loads((args.out / "media.json").read_text())
+        result["lookup"] = lookup_bench()
+        (args.out / "media.json").write_text(json.dumps(result, ensure_ascii=False, indent=2)
+                                             + "\n")
+        (args.out / "media.md").write_text(markdown(result))
+        print("\n".join(lookup_markdown(result["lookup"])))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         stage = MediaStage(Settings(_env_file=None, media_dir=os.environ.get(  # type: ignore[call-arg]
             "RUMOURBOT_MEDIA_DIR", tmp)))
@@ -244,6 +339,7 @@ def main() -> None:
             "minute_note": minute_note(stage), "video": video_bench(stage),
             "cpu_seconds_per_item": {"image": round(statistics.mean(image_cpu), 2),
                                      "audio": round(statistics.mean(audio_cpu), 2)},
+            "lookup": lookup_bench(),
         }
     args.out.mkdir(exist_ok=True)
     (args.out / "media.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.media.phash_index import index_for
 from bot.media.stage import MediaReading
+from domain.db import Database
 from domain.media import find_known, remember
 from domain.messages import InboundMessage
 from domain.models import Cluster, Request
+from domain.settings import Settings
 
 if TYPE_CHECKING:
     from bot.conversation.claims import ClaimDesk
@@ -19,6 +24,15 @@ if TYPE_CHECKING:
 
 NOTHING_READ = "({kind}: no words could be read)"
 MIN_BODY_WORDS = 3
+
+
+async def near(db: Database, session: AsyncSession, settings: Settings,
+               reading: MediaReading) -> list[int]:
+    """The stored item and cluster pHashes close enough to be compared with this file's."""
+    if not reading.phashes:
+        return []
+    cut = max(settings.media_phash_max_distance, settings.media_phash_max_distance_without_words)
+    return (await index_for(db, session)).near(reading.phashes, cut)
 
 
 def claim_text(message: InboundMessage, reading: MediaReading | None) -> str:
@@ -70,7 +84,9 @@ async def answer_by_media(desk: ClaimDesk, turn: Turn, request: Request,
     settings = desk.services.settings
     known = await find_known(turn.session, reading.sha256, reading.phashes,
                              settings.media_phash_max_distance, reading.ocr_text,
-                             settings.media_phash_max_distance_without_words)
+                             settings.media_phash_max_distance_without_words,
+                             near_ids=await near(desk.services.db, turn.session, settings,
+                                                      reading))
     await remember(turn.session, reading.sha256, reading.phashes, request_id=request.id,
                    text=reading.ocr_text)
     if known is not None and known.item_id is not None:

@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from bot.media.claims import best_decision, claim_text
+from bot.media.claims import best_decision, claim_text, near
 from bot.media.errors import MediaError
 from bot.media.stage import MediaStage
 from bot.runtime.operations import _ready
@@ -31,7 +31,9 @@ async def check_file(settings: Settings, path: Path, language: str | None,
         async with services.db.session() as session:
             known = await find_known(session, reading.sha256, reading.phashes,
                                      settings.media_phash_max_distance, reading.ocr_text,
-                             settings.media_phash_max_distance_without_words)
+                                     settings.media_phash_max_distance_without_words,
+                                     near_ids=await near(services.db, session, settings,
+                                                          reading))
         message = InboundMessage(channel="cli", sender="cli", message_id="cli", text=caption)
         text = claim_text(message, reading)[: settings.max_message_chars]
         decision = await best_decision(services.knowledge, message, reading, text,
