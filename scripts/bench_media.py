@@ -263,7 +263,7 @@ def lookup_markdown(x: dict[str, Any]) -> list[str]:
             f"{ms['index_probe']['p95']} |", "",
             f"Same item found both ways for {x['same_answer']} of {x['queries']} images. "
             f"Building the index from the table: {x['build_seconds']} s (once per process and "
-            "every 10 minutes).", ""]
+            "every 6 hours; the first image a process reads waits for it).", ""]
 
 
 def markdown(result: dict[str, Any]) -> str:

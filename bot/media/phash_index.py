@@ -14,9 +14,11 @@ the triangle inequality prunes almost nothing (unrelated pHashes differ by 32 +-
 nearly every child of a node lies within d +- 16), and it is about as slow as the scan.
 
 One index per database per process, following the `media_hashes` table by id (looking back
-1,000 rows every 30 s, for rows whose transaction committed late) and rebuilt every 10 minutes, which also drops the
-hashes of deleted requests, clusters and items. Only hashes of items and clusters are indexed:
-those are the only ones a copy can be answered or grouped by.
+1,000 rows every 30 s, for rows whose transaction committed late) and rebuilt every 6 hours,
+which drops the hashes of deleted requests, clusters and items (until then they only cost a
+little memory: candidates are read back from the table, so a deleted row is never matched).
+The first image a process reads builds the index: seconds for 100,000 hashes. Only hashes of
+items and clusters are indexed: those are the only ones a copy can be answered or grouped by.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ BANDS = 4
 BAND_BITS = BITS // BANDS
 OVERLAP = 1000  # rows re-read below the cursor: an insert whose transaction committed late
 OVERLAP_SECONDS = 30.0  # ... every this often (otherwise only rows past the cursor are read)
-REBUILD_SECONDS = 600.0
+REBUILD_SECONDS = 6 * 3600.0  # drops deleted rows; rebuilding 100k hashes takes seconds
 MAX_CANDIDATES = 2000
 READ_BATCH = 50_000
 
