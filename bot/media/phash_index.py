@@ -70,7 +70,7 @@ class PhashIndex:
         self._faiss = _faiss()
         self._index: Any = self._faiss.IndexBinaryMultiHash(BITS, BANDS, BAND_BITS)
         self._ids: list[int] = []  # the index's position -> media_hashes row id
-        self._seen: set[int] = set()
+        self._seen: dict[int, str] = {}  # row id -> the value indexed for it
         self.cursor = 0
         self.built = time.monotonic()
         self.looked_back = self.built
@@ -80,13 +80,15 @@ class PhashIndex:
         return len(self._ids)
 
     def add(self, rows: Sequence[tuple[int, str]]) -> None:
-        """Index `(row id, hex pHash)` pairs (rows already indexed are skipped)."""
-        fresh = [(i, v) for i, v in rows if i not in self._seen and is_phash(v)]
+        """Index `(row id, hex pHash)` pairs. Rows already indexed with that value are skipped;
+        a row id seen with another value (SQLite reuses the ids of deleted newest rows) is
+        indexed again: the stale entry only yields a candidate the table then disproves."""
+        fresh = [(i, v) for i, v in rows if self._seen.get(i) != v and is_phash(v)]
         if not fresh:
             return
         self._index.add(codes(v for _, v in fresh))
         self._ids += [i for i, _ in fresh]
-        self._seen.update(i for i, _ in fresh)
+        self._seen.update(fresh)
         self.cursor = max(self.cursor, max(i for i, _ in fresh))
 
     def near(self, phashes: Iterable[str], max_distance: int,

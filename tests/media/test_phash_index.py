@@ -89,3 +89,10 @@ async def test_the_index_follows_item_hashes_only(database: Database) -> None:
         again = await index_for(database, session)
     assert again is index and len(index) == 2
     assert index.near(["ffff0000ffff0001"], 6) and not index.near(["1234123412341234"], 6)
+
+
+def test_a_reused_row_id_is_indexed_with_its_new_value() -> None:
+    index = PhashIndex()
+    index.add([(1, "0000000000000000"), (2, "00000000ffffffff")])
+    index.add([(2, "ffffffff00000000")])  # row 2 deleted, its id given to a new row
+    assert index.near(["ffffffff00000001"], 6) == [2] and len(index) == 3
