@@ -17,11 +17,11 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Message
 
 from admin import audit
 from admin.panel import Panel, int_param, requires
 from bot.channels.base import read_body_limited
+from bot.channels.webchat import with_body
 from bot.media.errors import MediaError
 from bot.media.probe import sniff
 from bot.media.stage import MediaStage, fetch
@@ -115,26 +115,13 @@ def body_limited(
         if body is None:
             return panel.render(request, "error.html", status_code=413,
                                 message=f"The file is larger than {limit // 1_000_000} MB.")
-        replayed = _replayed(request, body)
+        replayed = with_body(request, body)
         try:
             return await view(panel, replayed)
         finally:
             await replayed.close()  # the parsed form's temporary file, whoever parsed it
 
     return wrapper
-
-
-def _replayed(request: Request, body: bytes) -> Request:
-    given = False
-
-    async def receive() -> Message:
-        nonlocal given
-        if given:
-            return {"type": "http.disconnect"}
-        given = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return Request(request.scope, receive)
 
 
 @body_limited

@@ -284,7 +284,7 @@ class WebChat:
             await self._deliver(request, chat_id, "", refusal("!too_large"))
             return JSONResponse({"ok": True, "refused": "too large"}, status_code=413)
         try:
-            form = await _replayed(request, body).form(max_files=1, max_fields=2)
+            form = await with_body(request, body).form(max_files=1, max_fields=2)
         except (HTTPException, MultiPartException):
             return JSONResponse({"error": "expected a file"}, status_code=400)
         try:
@@ -382,7 +382,7 @@ def same_origin(request: Request, public_url: str) -> bool:
     return netloc in (request.headers.get("host", ""), urlsplit(public_url).netloc)
 
 
-def _replayed(request: Request, body: bytes) -> Request:
+def with_body(request: Request, body: bytes) -> Request:
     """`request` with its (already read, size-checked) body, for the form parser."""
     given = False
 
