@@ -14,12 +14,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from admin import audit
-from admin.views import knowledge_texts
 from admin.panel import Panel, form_str, int_param, requires
+from admin.views import knowledge_texts
 from bot.conversation.catalogue import TOPICS, languages
 from domain.knowledge import ItemData, retire_item, upsert_item
-from domain.variants import variants_of
 from domain.models import Answer, ItemKind, ItemStatus, KnowledgeItem, Verdict, utcnow
+from domain.variants import variants_of
 
 PAGE = 50
 FIELDS = ("claim", "verdict", "explanation", "source_url", "topic", "language", "kind", "status")
@@ -80,8 +80,7 @@ def found_in(item: KnowledgeItem, q: str) -> list[tuple[str, str]]:
     return [
         (language, str(fields.get("claim") or ""))
         for language, fields in sorted((item.translations or {}).items())
-        if isinstance(fields, dict)
-        and any(words in str(v).casefold() for v in fields.values())
+        if isinstance(fields, dict) and any(words in str(v).casefold() for v in fields.values())
     ]
 
 

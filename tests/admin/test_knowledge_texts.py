@@ -64,16 +64,17 @@ async def test_translations_added_edited_removed_and_searched(
         saved = await moderator.post(
             url, data={"language": language, "claim": claim, "csrf_token": csrf}
         )
-        assert saved.status_code == 303 and "Translation saved" in (
-            await moderator.get(saved.headers["location"])
-        ).text
+        assert (
+            saved.status_code == 303
+            and "Translation saved" in (await moderator.get(saved.headers["location"])).text
+        )
     # the Arabic translation, forwarded verbatim, is answered (the index followed the edit)
     assert await outcome_of(runtime, "ar1", AR, "ar") == "answer"
 
     # search in Swahili and in Arabic finds the item by its translation, and shows it
     for words in ("utasa kwa wasichana", "يسبب العقم"):
         found = (await moderator.get("/admin/knowledge", params={"q": words})).text
-        assert f"/admin/knowledge/{item_id}\"" in found and words in found, words
+        assert f'/admin/knowledge/{item_id}"' in found and words in found, words
     assert "Nothing found" in (await moderator.get("/admin/knowledge?q=zzzz%25_")).text
 
     edited = await moderator.post(
@@ -83,9 +84,7 @@ async def test_translations_added_edited_removed_and_searched(
     assert edited.status_code == 303
     page = (await moderator.get(f"/admin/knowledge/{item_id}")).text
     assert "Hakuna utafiti." in page and AR in page
-    removed = await moderator.post(
-        url, data={"language": "ar", "remove": "1", "csrf_token": csrf}
-    )
+    removed = await moderator.post(url, data={"language": "ar", "remove": "1", "csrf_token": csrf})
     assert removed.status_code == 303
     page = (await moderator.get(f"/admin/knowledge/{item_id}")).text
     assert AR not in page and SW in page
@@ -93,7 +92,9 @@ async def test_translations_added_edited_removed_and_searched(
 
     changes = await events(runtime, "edit_translation")
     assert [e.after["language"] for e in changes] == ["sw", "ar", "sw"]
-    assert changes[-1].before["claim"] == SW and changes[-1].after["explanation"] == "Hakuna utafiti."
+    assert (
+        changes[-1].before["claim"] == SW and changes[-1].after["explanation"] == "Hakuna utafiti."
+    )
     assert (await events(runtime, "remove_translation"))[0].before["claim"] == AR
     # refused: empty claim, the item's own language, an unknown language, a missing one
     for bad in (
