@@ -70,7 +70,7 @@ def parse(data: dict[str, Any], where: str = "topics file") -> Topics:
                 f"{where}: topic {name[:50]!r} must be lowercase letters, digits, '-' or '_'"
             )
         if not isinstance(given, dict) or not all(isinstance(v, str) for v in given.values()):
-            raise TopicsInvalid(f"{where}: the labels of {name!r} must be `language = \"text\"`")
+            raise TopicsInvalid(f'{where}: the labels of {name!r} must be `language = "text"`')
         labels[name] = {str(k)[:10]: v.strip()[:100] for k, v in given.items() if v.strip()}
     return Topics(tuple(entries), labels)
 

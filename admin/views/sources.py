@@ -156,7 +156,5 @@ def routes(panel: Panel) -> list[Route]:
     return [
         Route("/sources", partial(list_sources, panel), methods=["GET"]),
         Route("/sources", partial(add_source, panel), methods=["POST"]),
-        Route(
-            "/sources/{name:str}/{action:str}", partial(change_source, panel), methods=["POST"]
-        ),
+        Route("/sources/{name:str}/{action:str}", partial(change_source, panel), methods=["POST"]),
     ]
