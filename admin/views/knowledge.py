@@ -16,7 +16,7 @@ from starlette.routing import Route
 from admin import audit
 from admin.panel import Panel, form_str, int_param, requires
 from admin.views import knowledge_texts
-from bot.conversation.catalogue import TOPICS, languages
+from bot.conversation.catalogue import TOPICS, languages, topic_label
 from domain.knowledge import ItemData, retire_item, upsert_item
 from domain.models import Answer, ItemKind, ItemStatus, KnowledgeItem, Verdict, utcnow
 from domain.variants import variants_of
@@ -135,7 +135,13 @@ async def _item(panel: Panel, item_id: int) -> tuple[KnowledgeItem | None, dict[
         "answer": answer,
         "variants": variants,
         "ORIGIN_LABELS": knowledge_texts.ORIGIN_LABELS,
+        "TOPIC_LABELS": topic_labels(),
     }
+
+
+def topic_labels() -> dict[str, str]:
+    """The city's topics (domain.topics) with their English labels, for the topic select."""
+    return {topic: topic_label(topic, "en") for topic in TOPICS}
 
 
 @requires("viewer")
@@ -212,7 +218,11 @@ async def retire(panel: Panel, request: Request) -> Response:
 @requires("moderator")
 async def new_statement_page(panel: Panel, request: Request) -> Response:
     return panel.render(
-        request, "knowledge_new.html", values={"verdict": "true", "language": "en"}, errors=[]
+        request,
+        "knowledge_new.html",
+        values={"verdict": "true", "language": "en"},
+        errors=[],
+        TOPIC_LABELS=topic_labels(),
     )
 
 
@@ -221,7 +231,12 @@ async def add_statement(panel: Panel, request: Request) -> Response:
     values, errors = item_form(await request.form())
     if errors:
         return panel.render(
-            request, "knowledge_new.html", status_code=400, values=values, errors=errors
+            request,
+            "knowledge_new.html",
+            status_code=400,
+            values=values,
+            errors=errors,
+            TOPIC_LABELS=topic_labels(),
         )
     actor = request.state.staff.username
     async with panel.services.db.session() as session:

@@ -23,7 +23,6 @@ SHOTS = Path("/tmp/rumourbot-screens")
 
 
 async def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
@@ -32,6 +31,11 @@ async def outcome(runtime: Runtime, chat: str, text: str) -> str:
     async with runtime.services.db.session() as session:
         query = select(Request.outcome).where(Request.text == text).order_by(Request.id.desc())
         return str((await session.scalars(query)).first())
+
+
+@pytest.fixture(autouse=True)
+def _shots_folder() -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
 
 
 async def test_knowledge_item_texts_and_sources_in_the_browser(runtime: Runtime) -> None:

@@ -9,6 +9,7 @@ from bot.runtime.app import Runtime
 from domain.knowledge import ItemData, upsert_item
 from domain.models import AuditEvent, KnowledgeVariant, Request, VariantSource, VariantStatus
 from domain.residents import resident_for
+from domain.topics import Topics, use_topics
 from tests.admin.conftest import ask, csrf_of
 
 MEASLES = "The measles vaccine given at schools causes infertility in girls."
@@ -189,3 +190,26 @@ async def test_viewer_sees_texts_but_cannot_change_them(
         assert response.status_code == 403
     no_csrf = await viewer.post(f"/admin/knowledge/{item_id}/variants", data={"text": CHAIN})
     assert no_csrf.status_code == 403
+
+
+async def test_the_topic_list_is_the_citys(runtime: Runtime, moderator: httpx.AsyncClient) -> None:
+    use_topics(Topics(("water", "floods"), {"floods": {"en": "Floods", "sw": "Mafuriko"}}))
+    try:
+        item_id = await add_item(runtime)
+        page = (await moderator.get(f"/admin/knowledge/{item_id}")).text
+        assert '<option value="floods" >Floods</option>' in page
+        assert '<option value="health"' not in page
+        form = {
+            "claim": MEASLES,
+            "verdict": "false",
+            "language": "en",
+            "topic": "floods",
+            "csrf_token": csrf_of(page),
+        }
+        assert (await moderator.post(f"/admin/knowledge/{item_id}", data=form)).status_code == 303
+        health = await moderator.post(
+            f"/admin/knowledge/{item_id}", data={**form, "topic": "health"}
+        )
+        assert health.status_code == 400 and "Choose a valid topic." in health.text
+    finally:
+        use_topics(None)
