@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import ItemKind, ItemStatus, KnowledgeItem, Verdict, utcnow
 from domain.text import clean, clip, http_url
+from domain.topics import city_topics
 
 VERDICT_ALIASES = {
     "fake": Verdict.FALSE,
@@ -102,6 +103,9 @@ class ItemData:
                 translations = json.loads(translations) if translations.strip() else {}
             except (ValueError, RecursionError) as exc:
                 raise ImportError_("'translations' is not valid JSON") from exc
+        topic = str(row.get("topic") or "").strip() or None
+        if topic is not None and topic not in city_topics():
+            raise ImportError_(city_topics().unknown_message(topic))
         return cls(
             claim=claim[:5000],
             verdict=parse_verdict(row.get("verdict") or row.get("rating")).value,
@@ -110,7 +114,7 @@ class ItemData:
             publisher=row.get("publisher") or None,
             published_at=parse_date(row.get("published_at") or row.get("date")),
             language=str(row.get("language") or row.get("lang") or "en")[:10],
-            topic=row.get("topic") or None,
+            topic=topic,
             kind=ItemKind.STATEMENT
             if row.get("kind") == ItemKind.STATEMENT
             else ItemKind.FACT_CHECK,

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     fonts_dir: str = "/usr/share/fonts/truetype/noto"
     roles: str = "resident,influencer,community_leader,journalist,partner_organisation"
     areas: str = ""
+    topics_file: str | None = None  # TOML list of the city's topics (domain.topics); else six
 
     telegram_token: SecretStr | None = None
     telegram_bot_username: str | None = None

@@ -13,7 +13,7 @@ from _local import services, show
 from factcheck_connectors import manage
 
 SAMPLE = """id,claim,verdict,explanation,url,topic
-st-1,The city will charge residents for rubbish bags from January,false,Rubbish bags stay free.,https://city.example/st-1,waste
+st-1,The city will charge residents for rubbish bags from January,false,Rubbish bags stay free.,https://city.example/st-1,
 """
 
 

@@ -29,7 +29,6 @@ async def main() -> None:
                         {
                             "id": "n-1",
                             "verdict": "false",
-                            "topic": "education",
                             "claim": "National exams are postponed to January",
                             "explanation": "Exams go ahead as planned.",
                         }

@@ -19,7 +19,8 @@ SAMPLE = """<?xml version="1.0"?><rss version="2.0"><channel><title>City press o
 async def main() -> None:
     url = sys.argv[1] if len(sys.argv) > 1 else serve(SAMPLE, "application/rss+xml")
     async with services() as svc:
-        status = await manage.add_source(svc, "rss", "city-press", {"url": url, "topic": "safety"})
+        config = {"url": url, "topic": "security"}
+        status = await manage.add_source(svc, "rss", "city-press", config)
         print(f"added {status.name}: {status.items_total} statements")
         report = await manage.run_source_now(svc, "city-press")  # conditional GET: 304
         print(f"second run: {report.fetched} fetched, ok={report.ok}")

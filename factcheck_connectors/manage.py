@@ -4,16 +4,20 @@ enable/disable, remove. Secrets are masked in everything returned here."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime.services import Services
 from domain.db import Database
 from domain.models import Source, utcnow
+from domain.text import http_url
+from domain.topics import city_topics
 from factcheck_connectors import registry
 from factcheck_connectors.base import ConnectorSpec, SourceInvalid
 from factcheck_connectors.push import hash_token, new_token
@@ -31,6 +35,9 @@ from factcheck_connectors.store import ingest
 MASK = "••••••"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 KINDS: dict[str, ConnectorSpec] = {kind: cls.spec for kind, cls in registry.available().items()}
+ADDRESS_FIELDS = ("url", "urls", "location")  # fields that name where a source is fetched from
+# An audit hook: called in the transaction that changes the source, with before and after.
+Audit = Callable[[AsyncSession, dict[str, Any] | None, dict[str, Any] | None], Awaitable[None]]
 
 
 @dataclass
@@ -83,6 +90,31 @@ def status_of(source: Source, token: str | None = None) -> SourceStatus:
     )
 
 
+def audit_state(source: Source) -> dict[str, Any]:
+    """What an audit event keeps of a source (secrets masked)."""
+    status = status_of(source)
+    return {
+        "name": status.name,
+        "kind": status.kind,
+        "enabled": status.enabled,
+        "config": status.config,
+        "managed_by": status.managed_by,
+    }
+
+
+def check_addresses(config: dict[str, str]) -> None:
+    """Addresses given from outside (the panel) are absolute http(s) URLs with a host: no
+    `javascript:`, no `file:`, no local paths. Private addresses are refused when fetched
+    (`PublicOnlyTransport`, unless RUMOURBOT_CONNECTOR_PRIVATE_HOSTS allows them)."""
+    for key in ADDRESS_FIELDS:
+        for value in re.split(r"[\s,]+", str(config.get(key) or "").strip()):
+            if value and http_url(value) is None:
+                raise SourceInvalid(
+                    f"'{key}' must be a web address starting with http:// or https:// "
+                    f"(got {value[:80]!r})"
+                )
+
+
 async def list_sources(db: Database) -> list[SourceStatus]:
     async with db.session() as session:
         rows = (await session.scalars(select(Source).order_by(Source.name))).all()
@@ -114,6 +146,9 @@ def check_config(kind: str, name: str, config: dict[str, str]) -> ConnectorSpec:
     missing = [f for f in spec.required if not str(config.get(f) or "").strip()]
     if missing:
         raise SourceInvalid(f"a {kind} source needs {', '.join(missing)}")
+    topic = str(config.get("topic") or "").strip()
+    if topic and topic not in city_topics():
+        raise SourceInvalid(city_topics().unknown_message(topic))
     return spec
 
 
@@ -124,8 +159,10 @@ async def add_source(
     config: dict[str, str],
     *,
     client: httpx.AsyncClient | None = None,
+    audit: Audit | None = None,
 ) -> SourceStatus:
-    """Build the connector, fetch once, and only then save the source with what it fetched.
+    """Build the connector, fetch once, and only then save the source with what it fetched
+    (and `audit` it in the same transaction).
 
     A source that cannot be fetched or yields an unusable payload is refused with
     `SourceInvalid` (a temporary outage too: the message says to try again later)."""
@@ -163,6 +200,8 @@ async def add_source(
             source.last_run_items = source.items_total = counts.changed
             interval = interval_of(source, services.settings.sync_interval_seconds)
             source.next_run_at = utcnow() + timedelta(seconds=interval)
+        if audit is not None:
+            await audit(session, None, audit_state(source))
     await services.knowledge.refresh()
     status = await get_source(services.db, name)
     assert status is not None  # noqa: S101 - just saved
@@ -194,19 +233,29 @@ async def run_source_now(
     return await Runner(services, client=client).run_source(name)
 
 
-async def set_enabled(db: Database, name: str, enabled: bool) -> SourceStatus:
+async def set_enabled(
+    db: Database, name: str, enabled: bool, audit: Audit | None = None
+) -> SourceStatus:
+    """Pause (False) or resume (True) a source; a resumed one runs at the next tick."""
     async with db.session() as session:
         source = await source_row(session, name)
+        before = audit_state(source)
         source.enabled = enabled
         if enabled:
             source.next_run_at = utcnow()
+        if audit is not None:
+            await audit(session, before, audit_state(source))
         return status_of(source)
 
 
-async def remove_source(db: Database, name: str) -> None:
+async def remove_source(db: Database, name: str, audit: Audit | None = None) -> None:
     """Forget the source; the items it brought stay in the knowledge base."""
     async with db.session() as session:
-        await session.delete(await source_row(session, name))
+        source = await source_row(session, name)
+        before = audit_state(source)
+        await session.delete(source)
+        if audit is not None:
+            await audit(session, before, None)
 
 
 async def rotate_token(db: Database, name: str) -> str:

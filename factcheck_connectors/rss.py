@@ -19,6 +19,7 @@ import httpx
 
 from domain.knowledge import ItemData, parse_verdict
 from domain.models import ItemKind
+from domain.topics import city_topics
 from factcheck_connectors.base import (
     ConnectorContext,
     ConnectorSpec,
@@ -117,7 +118,7 @@ class RssFeed:
             publisher=publisher,
             published_at=entry_date(entry),
             language=language[:10],
-            topic=(self.topic or (tags[0] if tags else None) or None),
+            topic=self.topic or city_topics().find(tags[0] if tags else None),
             kind=ItemKind.STATEMENT,
             origin="source",
             external_id=str(external)[:500],

@@ -15,6 +15,7 @@ from typing import Any
 from domain.knowledge import ItemData, parse_date, parse_verdict
 from domain.models import ItemKind, KnowledgeItem, Verdict
 from domain.text import http_url
+from domain.topics import city_topics
 
 RATING_VALUE = {
     Verdict.FALSE: 1,
@@ -163,7 +164,8 @@ def item_from_claim_review(
         explanation = f"Claim by {claimant}."
     external = url or hashlib.sha256(claim.encode()).hexdigest()[:32]
     keywords = review.get("keywords")
-    topic = _text(keywords).split(",")[0].strip() or None if keywords else None
+    # a keyword that names one of the city's topics; other keywords are not topics
+    topic = city_topics().find(_text(keywords).split(",")[0]) if keywords else None
     return ItemData(
         claim=claim[:5000],
         verdict=verdict.value,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from functools import partial
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Text, cast, func, or_, select
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,9 +15,11 @@ from starlette.routing import Route
 
 from admin import audit
 from admin.panel import Panel, form_str, int_param, requires
-from bot.conversation.catalogue import TOPICS, languages
+from admin.views import knowledge_texts
+from bot.conversation.catalogue import TOPICS, languages, topic_label
 from domain.knowledge import ItemData, retire_item, upsert_item
 from domain.models import Answer, ItemKind, ItemStatus, KnowledgeItem, Verdict, utcnow
+from domain.variants import variants_of
 
 PAGE = 50
 FIELDS = ("claim", "verdict", "explanation", "source_url", "topic", "language", "kind", "status")
@@ -49,6 +52,38 @@ def item_form(form: FormData) -> tuple[dict[str, Any], list[str]]:
     return values, errors
 
 
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def matches(q: str) -> Any:
+    """Claim, explanation or any stored translation contains `q` (case-insensitive).
+
+    Translations are a JSON column, stored with non-ASCII letters escaped (\\u0645...), so
+    the JSON text is searched for both spellings of the words."""
+    stored = json.dumps(q)[1:-1]
+    translations = cast(KnowledgeItem.translations, Text)
+    return or_(
+        KnowledgeItem.claim.ilike(_like(q), escape="\\"),
+        KnowledgeItem.explanation.ilike(_like(q), escape="\\"),
+        translations.ilike(_like(q), escape="\\"),
+        translations.ilike(_like(stored), escape="\\"),
+    )
+
+
+def found_in(item: KnowledgeItem, q: str) -> list[tuple[str, str]]:
+    """(language, claim) of the translations that hold the words searched for."""
+    words = q.casefold()
+    if words in item.claim.casefold() or words in (item.explanation or "").casefold():
+        return []
+    return [
+        (language, str(fields.get("claim") or ""))
+        for language, fields in sorted((item.translations or {}).items())
+        if isinstance(fields, dict) and any(words in str(v).casefold() for v in fields.values())
+    ]
+
+
 @requires("viewer")
 async def list_items(panel: Panel, request: Request) -> Response:
     params = request.query_params
@@ -60,10 +95,7 @@ async def list_items(panel: Panel, request: Request) -> Response:
     page = max(int_param(params.get("page"), 1), 1)
     query = select(KnowledgeItem)
     if q:
-        like = f"%{q}%"
-        query = query.where(
-            or_(KnowledgeItem.claim.ilike(like), KnowledgeItem.explanation.ilike(like))
-        )
+        query = query.where(matches(q))
     if kind in {k.value for k in ItemKind}:
         query = query.where(KnowledgeItem.kind == kind)
     if status in {s.value for s in ItemStatus}:
@@ -81,6 +113,7 @@ async def list_items(panel: Panel, request: Request) -> Response:
         request,
         "knowledge.html",
         items=items,
+        found_in={item.id: found_in(item, q) for item in items} if q else {},
         q=q,
         kind=kind,
         status=status,
@@ -90,22 +123,34 @@ async def list_items(panel: Panel, request: Request) -> Response:
     )
 
 
-async def _item(panel: Panel, item_id: int) -> tuple[KnowledgeItem | None, Answer | None]:
+async def _item(panel: Panel, item_id: int) -> tuple[KnowledgeItem | None, dict[str, Any]]:
+    """The item and what its page shows beside the form: answer, variants."""
     async with panel.services.db.session() as session:
         item = await session.get(KnowledgeItem, item_id)
         answer = await session.scalar(
             select(Answer).where(Answer.knowledge_item_id == item_id).limit(1)
         )
-    return item, answer
+        variants = await variants_of(session, item_id) if item is not None else []
+    return item, {
+        "answer": answer,
+        "variants": variants,
+        "ORIGIN_LABELS": knowledge_texts.ORIGIN_LABELS,
+        "TOPIC_LABELS": topic_labels(),
+    }
+
+
+def topic_labels() -> dict[str, str]:
+    """The city's topics (domain.topics) with their English labels, for the topic select."""
+    return {topic: topic_label(topic, "en") for topic in TOPICS}
 
 
 @requires("viewer")
 async def item_page(panel: Panel, request: Request) -> Response:
-    item, answer = await _item(panel, int_param(request.path_params["item_id"]))
+    item, extra = await _item(panel, int_param(request.path_params["item_id"]))
     if item is None:
         return panel.render(request, "error.html", status_code=404, message="No such item.")
     return panel.render(
-        request, "knowledge_item.html", item=item, values=item_state(item), answer=answer, errors=[]
+        request, "knowledge_item.html", item=item, values=item_state(item), errors=[], **extra
     )
 
 
@@ -113,7 +158,7 @@ async def item_page(panel: Panel, request: Request) -> Response:
 async def edit_item(panel: Panel, request: Request) -> Response:
     item_id = int_param(request.path_params["item_id"])
     values, errors = item_form(await request.form())
-    item, answer = await _item(panel, item_id)
+    item, extra = await _item(panel, item_id)
     if item is None:
         return panel.render(request, "error.html", status_code=404, message="No such item.")
     if errors:
@@ -123,8 +168,8 @@ async def edit_item(panel: Panel, request: Request) -> Response:
             status_code=400,
             item=item,
             values=values,
-            answer=answer,
             errors=errors,
+            **extra,
         )
     async with panel.services.db.session() as session:
         row = await session.get(KnowledgeItem, item_id)
@@ -173,7 +218,11 @@ async def retire(panel: Panel, request: Request) -> Response:
 @requires("moderator")
 async def new_statement_page(panel: Panel, request: Request) -> Response:
     return panel.render(
-        request, "knowledge_new.html", values={"verdict": "true", "language": "en"}, errors=[]
+        request,
+        "knowledge_new.html",
+        values={"verdict": "true", "language": "en"},
+        errors=[],
+        TOPIC_LABELS=topic_labels(),
     )
 
 
@@ -182,7 +231,12 @@ async def add_statement(panel: Panel, request: Request) -> Response:
     values, errors = item_form(await request.form())
     if errors:
         return panel.render(
-            request, "knowledge_new.html", status_code=400, values=values, errors=errors
+            request,
+            "knowledge_new.html",
+            status_code=400,
+            values=values,
+            errors=errors,
+            TOPIC_LABELS=topic_labels(),
         )
     actor = request.state.staff.username
     async with panel.services.db.session() as session:
@@ -215,4 +269,5 @@ def routes(panel: Panel) -> list[Route]:
         Route("/knowledge/{item_id:int}", partial(item_page, panel), methods=["GET"]),
         Route("/knowledge/{item_id:int}", partial(edit_item, panel), methods=["POST"]),
         Route("/knowledge/{item_id:int}/retire", partial(retire, panel), methods=["POST"]),
+        *knowledge_texts.routes(panel),
     ]

@@ -9,9 +9,11 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from domain.topics import TopicNames, city_topics
+
 LOCALES = Path(__file__).with_name("locales")
 FALLBACK = "en"
-TOPICS = ("water", "health", "elections", "security", "scams", "transport")
+TOPICS = TopicNames()  # the city's topics (RUMOURBOT_TOPICS_FILE), see domain.topics
 RTL_LANGUAGES = frozenset({"ar", "dv", "fa", "he", "ur"})
 
 
@@ -47,5 +49,10 @@ def text(key: str, language: str | None, **values: str) -> str:
 
 
 def topic_label(topic: str, language: str | None) -> str:
-    key = f"topic.{topic}"
-    return text(key, language) if key in _catalogues()[FALLBACK] else topic
+    """The topics file's label in `language`, else the catalogue's, else its English label."""
+    key, given = f"topic.{topic}", city_topics().labels.get(topic) or {}
+    if resolve_language(language) in given:
+        return given[resolve_language(language)]
+    if key in _catalogues()[FALLBACK]:
+        return text(key, language)
+    return given.get(FALLBACK) or topic

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from bot.runtime.services import Services
+from domain.topics import DEFAULT_TOPICS, Topics, use_topics
 from factcheck_connectors.runner import Runner
 
 PAYLOADS = Path(__file__).with_name("payloads")
@@ -55,6 +56,14 @@ def reply(body: bytes | str, status: int = 200, headers: dict[str, str] | None =
 
 def timeout(request: httpx.Request) -> httpx.Response:
     raise httpx.ReadTimeout("timed out", request=request)
+
+
+@pytest.fixture(autouse=True)
+def city_with_waste_topic() -> Iterator[None]:
+    """The recorded statements file is a city's that configured a `waste` topic."""
+    use_topics(Topics((*DEFAULT_TOPICS, "waste"), {"waste": {"en": "Waste", "sw": "Taka"}}))
+    yield
+    use_topics(None)
 
 
 @pytest.fixture

@@ -138,6 +138,14 @@ async def test_push_endpoint(services: Services) -> None:
         bad = await http.post(url, json={"statements": [{"claim": "no id"}]}, headers=auth)
         assert bad.status_code == 422 and "needs an 'id'" in bad.json()["error"]
         assert (await http.post(url, content=b"{", headers=auth)).status_code == 400
+        unknown = await http.post(url, json=body, headers=auth)  # not one of the city's
+        assert unknown.status_code == 422
+        assert unknown.json()["error"] == (
+            "statement 1: unknown topic 'education'; this city's topics are: "
+            "water, health, elections, security, scams, transport, waste"
+        )
+        assert await rows(services) == []
+        body["statements"][0]["topic"] = "waste"
         ok = await http.post(url, json=body, headers=auth)
         assert ok.status_code == 200 and ok.json()["changed"] == 1
         (item,) = await rows(services)
