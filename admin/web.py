@@ -25,6 +25,7 @@ from admin.views import (
     login,
     media,
     queue,
+    report,
     staff,
     subscribers,
 )
@@ -35,6 +36,7 @@ VIEWS: tuple[ModuleType, ...] = (
     *(login, queue, answers, knowledge, subscribers, delivery, blocked, insight, staff, media),
     cards,
     invitations,
+    report,
 )
 
 
