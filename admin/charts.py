@@ -15,6 +15,7 @@ from typing import Protocol
 from admin.stats import Insight, Report
 
 WIDTH, HEIGHT = 640, 220
+WIDEST_COLUMN = 72.0  # a few weeks stay columns, not a wall
 NAMES = ("per-day", "answered", "languages", "topics", "channels")
 
 
@@ -32,14 +33,14 @@ def columns(points: list[tuple[date, int]]) -> list[Bar]:
     """One column per day, scaled to the tallest."""
     top = max((v for _, v in points), default=0) or 1
     slot = WIDTH / max(len(points), 1)
-    plot = HEIGHT - 30
+    plot = HEIGHT - 48  # from y=18 (room for a value above the tallest) to the axis at 190
     return [
         Bar(
             day.strftime("%d %b"),
             value,
             i * slot + 2,
-            10 + plot * (1 - value / top),
-            max(slot - 4, 1),
+            18 + plot * (1 - value / top),
+            min(max(slot - 4, 1), WIDEST_COLUMN),
             plot * value / top,
         )
         for i, (day, value) in enumerate(points)
