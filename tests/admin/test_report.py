@@ -3,6 +3,7 @@ and the CSV downloads."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import shutil
@@ -29,6 +30,14 @@ from tests.admin.conftest import csrf_of, logged_in, seed
 LIONS = "Lions escaped from the national park and are walking in the market tonight"
 ROAD = "الجيش سيغلق الطريق السريع الليلة"
 EVIL = '=HYPERLINK("http://evil") the water is poisoned'
+
+
+def pdf_text(pdf: bytes) -> str | None:
+    """The PDF's text by poppler's pdftotext (poppler-utils, from scripts/install_fonts.sh)."""
+    if not shutil.which("pdftotext"):
+        return None
+    done = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
+    return done.stdout.decode()
 
 
 async def publish(client: httpx.AsyncClient, cluster_id: int, claim: str, why: str) -> None:
@@ -111,7 +120,7 @@ async def test_report_figures_match_the_rows(
     assert "1 helpful, 1 not, of 2 replies" in html
     top = html.split("Top rumours and their answers", 1)[1]
     assert top.index("Lions escaped from the national park") < top.index("The army will close")
-    assert f"asked as: <span dir=\"auto\">{ROAD}" in top
+    assert f'asked as: <span dir="auto">{ROAD}' in top
     assert "Rangers confirm." in top and "Not answered yet" in top
     assert "Bus fares will double" in top  # answered automatically most often
     assert html.count("<svg") == 5 and "<script" not in html.split("<main>", 1)[1]
@@ -131,10 +140,8 @@ async def test_report_figures_match_the_rows(
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-") and pdf.content.rstrip().endswith(b"%%EOF")
     assert pdf.headers["x-content-type-options"] == "nosniff"
-    if shutil.which("pdftotext"):  # poppler-utils (installed by scripts/install_fonts.sh)
-        text = subprocess.run(
-            ["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True
-        ).stdout.decode()
+    text = await asyncio.to_thread(pdf_text, pdf.content)
+    if text is not None:
         assert "Report for the council" in text and "Lions escaped" in text
         assert ROAD in "".join(c for c in text if c not in "\u202a\u202b\u202c\u202e")
 
