@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
 
 from bot.conversation.catalogue import resolve_language
 from domain.models import (
@@ -102,13 +101,7 @@ async def queue(
 ) -> list[ClusterRow]:
     """Clusters matching `filters`, sorted (highest priority first by default)."""
     now = now or utcnow()
-    # the vectors stay in the database: the queue never reads them (2,000 open clusters are
-    # megabytes of embeddings)
-    query = (
-        select(Cluster)
-        .options(defer(Cluster.embedding))
-        .where(Cluster.status.in_(filters.statuses()))
-    )
+    query = select(Cluster).where(Cluster.status.in_(filters.statuses()))
     if filters.topic:
         query = query.where(Cluster.topic == filters.topic)
     if filters.assignee == "-":
