@@ -281,8 +281,19 @@ async def main() -> None:
                 await (await waiting.value).save_as(pdf)
                 if tool := shutil.which("pdftoppm"):
                     subprocess.run(  # noqa: ASYNC221, S603 - a fixed tool on our own file
-                        [tool, "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile",
-                         str(pdf), str(OUT / "report-pdf")],
+                        [
+                            tool,
+                            "-png",
+                            "-r",
+                            "70",
+                            "-f",
+                            "1",
+                            "-l",
+                            "1",
+                            "-singlefile",
+                            str(pdf),
+                            str(OUT / "report-pdf"),
+                        ],
                         check=True,
                     )
                 await page.goto(f"{base}/")
