@@ -2,9 +2,11 @@
 FROM python:3.11-slim AS app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 RUN useradd --create-home --uid 10001 rumourbot
-# share cards: Noto fonts and libraqm (Pillow shapes Devanagari and Arabic through it)
+# share cards: Noto fonts and libraqm (Pillow shapes Devanagari and Arabic through it);
+# the report PDF: Pango (WeasyPrint shapes them through it)
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-    fonts-noto-core fonts-noto-ui-core libraqm0 && rm -rf /var/lib/apt/lists/*
+    fonts-noto-core fonts-noto-ui-core libraqm0 libpango-1.0-0 libpangoft2-1.0-0 \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY bot bot

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
-from admin.stats import Insight
+from admin.stats import Insight, Report
 
 WIDTH, HEIGHT = 640, 220
+WIDEST_COLUMN = 72.0  # a few weeks stay columns, not a wall
 NAMES = ("per-day", "answered", "languages", "topics", "channels")
 
 
@@ -31,14 +33,14 @@ def columns(points: list[tuple[date, int]]) -> list[Bar]:
     """One column per day, scaled to the tallest."""
     top = max((v for _, v in points), default=0) or 1
     slot = WIDTH / max(len(points), 1)
-    plot = HEIGHT - 30
+    plot = HEIGHT - 48  # from y=18 (room for a value above the tallest) to the axis at 190
     return [
         Bar(
             day.strftime("%d %b"),
             value,
             i * slot + 2,
-            10 + plot * (1 - value / top),
-            max(slot - 4, 1),
+            18 + plot * (1 - value / top),
+            min(max(slot - 4, 1), WIDEST_COLUMN),
             plot * value / top,
         )
         for i, (day, value) in enumerate(points)
@@ -55,7 +57,13 @@ def rows(counts: Counter[str], limit: int = 8) -> list[Bar]:
     ]
 
 
-def share(data: Insight) -> list[Bar]:
+class Answered(Protocol):
+    automatic: int
+    by_staff: int
+    waiting: int
+
+
+def share(data: Answered) -> list[Bar]:
     """Answered automatically / by staff / waiting, as one bar split in three."""
     parts = [("automatic", data.automatic), ("by staff", data.by_staff), ("waiting", data.waiting)]
     total = sum(v for _, v in parts) or 1
@@ -71,6 +79,17 @@ def chart_data(name: str, data: Insight) -> tuple[str, list[Bar]] | None:
     """(kind, bars) for a named chart, or None for an unknown name."""
     if name == "per-day":
         return "columns", columns(data.per_day)
+    if name == "answered":
+        return "share", share(data)
+    if name in {"languages", "topics", "channels"}:
+        return "rows", rows(getattr(data, name))
+    return None
+
+
+def report_chart(name: str, data: Report) -> tuple[str, list[Bar]] | None:
+    """(kind, bars) for a chart of the council report, or None for an unknown name."""
+    if name == "weeks":
+        return "columns", columns(data.weeks)
     if name == "answered":
         return "share", share(data)
     if name in {"languages", "topics", "channels"}:

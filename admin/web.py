@@ -26,6 +26,7 @@ from admin.views import (
     media,
     queue,
     sources,
+    report,
     staff,
     subscribers,
 )
@@ -37,6 +38,7 @@ VIEWS: tuple[ModuleType, ...] = (
     cards,
     invitations,
     sources,
+    report,
 )
 
 

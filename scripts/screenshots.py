@@ -1,20 +1,26 @@
-"""Regenerate docs/screenshots/{queue,dashboard}.png from realistic demo data.
+"""Regenerate docs/screenshots/ (queue, dashboard, cluster, report, report-pdf, queue-phone)
+from realistic demo data.
 
 A throwaway SQLite database gets the demo knowledge base, a few weeks of requests (some answered
 automatically, some by staff) and open clusters in several languages; the panel is served by
 uvicorn on loopback and photographed with Debian's chromium through Playwright.
 
     .venv/bin/python scripts/screenshots.py
+
+report-pdf.png is the first page of the report's PDF download, drawn by poppler's pdftoppm
+(poppler-utils; skipped without it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import shutil
 import socket
+import subprocess
 import sys
 import tempfile
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import uvicorn
@@ -32,7 +38,15 @@ configure_process()  # what the `rumourbot` entry point does
 from admin.auth import create_user  # noqa: E402
 from bot.conversation.publishing import AnswerDraft, publish_answer  # noqa: E402
 from bot.runtime.app import Runtime  # noqa: E402
-from domain.models import Cluster, ClusterStatus, KnowledgeItem, Request, utcnow  # noqa: E402
+from domain.models import (  # noqa: E402
+    Broadcast,
+    BroadcastRecipient,
+    Cluster,
+    ClusterStatus,
+    KnowledgeItem,
+    Request,
+    utcnow,
+)
 from domain.residents import resident_for  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 
@@ -169,14 +183,30 @@ async def add_automatic(rt: Runtime, rng: random.Random) -> None:
                         media=[],
                         candidates=[],
                         matched_item_id=rng.choice(items),
+                        helpful=rng.choice([True, True, True, False, None, None]),
                     )
                 )
+        subscribers = []
         for n in range(60):
             resident = await resident_for(session, "telegram", f"sub-{n}")
             resident.language = rng.choice(languages)
             resident.topics = rng.sample(
                 ["water", "health", "elections", "security", "scams", "transport"], 2
             )
+            subscribers.append(resident)
+        await session.flush()
+        sent = Broadcast(
+            key="demo-water-update",
+            topic="water",
+            bodies={"en": "The tap water is safe to drink."},
+            author="amina",
+            recipients=len(subscribers),
+            created_at=now - timedelta(days=2),
+        )
+        session.add(sent)
+        await session.flush()
+        for resident in subscribers:
+            session.add(BroadcastRecipient(broadcast_id=sent.id, resident_id=resident.id))
 
 
 async def build(rt: Runtime) -> None:
@@ -242,6 +272,30 @@ async def main() -> None:
                 await page.goto(f"{base}/dashboard")
                 await page.wait_for_load_state("networkidle")
                 await page.screenshot(path=str(OUT / "dashboard.png"), full_page=True)
+                start = (date.today() - timedelta(days=27)).isoformat()
+                await page.goto(f"{base}/report?start={start}&end={date.today().isoformat()}")
+                await page.screenshot(path=str(OUT / "report.png"), full_page=True)
+                async with page.expect_download() as waiting:
+                    await page.click("text=Download PDF")
+                pdf = Path(tmp) / "report.pdf"
+                await (await waiting.value).save_as(pdf)
+                if tool := shutil.which("pdftoppm"):
+                    subprocess.run(  # noqa: ASYNC221, S603 - a fixed tool on our own file
+                        [
+                            tool,
+                            "-png",
+                            "-r",
+                            "70",
+                            "-f",
+                            "1",
+                            "-l",
+                            "1",
+                            "-singlefile",
+                            str(pdf),
+                            str(OUT / "report-pdf"),
+                        ],
+                        check=True,
+                    )
                 await page.goto(f"{base}/")
                 await page.click("table.queue tbody tr:first-child td.claim a")
                 await page.wait_for_selector("section.similar")
@@ -253,7 +307,7 @@ async def main() -> None:
                 await browser.close()
             server.should_exit = True
             await task
-    print(f"wrote queue.png, dashboard.png, cluster.png and queue-phone.png in {OUT}")
+    print(f"wrote queue, dashboard, report, report-pdf, cluster and queue-phone PNGs in {OUT}")
 
 
 if __name__ == "__main__":

@@ -89,10 +89,11 @@ async def queue_page(panel: Panel, request: Request) -> Response:
     page = max(1, int_param(request.query_params.get("page"), 1))
     async with panel.services.db.session() as session:
         rows = await queue(session, filters)
-        awaiting = await awaiting_the_resident(session, [row.cluster.id for row in rows])
-    pages = max(1, (len(rows) + PAGE_SIZE - 1) // PAGE_SIZE)
-    page = min(page, pages)
-    shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        pages = max(1, (len(rows) + PAGE_SIZE - 1) // PAGE_SIZE)
+        page = min(page, pages)
+        shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        # only the page shown is tagged (the ranking itself needs every open cluster's figures)
+        awaiting = await awaiting_the_resident(session, [row.cluster.id for row in shown])
     query = {k: v for k, v in request.query_params.items() if k != "page"}
     return panel.render(
         request,

@@ -44,6 +44,32 @@ class Request(Base):
     """One time someone asked: the message text, media references, and what we decided."""
 
     __tablename__ = "requests"
+    __table_args__ = (
+        # the panel's aggregates read these instead of the rows (index-only scans): a period's
+        # figures for the dashboard and the report, a cluster's people for the queue
+        Index(
+            "ix_requests_period",
+            "received_at",
+            "cluster_id",
+            "matched_item_id",
+            "outcome",
+            "answered_at",
+            "language",
+            "channel",
+            "resident_id",
+            "helpful",
+        ),
+        Index(
+            "ix_requests_cluster_period",
+            "cluster_id",
+            "received_at",
+            "resident_id",
+            "language",
+            "channel",
+            "matched_item_id",
+            "outcome",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(

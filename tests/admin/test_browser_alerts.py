@@ -1,0 +1,102 @@
+"""A spike alert in a real browser: the rising rumour's residents pass the threshold, the
+staff chat (fake Bot API) and the duty inbox (fake SMTP server) get one alert each, and the
+link in it opens the alerted cluster for a logged-in moderator in chromium."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from aiosmtpd.controller import Controller
+from pydantic import SecretStr
+
+from bot.runtime.app import Runtime
+from bot.runtime.wiring import build_services
+from domain.db import Database
+from domain.settings import Settings
+from matching import Embedder
+from tests.admin.conftest import add_user, seed
+from tests.admin.live import chromium, serve
+from tests.admin.test_alerts import Inbox, free_port
+from tests.admin.test_browser import log_in
+from tests.fakes.telegram_api import FakeTelegram
+
+pytestmark = pytest.mark.browser
+STAFF_CHAT = "-1009876"
+DAM = "The dam will burst tonight, leave now"
+PUBLIC = "https://panel.city.example.org"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def on_duty(
+    settings: Settings,
+    database: Database,
+    embedder: Embedder,
+    fake: FakeTelegram,
+    smtp: tuple[Inbox, int],
+) -> AsyncIterator[Runtime]:
+    """A whole process whose staff are alerted in a Telegram group and by e-mail."""
+    city = settings.model_copy(
+        update={
+            "telegram_token": SecretStr(fake.token),
+            "telegram_api_url": fake.api_url,
+            "telegram_file_url": fake.file_url,
+            "telegram_mode": "polling",
+            "alert_telegram_chat": STAFF_CHAT,
+            "alert_email_to": "duty@city.example.org",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp[1],
+            "smtp_starttls": False,
+            "public_url": PUBLIC,
+        }
+    )
+    rt = Runtime(city, services=build_services(city, db=database, embedder=embedder))
+    async with rt.running():
+        yield rt
+
+
+async def test_staff_open_the_alerted_cluster_from_the_alert(
+    on_duty: Runtime, fake: FakeTelegram, smtp: tuple[Inbox, int]
+) -> None:
+    await seed(on_duty, "A new bakery opens on Main street", ["q1", "q2"])
+    rising = await seed(on_duty, DAM, [f"d{i}" for i in range(12)], language="sw")
+    await on_duty.check_spikes()  # the scheduled job (it may already have run: once either way)
+    [alert] = await fake.wait_for_messages(STAFF_CHAT, 1, timeout=10)
+    link = alert["text"].rsplit("\n", 1)[-1]
+    assert link == f"{PUBLIC}/admin/clusters/{rising}"
+    for _ in range(100):
+        if smtp[0].messages:
+            break
+        await asyncio.sleep(0.05)
+    [mail] = smtp[0].messages
+    assert link in mail.get_payload()
+    await add_user(on_duty, "moderator", "moderator")
+    async with serve(on_duty) as base, chromium() as browser:
+        page = await browser.new_page()
+        await log_in(page, base, "moderator")
+        # the panel is behind the public address in production; here it is the test server
+        await page.goto(base + urlsplit(link).path)
+        assert await page.text_content(".claimtitle") == DAM
+        facts = await page.text_content(".facts") or ""
+        assert "12 residents" in facts
+        await on_duty.check_spikes()
+        assert len(fake.sent_to(STAFF_CHAT)) == 1 and len(smtp[0].messages) == 1
