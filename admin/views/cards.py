@@ -19,7 +19,12 @@ from admin import audit
 from admin.panel import Panel, form_str, requires
 from bot.amplifiers.roles import areas, role_label, roles
 from bot.delivery.audience import Audience
-from bot.delivery.broadcasts import BroadcastError, answer_bodies, targeted_broadcast
+from bot.delivery.broadcasts import (
+    BroadcastError,
+    answer_bodies,
+    answer_images,
+    targeted_broadcast,
+)
 from bot.sharing.cards import FORMATS
 from bot.sharing.content import card_languages, share_text
 from bot.sharing.fonts import FontsMissing
@@ -115,6 +120,7 @@ async def send(panel: Panel, request: Request) -> Response:
             bodies,
             next(iter(bodies)),
             preview=preview,
+            images=await answer_images(panel.services, answer_id),
         )
     except BroadcastError as exc:
         return await render_cards(
