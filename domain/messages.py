@@ -170,11 +170,13 @@ class OutboundMessage:
         return cls(**data)
 
     def as_plain_text(self) -> str:
-        """Buttons rendered as numbered lines, for channels without buttons."""
+        """Buttons rendered as numbered lines and a picture as its link, for channels with
+        neither."""
+        body = f"{self.text}\n{self.image.url}" if self.image is not None else self.text
         if not self.buttons:
-            return self.text
+            return body
         lines = [
             b.label if b.label.startswith(f"{i}.") else f"{i}. {b.label}"
             for i, b in enumerate(self.buttons, start=1)
         ]
-        return "\n".join([self.text, "", *lines])
+        return "\n".join([body, "", *lines])

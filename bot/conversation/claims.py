@@ -20,6 +20,7 @@ from bot.media.claims import answer_by_media, best_decision, claim_text, media_r
 from bot.media.stage import MediaReading
 from bot.runtime.metrics import DECISIONS
 from bot.runtime.services import Services
+from bot.sharing.offer import offer_after_answer
 from domain.media import copy_request_media
 from domain.models import (
     Cluster,
@@ -125,6 +126,7 @@ class ClaimDesk:
         await turn.quote(
             replies.answer_message(turn.resident.chat_id, item, request.id, turn.language)
         )
+        await offer_after_answer(self.services.settings, turn, item)  # the card, to pass on
 
     async def choose(self, turn: Turn, request_id: int, item_id: int) -> None:
         """The resident picked one of the suggested candidates."""

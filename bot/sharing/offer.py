@@ -8,6 +8,8 @@ reference, never bytes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,11 +17,16 @@ from bot.conversation.catalogue import resolve_language, text
 from bot.conversation.replies import shorten
 from bot.sharing.content import TEXT_LIMITS, card_languages, share_source, share_text
 from domain.messages import Image, OutboundMessage
-from domain.models import Answer, KnowledgeItem
+from domain.models import Answer, KnowledgeItem, OutboxKind
+from domain.outbox import enqueue
 from domain.settings import Settings
 from factcheck_connectors.feeds import page_url
 
+if TYPE_CHECKING:
+    from bot.conversation.turn import Turn
+
 ALT_CHARS = 200
+PICTURE_CHANNELS = frozenset({"telegram", "whatsapp"})  # the web chat shows no pictures
 
 
 async def published_answer_id(session: AsyncSession, item_id: int) -> int | None:
@@ -69,3 +76,18 @@ def share_message(
         language=language,
         image=card_image(settings, answer_id, item, shown),
     )
+
+
+async def offer_after_answer(settings: Settings, turn: Turn, item: KnowledgeItem) -> bool:
+    """After a resident's answer, in a one-to-one chat: the card and its forward-ready text,
+    to pass on ("Share this with your groups"). Once per resident and answer; only for
+    published answers (cards exist for those) and channels that show pictures."""
+    message = turn.message
+    if message.in_group or message.channel not in PICTURE_CHANNELS:
+        return False
+    answer_id = await published_answer_id(turn.session, item.id)
+    if answer_id is None:
+        return False
+    offer = share_message(settings, turn.resident.chat_id, answer_id, item, turn.language)
+    key = f"share:{answer_id}:resident:{turn.resident.id}"
+    return await enqueue(turn.session, turn.resident, offer, OutboxKind.REPLY, key)
