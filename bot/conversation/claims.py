@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.amplifiers import reports
 from bot.conversation import replies
 from bot.conversation.catalogue import resolve_language
 from bot.media.claims import answer_by_media, best_decision, claim_text, media_records
@@ -159,6 +160,8 @@ class ClaimDesk:
         """Join `cluster`, or the most similar open cluster, or start one; tell the resident."""
         await self._join_cluster(turn, request, cluster)
         request.outcome = "queue"
+        if reply_key == "queued" and await reports.acknowledge(turn):  # a field report
+            return
         await turn.quote(replies.plain(turn.resident.chat_id, reply_key, turn.language))
 
     async def _join_cluster(self, turn: Turn, request: Request,

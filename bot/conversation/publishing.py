@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.amplifiers import reports
 from bot.amplifiers.channel_posts import sync_posts
 from bot.conversation import replies
 from bot.conversation.catalogue import FALLBACK, resolve_language, text, topic_label
@@ -124,6 +125,7 @@ async def publish_answer(
         item.external_id = f"cluster-{cluster.id}"
         result = await _answer_cluster(session, cluster, item, draft.author)
         await sync_posts(session, services.settings, result.answer_id)  # the public channels
+        await reports.send_cards(session, services.settings, result.answer_id)
     return result
 
 
@@ -482,6 +484,7 @@ async def answer_with_existing(
             raise PublishError("this question already has an answer; correct that answer instead")
         result = await _answer_cluster(session, cluster, item, author)
         await sync_posts(session, services.settings, result.answer_id)
+        await reports.send_cards(session, services.settings, result.answer_id)
     return result
 
 
