@@ -113,9 +113,10 @@ async def send(panel: Panel, request: Request) -> Response:
     try:
         bodies = await answer_bodies(panel.services, answer_id)
         preview = form_str(form, "action", 20) != "send"
+        key = f"answer-{answer_id}-{nonce}"
         plan = await targeted_broadcast(
             panel.services,
-            f"answer-{answer_id}-{nonce}",
+            key,
             audience,
             bodies,
             next(iter(bodies)),
@@ -135,7 +136,8 @@ async def send(panel: Panel, request: Request) -> Response:
             request.state.staff.username,
             f"answer:{answer_id}",
             None,
-            {**chosen, "recipients": plan.recipients, "queued": plan.queued, "paced": plan.paced},
+            {**chosen, "recipients": plan.recipients, "queued": plan.queued, "paced": plan.paced,
+             "key": key},
         )
     flash = f"Cards queued for {plan.queued} people"
     if plan.paced:
