@@ -110,6 +110,7 @@ class FakeTelegram(TelegramUpdates):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._arrived: asyncio.Event | None = None
         self._webhook_queue: asyncio.Queue[dict[str, Any]] | None = None
+        self._stopping = False
         self.reset()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -157,6 +158,9 @@ class FakeTelegram(TelegramUpdates):
         return self
 
     def stop(self) -> None:
+        self._stopping = True  # a long poll still open ends now, not at its timeout
+        if self._loop is not None and self._arrived is not None:
+            self._loop.call_soon_threadsafe(self._notify)
         if self._http is not None:
             self._http.stop()
 
@@ -323,7 +327,7 @@ class FakeTelegram(TelegramUpdates):
             arrived = self._arrived
             ready = self._ready(offset, limit)
             remaining = deadline - time.monotonic()
-            if ready or remaining <= 0:
+            if ready or remaining <= 0 or self._stopping:
                 now = time.perf_counter()
                 with self._lock:
                     for u in ready:
