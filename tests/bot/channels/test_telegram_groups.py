@@ -31,7 +31,7 @@ GROUP = -1001234567890
 ADMIN, MEMBER, OTHER = 7001, 7002, 7003
 LIONS = "Lions escaped from the national park and are walking in the market tonight"
 WAIT = 20.0
-QUIET_SECONDS = 0.5  # how long "no reply" is waited for (replies take milliseconds)
+QUIET_SECONDS = 0.4  # how long "no reply" is waited for (replies take milliseconds)
 
 
 @pytest.fixture(scope="module")
