@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.amplifiers.reports import field_report_areas
 from bot.conversation.catalogue import resolve_language
 from domain.models import (
     Answer,
@@ -32,6 +33,7 @@ GROWTH_WEIGHT = 3.0
 SPREAD_WEIGHT = 2.0
 CLOSED_STATUSES = (ClusterStatus.SPAM, ClusterStatus.NOT_A_CLAIM, ClusterStatus.OUT_OF_SCOPE)
 SORTS = ("priority", "newest", "residents")
+FIELD_REPORT_RANK = 1e9  # clusters with a field report first, by priority among themselves
 
 
 class ClusterError(ValueError):
@@ -51,6 +53,7 @@ class ClusterRow:
     last_seen: datetime | None = None
     languages: set[str] = field(default_factory=set)
     channels: set[str] = field(default_factory=set)
+    field_reports: list[str] | None = None  # trusted reporters' areas, when any reported it
 
     @property
     def usual_per_hour(self) -> float:
@@ -137,6 +140,8 @@ async def queue(
         if filters.sort == "newest":
             return (recency, 0.0, row.cluster.id)
         first = -row.askers if filters.sort == "residents" else -row.priority
+        if filters.sort == "priority" and row.field_reports is not None:
+            first -= FIELD_REPORT_RANK  # a field report is ranked above anonymous requests
         return (first, recency, row.cluster.id)
 
     return sorted(rows, key=key)
@@ -186,6 +191,8 @@ async def summarise(
             if language:
                 rows[cluster_id or 0].languages.add(language)
             rows[cluster_id or 0].channels.add(channel)
+    for cluster_id, areas in (await field_report_areas(session, ids)).items():
+        rows[cluster_id].field_reports = areas
     for row in rows.values():
         row.first_seen = row.first_seen or row.cluster.first_seen_at
         row.last_seen = row.last_seen or row.cluster.last_seen_at

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
 
     telegram_token: SecretStr | None = None
     telegram_bot_username: str | None = None
+    telegram_channels: str = ""  # language -> public channel, e.g. "en=@city_en,sw=-100123"
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_file_url: str = "https://api.telegram.org/file/bot"
     telegram_mode: Literal["auto", "polling", "webhook", "off"] = "auto"
@@ -69,6 +70,7 @@ class Settings(BaseSettings):
     whatsapp_messaging_tier: Literal["250", "2000", "10000", "100000", "unlimited"] = "250"
     whatsapp_template_answer: str | None = None
     whatsapp_template_broadcast: str | None = None
+    whatsapp_template_broadcast_image: bool = False
     whatsapp_template_language: str = "en"
     whatsapp_template_languages: str = ""
 

@@ -19,7 +19,12 @@ from admin import audit
 from admin.panel import Panel, form_str, requires
 from bot.amplifiers.roles import areas, role_label, roles
 from bot.delivery.audience import Audience
-from bot.delivery.broadcasts import BroadcastError, answer_bodies, targeted_broadcast
+from bot.delivery.broadcasts import (
+    BroadcastError,
+    answer_bodies,
+    answer_images,
+    targeted_broadcast,
+)
 from bot.sharing.cards import FORMATS
 from bot.sharing.content import card_languages, share_text
 from bot.sharing.fonts import FontsMissing
@@ -108,13 +113,15 @@ async def send(panel: Panel, request: Request) -> Response:
     try:
         bodies = await answer_bodies(panel.services, answer_id)
         preview = form_str(form, "action", 20) != "send"
+        key = f"answer-{answer_id}-{nonce}"
         plan = await targeted_broadcast(
             panel.services,
-            f"answer-{answer_id}-{nonce}",
+            key,
             audience,
             bodies,
             next(iter(bodies)),
             preview=preview,
+            images=await answer_images(panel.services, answer_id),
         )
     except BroadcastError as exc:
         return await render_cards(
@@ -129,7 +136,8 @@ async def send(panel: Panel, request: Request) -> Response:
             request.state.staff.username,
             f"answer:{answer_id}",
             None,
-            {**chosen, "recipients": plan.recipients, "queued": plan.queued, "paced": plan.paced},
+            {**chosen, "recipients": plan.recipients, "queued": plan.queued, "paced": plan.paced,
+             "key": key},
         )
     flash = f"Cards queued for {plan.queued} people"
     if plan.paced:

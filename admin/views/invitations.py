@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from admin.panel import Panel, form_str, int_param, requires
 from bot.amplifiers import invitations
+from bot.amplifiers.reach import invitation_reach
 from bot.amplifiers.roles import RoleError, areas, role_label, roles
 from bot.conversation.catalogue import languages
 from domain.models import Invitation, Resident, SubscriberProfile
@@ -31,12 +32,14 @@ async def render_page(
                 .limit(500)
             )
         ).all()
+        reach = await invitation_reach(session, [i.id for i in rows])
     shown = []
     for invitation in rows:
         found = invitations.links(settings, invitation.code)
         shown.append(
             {
                 "invitation": invitation,
+                "reach": reach[invitation.id],
                 "links": [
                     (name, link, invitations.qr_svg_data_uri(link))
                     for name, link in (("Telegram", found.telegram), ("WhatsApp", found.whatsapp))

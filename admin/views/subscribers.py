@@ -21,6 +21,8 @@ from starlette.routing import Route
 from admin import audit
 from admin.panel import Panel, form_str, requires
 from admin.plurals import plural
+from bot.amplifiers.reach import broadcast_reach, targeted_broadcasts
+from bot.amplifiers.roles import role_label
 from bot.conversation.catalogue import TOPICS, languages, resolve_language
 from bot.conversation.publishing import (
     PublishError,
@@ -204,7 +206,10 @@ async def history(panel: Panel, request: Request) -> Response:
                 )
             ).all()
         )
-    return panel.render(request, "broadcasts.html", broadcasts=rows)
+        reach = await broadcast_reach(session, [b.key for b in rows[:20]])  # the latest 20
+        targeted = await targeted_broadcasts(session)
+    return panel.render(request, "broadcasts.html", broadcasts=rows, reach=reach,
+                        targeted=targeted, role_label=role_label)
 
 
 def routes(panel: Panel) -> list[Route]:

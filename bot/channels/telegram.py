@@ -27,7 +27,13 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.base import ChannelError, read_body_limited
 from bot.channels.telegram_parse import CHANNEL, inbound_from_update
-from bot.channels.telegram_send import keyboard, split_text, translated_errors
+from bot.channels.telegram_send import (
+    chat_admin,
+    keyboard,
+    send_rich,
+    split_text,
+    translated_errors,
+)
 from bot.media.errors import MediaTooLarge, MediaUnavailable
 from domain.db import StorageUnavailable
 from domain.messages import Media, OutboundMessage
@@ -187,6 +193,8 @@ class TelegramChannel:
     # -- output ------------------------------------------------------------------------------
     async def send(self, message: OutboundMessage) -> str | None:
         """Send `message` (split over 4096 characters; buttons on the last part)."""
+        if message.image is not None or message.edits is not None:  # a card, or a correction
+            return await send_rich(self.application.bot, message)
         chunks = split_text(message.text)
         markup = keyboard(message.buttons)
         reply = _reply_parameters(message.reply_to)
@@ -199,6 +207,9 @@ class TelegramChannel:
                     reply_parameters=reply if i == 0 else None)
                 sent_id = str(sent.message_id)
         return sent_id
+
+    async def is_group_admin(self, chat_id: str, user_id: str) -> bool:
+        return await chat_admin(self.application.bot, chat_id, user_id)
 
     async def acknowledge_button(self, callback_id: str) -> None:
         async with translated_errors():

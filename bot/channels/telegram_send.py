@@ -1,5 +1,6 @@
 """Telegram's output half: texts split to the platform limit, buttons as an inline keyboard,
-and PTB errors translated into `DeliveryFailed` at the boundary."""
+pictures (share cards) as photos with the text as caption, edits of a sent message, the group
+admin check, and PTB errors translated into `DeliveryFailed` at the boundary."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ import datetime as dtm
 import warnings
 from collections.abc import AsyncIterator, Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.channels.base import DeliveryFailed
-from domain.messages import Button
+from domain.messages import Button, OutboundMessage
 
 MAX_TEXT = 4096  # characters (Telegram counts UTF-16 code units; see `_units`)
 MAX_CALLBACK_DATA = 64  # bytes
 MAX_BUTTON_LABEL = 64
+MAX_CAPTION = 1024  # a photo's caption, in UTF-16 units like texts
+ADMIN_STATUSES = (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
 
 
 def _units(text: str) -> int:
@@ -83,3 +86,70 @@ async def translated_errors() -> AsyncIterator[None]:
         raise DeliveryFailed(f"telegram: network: {type(exc).__name__}") from exc
     except TelegramError as exc:
         raise DeliveryFailed(f"telegram: {type(exc).__name__}") from exc
+
+
+def reply_parameters(reply_to: str | None) -> ReplyParameters | None:
+    """Quote `reply_to` ("message" or "chat:message"); sent anyway if it was deleted."""
+    message_id = (reply_to or "").rsplit(":", 1)[-1]
+    if not message_id.isdigit():
+        return None
+    return ReplyParameters(message_id=int(message_id), allow_sending_without_reply=True)
+
+
+async def send_rich(bot: Bot, message: OutboundMessage) -> str | None:
+    """A message with a picture (a photo, the text as its caption when it fits; otherwise the
+    photo, then the text), or an edit of one sent before. Returns the platform's message id.
+
+    A picture Telegram cannot fetch does not lose the words: the text goes on its own."""
+    markup = keyboard(message.buttons)
+    async with translated_errors():
+        if message.edits is not None:
+            return await _edit(bot, message, markup)
+        assert message.image is not None  # noqa: S101 - the caller checked
+        fits = _units(message.text) <= MAX_CAPTION
+        reply = reply_parameters(message.reply_to)
+        try:
+            photo = await bot.send_photo(
+                chat_id=message.chat_id, photo=message.image.url,
+                caption=message.text if fits else None,
+                reply_markup=markup if fits else None, reply_parameters=reply)
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                raise
+            photo, fits = None, False  # the picture could not be fetched: the words still go
+        sent_id = str(photo.message_id) if photo is not None else None
+        if fits:
+            return sent_id
+        chunks = split_text(message.text)
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            sent = await bot.send_message(
+                chat_id=message.chat_id, text=chunk, reply_markup=markup if last else None,
+                reply_parameters=reply if photo is None and i == 0 else None)
+            sent_id = sent_id or str(sent.message_id)
+        return sent_id
+
+
+async def _edit(bot: Bot, message: OutboundMessage, markup: InlineKeyboardMarkup | None) -> str:
+    """Change a message sent before (a correction of a channel post): its caption when it has
+    a picture, else its text. An unchanged message is not an error."""
+    assert message.edits is not None  # noqa: S101 - the caller checked
+    message_id = int(message.edits.rsplit(":", 1)[-1])
+    try:
+        if message.image is not None and _units(message.text) <= MAX_CAPTION:
+            await bot.edit_message_caption(chat_id=message.chat_id, message_id=message_id,
+                                           caption=message.text, reply_markup=markup)
+        else:
+            await bot.edit_message_text(chat_id=message.chat_id, message_id=message_id,
+                                        text=split_text(message.text)[0], reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
+    return str(message_id)
+
+
+async def chat_admin(bot: Bot, chat_id: str, user_id: str) -> bool:
+    """Whether `user_id` is the owner or an administrator of the group (getChatMember)."""
+    async with translated_errors():
+        member = await bot.get_chat_member(chat_id=int(chat_id), user_id=int(user_id))
+    return member.status in ADMIN_STATUSES

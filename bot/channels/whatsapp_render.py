@@ -1,12 +1,16 @@
 """Rendering an `OutboundMessage` as WhatsApp Cloud API request bodies (pure, no I/O).
 
 Free-form (inside the 24-hour window): text split at 4,096 characters; up to 3 buttons become
-an interactive "button" message, more become an interactive "list". Outside the window: one
-pre-approved template with the message's parameters as body parameters.
+an interactive "button" message, more become an interactive "list"; a picture (a share card)
+is an image message by link, with the text as its caption when it fits in 1,024 characters
+(otherwise the image, then the text). Outside the window: one pre-approved template with the
+message's parameters as body parameters, and the picture as its header when the template has
+an image header.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.conversation.catalogue import text as catalogue_text
@@ -24,6 +28,7 @@ ROW_DESCRIPTION_LIMIT = 72
 MAX_LIST_ROWS = 10
 ID_LIMIT = 256
 TEMPLATE_PARAM_LIMIT = 1000
+CAPTION_LIMIT = 1024
 
 
 def shorten(value: str, limit: int) -> str:
@@ -58,6 +63,8 @@ def split_text(value: str, limit: int = TEXT_LIMIT) -> list[str]:
 
 def free_form(message: OutboundMessage) -> list[Body]:
     """The request bodies (without `to`) for a message inside the customer-service window."""
+    if message.image is not None:
+        return _with_image(message)
     if not message.buttons:
         bodies = [_text(piece) for piece in split_text(message.text)]
     else:
@@ -74,9 +81,30 @@ def template(message: OutboundMessage, name: str, language_code: str) -> Body:
     body: Body = {"type": "template",
                   "template": {"name": name, "language": {"code": language_code}}}
     params = [{"type": "text", "text": _template_param(p)} for p in message.template_params]
+    components: list[Body] = []
+    if message.image is not None and message.image.template_header:
+        components.append({"type": "header", "parameters": [
+            {"type": "image", "image": {"link": message.image.url}}]})
     if params:
-        body["template"]["components"] = [{"type": "body", "parameters": params}]
+        components.append({"type": "body", "parameters": params})
+    if components:
+        body["template"]["components"] = components
     return body
+
+
+def _with_image(message: OutboundMessage) -> list[Body]:
+    """The picture with the text as its caption, or the picture and then the text."""
+    assert message.image is not None  # noqa: S101 - the caller checked
+    image: Body = {"link": message.image.url}
+    fits = not message.buttons and 0 < len(message.text.strip()) <= CAPTION_LIMIT
+    if fits:
+        image["caption"] = message.text.strip()
+    bodies: list[Body] = [{"type": "image", "image": image}]
+    if message.reply_to:
+        bodies[0]["context"] = {"message_id": message.reply_to}
+    if not fits and message.text.strip():
+        bodies += free_form(replace(message, image=None, reply_to=None))
+    return bodies
 
 
 def _text(piece: str) -> Body:

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.amplifiers import reports
 from bot.conversation import replies
 from bot.conversation.catalogue import resolve_language
 from bot.media.claims import answer_by_media, best_decision, claim_text, media_records
 from bot.media.stage import MediaReading
 from bot.runtime.metrics import DECISIONS
 from bot.runtime.services import Services
+from bot.sharing.offer import offer_after_answer
 from domain.media import copy_request_media
 from domain.models import (
     Cluster,
@@ -125,6 +127,7 @@ class ClaimDesk:
         await turn.quote(
             replies.answer_message(turn.resident.chat_id, item, request.id, turn.language)
         )
+        await offer_after_answer(self.services.settings, turn, item)  # the card, to pass on
 
     async def choose(self, turn: Turn, request_id: int, item_id: int) -> None:
         """The resident picked one of the suggested candidates."""
@@ -157,6 +160,8 @@ class ClaimDesk:
         """Join `cluster`, or the most similar open cluster, or start one; tell the resident."""
         await self._join_cluster(turn, request, cluster)
         request.outcome = "queue"
+        if reply_key == "queued" and await reports.acknowledge(turn):  # a field report
+            return
         await turn.quote(replies.plain(turn.resident.chat_id, reply_key, turn.language))
 
     async def _join_cluster(self, turn: Turn, request: Request,

@@ -18,6 +18,7 @@ from typing import Protocol
 from bot.conversation import buttons, commands
 from bot.conversation.buttons import Action
 from bot.conversation.claims import ClaimDesk
+from bot.conversation.groups import GroupMessage
 from bot.conversation.turn import Turn
 from bot.media.desk import MediaFile
 from bot.runtime.services import Services
@@ -225,6 +226,7 @@ def _command_name(text: str) -> str:
 def default_handlers(services: Services, claims: ClaimDesk) -> list[Handler]:
     """The product's dispatch table, in order."""
     return [
+        GroupMessage(services, claims),  # a group's messages: quiet unless it can help
         ButtonPress(claims),
         Command("/start", commands.start),
         Command("/help", commands.help_),

@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.amplifiers import reports
+from bot.amplifiers.channel_posts import sync_posts
 from bot.conversation import replies
 from bot.conversation.catalogue import FALLBACK, resolve_language, text, topic_label
 from bot.runtime.services import Services
@@ -122,6 +124,8 @@ async def publish_answer(
         await session.flush()
         item.external_id = f"cluster-{cluster.id}"
         result = await _answer_cluster(session, cluster, item, draft.author)
+        await sync_posts(session, services.settings, result.answer_id)  # the public channels
+        await reports.send_cards(session, services.settings, result.answer_id)
     return result
 
 
@@ -164,6 +168,7 @@ async def correct_answer(
         else:
             notified = await notify_recipients(session, answer, item, "notify_corrected")
         result = PublishResult(answer.id, item.id, notified)
+        await sync_posts(session, services.settings, answer.id)  # the channel posts are edited
     return result
 
 
@@ -478,6 +483,8 @@ async def answer_with_existing(
         if cluster.answer_id is not None:
             raise PublishError("this question already has an answer; correct that answer instead")
         result = await _answer_cluster(session, cluster, item, author)
+        await sync_posts(session, services.settings, result.answer_id)
+        await reports.send_cards(session, services.settings, result.answer_id)
     return result
 
 

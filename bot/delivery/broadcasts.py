@@ -4,7 +4,9 @@ Everyone in the audience gets one outbox row per broadcast key (sent once, whate
 restarts happen). Telegram, the web chat and WhatsApp residents whose service window is open
 are due at once; WhatsApp residents outside it take a slot of the number's daily limit
 (`pacing.SlotPlanner`), influencers and community leaders first, and are sent the approved
-template at their slot.
+template at their slot. An answer's broadcast carries its share card as a picture in each
+language (a photo on Telegram, an image message on WhatsApp, the template's image header
+outside the window when the template has one).
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from bot.delivery.audience import Audience, Recipient, recipients
 from bot.delivery.pacing import PACED_CHANNELS, SlotPlanner, tier_limit, window_open
 from bot.runtime.services import Services
 from bot.sharing.content import card_languages, share_text
+from bot.sharing.offer import card_image
 from bot.sharing.web import published_source
-from domain.messages import OutboundMessage
+from domain.messages import Image, OutboundMessage
 from domain.models import Answer, KnowledgeItem, OutboxKind, utcnow
 from domain.outbox import enqueue
-from factcheck_connectors.feeds import page_url
 
 Clock = Callable[[], datetime]
 TEMPLATE_PARAM_CHARS = 900
@@ -48,17 +50,27 @@ class BroadcastPlan:
 
 
 def _message(
-    recipient: Recipient, topic: str | None, body: dict[str, str], default: str
+    recipient: Recipient,
+    topic: str | None,
+    body: dict[str, str],
+    default: str,
+    images: dict[str, Image] | None = None,
 ) -> OutboundMessage:
     language = recipient.language
-    content = body.get(language) or body.get(default) or next(iter(body.values()))
+    shown = language if language in body else default if default in body else next(iter(body))
+    content = body[shown]
+    image = (images or {}).get(shown)
     header = text("broadcast_header", language, topic=topic_label(topic or "", language))
+    param = content
+    if image is not None and not image.template_header:  # a template without a picture
+        param = f"{image.url} {content}"  # still shows where the card is
     return OutboundMessage(
         chat_id=recipient.resident.chat_id,
         text=f"{header}\n\n{content}" if topic else content,
         language=language,
         template="broadcast",
-        template_params=(content[:TEMPLATE_PARAM_CHARS],),
+        template_params=(param[:TEMPLATE_PARAM_CHARS],),
+        image=image,
     )
 
 
@@ -70,8 +82,10 @@ async def targeted_broadcast(
     default_language: str = "en",
     clock: Clock = utcnow,
     preview: bool = False,
+    images: dict[str, Image] | None = None,
 ) -> BroadcastPlan:
-    """Queue (or with `preview`, only plan) `body` for everyone in `audience`, once per `key`."""
+    """Queue (or with `preview`, only plan) `body` for everyone in `audience`, once per `key`;
+    `images` (per language, like `body`) go with it as pictures."""
     if not body or not any(v.strip() for v in body.values()):
         raise BroadcastError("the update is empty")
     body = {language: value.strip() for language, value in body.items() if value.strip()}
@@ -102,7 +116,7 @@ async def targeted_broadcast(
             if preview:
                 plan.at_once += slot is None or slot <= now
                 continue
-            message = _message(recipient, audience.topic, body, default_language)
+            message = _message(recipient, audience.topic, body, default_language, images)
             queued = await enqueue(
                 session, resident, message, OutboxKind.BROADCAST, dedup_key, not_before=slot or now
             )
@@ -118,22 +132,37 @@ async def targeted_broadcast(
 
 
 async def answer_bodies(services: Services, answer_id: int) -> dict[str, str]:
-    """A published answer as a broadcast, per language: its card's link, then its text (short
-    enough to be the template's parameter too)."""
-    async with services.db.session() as session:
-        answer = await session.get(Answer, answer_id)
-        item = await session.get(KnowledgeItem, answer.knowledge_item_id) if answer else None
-    if item is None:
-        raise BroadcastError("that answer does not exist")
+    """A published answer as a broadcast, per language: "share this with your groups", then
+    its forward-ready text (short enough to be a photo's caption and the template's parameter;
+    the card itself goes as the picture, `answer_images`)."""
+    item = await _published_item(services, answer_id)
     bodies: dict[str, str] = {}
     for language in card_languages(item):
         found = await published_source(services.db, str(answer_id), language)
         if found is None:
             continue
-        card = f"{page_url(services.settings, answer_id)}/card.png?lang={language}"
-        head = f"{text('share_offer', language)}\n{card}\n\n"
+        head = f"{text('share_offer', language)}\n\n"
         limit = TEMPLATE_PARAM_CHARS - len(head)
         bodies[language] = head + share_text(services.settings, found[1], limit=limit)
     if not bodies:
         raise BroadcastError("that answer is not published")
     return bodies
+
+
+async def answer_images(services: Services, answer_id: int) -> dict[str, Image]:
+    """The answer's square card in each of its languages, as pictures to send."""
+    item = await _published_item(services, answer_id)
+    header = services.settings.whatsapp_template_broadcast_image
+    return {
+        language: card_image(services.settings, answer_id, item, language, header)
+        for language in card_languages(item)
+    }
+
+
+async def _published_item(services: Services, answer_id: int) -> KnowledgeItem:
+    async with services.db.session() as session:
+        answer = await session.get(Answer, answer_id)
+        item = await session.get(KnowledgeItem, answer.knowledge_item_id) if answer else None
+    if item is None:
+        raise BroadcastError("that answer does not exist")
+    return item

@@ -22,7 +22,7 @@ from itertools import groupby
 from redis.asyncio import Redis
 
 from bot.channels.base import DeliveryFailed, OutboundChannel
-from bot.delivery.pacing import PACED_CHANNELS, PacedGate
+from bot.delivery.pacing import PACED_CHANNELS, PacedGate, group_bucket
 from bot.delivery.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter
 from bot.runtime.metrics import MESSAGES_OUT, SEND_SECONDS
 from domain import leases
@@ -209,6 +209,11 @@ class OutboxDispatcher:
                 await record_result(session, outbox_id, result, self.worker_id)
 
     async def _chat_wait(self, channel: str, chat_id: str) -> float:
+        group = group_bucket(channel, chat_id)  # Telegram: 20 a minute in one group
+        if group is not None:
+            wait = await self.limiter.acquire(group[0], group[1], group[2], reserve=False)
+            if wait > 0:
+                return wait
         limits = self.limits.get(channel)
         if limits is None or limits.per_chat_per_second is None:
             return 0.0

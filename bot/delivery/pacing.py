@@ -28,6 +28,21 @@ TIERS = ("250", "2000", "10000", "100000", "unlimited")
 PACED_CHANNELS = frozenset({"whatsapp"})
 
 
+# Telegram: at most 20 messages a minute in one group. A token bucket of rate r and burst b
+# lets b + 60r through in any minute, so 2 + 18 keeps every minute within 20.
+GROUP_PER_MINUTE = 20
+GROUP_BURST = 2.0
+GROUP_RATE = (GROUP_PER_MINUTE - GROUP_BURST) / 60.0
+
+
+def group_bucket(channel: str, chat_id: str) -> tuple[str, float, float] | None:
+    """(bucket key, rate per second, burst) for a Telegram group or channel chat, whose ids
+    are negative; None for a one-to-one chat."""
+    if channel != "telegram" or not chat_id.startswith("-"):
+        return None
+    return f"{channel}:group:{chat_id}", GROUP_RATE, GROUP_BURST
+
+
 def tier_limit(tier: str) -> int | None:
     """Messages per 24 hours for a tier setting; None when unlimited."""
     if tier not in TIERS:

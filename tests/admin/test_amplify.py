@@ -94,12 +94,15 @@ async def test_influencers_in_one_area_and_language_get_the_card_once(
         assert sent.status_code == 303
     for chat in (9101, 9102):
         messages = await fake.wait_for_messages(chat, 1, timeout=10)
+        # the card arrives as a photo, the forward-ready text as its caption
         assert "Shiriki hili na vikundi vyako" in messages[0]["text"]
         assert "SI KWELI: Simba wametoroka hifadhini" in messages[0]["text"]
-        card_link = re.search(
-            r"http://127\.0\.0\.1:8080(/claims/\d+/card\.png\?lang=sw)", messages[0]["text"]
+        assert "card.png" not in messages[0]["text"]
+        card_link = re.fullmatch(
+            r"http://127\.0\.0\.1:8080(/claims/\d+/card\.png\?lang=sw)", messages[0]["photo"]
         )
         assert card_link
+    assert not fake.calls_of("sendMessage")  # one photo each, nothing else
     await asyncio.sleep(0.5)
     for chat in PEOPLE:
         assert len(fake.sent_to(chat)) == (1 if chat in (9101, 9102) else 0), chat

@@ -77,6 +77,8 @@ class Sent:
             return str(self.body["text"]["body"])
         if self.type == "interactive":
             return str(self.body["interactive"]["body"]["text"])
+        if self.type == "image":
+            return str(self.body["image"].get("caption", ""))
         return ""
 
 
@@ -244,6 +246,12 @@ def invalid(body: dict[str, Any]) -> str | None:
         if any("\n" in p.get("text", "") or "\t" in p.get("text", "") for p in params):
             return "template parameters cannot contain new lines or tabs"
         return None if ok else "template name and language"
+    if kind == "image":  # by link (Meta fetches it) or by an uploaded media id
+        image = body.get("image", {})
+        link = str(image.get("link", ""))
+        if not (link.startswith("https://") or link.startswith("http://") or image.get("id")):
+            return "image link or id"
+        return None if len(image.get("caption", "")) <= 1024 else "image caption length"
     if kind != "interactive":
         return f"unsupported type {kind}"
     interactive = body.get("interactive", {})

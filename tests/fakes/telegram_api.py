@@ -36,7 +36,7 @@ TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijkl"
 BOT_ID = 123456789
 JSON_FIELDS = {"reply_markup", "reply_parameters", "allowed_updates", "entities",
                "link_preview_options", "caption_entities"}
-INT_FIELDS = {"offset", "limit", "timeout", "message_id", "max_connections"}
+INT_FIELDS = {"offset", "limit", "timeout", "message_id", "max_connections", "user_id"}
 WEBHOOK_ATTEMPTS = 60
 BOT_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files
 DEFAULT_ALLOWED = None  # every update type except chat_member, message_reaction, ...
@@ -110,6 +110,7 @@ class FakeTelegram(TelegramUpdates):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._arrived: asyncio.Event | None = None
         self._webhook_queue: asyncio.Queue[dict[str, Any]] | None = None
+        self._stopping = False
         self.reset()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -134,6 +135,8 @@ class FakeTelegram(TelegramUpdates):
             self.random_failure: tuple[str, float, random.Random] | None = None
             self.random_failures = 0
             self.delivered_at: dict[int, float] = {}  # first returned by getUpdates / POSTed
+            self.chat_admins: dict[str, set[int]] = {}  # group chat id -> administrators' ids
+            self.edits: list[dict[str, Any]] = []  # editMessageText / editMessageCaption calls
 
     @property
     def url(self) -> str:
@@ -155,6 +158,9 @@ class FakeTelegram(TelegramUpdates):
         return self
 
     def stop(self) -> None:
+        self._stopping = True  # a long poll still open ends now, not at its timeout
+        if self._loop is not None and self._arrived is not None:
+            self._loop.call_soon_threadsafe(self._notify)
         if self._http is not None:
             self._http.stop()
 
@@ -321,7 +327,7 @@ class FakeTelegram(TelegramUpdates):
             arrived = self._arrived
             ready = self._ready(offset, limit)
             remaining = deadline - time.monotonic()
-            if ready or remaining <= 0:
+            if ready or remaining <= 0 or self._stopping:
                 now = time.perf_counter()
                 with self._lock:
                     for u in ready:
@@ -366,6 +372,72 @@ class FakeTelegram(TelegramUpdates):
         if on_send is not None:  # a test's hook: the platform has the message, no answer yet
             on_send(record)
         return self._message_object(record)
+
+    async def _m_sendphoto(self, params: dict[str, Any]) -> Any:
+        """A photo by URL (what we send: the card's public link) with an optional caption."""
+        photo, caption = str(params.get("photo", "")), params.get("caption")
+        if "chat_id" not in params:
+            return _error(400, "Bad Request: chat_id is empty")
+        if not photo.startswith(("http://", "https://")):
+            return _error(400, "Bad Request: wrong remote file identifier specified")
+        if caption is not None and _units(str(caption)) > 1024:
+            return _error(400, "Bad Request: message caption is too long")
+        record = {"message_id": next(self._ids), "chat_id": params["chat_id"],
+                  "text": str(caption or ""), "photo": photo,
+                  "reply_markup": params.get("reply_markup"),
+                  "reply_parameters": params.get("reply_parameters"),
+                  "date": int(time.time()), "at": time.perf_counter()}
+        with self._lock:
+            self.sent.append(record)
+        message = self._message_object(record)
+        message.pop("text")
+        message["photo"] = [{"file_id": f"photo-{record['message_id']}", "file_unique_id":
+                             f"p{record['message_id']}", "width": 1080, "height": 1080}]
+        if caption:
+            message["caption"] = caption
+        return message
+
+    async def _m_editmessagetext(self, params: dict[str, Any]) -> Any:
+        return self._edit(params, "text")
+
+    async def _m_editmessagecaption(self, params: dict[str, Any]) -> Any:
+        return self._edit(params, "caption")
+
+    def _edit(self, params: dict[str, Any], field_name: str) -> Any:
+        with self._lock:
+            found = next((m for m in self.sent if str(m["chat_id"]) == str(params.get("chat_id"))
+                          and m["message_id"] == params.get("message_id")), None)
+            if found is None:
+                return _error(400, "Bad Request: message to edit not found")
+            if (field_name == "caption") != ("photo" in found):
+                return _error(400, "Bad Request: there is no caption in the message to edit"
+                              if field_name == "caption" else
+                              "Bad Request: there is no text in the message to edit")
+            new = str(params.get(field_name, ""))
+            if new == found["text"]:
+                return _error(400, "Bad Request: message is not modified")
+            found["text"] = new
+            self.edits.append({"chat_id": found["chat_id"], "message_id": found["message_id"],
+                               field_name: new})
+        message = self._message_object(found)
+        if field_name == "caption":
+            message["caption"] = message.pop("text")
+        return message
+
+    async def _m_getchatmember(self, params: dict[str, Any]) -> Any:
+        chat, user_id = str(params.get("chat_id", "")), params.get("user_id")
+        user_id = int(user_id) if str(user_id).isdigit() else None
+        if user_id is None:
+            return _error(400, "Bad Request: invalid user_id specified")
+        user = {"id": user_id, "is_bot": False, "first_name": "Member"}
+        if user_id not in self.chat_admins.get(chat, set()):
+            return {"status": "member", "user": user}
+        rights = dict.fromkeys(
+            ("can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+             "can_manage_video_chats", "can_restrict_members", "can_promote_members",
+             "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
+             "can_delete_stories"), False)
+        return {"status": "administrator", "user": user, **rights, "can_manage_chat": True}
 
     async def _m_answercallbackquery(self, params: dict[str, Any]) -> Any:
         if not params.get("callback_query_id"):

@@ -49,6 +49,24 @@ class TelegramUpdates:
         message.update(fields)
         return {"update_id": next(self._update_ids), "message": message}
 
+    def group_update(self, group_id: int, user_id: int, text: str, *, language: str = "en",
+                     forwarded: bool = False, reply_to: dict[str, Any] | None = None,
+                     mention: bool = False, title: str = "Kibera mothers") -> dict[str, Any]:
+        """A member's message in a group the bot is in: a command gets a `bot_command`
+        entity, `mention` puts "@<bot username>" first (a `mention` entity), `reply_to` is
+        the message (as in another update's "message") this one answers."""
+        if mention:
+            text = f"@{self.bot_user['username']} {text}".rstrip()
+        update = self.message_update(user_id, text, language=language, forwarded=forwarded)
+        message = update["message"]
+        message["chat"] = {"id": group_id, "type": "supergroup", "title": title}
+        if mention:
+            length = len(self.bot_user["username"]) + 1
+            message["entities"] = [{"type": "mention", "offset": 0, "length": length}]
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        return update
+
     def photo_update(self, chat_id: int, caption: str | None = None, *,
                      content: bytes = b"\xff\xd8\xff\xe0fake-jpeg", **kw: Any) -> dict[str, Any]:
         file_id = self.add_file(content)

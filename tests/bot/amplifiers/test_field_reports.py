@@ -1,0 +1,82 @@
+"""Trusted reporters through the fake Bot API: an influencer's forward is a field report from
+their area, ranked above anonymous requests and flagged in the queue and on the cluster page;
+when it is answered they get the answer, then the card to pass on."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from starlette.applications import Starlette
+
+from bot.conversation.publishing import AnswerDraft, publish_answer
+from bot.runtime.app import Runtime
+from domain.models import Cluster, Resident, SubscriberProfile
+from domain.settings import Settings
+from matching import Embedder
+from tests.admin.conftest import add_user, login
+from tests.bot.channels.test_telegram_e2e import build_runtime, say, telegram_settings
+from tests.fakes.telegram_api import FakeTelegram
+
+LIONS = "Lions escaped from the national park and are walking in the market tonight"
+BRIDGE = "The new bridge over the river will be closed for a whole month from Friday"
+LEADER, RESIDENT = 8101, 8102
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(
+    settings: Settings, database: Any, embedder: Embedder, fake: FakeTelegram
+) -> AsyncIterator[Runtime]:
+    fake.reset()
+    tg = telegram_settings(settings, fake, telegram_mode="polling")
+    rt = build_runtime(tg, database, embedder)
+    async with rt.running():
+        yield rt
+
+
+async def test_a_leaders_forward_is_a_field_report_ranked_first_and_answered_with_the_card(
+    bot: Runtime, fake: FakeTelegram
+) -> None:
+    async with bot.services.db.session() as session:
+        leader = Resident(channel="telegram", chat_id=str(LEADER), language="en")
+        session.add(leader)
+        await session.flush()
+        session.add(SubscriberProfile(resident_id=leader.id, role="community_leader",
+                                      areas=["Kibera"], languages=["en"]))
+    # an anonymous resident asks first, and about something else
+    [queued] = await say(fake, fake.message_update(RESIDENT, BRIDGE, forwarded=True), RESIDENT)
+    assert "city's team" in queued["text"] and "field report" not in queued["text"]
+    [report] = await say(fake, fake.message_update(LEADER, LIONS, forwarded=True), LEADER, n=1)
+    assert "field report from Kibera" in report["text"]
+
+    app = Starlette(routes=bot.routes())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://127.0.0.1:8080") as panel:
+        await add_user(bot, "viewer", "viewer")
+        assert (await login(panel, "viewer")).status_code == 303
+        queue = (await panel.get("/admin/")).text
+        claims = re.findall(r'href="/admin/clusters/(\d+)">([^<]+)</a>', queue)
+        assert [text for _, text in claims][:2] == [LIONS, BRIDGE]  # the report first
+        assert queue.count("Field report · Kibera") == 1
+        cluster_page = (await panel.get(f"/admin/clusters/{claims[0][0]}")).text
+        assert "Field report · Kibera" in cluster_page
+
+    async with bot.services.db.session() as session:
+        cluster = (await session.scalars(
+            select(Cluster).where(Cluster.representative_text == LIONS))).one()
+    draft = AnswerDraft(verdict="false", explanation="Park rangers: every lion is inside.")
+    answer_id = (await publish_answer(bot.services, cluster.id, draft)).answer_id
+    told = await fake.wait_for_messages(LEADER, 3, timeout=20)
+    assert "every lion is inside" in told[1]["text"] and "photo" not in told[1]
+    assert told[2]["photo"].endswith(f"/claims/{answer_id}/card.png?lang=en")
+    assert told[2]["text"].startswith("Share this with your groups")

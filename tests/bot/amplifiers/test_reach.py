@@ -1,0 +1,97 @@
+"""Reach, through the fake Bot API and the panel: per invitation, who joined, what they sent
+and what was answered; per card broadcast, recipients by role and area, delivered and failed."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from bot.amplifiers import invitations
+from bot.conversation.publishing import AnswerDraft, publish_answer
+from bot.runtime.app import Runtime
+from domain.models import Cluster, ClusterStatus, utcnow
+from domain.settings import Settings
+from matching import Embedder
+from tests.admin.conftest import add_user, csrf_of, login
+from tests.bot.channels.test_telegram_e2e import build_runtime, say, telegram_settings
+from tests.fakes.telegram_api import FakeTelegram
+
+LIONS = "Lions escaped from the national park and are walking in the market tonight"
+FIRST, SECOND = 9201, 9202
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(
+    settings: Settings, database: Any, embedder: Embedder, fake: FakeTelegram
+) -> AsyncIterator[Runtime]:
+    fake.reset()
+    tg = telegram_settings(settings, fake, telegram_mode="polling",
+                           telegram_bot_username="CityFactsBot")
+    rt = build_runtime(tg, database, embedder)
+    async with rt.running():
+        yield rt
+
+
+def cells(html: str, marker: str) -> list[str]:
+    """The cells of the table row containing `marker`, as text."""
+    row = next(r for r in re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S) if marker in r)
+    found = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    return [re.sub(r"<[^>]+>", "", c).strip() for c in found]
+
+
+async def test_reach_per_invitation_and_per_broadcast(bot: Runtime, fake: FakeTelegram) -> None:
+    async with bot.services.db.session() as session:
+        invitation = await invitations.create(session, bot.services.settings, "moderator",
+                                              "Kibera youth group", "influencer", ["Kibera"], [])
+        code = invitation.code
+        now = utcnow()
+        cluster = Cluster(representative_text=LIONS, status=ClusterStatus.NEW, ask_count=0,
+                          first_seen_at=now, last_seen_at=now)
+        session.add(cluster)
+        await session.flush()
+        cluster_id = cluster.id
+    draft = AnswerDraft(verdict="false", explanation="Park rangers: every lion is inside.")
+    answer_id = (await publish_answer(bot.services, cluster_id, draft)).answer_id
+    for chat in (FIRST, SECOND):
+        await say(fake, fake.message_update(chat, f"/start {code}"), chat)
+    await say(fake, fake.message_update(FIRST, LIONS, forwarded=True), FIRST, n=2)
+
+    app = Starlette(routes=bot.routes())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://127.0.0.1:8080") as panel:
+        await add_user(bot, "moderator", "moderator")
+        assert (await login(panel, "moderator")).status_code == 303
+        page = (await panel.get("/admin/invitations")).text
+        # joined, messages, answers
+        assert cells(page, "Kibera youth group")[3:6] == ["2", "1", "1"]
+
+        cards = await panel.get(f"/admin/answers/{answer_id}/cards")
+        nonce = re.search(r'name="nonce" value="([0-9a-f]+)"', cards.text)
+        assert nonce
+        fake.fail_next("sendPhoto", 403, "Forbidden: bot was blocked by the user")
+        sent = await panel.post(f"/admin/answers/{answer_id}/broadcast", data={
+            "csrf_token": csrf_of(cards.text), "nonce": nonce.group(1), "roles": ["influencer"],
+            "areas_text": "Kibera", "action": "send"})
+        assert sent.status_code == 303
+        for _ in range(200):  # the dispatcher records results a moment after sending
+            section = (await panel.get("/admin/broadcasts")).text.partition("Cards sent to")[2]
+            if "<td>Kibera</td>" in section:
+                row = cells(section, "<td>Kibera</td>")
+                if int(row[3]) + int(row[4]) == 2:
+                    break
+            await asyncio.sleep(0.05)
+        # role, area, recipients, delivered, failed, waiting, opted out
+        assert row == ["Influencer", "Kibera", "2", "1", "1", "0", "0"]
+        assert f"answer #{answer_id}" in section
