@@ -199,16 +199,11 @@ def facts(clean: str) -> Facts:
     proper = set() if headline else {_POSSESSIVE_RE.sub("", n) for n in found_names}
     days = {d for w in words if (d := listed(_DAYS, w))}
     months = {m for w in words if (m := listed(_MONTHS, w))}
-    dated = {w for w in found_names if w in _DAYS or w in _MONTHS}
-    spelled = {
-        _NUMBER_WORDS[w]
-        for w in words
-        if w in _NUMBER_WORDS and not capitalised(w)
-    }
+    spelled = {_NUMBER_WORDS[w] for w in words if w in _NUMBER_WORDS and not capitalised(w)}
     return Facts(
         numbers(folded) | spelled,
         negated(folded),
-        found_names - dated,
+        found_names,
         frozenset(days),
         frozenset(months),
         frozenset(_POLES[w] for w in words if w in _POLES),
