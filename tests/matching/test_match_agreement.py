@@ -103,3 +103,11 @@ def test_headlines_and_long_messages_do_not_contradict_by_their_names() -> None:
     claim = "A riot broke out after a woman gave vodka shots on New Year's Eve."
     headline = "Woman Gives Vodka Shots At Bar, Causing Riot After Explosion"
     assert _contrast(headline, claim) is None
+
+
+def test_relative_links_do_not_make_every_fact_check_a_twin() -> None:
+    targets = [
+        Target("a", "A senator co-sponsored a bill on late-term abortion.", None, "/fc/1/", "en"),
+        Target("b", "The number of murders rose over two years.", None, "/fc/2/", "en"),
+    ]
+    assert twin_groups(targets)["a"] == {"a"}
