@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from matching.agreement import Facts, facts, restates
+from matching.agreement import Facts, contrast, facts, restates
 from matching.dedup import DedupIndex, dedup_key
 from matching.dense import DenseIndex
 from matching.embedders import Embedder, build_embedder
@@ -87,9 +87,12 @@ class Candidate:
     view: str = ""  # the id of the view that matched best ("" when it is the item itself)
     match: MatchKind = MatchKind.RANKED
     lang: str | None = None  # the language of that view, when known
-    # numbers and polarity of the message agree with that view's (a ranked answer needs it:
-    # "50,000 shillings" is not "5,000 shillings", "is safe" is not "is not safe")
+    # the message contradicts none of that view's numbers, days, names, polarity or predicate
+    # (a ranked answer needs it: "50,000 shillings" is not "5,000 shillings", "is safe" is not
+    # "is not safe", "fares will be free" is not "fares will double"); see matching.agreement
     agrees: bool = True
+    # share of that view's index terms found in the message (lexical coverage of the claim)
+    cover: float = 0.0
 
 
 class Outcome(enum.StrEnum):
@@ -331,9 +334,15 @@ class MatchingEngine:
                 continue
             answer = self._answer_of[view]
             kind = self._match_kind(key, view, bool(sig.exact[i]), float(sig.d_cover[i]))
-            agrees = not (sig.num_conflict[i] or sig.neg_mismatch[i])
+            agrees = bool(sig.agrees[i]) if sig.agrees is not None else True
             cand = Candidate(
-                answer, float(score), view, kind, self._view_lang.get(view), bool(agrees)
+                answer,
+                float(score),
+                view,
+                kind,
+                self._view_lang.get(view),
+                agrees,
+                float(sig.d_cover[i]),
             )
             held = best.get(answer)
             if held is None or _stronger(cand, held):
@@ -404,10 +413,12 @@ class MatchingEngine:
         """Numbers, polarity and names of each candidate against the message's."""
         mine = facts(clean)
         words = set(_WORDS.findall(clean.casefold()))
+        sig.agrees = np.ones(len(slots), bool)
         for i, slot in enumerate(slots.tolist()):
             theirs = self._facts.get(self._id_of[slot] or "")
             if theirs is None:
                 continue
+            sig.agrees[i] = contrast(mine, theirs) is None
             if theirs.numbers:
                 missing = len(theirs.numbers - mine.numbers)
                 sig.num_missing[i] = missing / len(theirs.numbers)
@@ -437,10 +448,14 @@ class MatchingEngine:
         code = (lang or "").split("-")[0].lower()
         cross = bool(code and top.lang and top.lang != code)
         threshold = th.answer_cross if cross else th.answer
-        # In a small pool the learned score saturates near 1.0 for any close candidate without
-        # a real rival ("Bus fares will be free" against "Bus fares will double"), so there only
-        # a restatement of a known text answers; a close candidate is offered, never asserted.
-        scored = top.agrees and top.score >= threshold and len(self._views_of) >= SMALL_POOL
+        # A ranked answer must contradict none of the view's numbers, days, names, polarity or
+        # predicate (``agrees``): the learned score, and a cosine, rate "Bus fares will be free"
+        # as close to "Bus fares will double" as a paraphrase, in any pool. A cross-lingual
+        # candidate in a small pool is only offered: its words cannot be compared, and without
+        # rivals the learned score saturates.
+        scored = top.agrees and top.score >= threshold
+        if cross and len(self._views_of) < SMALL_POOL:
+            scored = False
         if long_enough and (duplicate or scored):
             return Decision(Outcome.ANSWER, cands[:3], max(top.score, URL_MATCH_SCORE * duplicate))
         if top.score >= th.suggest:

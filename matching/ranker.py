@@ -68,6 +68,9 @@ class CandidateSignals:
     # which answer each candidate is a view of (views of one item are not each other's rivals);
     # None: every candidate is its own answer
     group: np.ndarray | None = None
+    # no contradiction of numbers, days, names, polarity or predicate (matching.agreement); it
+    # gates an answer and is not a feature of the score
+    agrees: np.ndarray | None = None
 
     @classmethod
     def zeros(cls, n: int, q_terms: int) -> CandidateSignals:

@@ -63,7 +63,8 @@ def twin_groups(targets: Sequence[Target], listed: Iterable[tuple[str, str]] = (
     first_of: dict[str, str] = {}
     keys = [dedup_key(normalise_text(t.claim)) for t in targets]
     for t, key in zip(targets, keys, strict=True):
-        for k in (f"url:{canonical_url(t.url)}" if t.url else "", f"text:{key}" if key else ""):
+        url = canonical_url(t.url) if t.url else ""  # "" for a relative link: no twin by URL
+        for k in (f"url:{url}" if url else "", f"text:{key}" if key else ""):
             if k:
                 union(t.id, first_of.setdefault(k, t.id))
     index = DedupIndex()
@@ -78,7 +79,8 @@ def twin_groups(targets: Sequence[Target], listed: Iterable[tuple[str, str]] = (
     members: dict[str, set[str]] = {}
     for t in targets:
         members.setdefault(find(t.id), set()).add(t.id)
-    return {t.id: frozenset(members[find(t.id)]) for t in targets}
+    shared = {root: frozenset(ids) for root, ids in members.items()}  # one set per group
+    return {t.id: shared[find(t.id)] for t in targets}
 
 
 def with_twins(gold: Iterable[str], twins: TwinGroups) -> set[str]:

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from matching.agreement import agree, facts, numbers, restates
+from matching.agreement import agree, contrast, facts, numbers, restates
 from matching.datasets import Target
 from matching.dedup import dedup_key
-from matching.normalise import normalise_text
+from matching.normalise import clean_text, normalise_text
 from matching.twins import twin_groups
 
 
@@ -68,3 +68,46 @@ def test_a_reordered_or_reversed_text_is_left_to_the_ranker() -> None:
     assert not restates(
         _key("Drink tap water: the city has been poisoned, it is not safe"), _key(tap)
     )
+
+
+def _contrast(message: str, claim: str) -> str | None:
+    return contrast(facts(clean_text(message)), facts(clean_text(claim)))
+
+
+def test_a_paraphrase_contradicts_nothing_a_same_topic_claim_says_how_it_differs() -> None:
+    claim = "The city will cut off all water supply for two weeks starting Monday."
+    assert (
+        _contrast("From Monday the city is cutting off water everywhere for 2 weeks", claim) is None
+    )
+    assert _contrast("The city will cut off water for three weeks from Monday", claim) == "number"
+    assert _contrast("The city will cut off water for two weeks from Friday", claim) == "day"
+    assert _contrast("The city will not cut off the water on Monday", claim) == "negation"
+    assert _contrast("Bus fares will be free from next week", "Bus fares will double.") == (
+        "predicate"
+    )
+    bridge = "The main bridge on River Road is closed for repairs this weekend."
+    assert _contrast("The main bridge on Mombasa Road is closed this weekend", bridge) == "name"
+    assert _contrast("The bridge on River Road has reopened", bridge) == "predicate"
+    assert _contrast("The city is hiring 200 street cleaners", "The city is hiring 2,000.") == (
+        "number"
+    )
+    # Swahili and Spanish negation; Swahili "ni" is "is", not Spanish "nor"
+    assert _contrast("Jiji halitakata maji Jumatatu", "Jiji litakata maji Jumatatu.") == (
+        "negation"
+    )
+    assert _contrast("El agua no está contaminada", "El agua está contaminada.") == "negation"
+    assert _contrast("Maji ni salama", "Maji ni salama.") is None
+
+
+def test_headlines_and_long_messages_do_not_contradict_by_their_names() -> None:
+    claim = "A riot broke out after a woman gave vodka shots on New Year's Eve."
+    headline = "Woman Gives Vodka Shots At Bar, Causing Riot After Explosion"
+    assert _contrast(headline, claim) is None
+
+
+def test_relative_links_do_not_make_every_fact_check_a_twin() -> None:
+    targets = [
+        Target("a", "A senator co-sponsored a bill on late-term abortion.", None, "/fc/1/", "en"),
+        Target("b", "The number of murders rose over two years.", None, "/fc/2/", "en"),
+    ]
+    assert twin_groups(targets)["a"] == {"a"}

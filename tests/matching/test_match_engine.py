@@ -154,12 +154,18 @@ def test_decision_bands() -> None:
     def cands(*scores: float) -> list[Candidate]:
         return [Candidate(str(i), s) for i, s in enumerate(scores)]
 
-    # a small knowledge base (this one is empty) answers a restatement of a known text, and
-    # only offers a candidate whose learned score is high: there that score saturates
+    # a restatement of a known text answers; so does a high score that contradicts nothing,
+    # in any pool; a high score that contradicts the claim (a number, a day, a name, polarity,
+    # the predicate) or a cross-lingual one in a small pool (words not comparable) is offered
     restated = [Candidate("0", 0.95, match=MatchKind.NEAR), Candidate("1", 0.2)]
     assert engine.decide_from(text, restated).outcome is Outcome.ANSWER
-    high = engine.decide_from(text, cands(0.95, 0.2))
+    assert engine.decide_from(text, cands(0.95, 0.2)).outcome is Outcome.ANSWER
+    contradicts = [Candidate("0", 0.95, agrees=False), Candidate("1", 0.2)]
+    high = engine.decide_from(text, contradicts)
     assert high.outcome is Outcome.SUGGEST and [c.id for c in high.candidates] == ["0"]
+    cross = [Candidate("0", 0.9999, lang="en"), Candidate("1", 0.2)]
+    assert engine.decide_from(text, cross, "sw").outcome is Outcome.SUGGEST
+    assert engine.decide_from(text, cross, "en").outcome is Outcome.ANSWER
     suggest = engine.decide_from(text, cands(0.7, 0.6, 0.3, 0.26, 0.1))
     assert suggest.outcome is Outcome.SUGGEST and [c.id for c in suggest.candidates] == [
         "0",

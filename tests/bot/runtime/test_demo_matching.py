@@ -177,25 +177,40 @@ async def test_demo_knowledge_base_answers_in_the_residents_language(
     wrong = []
     for demo_id, language, text in cases:
         reply = await _ask(runtime, text, language)
-        expected = render_answer(items[demo_id], language)
-        if reply.startswith(expected):
-            continue
-        # a paraphrase in a small knowledge base may be offered instead of asserted: then the
-        # right item is the first choice, and nothing else was answered
-        claim = items[demo_id].text_in(language)[0]
-        first = next((line for line in reply.splitlines() if line.startswith("1. ")), "")
-        if kind == "verbatim" or claim not in first:
+        if not reply.startswith(render_answer(items[demo_id], language)):
             wrong.append((demo_id, language, text, reply[:80]))
     assert wrong == []
 
 
-# same topic as a demo item, a different claim: numbers or polarity differ
+# same topic as a demo item, a different claim: a number, day, place, polarity or predicate
+# differs (the demo's own claim is in the comment)
 DIFFERENT_CLAIMS = [
     ("en", "The government is giving 50,000 shillings to everyone who registers on this link"),
     ("en", "Tap water in the city is safe to drink, the utility says"),
     ("en", "The city will not cut off the water supply on Monday"),
     ("en", "Polling stations will be open from 8 am to 4 pm on election day"),
-    ("en", "Bus fares will be free from next week"),  # same subject, another predicate
+    ("en", "Bus fares will be free from next week"),  # will double
+    ("en", "Bus fares will be halved from next week"),
+    ("en", "The city will cut off all water supply for three weeks starting Monday"),
+    ("en", "The city will cut off all water supply for two weeks starting Friday"),
+    ("en", "Hot water with lemon causes cholera"),  # cures cholera
+    ("en", "The main bridge on Mombasa Road is closed for repairs this weekend"),  # River Road
+    ("en", "The main bridge on River Road is open again this weekend"),  # closed
+    ("en", "Polling stations will be closed on election day"),
+    ("en", "The municipal election has been cancelled"),  # postponed
+    ("en", "The curfew from 6 pm tonight has been lifted in all districts"),  # declared
+    ("en", "The city is hiring 200 street cleaners"),  # 2,000
+    ("en", "Eating garlic does not protect you from the new flu strain"),
+    ("en", "The new national ID cards do not contain a tracking microchip"),
+    ("sw", "Jiji litakata maji yote kwa wiki tatu kuanzia Jumatatu"),  # wiki mbili
+    ("sw", "Jiji halitakata maji kuanzia Jumatatu"),  # will not cut
+    ("sw", "Maji ya bomba jijini ni salama kunywa"),  # poisoned, not safe
+    ("sw", "Serikali inampa kila mtu shilingi 50,000 atakayejisajili kupitia kiungo hiki"),
+    ("es", "El agua del grifo es segura en toda la ciudad"),  # contaminated with cholera
+    ("es", "El agua del grifo no está contaminada con cólera"),
+    ("id", "Pemerintah kota akan memberlakukan jam malam mulai pukul 22.00"),  # 20.00
+    ("hi", "अगले सोमवार से तीन हफ्ते तक पूरे शहर में पानी की सप्लाई बंद रहेगी"),  # two weeks
+    ("ar", "قطع المياه عن المدينة بالكامل لمدة أسبوعين ابتداءً من الاثنين"),  # from Sunday
 ]
 
 
