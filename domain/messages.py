@@ -115,6 +115,8 @@ class OutboundMessage:
     # sent the moment the resident wrote (so WhatsApp's 24-hour window is open) even though
     # nothing about them is stored any more: the confirmation of /forget
     answers_message_now: bool = False
+    # only the template may go: the platform said the free-form copy arrived too late (131047)
+    as_template: bool = False
 
     def to_payload(self) -> dict[str, Any]:
         return asdict(self)

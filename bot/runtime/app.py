@@ -24,7 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from bot.channels.registry import Channel, configured_channels
+from bot.channels.base import Channel
+from bot.channels.registry import configured_channels
 from bot.channels.webchat import WebChat, WebChatOutbox
 from bot.conversation.claims import expire_suggestions
 from bot.conversation.core import Conversation
@@ -207,13 +208,12 @@ class Runtime:
 
 
 async def _start(channel: Channel, receive: bool) -> None:
-    """Workers only send: a channel that can start its sending half alone does so.
+    """Both halves where this process receives; workers only send (`start_sending`).
 
     A channel that cannot start (a rejected token, no network) is logged in one line and
     retried in the background; the rest of the product (web chat, panel, other channels)
     runs meanwhile. Only the exception's class is logged: its text may carry a secret."""
-    start_sending: Callable[[], Awaitable[None]] | None = getattr(channel, "start_sending", None)
-    start = channel.start if receive or start_sending is None else start_sending
+    start = channel.start_receiving if receive else channel.start_sending
     try:
         await start()
     except Exception as exc:
