@@ -29,6 +29,7 @@ from bot.channels.registry import configured_channels
 from bot.channels.webchat import WebChat, WebChatOutbox
 from bot.conversation.claims import expire_suggestions
 from bot.conversation.core import Conversation
+from bot.delivery.window import remind_before_window_closes
 from bot.runtime.demo import load_demo
 from bot.runtime.firstrun import FirstRun
 from bot.runtime.http import SecurityHeaders
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 PURGE_SECONDS = 3600.0
 SUGGESTION_SECONDS = 60.0
 SPIKE_SECONDS = 60.0
+WINDOW_SECONDS = 300.0
 
 
 class Role(enum.StrEnum):
@@ -141,7 +143,18 @@ class Runtime:
             (PURGE_SECONDS, self.purge),
             (SUGGESTION_SECONDS, self.expire_suggestions),
             (SPIKE_SECONDS, self.check_spikes),
+            (WINDOW_SECONDS, self.remind_before_window_closes),
         ]
+
+    async def remind_before_window_closes(self) -> None:
+        """Unanswered WhatsApp questions late in their 24-hour window: "still checking"."""
+        after = timedelta(hours=self.settings.whatsapp_window_reminder_hours)
+        async with self.services.db.session() as session:
+            queued = await remind_before_window_closes(
+                session, after, self.services.dispatcher.clock()
+            )
+        if queued:
+            self.services.dispatcher.wake()
 
     async def check_spikes(self) -> None:
         """Spike alerts to the staff on duty (admin.alerts; nothing without the panel)."""
