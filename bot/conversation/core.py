@@ -12,8 +12,8 @@ import contextlib
 import logging
 import time
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from bot.channels.base import Channel
 from bot.conversation import language, replies
 from bot.conversation.catalogue import resolve_language, text
 from bot.conversation.claims import ClaimDesk
@@ -37,6 +37,9 @@ from domain.models import Resident, utcnow
 from domain.outbox import enqueue
 from domain.residents import resident_for
 from nlu import detect_language
+
+if TYPE_CHECKING:
+    from bot.channels.base import Channel
 
 log = logging.getLogger(__name__)
 
