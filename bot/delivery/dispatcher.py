@@ -26,7 +26,7 @@ from itertools import groupby
 
 from redis.asyncio import Redis
 
-from bot.channels.base import Channel, Receipt, Recipient, SendReport
+from bot.channels.base import UNKNOWN, Channel, Receipt, Recipient, SendReport
 from bot.delivery.pacing import PACED_CHANNELS, PacedGate
 from bot.delivery.ratelimit import Backoff, ChannelLimits, LocalRateLimiter, RateLimiter
 from bot.delivery.recipients import mark_opted_out, recipient_states, record_receipts
@@ -133,7 +133,7 @@ class OutboxDispatcher:
             known = await recipient_states(session, (r.resident_id for r in rows))
             claimed: list[Claimed] = [
                 (r.id, r.channel, r.chat_id, OutboundMessage.from_payload(r.payload),
-                 known.get(r.resident_id or 0, Recipient()))
+                 known.get(r.resident_id or 0, UNKNOWN))
                 for r in rows
             ]
         chats = [
