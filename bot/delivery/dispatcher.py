@@ -4,11 +4,11 @@ Rows are claimed in priority order (replies before notifications before broadcas
 bounded concurrency but in order within a chat, paced by the platform's limits in one place
 (one token bucket per platform, paying for each platform message a send makes; shared through
 Redis when several workers run), and recorded one by one. Channels are told what is known of
-the recipient (last message, opt-out) and report what happened: an opt-out is stored, a
+the recipient (last message, opt-out) and report what happened: an opt-out is stored, and a
 platform's "slow down" holds that chat or the whole platform with a growing wait, without
-counting as a failed attempt. Each dispatcher heartbeats a lease
-in the database; when one dies, any other hands its claimed rows back (never tried: sent at
-once; mid-call: marked in doubt, see `domain.outbox.recover_orphans`). In the embedded default
+counting as a failed attempt. Each dispatcher heartbeats a lease in the database; when one
+dies, any other hands its claimed rows back (never tried: sent at once; mid-call: marked in
+doubt, see `domain.outbox.recover_orphans`). In the embedded default
 it runs inside the one process and is woken right after a turn commits; with Redis, a wake-up
 is published to every worker.
 """
@@ -78,6 +78,7 @@ class OutboxDispatcher:
         self._unsettled: dict[int, DeliveryResult | None] = {}
         self.channels: dict[str, Channel] = dict(channels or {})
         self.backoff = Backoff()
+        self._held_until: dict[str, float] = {}  # platform -> monotonic end of its hold
         self.batch = batch
         self.limiter = limiter or LocalRateLimiter()
         self.limits = dict(limits or {})
@@ -250,15 +251,23 @@ class OutboxDispatcher:
             if wait > 0:
                 await asyncio.sleep(wait)
 
-    async def _hold_channel(self, channel: str, seconds: float) -> None:
+    async def _hold_channel(self, channel: str, base: float) -> float:
         """The platform said the whole channel is over its throughput: book the bucket ahead
-        by `seconds` worth of sends, so every worker waits that long before the next one."""
+        by the wait's worth of sends, so every worker pauses before the next one. The sends
+        already under way that hear the same answer join this hold instead of adding their
+        own; the wait grows only when the platform still says so after a hold. Returns it."""
+        now = time.monotonic()
+        if now < self._held_until.get(channel, 0.0):
+            return self._held_until[channel] - now
+        seconds = self.backoff.wait(channel, base)
+        self._held_until[channel] = now + seconds
         limits = self.limits.get(channel)
-        if limits is not None and seconds > 0:
+        if limits is not None:
             await self.limiter.acquire(
                 f"{channel}:send", limits.per_second, 1.0, reserve=True,
                 cost=seconds * limits.per_second,
             )
+        return seconds
 
     async def _send(
         self, channel_name: str, message: OutboundMessage, recipient: Recipient
@@ -286,8 +295,7 @@ class OutboxDispatcher:
                                   permanent=report.permanent)
         base = report.retry_after or 1.0
         if report.throttled == "channel":
-            wait = self.backoff.wait(channel, base)
-            await self._hold_channel(channel, wait)
+            wait = await self._hold_channel(channel, base)
         else:
             wait = self.backoff.wait(f"{channel}:chat:{chat_id}", base)
         log.info("%s asked to slow down (%s); trying again in %.0f s", channel,

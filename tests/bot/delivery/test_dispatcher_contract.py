@@ -114,3 +114,25 @@ async def test_one_bucket_per_platform_pays_for_every_part(database: Database) -
         pass
     assert len(sms.sent) == 5
     assert time.monotonic() - started >= (15 - 3) / 20 * 0.9
+
+
+async def test_a_throughput_limit_holds_the_platform_once_not_once_per_send(
+        database: Database) -> None:
+    sms = Sms()
+    sms.fail += [DeliveryFailed("throughput", retry_after=0.5, throttled="channel")] * 4
+    clock_offset = timedelta(0)
+    dispatcher = OutboxDispatcher(database, {"sms": sms}, limits={"sms": ChannelLimits(1000)},
+                                  clock=lambda: utcnow() + clock_offset)
+    for n in range(4):
+        await queue(database, f"+6{n}", "news")
+    await dispatcher.drain_once()  # four chats at once hear "slow down"
+    async with database.session() as session:
+        rows = (await session.scalars(select(OutboxMessage))).all()
+    waits = [(row.next_attempt_at - utcnow()).total_seconds() for row in rows]
+    assert all(row.status == "pending" and row.attempts == 0 for row in rows)
+    assert max(waits) <= 0.6  # one hold of 0.5 s, not 0.5 + 1 + 2 + 4
+    clock_offset = timedelta(seconds=1)
+    started = time.monotonic()
+    await dispatcher.drain_once()
+    assert len(sms.sent) == 4
+    assert time.monotonic() - started <= 1.0
