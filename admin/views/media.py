@@ -52,7 +52,8 @@ def image_type(data: bytes) -> str | None:
 
 
 def can_download(services: Services, channel: str) -> bool:
-    return callable(getattr(services.channels.get(channel), "download", None))
+    found = services.channels.get(channel)
+    return found is not None and found.can_download
 
 
 @requires("viewer")

@@ -1,12 +1,31 @@
-"""The outbound interface every channel implements, and the errors it may raise."""
+"""The one contract every channel implements, and what crosses it.
+
+A channel is one platform's two halves (Rasa's input and output channels in one class):
+input is `routes()` (webhooks) and `start_receiving()` (polling, registering a webhook); output
+is `start_sending()`, `send()`, `acknowledge_button()` and `download()`. Only `send` is
+required; everything else has a default that does nothing, or says the channel cannot.
+
+Channels do not read or write the database. The dispatcher tells `send` what it knows of the
+recipient (`Recipient`: when they last wrote, whether they opted out) and records what the
+channel reports: a `SendReport` from `report()`, and `Receipt`s a channel hands to its
+receipt sink (delivered, read, failed; "this person opted out"; "the platform's window is
+closed").
+"""
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
 
 from starlette.requests import ClientDisconnect, Request
+from starlette.routing import BaseRoute
 
-from domain.messages import OutboundMessage
+from bot.media.errors import MediaUnavailable
+from domain.messages import Media, OutboundMessage
+
+Throttle = Literal["chat", "channel"]  # who must slow down: this one chat, or the whole channel
 
 
 class ChannelError(Exception):
@@ -14,42 +33,129 @@ class ChannelError(Exception):
 
 
 class DeliveryFailed(ChannelError):
-    """A send did not go through; `retry_after` (seconds) when the platform asked us to wait."""
+    """A send did not go through.
 
-    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False):
+    `retry_after` (seconds) when the platform asked us to wait; `permanent` when trying again
+    cannot help; `throttled` when a platform limit was hit (tried again later, not counted as
+    a failed attempt); `opted_out` when the platform says the resident stopped our messages.
+    """
+
+    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False,
+                 throttled: Throttle | None = None, opted_out: bool = False) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
         self.permanent = permanent
+        self.throttled = throttled
+        self.opted_out = opted_out
 
 
-@runtime_checkable
-class OutboundChannel(Protocol):
-    """What the core sends through. `send` is the one method a channel must implement."""
+@dataclass(frozen=True)
+class Recipient:
+    """What the dispatcher knows of the person a message goes to, when it sends it."""
 
-    name: str
+    last_inbound_at: datetime | None = None  # when they last wrote (None: never, or unknown)
+    opted_out: bool = False
+    now: datetime | None = None  # the dispatcher's clock (None: the channel reads the time)
 
-    async def send(self, message: OutboundMessage) -> str | None:
+    def wrote_within(self, span: timedelta, now: datetime) -> bool:
+        """True when they last wrote less than `span` before `now`."""
+        return self.last_inbound_at is not None and now - self.last_inbound_at < span
+
+
+UNKNOWN = Recipient()
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """What a channel reports about one send: the platform id, or why it did not go."""
+
+    ok: bool
+    platform_message_id: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+    permanent: bool = False
+    throttled: Throttle | None = None
+    opted_out: bool = False
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A platform's word on a message we sent earlier (WhatsApp's status webhooks)."""
+
+    platform_message_id: str
+    status: str  # sent, delivered, read, failed
+    chat_id: str
+    opted_out: bool = False  # the failure says the resident stopped our messages
+    window_closed: bool = False  # the failure says only a template may reach them now
+
+
+ReceiptSink = Callable[[str, list[Receipt]], Awaitable[None]]  # (channel name, receipts)
+
+
+class Channel:
+    """Base class of channels. Subclasses set `name` and implement `send`."""
+
+    name: str = "channel"
+
+    # -- input ---------------------------------------------------------------------------
+    def routes(self) -> list[BaseRoute]:
+        """Webhook routes mounted on the web app (none by default)."""
+        return []
+
+    async def start_receiving(self) -> None:
+        """Start both halves (a web or all-in-one process): by default, sending only."""
+        await self.start_sending()
+
+    # -- output --------------------------------------------------------------------------
+    async def start_sending(self) -> None:
+        """Start the output half alone (a worker: no polling, no webhook registration)."""
+
+    async def stop(self) -> None:
+        """Release what either start opened."""
+
+    async def send(self, message: OutboundMessage, recipient: Recipient = UNKNOWN) -> str | None:
         """Deliver `message`; return the platform's message id. Raise `DeliveryFailed`."""
-        ...
+        raise NotImplementedError
+
+    def parts(self, message: OutboundMessage, recipient: Recipient = UNKNOWN) -> int:
+        """How many platform messages `send` makes of `message` (the dispatcher paces them)."""
+        return 1
+
+    async def report(self, message: OutboundMessage, recipient: Recipient = UNKNOWN) -> SendReport:
+        """`send`, with its outcome as a value the dispatcher records."""
+        try:
+            platform_id = await self.send(message, recipient)
+        except DeliveryFailed as exc:
+            return SendReport(ok=False, error=str(exc), retry_after=exc.retry_after,
+                              permanent=exc.permanent, throttled=exc.throttled,
+                              opted_out=exc.opted_out)
+        return SendReport(ok=True, platform_message_id=platform_id)
+
+    async def acknowledge_button(self, callback_id: str) -> None:
+        """Tell the platform a button press was handled (nothing to do by default)."""
+
+    # -- files ---------------------------------------------------------------------------
+    @property
+    def can_download(self) -> bool:
+        """True when this channel overrides `download`."""
+        return type(self).download is not Channel.download
+
+    async def download(self, media: Media, max_bytes: int) -> bytes:
+        """The bytes of an attachment a resident sent. Raises `MediaUnavailable` by default."""
+        raise MediaUnavailable(f"the {self.name} channel cannot download files")
 
 
-class TextChannel:
-    """Base for channels without buttons: choices become numbered lines of text."""
+class TextChannel(Channel):
+    """Base for channels without buttons: `send_text` is the one method to implement, and
+    choices become numbered lines of text."""
 
     name = "text"
 
     async def send_text(self, chat_id: str, text: str) -> str | None:
         raise NotImplementedError  # subclasses implement the one required method
 
-    async def send(self, message: OutboundMessage) -> str | None:
+    async def send(self, message: OutboundMessage, recipient: Recipient = UNKNOWN) -> str | None:
         return await self.send_text(message.chat_id, message.as_plain_text())
-
-
-async def acknowledge_button(channel: OutboundChannel, callback_id: str | None) -> None:
-    """Tell the platform a button press was handled, when the channel has such a call."""
-    ack = getattr(channel, "acknowledge_button", None)
-    if callback_id and ack is not None:
-        await ack(callback_id)
 
 
 async def read_body_limited(request: Request, limit: int) -> bytes | None:

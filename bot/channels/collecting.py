@@ -6,11 +6,13 @@ import asyncio
 import itertools
 from collections import defaultdict
 
+from bot.channels.base import UNKNOWN, Channel, Recipient
 from domain.messages import OutboundMessage
 
 
-class CollectingChannel:
-    """Keeps sent messages per chat and lets readers wait for new ones."""
+class CollectingChannel(Channel):
+    """Keeps sent messages per chat and lets readers wait for new ones (Rasa's collecting
+    output channel: the ready-made fake, and the web and terminal chats' output half)."""
 
     def __init__(self, name: str = "webchat") -> None:
         self.name = name
@@ -18,7 +20,7 @@ class CollectingChannel:
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
 
-    async def send(self, message: OutboundMessage) -> str | None:
+    async def send(self, message: OutboundMessage, recipient: Recipient = UNKNOWN) -> str | None:
         async with self._changed:
             self.sent[message.chat_id].append(message)
             self._changed.notify_all()

@@ -1,8 +1,9 @@
 """Which channels exist: built-in ones by name, third-party ones through entry points.
 
 A channel module exposes `from_settings(services, conversation) -> Channel | None` that
-returns None when the channel is not configured (no token, say). A channel has both halves:
-`routes()` for its webhooks (input) and `send()` (output), plus `start()`/`stop()`.
+returns None when the channel is not configured (no token, say). A channel subclasses
+`bot.channels.base.Channel`: its routes and `start_receiving` (input), `start_sending`, `send`,
+`acknowledge_button` and `download` (output), and `stop`.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
-from starlette.routing import BaseRoute
+from bot.channels.base import Channel
 
 if TYPE_CHECKING:
     from bot.conversation.core import Conversation
@@ -23,18 +24,6 @@ BUILTIN: dict[str, str] = {
     "telegram": "bot.channels.telegram:from_settings",
     "whatsapp": "bot.channels.whatsapp:from_settings",
 }
-
-
-class Channel(Protocol):
-    name: str
-
-    def routes(self) -> list[BaseRoute]: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def send(self, message: Any) -> str | None: ...
 
 
 Factory = Callable[["Services", "Conversation"], Channel | None]

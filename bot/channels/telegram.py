@@ -25,7 +25,7 @@ from telegram import ReplyParameters, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.channels.base import ChannelError, read_body_limited
+from bot.channels.base import UNKNOWN, Channel, ChannelError, Recipient, read_body_limited
 from bot.channels.telegram_parse import CHANNEL, inbound_from_update
 from bot.channels.telegram_send import (
     chat_admin,
@@ -72,7 +72,7 @@ def webhook_url(settings: Settings) -> str:
     return settings.telegram_webhook_url or settings.public_url.rstrip("/") + WEBHOOK_PATH
 
 
-class TelegramChannel:
+class TelegramChannel(Channel):
     """One bot account: polling or webhook input, `send` and `acknowledge_button` output."""
 
     name = CHANNEL
@@ -104,7 +104,8 @@ class TelegramChannel:
                     await request.shutdown()
             raise
 
-    async def start(self) -> None:
+    async def start_receiving(self) -> None:
+        """The bot, and its input: polling, or registering the webhook."""
         app = self.application
         await self._initialize()
         await app.start()
@@ -191,7 +192,10 @@ class TelegramChannel:
                   exc_info=context.error)
 
     # -- output ------------------------------------------------------------------------------
-    async def send(self, message: OutboundMessage) -> str | None:
+    def parts(self, message: OutboundMessage, recipient: Recipient = UNKNOWN) -> int:
+        return len(split_text(message.text))
+
+    async def send(self, message: OutboundMessage, recipient: Recipient = UNKNOWN) -> str | None:
         """Send `message` (split over 4096 characters; buttons on the last part)."""
         if message.image is not None or message.edits is not None:  # a card, or a correction
             return await send_rich(self.application.bot, message)

@@ -32,7 +32,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message
 
-from bot.channels.base import read_body_limited
+from bot.channels.base import UNKNOWN, Recipient, read_body_limited
 from bot.channels.collecting import CollectingChannel
 from bot.conversation.language import from_accept_language
 from bot.media.errors import MediaUnavailable
@@ -84,12 +84,12 @@ class WebChatOutbox(CollectingChannel):
         self.sent = _Chats()
         self.changed = asyncio.Event()
 
-    async def send(self, message: OutboundMessage) -> str | None:
+    async def send(self, message: OutboundMessage, recipient: Recipient = UNKNOWN) -> str | None:
         if message.answers_message_now:  # /forget: nothing of what was said stays here either
             kept = self.sent[message.chat_id]
             kept[:] = [OutboundMessage(message.chat_id, "") for _ in kept]  # counts stay
             await self._store_direct(message)
-        sent_id = await super().send(message)
+        sent_id = await super().send(message, recipient)
         self._trim(message.chat_id)
         self.changed.set()
         return sent_id

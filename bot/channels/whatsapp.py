@@ -5,8 +5,10 @@ Input: `GET /whatsapp/webhook` answers Meta's verification handshake; `POST` che
 `Conversation.accept` (once per wamid: Meta retries) and answers 200, or 503 when the database
 is down so Meta delivers again; messages and receipts are handled in the background.
 Output: `send` renders an `OutboundMessage` as free-form messages inside the 24-hour
-customer-service window and as a pre-approved template outside it; Meta's error codes become
-`DeliveryFailed` (retry later, or permanent), and opt-out codes mark the resident.
+customer-service window and as a pre-approved template outside it; the dispatcher says when the
+resident last wrote and whether they opted out. Meta's error codes become `DeliveryFailed`
+(throttled: retry later; permanent; opted out), and delivery receipts become `Receipt`s handed
+to the dispatcher's sink. The channel itself reads and writes no database.
 """
 
 from __future__ import annotations
@@ -17,16 +19,24 @@ import json
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.channels import whatsapp_render as render
-from bot.channels.base import DeliveryFailed, read_body_limited
+from bot.channels.base import (
+    UNKNOWN,
+    Channel,
+    DeliveryFailed,
+    Receipt,
+    ReceiptSink,
+    Recipient,
+    Throttle,
+    read_body_limited,
+)
 from bot.channels.whatsapp_parse import (
     CHANNEL,
     SIGNATURE_HEADER,
@@ -35,18 +45,10 @@ from bot.channels.whatsapp_parse import (
     signature_valid,
     status_updates,
 )
-from bot.channels.whatsapp_send import (
-    OPT_OUT_CODES,
-    REENGAGEMENT_CODES,
-    GraphClient,
-    GraphError,
-    RateLimiter,
-    SharedLimiter,
-)
+from bot.channels.whatsapp_send import OPT_OUT_CODES, REENGAGEMENT_CODES, GraphClient, GraphError
 from domain.db import StorageUnavailable
 from domain.messages import Media, OutboundMessage
-from domain.models import OutboxMessage, Resident, utcnow
-from domain.outbox import record_delivery_status
+from domain.models import utcnow
 from domain.settings import Settings
 
 if TYPE_CHECKING:
@@ -58,8 +60,7 @@ PATH = "/whatsapp/webhook"
 MAX_BODY = 1_000_000
 WINDOW = timedelta(hours=24)
 WINDOW_MARGIN = timedelta(minutes=1)
-STATUS_RANK = {"sent": 1, "delivered": 2, "failed": 2, "read": 3}
-STATUS_RETRIES = (0.5, 1.0, 2.0)  # a receipt can arrive before the send call has returned
+PAIR_LIMIT_CODES = frozenset({131056})  # too many messages to this one person: that chat waits
 SHUTDOWN_SECONDS = 10.0
 
 
@@ -99,15 +100,15 @@ class WhatsAppConfig:
         return self.template_languages.get(language or "", self.template_language)
 
 
-class WhatsAppChannel:
+class WhatsAppChannel(Channel):
     """Both halves of the WhatsApp channel for one business phone number."""
 
     name = CHANNEL
 
-    def __init__(self, services: Services, conversation: Conversation, config: WhatsAppConfig,
-                 graph: GraphClient, limiter: RateLimiter) -> None:
-        self.services, self.conversation, self.config = services, conversation, config
-        self.graph, self.limiter = graph, limiter
+    def __init__(self, conversation: Conversation, config: WhatsAppConfig, graph: GraphClient,
+                 receipts: ReceiptSink) -> None:
+        self.conversation, self.config, self.graph = conversation, config, graph
+        self.receipts = receipts
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
@@ -148,7 +149,7 @@ class WhatsAppChannel:
                                      headers={"Retry-After": "5"})
         statuses = status_updates(payload, self.config.phone_number_id)
         if statuses:
-            self._spawn(self._record_statuses(statuses))
+            self._spawn(self._hand_over(statuses))
         return PlainTextResponse("ok")
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -161,43 +162,37 @@ class WhatsAppChannel:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def _record_statuses(self, statuses: list[StatusUpdate]) -> None:
-        for status in statuses:
-            try:
-                await self._record_status(status)
-            except Exception:
-                log.exception("could not record a WhatsApp delivery status")
-
-    async def _record_status(self, status: StatusUpdate) -> None:
-        if status.status == "failed" and OPT_OUT_CODES & set(status.error_codes):
-            await self._opt_out(status.recipient)
-        for delay in (*STATUS_RETRIES, None):
-            async with self.services.db.session() as session:
-                current = await session.scalar(select(OutboxMessage.delivery_status).where(
-                    OutboxMessage.channel == CHANNEL,
-                    OutboxMessage.platform_message_id == status.message_id))
-                if STATUS_RANK.get(current or "", 0) > STATUS_RANK.get(status.status, 0):
-                    return  # "delivered" arriving after "read"
-                if await record_delivery_status(session, CHANNEL, status.message_id, status.status):
-                    return
-            if delay is not None:
-                await asyncio.sleep(delay)
+    async def _hand_over(self, statuses: list[StatusUpdate]) -> None:
+        try:
+            await self.receipts(self.name, [receipt(status) for status in statuses])
+        except Exception:
+            log.exception("could not record WhatsApp delivery receipts")
 
     # -- output --------------------------------------------------------------------------
-    async def send(self, message: OutboundMessage) -> str | None:
+    def window_open(self, recipient: Recipient) -> bool:
+        """Inside the 24-hour customer-service window (with a minute to spare)."""
+        return recipient.wrote_within(WINDOW - WINDOW_MARGIN, recipient.now or utcnow())
+
+    def free_form(self, message: OutboundMessage, recipient: Recipient) -> bool:
+        if message.as_template:
+            return False
+        return self.window_open(recipient) or message.answers_message_now
+
+    def parts(self, message: OutboundMessage, recipient: Recipient = UNKNOWN) -> int:
+        return len(render.free_form(message)) if self.free_form(message, recipient) else 1
+
+    async def send(self, message: OutboundMessage, recipient: Recipient = UNKNOWN) -> str | None:
         """Deliver `message`; returns the (first) wamid. Raises `DeliveryFailed`."""
         if self._closed:
             raise DeliveryFailed("the WhatsApp channel is stopping", retry_after=5.0)
-        last_inbound, opted_out = await self._resident_state(message.chat_id)
-        if opted_out and message.template is not None:
+        if recipient.opted_out and message.template is not None:
             raise DeliveryFailed("the resident opted out of notifications", permanent=True)
-        window_open = last_inbound is not None and utcnow() - last_inbound < WINDOW - WINDOW_MARGIN
-        if window_open or message.answers_message_now:
+        if self.free_form(message, recipient):
             try:
                 return await self._send_all(message.chat_id, render.free_form(message))
             except GraphError as exc:
                 if exc.code not in REENGAGEMENT_CODES:
-                    raise await self._failed(message.chat_id, exc) from exc
+                    raise failure(exc) from exc
         return await self._send_template(message)
 
     async def _send_template(self, message: OutboundMessage) -> str:
@@ -211,43 +206,22 @@ class WhatsAppChannel:
         try:
             return await self._send_all(message.chat_id, [render.template(message, name, language)])
         except GraphError as exc:
-            raise await self._failed(message.chat_id, exc) from exc
+            raise failure(exc) from exc
 
     async def _send_all(self, chat_id: str, bodies: list[render.Body]) -> str:
+        """Each body in turn; the dispatcher has already paced all of them (`parts`)."""
         first = ""
         for body in bodies:
-            await self.limiter.acquire()
             wamid = await self.graph.send_message(chat_id, body)
             first = first or wamid
         return first
-
-    async def _failed(self, chat_id: str, exc: GraphError) -> DeliveryFailed:
-        if exc.code in OPT_OUT_CODES:
-            await self._opt_out(chat_id)
-        if exc.rate_limited:
-            return DeliveryFailed(str(exc), retry_after=exc.wait_seconds)
-        if exc.code in REENGAGEMENT_CODES:
-            return DeliveryFailed(str(exc), permanent=True)
-        return DeliveryFailed(str(exc), permanent=exc.permanent)
-
-    async def _resident_state(self, chat_id: str) -> tuple[datetime | None, bool]:
-        async with self.services.db.session() as session:
-            row = (await session.execute(
-                select(Resident.last_inbound_at, Resident.opted_out)
-                .where(Resident.channel == CHANNEL, Resident.chat_id == chat_id))).first()
-        return (row[0], bool(row[1])) if row is not None else (None, False)
-
-    async def _opt_out(self, chat_id: str) -> None:
-        async with self.services.db.session() as session:
-            await session.execute(update(Resident).where(
-                Resident.channel == CHANNEL, Resident.chat_id == chat_id).values(opted_out=True))
 
     # -- lifecycle -----------------------------------------------------------------------
     async def download(self, media: Media, max_bytes: int) -> bytes:
         """The bytes of a resident's image, voice note, audio, video or document."""
         return await self.graph.download_media(media.ref, max_bytes)
 
-    async def start(self) -> None:
+    async def start_receiving(self) -> None:
         log.info("WhatsApp channel ready: webhook at %s", PATH)
 
     async def stop(self) -> None:
@@ -268,8 +242,25 @@ def from_settings(services: Services, conversation: Conversation) -> WhatsAppCha
     config = WhatsAppConfig.from_settings(settings)
     graph = GraphClient(settings.whatsapp_api_url, settings.whatsapp_api_version,
                         config.phone_number_id, settings.whatsapp_access_token.get_secret_value())
-    limiter = SharedLimiter(services.dispatcher.limiter, settings.whatsapp_messages_per_second)
-    return WhatsAppChannel(services, conversation, config, graph, limiter)
+    return WhatsAppChannel(conversation, config, graph, services.dispatcher.record_receipts)
+
+
+def failure(exc: GraphError) -> DeliveryFailed:
+    """What a Graph API error means for the dispatcher."""
+    throttled: Throttle | None = None
+    if exc.rate_limited:
+        throttled = "chat" if exc.code in PAIR_LIMIT_CODES else "channel"
+    return DeliveryFailed(str(exc), retry_after=exc.wait_seconds, throttled=throttled,
+                          permanent=exc.permanent or exc.code in REENGAGEMENT_CODES,
+                          opted_out=exc.code in OPT_OUT_CODES)
+
+
+def receipt(status: StatusUpdate) -> Receipt:
+    """A status webhook entry as a receipt: a failure may say "opted out" or "window closed"."""
+    codes = set(status.error_codes) if status.status == "failed" else set()
+    return Receipt(status.message_id, status.status, status.recipient,
+                   opted_out=bool(codes & OPT_OUT_CODES),
+                   window_closed=bool(codes & REENGAGEMENT_CODES))
 
 
 def _pairs(value: str) -> dict[str, str]:

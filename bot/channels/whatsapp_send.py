@@ -1,5 +1,5 @@
-"""The output edge of the WhatsApp channel: one Graph API call, its errors, and its pacing
-(plus media downloads, which go through the same client and token).
+"""The output edge of the WhatsApp channel: one Graph API call and its errors (plus media
+downloads, which go through the same client and token). Pacing is the dispatcher's.
 
 `GraphClient.send_message` POSTs `/{version}/{phone_number_id}/messages` and returns the
 `wamid`; failures become one `GraphError` carrying Meta's error code, so the channel decides
@@ -8,13 +8,11 @@ what a code means (retry later, opt the resident out, fall back to a template).
 
 from __future__ import annotations
 
-import asyncio
 import re
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
-from bot.delivery import ratelimit
 from bot.media.errors import MediaTooLarge, MediaUnavailable
 
 # Meta error codes the channel reacts to (developers.facebook.com, WhatsApp Cloud API error codes)
@@ -60,26 +58,6 @@ class GraphError(Exception):
         if self.retry_after is not None:
             return self.retry_after
         return RATE_LIMIT_SECONDS.get(self.code, 60.0) if self.rate_limited else None
-
-
-class RateLimiter(Protocol):
-    """Waits until one more Graph request may be made."""
-
-    async def acquire(self) -> None: ...
-
-
-class SharedLimiter:
-    """`rate` Graph requests per second for this phone number, through the dispatcher's token
-    buckets: in this process on the embedded default, shared by every worker through Redis."""
-
-    def __init__(self, buckets: ratelimit.RateLimiter, rate: float,
-                 key: str = "whatsapp:graph") -> None:
-        self.buckets, self.rate, self.key = buckets, rate, key
-
-    async def acquire(self) -> None:
-        wait = await self.buckets.acquire(self.key, self.rate, 1.0, reserve=True)
-        if wait > 0:
-            await asyncio.sleep(wait)
 
 
 class GraphClient:

@@ -12,8 +12,8 @@ import contextlib
 import logging
 import time
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from bot.channels.base import acknowledge_button
 from bot.conversation import language, replies
 from bot.conversation.catalogue import resolve_language, text
 from bot.conversation.claims import ClaimDesk
@@ -37,6 +37,9 @@ from domain.models import Resident, utcnow
 from domain.outbox import enqueue
 from domain.residents import resident_for
 from nlu import detect_language
+
+if TYPE_CHECKING:
+    from bot.channels.base import Channel
 
 log = logging.getLogger(__name__)
 
@@ -220,9 +223,9 @@ class Conversation:
                     await note_failure(session, message, reason)
 
     @staticmethod
-    async def _ack(channel: object, callback_id: str) -> None:
+    async def _ack(channel: Channel, callback_id: str) -> None:
         try:
-            await acknowledge_button(channel, callback_id)  # type: ignore[arg-type]
+            await channel.acknowledge_button(callback_id)
         except Exception as exc:  # an expired callback must not break the turn
             log.info("button acknowledgement failed: %s", type(exc).__name__)
 

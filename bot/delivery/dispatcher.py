@@ -1,10 +1,14 @@
 """The outbox dispatcher: claims due messages, sends them through their channel, records results.
 
 Rows are claimed in priority order (replies before notifications before broadcasts), sent with
-bounded concurrency but in order within a chat, paced by the platform's limits (shared through
-Redis when several workers run), and recorded one by one. Each dispatcher heartbeats a lease
-in the database; when one dies, any other hands its claimed rows back (never tried: sent at
-once; mid-call: marked in doubt, see `domain.outbox.recover_orphans`). In the embedded default
+bounded concurrency but in order within a chat, paced by the platform's limits in one place
+(one token bucket per platform, paying for each platform message a send makes; shared through
+Redis when several workers run), and recorded one by one. Channels are told what is known of
+the recipient (last message, opt-out) and report what happened: an opt-out is stored, and a
+platform's "slow down" holds that chat or the whole platform with a growing wait, without
+counting as a failed attempt. Each dispatcher heartbeats a lease in the database; when one
+dies, any other hands its claimed rows back (never tried: sent at once; mid-call: marked in
+doubt, see `domain.outbox.recover_orphans`). In the embedded default
 it runs inside the one process and is woken right after a turn commits; with Redis, a wake-up
 is published to every worker.
 """
@@ -16,14 +20,16 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from itertools import groupby
 
 from redis.asyncio import Redis
 
-from bot.channels.base import DeliveryFailed, OutboundChannel
+from bot.channels.base import UNKNOWN, Channel, Receipt, Recipient, SendReport
 from bot.delivery.pacing import PACED_CHANNELS, PacedGate, group_bucket
-from bot.delivery.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter
+from bot.delivery.ratelimit import Backoff, ChannelLimits, LocalRateLimiter, RateLimiter
+from bot.delivery.recipients import mark_opted_out, recipient_states, record_receipts
 from bot.runtime.metrics import MESSAGES_OUT, SEND_SECONDS
 from domain import leases
 from domain.db import Database, is_unavailable
@@ -42,7 +48,7 @@ from domain.outbox import (
 log = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 1.0
 WAKE_CHANNEL = "rumourbot:outbox:wake"
-WIRE_BURST = 5.0  # messages a platform sees at once after a stall; well inside its tolerance
+Claimed = tuple[int, str, str, OutboundMessage, Recipient]  # id, channel, chat, message, to
 
 
 class OutboxDispatcher:
@@ -51,7 +57,7 @@ class OutboxDispatcher:
     def __init__(
         self,
         db: Database,
-        channels: Mapping[str, OutboundChannel] | None = None,
+        channels: Mapping[str, Channel] | None = None,
         batch: int = 50,
         concurrency: int = 16,
         limiter: RateLimiter | None = None,
@@ -70,7 +76,9 @@ class OutboxDispatcher:
         self._heartbeat_at = float("-inf")
         self._stopping = False
         self._unsettled: dict[int, DeliveryResult | None] = {}
-        self.channels: dict[str, OutboundChannel] = dict(channels or {})
+        self.channels: dict[str, Channel] = dict(channels or {})
+        self.backoff = Backoff()
+        self._held_until: dict[str, float] = {}  # platform -> monotonic end of its hold
         self.batch = batch
         self.limiter = limiter or LocalRateLimiter()
         self.limits = dict(limits or {})
@@ -123,8 +131,11 @@ class OutboxDispatcher:
                 channels=list(self.channels),
                 worker=self.worker_id,
             )
-            claimed = [
-                (r.id, r.channel, r.chat_id, OutboundMessage.from_payload(r.payload)) for r in rows
+            known = await recipient_states(session, (r.resident_id for r in rows))
+            claimed: list[Claimed] = [
+                (r.id, r.channel, r.chat_id, OutboundMessage.from_payload(r.payload),
+                 known.get(r.resident_id or 0, UNKNOWN))
+                for r in rows
             ]
         chats = [
             list(group)
@@ -135,14 +146,14 @@ class OutboxDispatcher:
         await asyncio.gather(*(self._send_chat(chat) for chat in chats))
         return len(claimed)
 
-    async def _send_chat(self, rows: list[tuple[int, str, str, OutboundMessage]]) -> None:
+    async def _send_chat(self, rows: list[Claimed]) -> None:
         """Send one chat's rows in order, one at a time.
 
         Whatever cannot be written back (the database went away) is kept here and settled by
         the next heartbeat, so no row stays claimed by a live worker forever.
         """
         async with self._slots:
-            for position, (outbox_id, channel, chat_id, message) in enumerate(rows):
+            for position, (outbox_id, channel, chat_id, message, known) in enumerate(rows):
                 untried = [r[0] for r in rows[position:]]
                 try:
                     wait = 0.0 if self._stopping else await self._chat_wait(channel, chat_id)
@@ -153,17 +164,23 @@ class OutboxDispatcher:
                     if held > 0:  # over the platform's daily limit: this chat waits
                         await self._release(untried, held)
                         return
-                    await self._pace(channel)
+                    recipient = replace(known, now=self.clock())
+                    await self._pace(channel, self._parts(channel, message, recipient))
                     async with self.db.session() as session:
                         if not await mark_started(session, outbox_id, self.worker_id):
                             continue  # presumed dead and taken over: another worker sends it
-                    await self._space(channel)
                 except Exception as exc:
                     log.warning("delivery paused for one chat (%s)", type(exc).__name__)
                     await self._release(untried, 1.0)
                     return
-                result = await self._send(channel, message)
+                report = await self._send(channel, message, recipient)
+                result = await self._result(channel, chat_id, report)
                 await self._record(outbox_id, result)
+                if report.opted_out:
+                    await self._note_opt_out(channel, chat_id)
+                if result.throttled:  # this chat's later messages wait behind this one
+                    await self._release(untried[1:], result.retry_after or 1.0)
+                    return
 
     async def _held(self, outbox_id: int, channel: str, message: OutboundMessage) -> float:
         if self.gate is None or channel not in PACED_CHANNELS or message.template != "broadcast":
@@ -224,46 +241,83 @@ class OutboxDispatcher:
             reserve=False,
         )
 
-    async def _pace(self, channel: str) -> None:
-        """Wait for this message's slot under the platform's overall limit (shared)."""
+    # -- the send path: pacing, the channel's report, platform limits ---------------------
+    def _parts(self, channel: str, message: OutboundMessage, recipient: Recipient) -> int:
+        return max(1, self.channels[channel].parts(message, recipient))
+
+    async def _pace(self, channel: str, parts: int = 1) -> None:
+        """Wait for this message's slot under the platform's limit: the one bucket every send
+        to the platform passes (shared through Redis), paying for each of its `parts`."""
         limits = self.limits.get(channel)
         if limits is not None:
             wait = await self.limiter.acquire(
-                f"{channel}:all", limits.per_second, 1.0, reserve=True
+                f"{channel}:send", limits.per_second, 1.0, reserve=True, cost=parts
             )
             if wait > 0:
                 await asyncio.sleep(wait)
 
-    async def _space(self, channel: str) -> None:
-        """Keep sends apart on the wire too (shared, like the pacing): slots taken before a
-        slow commit or a stalled process would otherwise reach the platform in a bunch. Short
-        bunches pass (`WIRE_BURST`); only a long stall makes a message wait here."""
+    async def _hold_channel(self, channel: str, base: float) -> float:
+        """The platform said the whole channel is over its throughput: book the bucket ahead
+        by the wait's worth of sends, so every worker pauses before the next one. The sends
+        already under way that hear the same answer join this hold instead of adding their
+        own; the wait grows only when the platform still says so after a hold. Returns it."""
+        now = time.monotonic()
+        if now < self._held_until.get(channel, 0.0):
+            return self._held_until[channel] - now
+        seconds = self.backoff.wait(channel, base)
+        self._held_until[channel] = now + seconds
         limits = self.limits.get(channel)
         if limits is not None:
-            wait = await self.limiter.acquire(
-                f"{channel}:wire", limits.per_second, WIRE_BURST, reserve=True
+            await self.limiter.acquire(
+                f"{channel}:send", limits.per_second, 1.0, reserve=True,
+                cost=seconds * limits.per_second,
             )
-            if wait > 0:
-                await asyncio.sleep(wait)
+        return seconds
 
-    async def _send(self, channel_name: str, message: OutboundMessage) -> DeliveryResult:
+    async def _send(
+        self, channel_name: str, message: OutboundMessage, recipient: Recipient
+    ) -> SendReport:
         with SEND_SECONDS.labels(channel_name).time():
-            result = await self._try_send(channel_name, message)
-        outcome = "sent" if result.ok else "permanent" if result.permanent else "retry"
+            try:
+                report = await self.channels[channel_name].report(message, recipient)
+            except Exception as exc:
+                log.warning("send through %s failed: %s", channel_name, type(exc).__name__)
+                report = SendReport(ok=False, error=type(exc).__name__)
+        outcome = "sent" if report.ok else "permanent" if report.permanent else "retry"
         MESSAGES_OUT.labels(channel_name, outcome).inc()
-        return result
+        return report
 
-    async def _try_send(self, channel_name: str, message: OutboundMessage) -> DeliveryResult:
+    async def _result(self, channel: str, chat_id: str, report: SendReport) -> DeliveryResult:
+        """What is recorded for the row. A "slow down" waits longer each time it repeats for
+        the same chat (pair limit) or the same platform (throughput), from the platform's own
+        figure; a success starts the count again."""
+        if report.ok:
+            self.backoff.reset(f"{channel}:chat:{chat_id}")
+            self.backoff.reset(channel)
+            return DeliveryResult(ok=True, platform_message_id=report.platform_message_id)
+        if report.throttled is None or report.permanent:
+            return DeliveryResult(ok=False, error=report.error, retry_after=report.retry_after,
+                                  permanent=report.permanent)
+        base = report.retry_after or 1.0
+        if report.throttled == "channel":
+            wait = await self._hold_channel(channel, base)
+        else:
+            wait = self.backoff.wait(f"{channel}:chat:{chat_id}", base)
+        log.info("%s asked to slow down (%s); trying again in %.0f s", channel,
+                 report.throttled, wait)
+        return DeliveryResult(ok=False, error=report.error, retry_after=wait, throttled=True)
+
+    async def _note_opt_out(self, channel: str, chat_id: str) -> None:
         try:
-            platform_id = await self.channels[channel_name].send(message)
-        except DeliveryFailed as exc:
-            return DeliveryResult(
-                ok=False, error=str(exc), retry_after=exc.retry_after, permanent=exc.permanent
-            )
-        except Exception as exc:
-            log.warning("send through %s failed: %s", channel_name, type(exc).__name__)
-            return DeliveryResult(ok=False, error=type(exc).__name__)
-        return DeliveryResult(ok=True, platform_message_id=platform_id)
+            async with self.db.session() as session:
+                await mark_opted_out(session, channel, chat_id)
+        except Exception as exc:  # the next send learns it again from the platform
+            log.warning("opt-out not recorded (%s)", type(exc).__name__)
+
+    async def record_receipts(self, channel: str, receipts: list[Receipt]) -> None:
+        """A channel's delivery receipts; a message queued again as a template goes now."""
+        if await record_receipts(self.db, channel, receipts):
+            self.wake()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Drain until `stop` is set; sleep until woken or for a short idle interval.

@@ -1,9 +1,11 @@
 """Token-bucket rate limits: in-process for the embedded default, in Redis across processes.
 
-`acquire(key, rate, burst, reserve)` returns how many seconds the caller must wait. With
-`reserve=True` the slot is booked even when the caller has to wait (smooth global pacing:
-sleep, then send); with `reserve=False` nothing is consumed unless the send may go now (a
-busy chat's message is rescheduled instead of holding a worker).
+`acquire(key, rate, burst, reserve, cost)` returns how many seconds the caller must wait
+until one token is there, and takes `cost` tokens (a message sent as several platform messages
+pays for each of them; the next caller waits for the difference). With `reserve=True` the slot
+is booked even when the caller has to wait (smooth global pacing: sleep, then send); with
+`reserve=False` nothing is consumed unless the send may go now (a busy chat's message is
+rescheduled instead of holding a worker).
 
 When Redis is unreachable (restarting, say) the shared limiter falls back to buckets in its
 own process until Redis answers again: delivery goes on, and with several workers the
@@ -24,7 +26,9 @@ log = logging.getLogger(__name__)
 
 
 class RateLimiter(Protocol):
-    async def acquire(self, key: str, rate: float, burst: float, reserve: bool) -> float: ...
+    async def acquire(
+        self, key: str, rate: float, burst: float, reserve: bool, cost: float = 1.0
+    ) -> float: ...
 
 
 @dataclass
@@ -39,17 +43,19 @@ class LocalRateLimiter:
     def __init__(self) -> None:
         self._buckets: dict[str, _Bucket] = {}
 
-    async def acquire(self, key: str, rate: float, burst: float, reserve: bool) -> float:
+    async def acquire(
+        self, key: str, rate: float, burst: float, reserve: bool, cost: float = 1.0
+    ) -> float:
         now = time.monotonic()
         bucket = self._buckets.setdefault(key, _Bucket(burst, now))
         bucket.tokens = min(burst, bucket.tokens + (now - bucket.stamp) * rate)
         bucket.stamp = now
         if bucket.tokens >= 1:
-            bucket.tokens -= 1
+            bucket.tokens -= cost
             return 0.0
         wait = (1 - bucket.tokens) / rate
         if reserve:
-            bucket.tokens -= 1
+            bucket.tokens -= cost
         return wait
 
 
@@ -61,19 +67,20 @@ local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 
 local rate = tonumber(ARGV[1]) / 1000
 local burst = tonumber(ARGV[2])
 local reserve = ARGV[3] == '1'
+local cost = tonumber(ARGV[4]) or 1
 local data = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(data[1]) or burst
 local ts = tonumber(data[2]) or now
 tokens = math.min(burst, tokens + (now - ts) * rate)
 local wait = 0
 if tokens >= 1 then
-  tokens = tokens - 1
+  tokens = tokens - cost
 else
   wait = (1 - tokens) / rate
-  if reserve then tokens = tokens - 1 end
+  if reserve then tokens = tokens - cost end
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil((burst + 2) / rate) + 1000)
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst + 2 - math.min(tokens, 0)) / rate) + 1000)
 return tostring(wait)
 """
 
@@ -88,14 +95,18 @@ class RedisRateLimiter:
         self._fallback = LocalRateLimiter()
         self.degraded = False
 
-    async def acquire(self, key: str, rate: float, burst: float, reserve: bool) -> float:
+    async def acquire(
+        self, key: str, rate: float, burst: float, reserve: bool, cost: float = 1.0
+    ) -> float:
         try:
-            waited = await self._script(keys=[self.prefix + key], args=[rate, burst, int(reserve)])
+            waited = await self._script(
+                keys=[self.prefix + key], args=[rate, burst, int(reserve), cost]
+            )
         except (RedisError, OSError) as exc:
             if not self.degraded:
                 log.warning("rate limits held in this process: Redis %s", type(exc).__name__)
                 self.degraded = True
-            return await self._fallback.acquire(key, rate, burst, reserve)
+            return await self._fallback.acquire(key, rate, burst, reserve, cost)
         if self.degraded:
             log.warning("rate limits shared through Redis again")
             self.degraded = False
@@ -109,3 +120,22 @@ class ChannelLimits:
     per_second: float
     per_chat_per_second: float | None = None
     per_chat_burst: float = 3.0
+
+
+class Backoff:
+    """Waits that double while a platform keeps saying "slow down" to the same key, up to
+    `cap` seconds, and start again from the platform's own figure after a success."""
+
+    def __init__(self, cap: float = 900.0) -> None:
+        self.cap = cap
+        self._strikes: dict[str, int] = {}
+
+    def wait(self, key: str, base: float) -> float:
+        strikes = self._strikes.get(key, 0)
+        if len(self._strikes) > 10_000:  # keys of chats that never succeeded again
+            self._strikes.clear()
+        self._strikes[key] = strikes + 1
+        return float(min(self.cap, base * 2**strikes))
+
+    def reset(self, key: str) -> None:
+        self._strikes.pop(key, None)

@@ -24,10 +24,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from bot.channels.registry import Channel, configured_channels
+from bot.channels.base import Channel
+from bot.channels.registry import configured_channels
 from bot.channels.webchat import WebChat, WebChatOutbox
 from bot.conversation.claims import expire_suggestions
 from bot.conversation.core import Conversation
+from bot.delivery.window import remind_before_window_closes
 from bot.media.uploads import LocalUploads
 from bot.runtime.demo import load_demo
 from bot.runtime.firstrun import FirstRun
@@ -52,6 +54,7 @@ log = logging.getLogger(__name__)
 PURGE_SECONDS = 3600.0
 SUGGESTION_SECONDS = 60.0
 SPIKE_SECONDS = 60.0
+WINDOW_SECONDS = 300.0
 
 
 class Role(enum.StrEnum):
@@ -141,7 +144,18 @@ class Runtime:
             (PURGE_SECONDS, self.purge),
             (SUGGESTION_SECONDS, self.expire_suggestions),
             (SPIKE_SECONDS, self.check_spikes),
+            (WINDOW_SECONDS, self.remind_before_window_closes),
         ]
+
+    async def remind_before_window_closes(self) -> None:
+        """Unanswered WhatsApp questions late in their 24-hour window: "still checking"."""
+        after = timedelta(hours=self.settings.whatsapp_window_reminder_hours)
+        async with self.services.db.session() as session:
+            queued = await remind_before_window_closes(
+                session, after, self.services.dispatcher.clock()
+            )
+        if queued:
+            self.services.dispatcher.wake()
 
     async def check_spikes(self) -> None:
         """Spike alerts to the staff on duty (admin.alerts; nothing without the panel)."""
@@ -208,13 +222,12 @@ class Runtime:
 
 
 async def _start(channel: Channel, receive: bool) -> None:
-    """Workers only send: a channel that can start its sending half alone does so.
+    """Both halves where this process receives; workers only send (`start_sending`).
 
     A channel that cannot start (a rejected token, no network) is logged in one line and
     retried in the background; the rest of the product (web chat, panel, other channels)
     runs meanwhile. Only the exception's class is logged: its text may carry a secret."""
-    start_sending: Callable[[], Awaitable[None]] | None = getattr(channel, "start_sending", None)
-    start = channel.start if receive or start_sending is None else start_sending
+    start = channel.start_receiving if receive else channel.start_sending
     try:
         await start()
     except Exception as exc:

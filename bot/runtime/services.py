@@ -16,7 +16,7 @@ from domain.settings import Settings
 from nlu import IntentParser
 
 if TYPE_CHECKING:
-    from bot.channels.base import OutboundChannel
+    from bot.channels.base import Channel
     from bot.delivery.dispatcher import OutboxDispatcher
     from bot.runtime.indexes import ClusterIndex, KnowledgeIndex
 
@@ -37,8 +37,8 @@ class Services:
     redis: Redis | None = None
     flood: FloodGuard | None = None
     live_lookup: LiveLookup | None = None  # outside fact-check search for unmatched claims
-    channels: dict[str, OutboundChannel] = field(default_factory=dict)
+    channels: dict[str, Channel] = field(default_factory=dict)
 
-    def add_channel(self, channel: OutboundChannel) -> None:
+    def add_channel(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
         self.dispatcher.channels[channel.name] = channel

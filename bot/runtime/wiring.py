@@ -135,14 +135,13 @@ def _live_lookup(settings: Settings) -> LiveLookup | None:
 
 def channel_limits(settings: Settings) -> dict[str, ChannelLimits]:
     """Each platform's sending limits, from the settings."""
-    whatsapp_rate = float(getattr(settings, "whatsapp_messages_per_second", 80.0))
     return {
         "telegram": ChannelLimits(
             settings.telegram_messages_per_second,
             settings.telegram_chat_messages_per_second,
             per_chat_burst=3,
         ),
-        "whatsapp": ChannelLimits(whatsapp_rate),
+        "whatsapp": ChannelLimits(settings.whatsapp_messages_per_second),
     }
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from bot.channels.base import UNKNOWN, Channel, Recipient
 from bot.delivery.dispatcher import OutboxDispatcher
 from bot.runtime.app import Runtime
 from domain import leases
@@ -19,13 +20,13 @@ from tests.bot.channels.test_whatsapp import WhatsApp, graph, wa, wa_settings
 from tests.fakes import graph_api as meta
 
 
-class Recording:
+class Recording(Channel):
     name = "webchat"
 
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    async def send(self, message: OutboundMessage) -> str | None:
+    async def send(self, message: OutboundMessage, recipient: Recipient = UNKNOWN) -> str | None:
         self.sent.append(message.text)
         return "ok"
 

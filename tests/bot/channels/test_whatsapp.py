@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select, update
 
-from bot.channels.base import DeliveryFailed
+from bot.channels.base import DeliveryFailed, Recipient
 from bot.channels.whatsapp import WhatsAppChannel, WhatsAppConfigError, from_settings
 from bot.conversation.core import Conversation
 from bot.conversation.publishing import AnswerDraft, publish_answer
@@ -24,7 +24,8 @@ from bot.runtime.wiring import build_services
 from domain.db import Database
 from domain.knowledge import ItemData, upsert_item
 from domain.messages import Button, OutboundMessage
-from domain.models import Cluster, OutboxMessage, Request, Resident, utcnow
+from domain.models import Cluster, OutboxKind, OutboxMessage, Request, Resident, utcnow
+from domain.outbox import enqueue
 from domain.settings import Settings
 from matching import Embedder
 from tests.fakes import graph_api as meta
@@ -439,15 +440,42 @@ def notice(chat: str) -> OutboundMessage:
                            template_params=("The city's team answered. FALSE: lions.",))
 
 
+async def recipient(wa: WhatsApp, chat: str) -> Recipient:
+    """What the dispatcher tells the channel about `chat` (when they wrote, opted out)."""
+    resident = await wa.resident(chat)
+    return Recipient(resident.last_inbound_at, resident.opted_out)
+
+
+async def queue_notice(wa: WhatsApp, chat: str) -> None:
+    async with wa.runtime.services.db.session() as session:
+        resident = (await session.scalars(select(Resident).where(
+            Resident.channel == "whatsapp", Resident.chat_id == chat))).one()
+        await enqueue(session, resident, notice(chat), OutboxKind.NOTIFICATION)
+    wa.runtime.services.dispatcher.wake()
+
+
+async def settled(wa: WhatsApp, chat: str) -> OutboxMessage:
+    """The chat's last outbox row once it is sent or dead."""
+    for _ in range(200):
+        rows = await wa.outbox(chat)
+        if rows and rows[-1].status in ("sent", "dead"):
+            return rows[-1]
+        await wa.graph.wait_for(chat, 99, within=0.05)
+    raise AssertionError("the row did not settle")
+
+
 async def test_rate_limits_ask_to_retry_later(wa: WhatsApp) -> None:
     chat = "254700000070"
     await wa.say(chat, meta.text_payload(chat, "hello"))
-    for code, wait in ((130429, 5.0), (131056, 60.0), (80007, 60.0)):
+    to = await recipient(wa, chat)
+    for code, wait, who in ((130429, 5.0, "channel"), (131056, 60.0, "chat"),
+                            (80007, 60.0, "channel")):
         wa.graph.fail(code, to=chat)
         with pytest.raises(DeliveryFailed) as failed:
-            await wa.channel.send(notice(chat))
+            await wa.channel.send(notice(chat), to)
         assert failed.value.retry_after == wait and not failed.value.permanent
-    assert await wa.channel.send(notice(chat))
+        assert failed.value.throttled == who
+    assert await wa.channel.send(notice(chat), to)
 
 
 async def test_the_opt_out_code_marks_the_resident(wa: WhatsApp) -> None:
@@ -455,25 +483,28 @@ async def test_the_opt_out_code_marks_the_resident(wa: WhatsApp) -> None:
     await wa.say(chat, meta.text_payload(chat, "hello"))
     await wa.age_window(chat, hours=48)
     wa.graph.fail(131050, to=chat)
-    with pytest.raises(DeliveryFailed) as failed:
-        await wa.channel.send(notice(chat))
-    assert failed.value.permanent
-    assert (await wa.resident(chat)).opted_out
-    with pytest.raises(DeliveryFailed):  # and no more notifications are attempted
-        await wa.channel.send(notice(chat))
-    assert wa.graph.sent_to(chat)[-1].type != "template"
+    await queue_notice(wa, chat)
+    row = await settled(wa, chat)
+    assert row.status == "dead" and "131050" in (row.last_error or "")
+    assert (await wa.resident(chat)).opted_out  # recorded by the dispatcher from the report
+    requests = wa.graph.requests
+    await queue_notice(wa, chat)  # and no more notifications are attempted
+    row = await settled(wa, chat)
+    assert row.status == "dead" and "opted out" in (row.last_error or "")
+    assert wa.graph.requests == requests
 
 
 async def test_reengagement_error_falls_back_to_the_template(wa: WhatsApp) -> None:
     chat = "254700000072"
     await wa.say(chat, meta.text_payload(chat, "hello"))
+    to = await recipient(wa, chat)
     wa.graph.fail(131047, to=chat)  # Meta thinks the window closed, though we did not
-    assert await wa.channel.send(notice(chat))
+    assert await wa.channel.send(notice(chat), to)
     assert wa.graph.sent_to(chat)[-1].type == "template"
     wa.graph.fail(131047, to=chat)
     reply = OutboundMessage(chat_id=chat, text="Thanks", language="en")
     with pytest.raises(DeliveryFailed) as failed:  # a plain reply has no template
-        await wa.channel.send(reply)
+        await wa.channel.send(reply, to)
     assert failed.value.permanent
 
 
@@ -482,7 +513,7 @@ async def test_undeliverable_is_permanent(wa: WhatsApp) -> None:
     await wa.say(chat, meta.text_payload(chat, "hello"))
     wa.graph.fail(131026, to=chat)
     with pytest.raises(DeliveryFailed) as failed:
-        await wa.channel.send(OutboundMessage(chat_id=chat, text="hi"))
+        await wa.channel.send(OutboundMessage(chat_id=chat, text="hi"), await recipient(wa, chat))
     assert failed.value.permanent and "131026" in str(failed.value)
 
 

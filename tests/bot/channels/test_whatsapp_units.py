@@ -1,16 +1,17 @@
-"""The WhatsApp channel's pure parts: parsing, rendering, error classification, the limiter,
+"""The WhatsApp channel's pure parts: parsing, rendering, error classification, receipts,
 configuration and its documentation."""
 
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.channels import whatsapp_render as render
+from bot.channels.base import Receipt
+from bot.channels.whatsapp import receipt
 from bot.channels.whatsapp_parse import (
     STOP_COMMAND,
     inbound_messages,
@@ -18,8 +19,7 @@ from bot.channels.whatsapp_parse import (
     signature_valid,
     status_updates,
 )
-from bot.channels.whatsapp_send import GraphError, SharedLimiter
-from bot.delivery.ratelimit import LocalRateLimiter
+from bot.channels.whatsapp_send import GraphError
 from domain.messages import Button, OutboundMessage
 from domain.settings import Settings
 from tests.fakes import graph_api as meta
@@ -89,6 +89,11 @@ def test_status_updates_carry_error_codes() -> None:
     [status] = status_updates(meta.status_payload("wamid.A", "1", "failed", error_code=131050))
     assert (status.message_id, status.status, status.recipient) == ("wamid.A", "failed", "1")
     assert status.error_codes == (131050,)
+    assert receipt(status) == Receipt("wamid.A", "failed", "1", opted_out=True)
+    [late] = status_updates(meta.status_payload("wamid.B", "1", "failed", error_code=131047))
+    assert receipt(late).window_closed and not receipt(late).opted_out
+    [read] = status_updates(meta.status_payload("wamid.C", "1", "read"))
+    assert receipt(read) == Receipt("wamid.C", "read", "1")
 
 
 def test_split_text_is_clean() -> None:
@@ -155,11 +160,3 @@ def test_error_classification(code: int, status: int, permanent: bool, retry: An
     error = GraphError("x", code=code, status=status)
     assert error.permanent is permanent
     assert error.wait_seconds == retry
-
-
-async def test_graph_requests_are_paced() -> None:
-    bucket = SharedLimiter(LocalRateLimiter(), rate=20)
-    start = time.monotonic()
-    for _ in range(6):
-        await bucket.acquire()
-    assert time.monotonic() - start >= 0.2
