@@ -348,11 +348,19 @@ class Product:
         return self.pid
 
 
+COUNTERS_SITE = REPO / "scripts" / "profile_site"  # sitecustomize: statements, transactions
+
+
 def product_env(fake: dict[str, Any], database_url: str, redis_url: str, port: int,
-                public_port: int, checkout: Path | None = None) -> dict[str, str]:
+                public_port: int, checkout: Path | None = None,
+                counts: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUMOURBOT_")}
-    if checkout is not None:  # this source tree's packages before the installed ones
-        env["PYTHONPATH"] = os.pathsep.join([str(checkout), env.get("PYTHONPATH", "")]).strip(":")
+    path = [str(checkout)] if checkout is not None else []  # that tree before the installed one
+    if counts is not None:  # count every SQL statement, transaction and Redis command
+        path.append(str(COUNTERS_SITE))
+        env["BENCH_COUNTS_DIR"] = str(counts)
+    if path:
+        env["PYTHONPATH"] = os.pathsep.join([*path, env.get("PYTHONPATH", "")]).strip(":")
     env.update({
         "RUMOURBOT_DATABASE_URL": database_url,
         "RUMOURBOT_REDIS_URL": redis_url,
@@ -503,6 +511,7 @@ class Sampler:
     products: list[Product]
     others: dict[str, int]  # role -> pid (fake Telegram, generator)
     database: str  # its PostgreSQL backends are counted
+    counts: Path | None = None  # the processes' statement counters (scripts/profile_site)
     samples: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     def cpu_snapshot(self) -> dict[str, Any]:
@@ -550,7 +559,69 @@ async def backlog_at(port: int, at: float) -> dict[str, float]:
 
 async def snapshot_at(sampler: Sampler, at: float) -> dict[str, Any]:
     await asyncio.sleep(max(0.0, at - time.perf_counter()))
-    return sampler.cpu_snapshot()
+    snap = sampler.cpu_snapshot()
+    snap["_counts"] = read_counts(sampler.counts, sampler.products)
+    snap["_pg"] = await pg_database_stats(sampler.database)
+    return snap
+
+
+def read_counts(directory: Path | None, products: list[Product]) -> dict[str, dict[str, int]]:
+    """What each product process's counters (scripts/profile_site) say now."""
+    found: dict[str, dict[str, int]] = {}
+    if directory is None:
+        return found
+    for product in products:
+        with contextlib.suppress(OSError, ValueError):
+            found[product.name] = json.loads((directory / f"{product.pid}.json").read_text())
+    return found
+
+
+async def pg_database_stats(database: str) -> dict[str, int]:
+    """PostgreSQL's own counters for one database: transactions committed and rolled back."""
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        row = await conn.fetchrow(
+            "SELECT xact_commit, xact_rollback, tup_returned, tup_fetched, tup_inserted, "
+            "tup_updated, tup_deleted, blks_hit, blks_read FROM pg_stat_database "
+            "WHERE datname = $1", database)
+    finally:
+        await conn.close()
+    return dict(row) if row else {}
+
+
+def per_reply(before: dict[str, Any], after: dict[str, Any], replies: int) -> dict[str, Any]:
+    """Database and Redis work per reply sent in the window, per process and in total."""
+    if not replies:
+        return {}
+    out: dict[str, Any] = {}
+    total: Counter[str] = Counter()
+    for name, counts in after.get("_counts", {}).items():
+        start = before.get("_counts", {}).get(name, {})
+        delta = {k: v - start.get(k, 0) for k, v in counts.items()}
+        statements = {k.removeprefix("sql: "): v for k, v in delta.items() if k.startswith("sql: ")}
+        delta = {k: v for k, v in delta.items() if not k.startswith("sql: ")}
+        total.update(delta)
+        out[name] = {k: round(v / replies, 2) for k, v in delta.items()}
+        out.setdefault("statements", {})[name] = {
+            k: round(v / replies, 3) for k, v in sorted(statements.items(), key=lambda i: -i[1])
+            if v / replies >= 0.01}
+    if total:
+        trips = (total["statements"] + total["begin"] + total["commit"] + total["rollback"])
+        out["all"] = {k: round(v / replies, 2) for k, v in total.items()}
+        out["all"]["transactions"] = round(
+            (total["begin"] + total["autocommit_statements"]) / replies, 2)
+        out["all"]["db_round_trips"] = round(trips / replies, 2)
+    pg_before, pg_after = before.get("_pg", {}), after.get("_pg", {})
+    if pg_after:
+        # committed + rolled back as PostgreSQL counts them (the benchmark's own 2 queries and
+        # autovacuum included)
+        out["postgres"] = {k: round((v - pg_before.get(k, 0)) / replies, 2)
+                           for k, v in pg_after.items()}
+        out["postgres"]["transactions"] = round(
+            out["postgres"]["xact_commit"] + out["postgres"]["xact_rollback"], 2)
+    return out
 
 
 def memory_summary(points: list[tuple[float, float]], start: float, end: float,
@@ -709,17 +780,20 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         await fake.drain()
         ports = [free_port() for _ in range(step.webs)]
         worker_port = free_port()
+        counts = logs / "counts"
+        counts.mkdir(exist_ok=True)
         for n, port in enumerate(ports):
-            env = product_env(fake.info, database_url, redis_url, port, ports[0], args.checkout)
+            env = product_env(fake.info, database_url, redis_url, port, ports[0], args.checkout,
+                              counts)
             products.append(start_product("web", f"web{n + 1}", env, port, logs, profile_dir))
         env = product_env(fake.info, database_url, redis_url, worker_port, ports[0],
-                          args.checkout)
+                          args.checkout, counts)
         products.append(start_product("worker", "worker", env, worker_port, logs, profile_dir))
         await wait_ready(products)
         await asyncio.sleep(1.0)  # let start-up work (first index refreshes) settle
 
         sampler = Sampler(products, {"fake telegram": fake.pid, "load generator": os.getpid()},
-                          db_name)
+                          db_name, counts)
         stop_sampling = asyncio.Event()
         sampling = asyncio.create_task(sampler.run(stop_sampling))
         helpers.append(sampling)
@@ -834,6 +908,15 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         # robust to a noisy neighbour, unlike latency
         "cpu_ms_per_reply": round(product_cpu * 10 / max(1e-9, in_window / step.duration), 2)
         if in_window else None,
+        # SQL statements, transactions, round trips and Redis commands per reply sent
+        "per_reply": per_reply(cpu_before, cpu_after, in_window),
+        # our own processes only (web + worker, what the issue's targets count), ms per reply
+        "product_cpu_ms_per_reply": {p.name: round(
+            (cpu_after.get(p.name, 0.0) - cpu_before.get(p.name, 0.0)) * 1000
+            / max(1, in_window), 2) for p in products} | {"all": round(sum(
+                cpu_after.get(p.name, 0.0) - cpu_before.get(p.name, 0.0) for p in products)
+                * 1000 / max(1, in_window), 2)},
+        "uptime": uptime(),
         "machine_busy_percent": round(busy, 1),
         # CPU used on this host by processes that are not part of this benchmark
         "others_cpu_percent_of_one_core": round(
@@ -852,6 +935,15 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
                 print(f"  profile {product.name}: {product.profile}")
                 print(summarise_profile(product.profile, top=12))
     return result
+
+
+def uptime() -> str:
+    """`uptime`'s line (load averages), recorded beside every figure."""
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=False,  # noqa: S607
+                              timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "load average: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def log_problems(path: Path) -> dict[str, Any]:
@@ -887,7 +979,12 @@ def step_line(r: dict[str, Any]) -> str:
             f"{'OK' if r['meets_slo'] else 'over'}  backlog {r.get('backlog_at_window_end')}"
             f"\n      {mem}\n      cpu % of a core: "
             + ", ".join(f"{k} {v:g}" for k, v in r["cpu_percent_of_one_core"].items())
-            + f"; {fmt(r['cpu_ms_per_reply'])} ms of product CPU per reply"
+            + f"; {fmt(r['cpu_ms_per_reply'])} ms of CPU per reply with PostgreSQL and Redis"
+            + "\n      our processes' CPU ms per reply: " + ", ".join(
+                f"{k} {v:g}" for k, v in r.get("product_cpu_ms_per_reply", {}).items())
+            + "".join(f"\n      per reply, {k}: " + ", ".join(f"{n} {v:g}" for n, v in c.items())
+                      for k, c in r.get("per_reply", {}).items() if k != "statements")
+            + f"\n      {r.get('uptime', '')}"
             + "".join(f"\n      {n} logged {p}" for n, p in r.get("log_problems", {}).items()
                       if len(p) > 1))
 

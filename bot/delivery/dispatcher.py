@@ -22,6 +22,7 @@ from itertools import groupby
 from redis.asyncio import Redis
 
 from bot.channels.base import DeliveryFailed, OutboundChannel
+from bot.delivery.batching import Coalescer
 from bot.delivery.pacing import PACED_CHANNELS, PacedGate
 from bot.delivery.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter
 from bot.runtime.metrics import MESSAGES_OUT, SEND_SECONDS
@@ -30,10 +31,12 @@ from domain.db import Database, is_unavailable
 from domain.messages import OutboundMessage
 from domain.models import utcnow
 from domain.outbox import (
+    ClaimedRow,
     DeliveryResult,
-    claim_due,
-    mark_started,
+    claim_batch,
+    mark_started_many,
     record_result,
+    record_results,
     recover_orphans,
     release,
     unrecorded,
@@ -78,6 +81,11 @@ class OutboxDispatcher:
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._publishes: set[asyncio.Task[object]] = set()
+        # each row's mark and result are still awaited one by one, but written together
+        self._starts: Coalescer[int, None, bool] = Coalescer(self._write_starts, False)
+        self._results: Coalescer[int, DeliveryResult, None] = Coalescer(
+            self._write_results, None
+        )
 
     def wake(self) -> None:
         """Something was queued: deliver now (here, and in every worker when Redis is set)."""
@@ -115,17 +123,7 @@ class OutboxDispatcher:
         """Send one batch of due messages; returns how many were attempted."""
         if time.monotonic() - self._heartbeat_at > self.worker_timeout / 3:
             await self.heartbeat()
-        async with self.db.session() as session:
-            rows = await claim_due(
-                session,
-                self.batch,
-                now=self.clock(),
-                channels=list(self.channels),
-                worker=self.worker_id,
-            )
-            claimed = [
-                (r.id, r.channel, r.chat_id, OutboundMessage.from_payload(r.payload)) for r in rows
-            ]
+        claimed = await self._claim()
         chats = [
             list(group)
             for _, group in groupby(
@@ -154,9 +152,8 @@ class OutboxDispatcher:
                         await self._release(untried, held)
                         return
                     await self._pace(channel)
-                    async with self.db.session() as session:
-                        if not await mark_started(session, outbox_id, self.worker_id):
-                            continue  # presumed dead and taken over: another worker sends it
+                    if not await self._starts.submit(outbox_id, None):
+                        continue  # presumed dead and taken over: another worker sends it
                     await self._space(channel)
                 except Exception as exc:
                     log.warning("delivery paused for one chat (%s)", type(exc).__name__)
@@ -177,10 +174,39 @@ class OutboxDispatcher:
         except Exception:
             self._unsettled.update((i, None) for i in outbox_ids)
 
+    async def _claim(self) -> list[tuple[int, str, str, OutboundMessage]]:
+        """Claim a batch of due rows in one statement (one round trip on PostgreSQL)."""
+        async with self.db.autocommit() as session:
+            rows: list[ClaimedRow] = await claim_batch(
+                session,
+                self.batch,
+                now=self.clock(),
+                channels=list(self.channels),
+                worker=self.worker_id,
+            )
+        return [(r.id, r.channel, r.chat_id, OutboundMessage.from_payload(r.payload)) for r in rows]
+
+    async def _write_starts(self, rows: list[tuple[int, None]]) -> dict[int, bool]:
+        """Every row about to be sent now, marked started in one statement (committed before
+        any of their platform calls: `domain.outbox.mark_started`)."""
+        async with self.db.autocommit() as session:
+            ours = await mark_started_many(session, [i for i, _ in rows], self.worker_id)
+        return {i: True for i in ours}
+
+    async def _write_results(self, rows: list[tuple[int, DeliveryResult]]) -> dict[int, None]:
+        """The results that came back meanwhile, recorded together: sent ones in one statement
+        (one round trip without a transaction around it), failures in a transaction."""
+        if all(result.ok for _, result in rows):
+            async with self.db.autocommit() as session:
+                await record_results(session, rows, self.worker_id)
+            return {}
+        async with self.db.session() as session:
+            await record_results(session, rows, self.worker_id)
+        return {}
+
     async def _record(self, outbox_id: int, result: DeliveryResult) -> None:
         try:
-            async with self.db.session() as session:
-                await record_result(session, outbox_id, result, self.worker_id)
+            await self._results.submit(outbox_id, result)
         except Exception:
             self._unsettled[outbox_id] = result
 
