@@ -256,7 +256,9 @@ _RECORD_SENT = (
     .where(
         _OUTBOX.c.id == bindparam("row_id"),
         _OUTBOX.c.claimed_by == bindparam("worker"),
-        _OUTBOX.c.status.in_([OutboxStatus.SENDING.value, OutboxStatus.IN_DOUBT.value]),
+        # not IN (...): an expanding list cannot go in an executemany
+        (_OUTBOX.c.status == OutboxStatus.SENDING.value)
+        | (_OUTBOX.c.status == OutboxStatus.IN_DOUBT.value),
     )
     .values(
         status=OutboxStatus.SENT.value,

@@ -68,6 +68,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from profile_summary import summarise  # noqa: E402 - beside this script
 
 VENV_BIN = Path(sys.executable).parent
 SECRET = "bench-load-secret"  # noqa: S105 - for the local fake server
@@ -591,28 +594,45 @@ async def pg_database_stats(database: str) -> dict[str, int]:
     return dict(row) if row else {}
 
 
+def handled(before: dict[str, Any], after: dict[str, Any], replies: int) -> dict[str, int]:
+    """Messages each process handled in the window: a web process, the updates it stored in
+    its inbox (counted by scripts/profile_site); the worker, the replies sent. Dividing each
+    process's work by its own count keeps "per message" right when a backlog builds up (a
+    web process ahead of the worker, or behind the generator)."""
+    out: dict[str, int] = {}
+    for name, counts in after.get("_counts", {}).items():
+        start = before.get("_counts", {}).get(name, {})
+        stored = sum(v - start.get(k, 0) for k, v in counts.items()
+                     if k.startswith("sql: INSERT INTO inbox"))
+        out[name] = stored if name.startswith("web") and stored > 0 else replies
+    return out
+
+
 def per_reply(before: dict[str, Any], after: dict[str, Any], replies: int) -> dict[str, Any]:
-    """Database and Redis work per reply sent in the window, per process and in total."""
+    """Database and Redis work per message, per process (divided by what that process
+    handled, `handled`) and in total (the processes' figures added: one answered message)."""
     if not replies:
         return {}
     out: dict[str, Any] = {}
     total: Counter[str] = Counter()
+    counts_of = handled(before, after, replies)
     for name, counts in after.get("_counts", {}).items():
         start = before.get("_counts", {}).get(name, {})
+        n = max(1, counts_of.get(name, replies))
         delta = {k: v - start.get(k, 0) for k, v in counts.items()}
         statements = {k.removeprefix("sql: "): v for k, v in delta.items() if k.startswith("sql: ")}
         delta = {k: v for k, v in delta.items() if not k.startswith("sql: ")}
-        total.update(delta)
-        out[name] = {k: round(v / replies, 2) for k, v in delta.items()}
+        per = {k: v / n for k, v in delta.items()}
+        total.update(per)
+        out[name] = {k: round(v, 2) for k, v in per.items()} | {"messages": n}
         out.setdefault("statements", {})[name] = {
-            k: round(v / replies, 3) for k, v in sorted(statements.items(), key=lambda i: -i[1])
-            if v / replies >= 0.01}
+            k: round(v / n, 3) for k, v in sorted(statements.items(), key=lambda i: -i[1])
+            if v / n >= 0.01}
     if total:
         trips = (total["statements"] + total["begin"] + total["commit"] + total["rollback"])
-        out["all"] = {k: round(v / replies, 2) for k, v in total.items()}
-        out["all"]["transactions"] = round(
-            (total["begin"] + total["autocommit_statements"]) / replies, 2)
-        out["all"]["db_round_trips"] = round(trips / replies, 2)
+        out["all"] = {k: round(v, 2) for k, v in total.items()}
+        out["all"]["transactions"] = round(total["begin"] + total["autocommit_statements"], 2)
+        out["all"]["db_round_trips"] = round(trips, 2)
     pg_before, pg_after = before.get("_pg", {}), after.get("_pg", {})
     if pg_after:
         # committed + rolled back as PostgreSQL counts them (the benchmark's own 2 queries and
@@ -864,6 +884,10 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
     cpu["postgres (this database)"] = round(sum(
         v - pg_before.get(pid, 0.0) for pid, v in pg_after.items()) / step.duration * 100, 1)
     product_cpu = sum(v for k, v in cpu.items() if k not in ("fake telegram", "load generator"))
+    counts_of = handled(cpu_before, cpu_after, in_window)
+    product_ms = {p.name: round((cpu_after.get(p.name, 0.0) - cpu_before.get(p.name, 0.0))
+                                * 1000 / max(1, counts_of.get(p.name, in_window)), 2)
+                  for p in products}
     busy = ((cpu_after["_busy"] - cpu_before.get("_busy", 0.0))
             / max(1e-9, cpu_after["_total"] - cpu_before.get("_total", 0.0)) * 100)
 
@@ -911,11 +935,9 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         # SQL statements, transactions, round trips and Redis commands per reply sent
         "per_reply": per_reply(cpu_before, cpu_after, in_window),
         # our own processes only (web + worker, what the issue's targets count), ms per reply
-        "product_cpu_ms_per_reply": {p.name: round(
-            (cpu_after.get(p.name, 0.0) - cpu_before.get(p.name, 0.0)) * 1000
-            / max(1, in_window), 2) for p in products} | {"all": round(sum(
-                cpu_after.get(p.name, 0.0) - cpu_before.get(p.name, 0.0) for p in products)
-                * 1000 / max(1, in_window), 2)},
+        # (each process's CPU divided by the messages it handled, see `handled`; "all" adds
+        # them up: the CPU one answered message costs)
+        "product_cpu_ms_per_reply": product_ms | {"all": round(sum(product_ms.values()), 2)},
         "uptime": uptime(),
         "machine_busy_percent": round(busy, 1),
         # CPU used on this host by processes that are not part of this benchmark
@@ -933,7 +955,7 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         for product in products:
             if product.profile is not None and product.profile.exists():
                 print(f"  profile {product.name}: {product.profile}")
-                print(summarise_profile(product.profile, top=12))
+                print(summarise(product.profile, ms=product_ms.get(product.name), top=15))
     return result
 
 
@@ -987,50 +1009,6 @@ def step_line(r: dict[str, Any]) -> str:
             + f"\n      {r.get('uptime', '')}"
             + "".join(f"\n      {n} logged {p}" for n, p in r.get("log_problems", {}).items()
                       if len(p) > 1))
-
-
-# -- profiles (py-spy raw = collapsed stacks) ------------------------------------------------------
-def summarise_profile(path: Path, top: int = 15) -> str:
-    """Where one process's samples went: inclusive share of the project's own functions, and
-    the leaf functions (self time) wherever they are."""
-    inclusive: Counter[str] = Counter()
-    leaves: Counter[str] = Counter()
-    total = 0
-    for line in path.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not count_text.isdigit():
-            continue
-        count = int(count_text)
-        frames = stack.split(";")
-        if any(marker in stack for marker in STARTUP_FRAMES):
-            continue  # imports, model loading, migrations: not the steady state
-        total += count
-        leaves[_short(frames[-1])] += count
-        seen = set()
-        for frame in frames:
-            short = _short(frame)
-            if _ours(frame) and short not in seen:
-                seen.add(short)
-                inclusive[short] += count
-    if not total:
-        return "    (no samples)"
-    lines = [f"    {total} samples; project functions, inclusive:"]
-    lines += [f"      {c / total:6.1%}  {f}" for f, c in inclusive.most_common(top)]
-    lines.append("    leaf functions (self):")
-    lines += [f"      {c / total:6.1%}  {f}" for f, c in leaves.most_common(top)]
-    return "\n".join(lines)
-
-
-STARTUP_FRAMES = ("_find_and_load", "Runtime.startup", "BuiltinParser.__init__", "build_services",
-                  "Runtime.__init__")
-
-
-def _ours(frame: str) -> bool:
-    return any(f"({p}/" in frame for p in ("bot", "domain", "matching", "nlu"))
-
-
-def _short(frame: str) -> str:
-    return re.sub(r":\d+\)$", ")", frame.strip())
 
 
 # -- the whole run --------------------------------------------------------------------------------
@@ -1117,6 +1095,9 @@ def parse_args() -> argparse.Namespace:
                         help="updates per second offered, e.g. 100,300")
     parser.add_argument("--duration", type=float, default=60.0, help="measured seconds per step")
     parser.add_argument("--soak", action="store_true", help="measure 600 s per step")
+    parser.add_argument("--minutes", type=float,
+                        help="measure this many minutes per step (a memory soak: RSS slope per "
+                             "process is in the report)")
     parser.add_argument("--warmup", type=float, default=5.0,
                         help="seconds offered before measuring")
     parser.add_argument("--drain", type=float, default=30.0,
@@ -1140,6 +1121,8 @@ def parse_args() -> argparse.Namespace:
     args.rates = [float(r) for r in args.rates.split(",")]
     if args.soak:
         args.duration = 600.0
+    if args.minutes:
+        args.duration = args.minutes * 60.0
     args.mix = Mix(args.viral, args.photo, args.new_claims)
     if args.profile and shutil.which("py-spy", path=str(VENV_BIN)) is None:
         parser.error("--profile needs py-spy in the venv: .venv/bin/pip install py-spy")

@@ -225,7 +225,7 @@ class OutboxDispatcher:
                 )
                 async with self.db.session() as session:
                     await unrecorded(session, outbox_id, result.ok, self.worker_id)
-            del self._unsettled[outbox_id]
+            self._unsettled.pop(outbox_id, None)  # two heartbeats may settle at once
 
     async def _write_back(self, outbox_id: int, result: DeliveryResult | None) -> None:
         async with self.db.session() as session:
