@@ -36,8 +36,15 @@ model (several processes share the cores).
     .venv/bin/python scripts/bench_load.py --checkout /tmp/old-tree ...  # compare two versions
 
 Figures go to bench/load.json and bench/load.md (`--out` to change) and are printed; each
-process's output is kept in a temporary directory (printed at the end). `--profile` runs every
-product process under py-spy (`pip install py-spy`) and prints where its CPU went.
+process's output is kept in a temporary directory (printed at the end). `--profile` attaches
+py-spy (a dev dependency) to every product process for the measured window and prints where
+its CPU went per message (scripts/profile_summary.py; docs/profile.md).
+
+Every product process also counts its SQL statements, transactions and Redis commands
+(scripts/profile_site/sitecustomize.py, loaded through PYTHONPATH): the report gives them per
+message beside the CPU per message, with PostgreSQL's own transaction count for the database
+(pg_stat_database) and `uptime` at the end of each step. Per message means: a web process's
+figures divided by the updates it stored in the window, the worker's by the replies it sent.
 """
 
 from __future__ import annotations
@@ -344,10 +351,6 @@ class Product:
     def find_pid(self) -> int:
         if not self.pid:
             self.pid = self.popen.pid
-            if self.profile is not None:  # py-spy runs the product as its child
-                children = Path(f"/proc/{self.popen.pid}/task/{self.popen.pid}/children")
-                found = children.read_text().split() if children.exists() else []
-                self.pid = int(found[0]) if found else 0
         return self.pid
 
 
@@ -392,11 +395,7 @@ def start_product(role: str, name: str, env: dict[str, str], port: int, logs: Pa
     command = [str(VENV_BIN / "rumourbot"), role]
     if role == "worker":
         command += ["--port", str(port)]
-    profile = None
-    if profile_dir is not None:
-        profile = profile_dir / f"{name}.txt"
-        command = [str(VENV_BIN / "py-spy"), "record", "--format", "raw", "--rate", "200",
-                   "-o", str(profile), "--"] + command
+    profile = profile_dir / f"{name}.txt" if profile_dir is not None else None
     log = logs / f"{name}.log"
     with log.open("wb") as out:
         popen = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
@@ -442,7 +441,7 @@ async def http_get_status(host: str, port: int, path: str) -> int:
 
 
 def stop_products(products: list[Product], timeout: float = 20.0) -> None:
-    """SIGINT (uvicorn's graceful stop; py-spy writes its profile), then SIGKILL."""
+    """SIGINT (uvicorn's graceful stop), then SIGKILL."""
     for product in products:
         if product.popen.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -558,6 +557,22 @@ async def backlog_at(port: int, at: float) -> dict[str, float]:
         if value:
             found[gauge.removeprefix("rumourbot_")] = float(value.group(1))
     return found
+
+
+async def profile_window(products: list[Product], at: float, seconds: float) -> None:
+    """py-spy attached to every product process for exactly the measured window (start-up,
+    warm-up and drain left out), raw collapsed stacks to each product's `profile` file."""
+    await asyncio.sleep(max(0.0, at - time.perf_counter()))
+    spies = []
+    for product in products:
+        if product.profile is None:
+            continue
+        spies.append(await asyncio.create_subprocess_exec(
+            str(VENV_BIN / "py-spy"), "record", "--pid", str(product.pid), "--format", "raw",
+            "--rate", "200", "--nonblocking", "--duration", str(max(1, int(seconds))),
+            "-o", str(product.profile), stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL))
+    await asyncio.gather(*(spy.wait() for spy in spies))
 
 
 async def snapshot_at(sampler: Sampler, at: float) -> dict[str, Any]:
@@ -844,9 +859,15 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
                  for at in (window_start, window_end)]
         backlog_task = asyncio.create_task(backlog_at(worker_port, window_end))
         helpers += [*marks, backlog_task]
+        if profile_dir is not None:
+            helpers.append(asyncio.create_task(profile_window(products, window_start,
+                                                              step.duration)))
         offered = await generate(ports, step.rate, start, args.warmup, step.duration,
                                  args.seed + index, args.mix, chat_base)
         cpu_before, cpu_after = [await mark for mark in marks]
+        if profile_dir is not None:  # py-spy writes its file when its duration is over
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(helpers[-1], 30)
         backlog = await backlog_task
         sent_end = time.perf_counter()
         measured = [o for o in offered if o.measured]
@@ -1110,7 +1131,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11",
                         help="a Redis database for this run (its rumourbot:* keys are deleted)")
     parser.add_argument("--profile", action="store_true",
-                        help="run every product process under py-spy (bench/profiles/)")
+                        help="py-spy on every product process during the measured window "
+                             "(bench/profiles/; summary per message printed)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "load.json")
     parser.add_argument("--checkout", type=Path,
                         help="run the product from this source tree (to compare two versions)")

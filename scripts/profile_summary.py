@@ -42,6 +42,25 @@ def _ours(frame: str) -> bool:
     return any(f"({p}/" in frame for p in PROJECT)
 
 
+REPO = Path(__file__).resolve().parents[1]
+_FRAME = re.compile(r"\((?P<path>[^():]+):(?P<line>\d+)\)$")
+_waits: dict[str, bool] = {}
+
+
+def _waits_on_lock(frame: str) -> bool:
+    """A leaf stopped on a `with ...lock:` line of ours waits for another thread (py-spy shows
+    the thread as busy, but it uses no CPU)."""
+    if frame not in _waits:
+        found = _FRAME.search(frame.strip())
+        line = ""
+        if found and (REPO / found["path"]).is_file():
+            lines = (REPO / found["path"]).read_text(errors="replace").splitlines()
+            number = int(found["line"])
+            line = lines[number - 1] if 0 < number <= len(lines) else ""
+        _waits[frame] = bool(re.match(r"\s*(async )?with .*lock", line, re.IGNORECASE))
+    return _waits[frame]
+
+
 def read(path: Path) -> list[tuple[list[str], int]]:
     """(frames, samples) of every busy steady-state stack."""
     stacks = []
@@ -54,6 +73,8 @@ def read(path: Path) -> list[tuple[list[str], int]]:
         frames = stack.split(";")
         leaf = frames[-1]
         if any(idle in leaf for idle in IDLE_LEAVES) or any(f in stack for f in IDLE_FRAMES):
+            continue
+        if _ours(leaf) and _waits_on_lock(leaf):
             continue
         stacks.append((frames, int(count_text)))
     return stacks
