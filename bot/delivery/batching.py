@@ -1,11 +1,11 @@
 """Coalescing many callers' small writes into one statement (the dispatcher's bookkeeping).
 
-A worker sending a batch marks each row started before its platform call and records each
-result after it: one transaction each, two per message, is most of a worker's database work.
-`Coalescer` lets every chat's sender keep awaiting its own row exactly as before, while the
-rows asked for during the same moment (and while the previous write is in flight) go to the
-database together: under load one round trip serves dozens of messages, when idle it costs
-what a single write did.
+A worker records each message's result after its platform call: one transaction per message
+was a large part of a worker's database work. `Coalescer` lets every chat's sender keep
+awaiting its own row exactly as before, while the results that came back during the same
+moment (and while the previous write was in flight) go to the database together: under load
+one round trip serves dozens of messages, when idle it costs what a single write did. (The
+"about to send" mark is not coalesced: see `OutboxDispatcher._mark_started`.)
 """
 
 from __future__ import annotations

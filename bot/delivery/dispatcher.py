@@ -81,8 +81,7 @@ class OutboxDispatcher:
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._publishes: set[asyncio.Task[object]] = set()
-        # each row's mark and result are still awaited one by one, but written together
-        self._starts: Coalescer[int, None, bool] = Coalescer(self._write_starts, False)
+        # each row's result is still awaited one by one, but written together with the others
         self._results: Coalescer[int, DeliveryResult, None] = Coalescer(
             self._write_results, None
         )
@@ -152,7 +151,7 @@ class OutboxDispatcher:
                         await self._release(untried, held)
                         return
                     await self._pace(channel)
-                    if not await self._starts.submit(outbox_id, None):
+                    if not await self._mark_started(outbox_id):
                         continue  # presumed dead and taken over: another worker sends it
                     await self._space(channel)
                 except Exception as exc:
@@ -186,12 +185,13 @@ class OutboxDispatcher:
             )
         return [(r.id, r.channel, r.chat_id, OutboundMessage.from_payload(r.payload)) for r in rows]
 
-    async def _write_starts(self, rows: list[tuple[int, None]]) -> dict[int, bool]:
-        """Every row about to be sent now, marked started in one statement (committed before
-        any of their platform calls: `domain.outbox.mark_started`)."""
+    async def _mark_started(self, outbox_id: int) -> bool:
+        """`domain.outbox.mark_started` in one round trip (no transaction around the one
+        statement), committed right before this row's platform call. Not coalesced with other
+        rows: a row marked with others would wait for the wire while marked, and a worker
+        killed then would leave it "in doubt" although the platform never had it."""
         async with self.db.autocommit() as session:
-            ours = await mark_started_many(session, [i for i, _ in rows], self.worker_id)
-        return {i: True for i in ours}
+            return bool(await mark_started_many(session, [outbox_id], self.worker_id))
 
     async def _write_results(self, rows: list[tuple[int, DeliveryResult]]) -> dict[int, None]:
         """The results that came back meanwhile, recorded together: sent ones in one statement
