@@ -233,12 +233,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                                  {"en": "The clinic on Market Street opens at 8 every day."})
         queue_seconds = time.perf_counter() - queued_at
         print(f"queued {queued} messages in {queue_seconds:.1f} s; sending...", flush=True)
-        deadline = time.monotonic() + args.subscribers / LIMIT * 1.5 + 60
-        while time.monotonic() < deadline:
+        # until everyone has it, or nothing more arrived for 30 s (a busy machine is slow, not
+        # wrong: "missing" must mean lost, not late), at most 15 minutes
+        deadline, progress_at, last = time.monotonic() + 900, time.monotonic(), -1
+        while time.monotonic() < deadline and time.monotonic() - progress_at < 30:
             with fake._limits:  # noqa: SLF001 - the fake's own lock
                 done = len({to for to, _ in fake.accepted_at})
             if done >= len(numbers):
                 break
+            if done != last:
+                progress_at, last = time.monotonic(), done
             print(f"  {done} delivered", flush=True)
             await asyncio.sleep(5)
         await asyncio.sleep(7)  # late duplicates, if any, arrive now (after the pair window)

@@ -45,6 +45,7 @@ def _step_figures(report: dict[str, Any] | None) -> dict[str, Any]:
     return {"cpu_ms": cpu.get("all"), "web_ms": cpu.get("web1"), "worker_ms": cpu.get("worker"),
             "round_trips": per.get("db_round_trips"), "transactions": per.get("transactions"),
             "redis": per.get("redis_commands"), "rate": step.get("rate_offered"),
+            "through": step.get("accepted_per_s_in_window"),
             "load": _load_of(step.get("uptime")) or step.get("load_average_1m")}
 
 
@@ -100,7 +101,9 @@ def rows(entry: dict[str, Any]) -> dict[str, str]:
             out[label] = (f"**{f['cpu_ms']:g} ms** (web {f['web_ms']:g}, worker "
                           f"{f['worker_ms']:g}); {f['round_trips']:g} database round trips, "
                           f"{f['transactions']:g} transactions, {f['redis']:g} Redis commands; "
-                          f"at {f['rate']:g}/s, {_busy(f.get('load'), cpus)}")
+                          f"offered {f['rate']:g}/s"
+                          + (f", {f['through']:g}/s got through" if f.get("through") else "")
+                          + f", {_busy(f.get('load'), cpus)}")
     mix = entry.get("mix")
     if mix:
         best = mix["best_rate"]
