@@ -34,7 +34,7 @@ from domain.outbox import (
     ClaimedRow,
     DeliveryResult,
     claim_batch,
-    mark_started_many,
+    mark_started,
     record_result,
     record_results,
     recover_orphans,
@@ -186,12 +186,14 @@ class OutboxDispatcher:
         return [(r.id, r.channel, r.chat_id, OutboundMessage.from_payload(r.payload)) for r in rows]
 
     async def _mark_started(self, outbox_id: int) -> bool:
-        """`domain.outbox.mark_started` in one round trip (no transaction around the one
-        statement), committed right before this row's platform call. Not coalesced with other
-        rows: a row marked with others would wait for the wire while marked, and a worker
-        killed then would leave it "in doubt" although the platform never had it."""
-        async with self.db.autocommit() as session:
-            return bool(await mark_started_many(session, [outbox_id], self.worker_id))
+        """`domain.outbox.mark_started`, committed right before this row's platform call, in
+        its own transaction as before: its COMMIT is the last thing between the mark and the
+        send. Neither coalesced with other rows nor autocommitted: a row marked with others
+        waits for the wire while marked, and an autocommit connection is reset (a round trip)
+        after the mark; a worker killed in either gap leaves the row "in doubt" although the
+        platform never had it (tests/faults caught both)."""
+        async with self.db.session() as session:
+            return await mark_started(session, outbox_id, self.worker_id)
 
     async def _write_results(self, rows: list[tuple[int, DeliveryResult]]) -> dict[int, None]:
         """The results that came back meanwhile, recorded together: sent ones in one statement
