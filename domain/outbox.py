@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
-from sqlalchemy import exists, func, select, true, update
+from sqlalchemy import Table, bindparam, exists, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.leases import PROCESS_ID
@@ -174,6 +174,124 @@ async def record_result(
         else BASE_BACKOFF_SECONDS * 2 ** (row.attempts - 1)
     )
     row.status, row.next_attempt_at = OutboxStatus.PENDING, now + timedelta(seconds=delay)
+
+
+class ClaimedRow(NamedTuple):
+    """A claimed row as the dispatcher needs it (no ORM object: a worker claims thousands)."""
+
+    id: int
+    channel: str
+    chat_id: str
+    priority: int
+    payload: dict[str, object]
+    resident_id: int | None
+
+
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+
+
+async def claim_batch(
+    session: AsyncSession,
+    limit: int = 50,
+    now: datetime | None = None,
+    channels: Sequence[str] | None = None,
+    worker: str = PROCESS_ID,
+) -> list[ClaimedRow]:
+    """`claim_due` in one statement: UPDATE ... WHERE id IN (the due rows) RETURNING them.
+
+    Run it in `Database.autocommit()`: on PostgreSQL one round trip claims the whole batch
+    (the sub-select skips rows other workers hold, `FOR UPDATE SKIP LOCKED`), instead of
+    BEGIN, a SELECT, an UPDATE per row and COMMIT. Highest priority first, then oldest.
+    """
+    now = now or utcnow()
+    due = (
+        select(_OUTBOX.c.id)
+        .where(_OUTBOX.c.status == OutboxStatus.PENDING.value, _OUTBOX.c.next_attempt_at <= now)
+        .where(_OUTBOX.c.channel.in_(list(channels)) if channels is not None else true())
+        .order_by(_OUTBOX.c.priority, _OUTBOX.c.id)
+        .limit(limit)
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    statement = (
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id.in_(due.scalar_subquery()))
+        .values(
+            status=OutboxStatus.SENDING.value,
+            claimed_by=worker,
+            send_started_at=None,
+            next_attempt_at=now,
+            attempts=_OUTBOX.c.attempts + 1,
+        )
+        .returning(
+            _OUTBOX.c.id, _OUTBOX.c.channel, _OUTBOX.c.chat_id, _OUTBOX.c.priority,
+            _OUTBOX.c.payload, _OUTBOX.c.resident_id,
+        )
+    )
+    rows = [ClaimedRow(*row) for row in (await session.execute(statement)).all()]
+    return sorted(rows, key=lambda r: (r.priority, r.id))
+
+
+async def mark_started_many(
+    session: AsyncSession, outbox_ids: Sequence[int], worker: str = PROCESS_ID
+) -> set[int]:
+    """`mark_started` for several rows in one statement; returns the ids still ours.
+
+    Each row's mark must be committed before its platform call: run it in
+    `Database.autocommit()` (one round trip on PostgreSQL) and send only what it returned.
+    """
+    if not outbox_ids:
+        return set()
+    statement = (
+        update(_OUTBOX)
+        .where(
+            _OUTBOX.c.id.in_(list(outbox_ids)),
+            _OUTBOX.c.status == OutboxStatus.SENDING.value,
+            _OUTBOX.c.claimed_by == worker,
+        )
+        .values(send_started_at=utcnow())
+        .returning(_OUTBOX.c.id)
+    )
+    return set((await session.scalars(statement)).all())
+
+
+_RECORD_SENT = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id == bindparam("row_id"),
+        _OUTBOX.c.claimed_by == bindparam("worker"),
+        # not IN (...): an expanding list cannot go in an executemany
+        (_OUTBOX.c.status == OutboxStatus.SENDING.value)
+        | (_OUTBOX.c.status == OutboxStatus.IN_DOUBT.value),
+    )
+    .values(
+        status=OutboxStatus.SENT.value,
+        sent_at=bindparam("now"),
+        platform_message_id=bindparam("platform_id"),
+        claimed_by=None,
+        send_started_at=None,
+        last_error=None,
+    )
+)
+
+
+async def record_results(
+    session: AsyncSession, results: Sequence[tuple[int, DeliveryResult]], worker: str
+) -> None:
+    """`record_result` for many rows of one worker: the sent ones in one executemany (one
+    round trip on PostgreSQL), the failures (rare) one by one with their backoff."""
+    now = utcnow()
+    sent = [
+        {"row_id": outbox_id, "worker": worker, "now": now,
+         "platform_id": clip(result.platform_message_id, 100)}
+        for outbox_id, result in results
+        if result.ok
+    ]
+    if sent:
+        await session.execute(_RECORD_SENT, sent)
+    for outbox_id, result in results:
+        if not result.ok:
+            await record_result(session, outbox_id, result, worker)
 
 
 UNRECORDED_NOTE = "sent, but the result could not be recorded"

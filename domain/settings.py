@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     flood_slow_per_hour: int = Field(default=60, ge=1)
     flood_block_per_hour: int = Field(default=300, ge=1)
     index_refresh_seconds: float = Field(default=5.0, gt=0)
+    decision_cache_size: int = Field(default=10_000, ge=0)
+    decision_cache_seconds: float = Field(default=3600.0, ge=0)
     outbox_worker_timeout_seconds: float = Field(default=30.0, ge=1.0)
     outbox_resend_in_doubt: bool = False
 

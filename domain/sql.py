@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table
@@ -12,9 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 async def insert_ignoring_duplicates(
     session: AsyncSession, table: Table, values: dict[str, Any]
 ) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING; True when a row was inserted."""
+    """INSERT ... ON CONFLICT DO NOTHING; True when a row was inserted.
+
+    The statement is built once per (dialect, table) and the row goes as parameters: a turn
+    writes its reply with it, and building and caching a statement per row costs more CPU than
+    running it."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(table).values(**values).on_conflict_do_nothing()
-    result: Any = await session.execute(stmt)
+    result: Any = await session.execute(_insert_ignoring(dialect, table), values)
     return bool(result.rowcount)
+
+
+@cache
+def _insert_ignoring(dialect: str, table: Table) -> Any:
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing()

@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -101,6 +103,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     redis = RedisServer(workdir).start()
     name, url = await create_database()
     workers: list[ProductProcess] = []
+    load_start = os.getloadavg()[0]
     try:
         settings = Settings(_env_file=None, database_url=url, redis_url=redis.url,  # type: ignore[call-arg]
                             embedder="hashing", demo_data=False)
@@ -167,7 +170,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "max": round(max(windows), 1) if windows else None,
         },
         "outbox_statuses": {str(k): v for k, v in statuses.items()},
+        "load_average_1m": {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2)},
+        "uptime": uptime(),
     }
+
+
+def uptime() -> str:
+    """`uptime`'s line (the load averages), recorded beside the figures."""
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=False,  # noqa: S607
+                              timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "load average: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def main() -> None:
@@ -189,6 +203,8 @@ def main() -> None:
         f"/{result['per_10s_window']['max']}",
         f"  429s {result['platform_429s']}, duplicates {result['duplicates']}, "
         f"missing {result['missing']}, delivered {result['delivered']}",
+        f"  {result['uptime']}"
+        + ("  (busy machine)" if result["load_average_1m"]["end"] > (os.cpu_count() or 1) else ""),
     ]
     print("\n".join(lines))
     args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")

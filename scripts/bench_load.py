@@ -36,8 +36,15 @@ model (several processes share the cores).
     .venv/bin/python scripts/bench_load.py --checkout /tmp/old-tree ...  # compare two versions
 
 Figures go to bench/load.json and bench/load.md (`--out` to change) and are printed; each
-process's output is kept in a temporary directory (printed at the end). `--profile` runs every
-product process under py-spy (`pip install py-spy`) and prints where its CPU went.
+process's output is kept in a temporary directory (printed at the end). `--profile` attaches
+py-spy (a dev dependency) to every product process for the measured window and prints where
+its CPU went per message (scripts/profile_summary.py; docs/profile.md).
+
+Every product process also counts its SQL statements, transactions and Redis commands
+(scripts/profile_site/sitecustomize.py, loaded through PYTHONPATH): the report gives them per
+message beside the CPU per message, with PostgreSQL's own transaction count for the database
+(pg_stat_database) and `uptime` at the end of each step. Per message means: a web process's
+figures divided by the updates it stored in the window, the worker's by the replies it sent.
 """
 
 from __future__ import annotations
@@ -68,6 +75,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from profile_summary import summarise  # noqa: E402 - beside this script
 
 VENV_BIN = Path(sys.executable).parent
 SECRET = "bench-load-secret"  # noqa: S105 - for the local fake server
@@ -341,18 +351,22 @@ class Product:
     def find_pid(self) -> int:
         if not self.pid:
             self.pid = self.popen.pid
-            if self.profile is not None:  # py-spy runs the product as its child
-                children = Path(f"/proc/{self.popen.pid}/task/{self.popen.pid}/children")
-                found = children.read_text().split() if children.exists() else []
-                self.pid = int(found[0]) if found else 0
         return self.pid
 
 
+COUNTERS_SITE = REPO / "scripts" / "profile_site"  # sitecustomize: statements, transactions
+
+
 def product_env(fake: dict[str, Any], database_url: str, redis_url: str, port: int,
-                public_port: int, checkout: Path | None = None) -> dict[str, str]:
+                public_port: int, checkout: Path | None = None,
+                counts: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUMOURBOT_")}
-    if checkout is not None:  # this source tree's packages before the installed ones
-        env["PYTHONPATH"] = os.pathsep.join([str(checkout), env.get("PYTHONPATH", "")]).strip(":")
+    path = [str(checkout)] if checkout is not None else []  # that tree before the installed one
+    if counts is not None:  # count every SQL statement, transaction and Redis command
+        path.append(str(COUNTERS_SITE))
+        env["BENCH_COUNTS_DIR"] = str(counts)
+    if path:
+        env["PYTHONPATH"] = os.pathsep.join([*path, env.get("PYTHONPATH", "")]).strip(":")
     env.update({
         "RUMOURBOT_DATABASE_URL": database_url,
         "RUMOURBOT_REDIS_URL": redis_url,
@@ -381,11 +395,7 @@ def start_product(role: str, name: str, env: dict[str, str], port: int, logs: Pa
     command = [str(VENV_BIN / "rumourbot"), role]
     if role == "worker":
         command += ["--port", str(port)]
-    profile = None
-    if profile_dir is not None:
-        profile = profile_dir / f"{name}.txt"
-        command = [str(VENV_BIN / "py-spy"), "record", "--format", "raw", "--rate", "200",
-                   "-o", str(profile), "--"] + command
+    profile = profile_dir / f"{name}.txt" if profile_dir is not None else None
     log = logs / f"{name}.log"
     with log.open("wb") as out:
         popen = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
@@ -431,7 +441,7 @@ async def http_get_status(host: str, port: int, path: str) -> int:
 
 
 def stop_products(products: list[Product], timeout: float = 20.0) -> None:
-    """SIGINT (uvicorn's graceful stop; py-spy writes its profile), then SIGKILL."""
+    """SIGINT (uvicorn's graceful stop), then SIGKILL."""
     for product in products:
         if product.popen.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -503,6 +513,7 @@ class Sampler:
     products: list[Product]
     others: dict[str, int]  # role -> pid (fake Telegram, generator)
     database: str  # its PostgreSQL backends are counted
+    counts: Path | None = None  # the processes' statement counters (scripts/profile_site)
     samples: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     def cpu_snapshot(self) -> dict[str, Any]:
@@ -548,9 +559,104 @@ async def backlog_at(port: int, at: float) -> dict[str, float]:
     return found
 
 
+async def profile_window(products: list[Product], at: float, seconds: float) -> None:
+    """py-spy attached to every product process for exactly the measured window (start-up,
+    warm-up and drain left out), raw collapsed stacks to each product's `profile` file."""
+    await asyncio.sleep(max(0.0, at - time.perf_counter()))
+    spies = []
+    for product in products:
+        if product.profile is None:
+            continue
+        spies.append(await asyncio.create_subprocess_exec(
+            str(VENV_BIN / "py-spy"), "record", "--pid", str(product.pid), "--format", "raw",
+            "--rate", "200", "--nonblocking", "--duration", str(max(1, int(seconds))),
+            "-o", str(product.profile), stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL))
+    await asyncio.gather(*(spy.wait() for spy in spies))
+
+
 async def snapshot_at(sampler: Sampler, at: float) -> dict[str, Any]:
     await asyncio.sleep(max(0.0, at - time.perf_counter()))
-    return sampler.cpu_snapshot()
+    snap = sampler.cpu_snapshot()
+    snap["_counts"] = read_counts(sampler.counts, sampler.products)
+    snap["_pg"] = await pg_database_stats(sampler.database)
+    return snap
+
+
+def read_counts(directory: Path | None, products: list[Product]) -> dict[str, dict[str, int]]:
+    """What each product process's counters (scripts/profile_site) say now."""
+    found: dict[str, dict[str, int]] = {}
+    if directory is None:
+        return found
+    for product in products:
+        with contextlib.suppress(OSError, ValueError):
+            found[product.name] = json.loads((directory / f"{product.pid}.json").read_text())
+    return found
+
+
+async def pg_database_stats(database: str) -> dict[str, int]:
+    """PostgreSQL's own counters for one database: transactions committed and rolled back."""
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        row = await conn.fetchrow(
+            "SELECT xact_commit, xact_rollback, tup_returned, tup_fetched, tup_inserted, "
+            "tup_updated, tup_deleted, blks_hit, blks_read FROM pg_stat_database "
+            "WHERE datname = $1", database)
+    finally:
+        await conn.close()
+    return dict(row) if row else {}
+
+
+def handled(before: dict[str, Any], after: dict[str, Any], replies: int) -> dict[str, int]:
+    """Messages each process handled in the window: a web process, the updates it stored in
+    its inbox (counted by scripts/profile_site); the worker, the replies sent. Dividing each
+    process's work by its own count keeps "per message" right when a backlog builds up (a
+    web process ahead of the worker, or behind the generator)."""
+    out: dict[str, int] = {}
+    for name, counts in after.get("_counts", {}).items():
+        start = before.get("_counts", {}).get(name, {})
+        stored = sum(v - start.get(k, 0) for k, v in counts.items()
+                     if k.startswith("sql: INSERT INTO inbox"))
+        out[name] = stored if name.startswith("web") and stored > 0 else replies
+    return out
+
+
+def per_reply(before: dict[str, Any], after: dict[str, Any], replies: int) -> dict[str, Any]:
+    """Database and Redis work per message, per process (divided by what that process
+    handled, `handled`) and in total (the processes' figures added: one answered message)."""
+    if not replies:
+        return {}
+    out: dict[str, Any] = {}
+    total: Counter[str] = Counter()
+    counts_of = handled(before, after, replies)
+    for name, counts in after.get("_counts", {}).items():
+        start = before.get("_counts", {}).get(name, {})
+        n = max(1, counts_of.get(name, replies))
+        delta = {k: v - start.get(k, 0) for k, v in counts.items()}
+        statements = {k.removeprefix("sql: "): v for k, v in delta.items() if k.startswith("sql: ")}
+        delta = {k: v for k, v in delta.items() if not k.startswith("sql: ")}
+        per = {k: v / n for k, v in delta.items()}
+        total.update(per)
+        out[name] = {k: round(v, 2) for k, v in per.items()} | {"messages": n}
+        out.setdefault("statements", {})[name] = {
+            k: round(v / n, 3) for k, v in sorted(statements.items(), key=lambda i: -i[1])
+            if v / n >= 0.01}
+    if total:
+        trips = (total["statements"] + total["begin"] + total["commit"] + total["rollback"])
+        out["all"] = {k: round(v, 2) for k, v in total.items()}
+        out["all"]["transactions"] = round(total["begin"] + total["autocommit_statements"], 2)
+        out["all"]["db_round_trips"] = round(trips, 2)
+    pg_before, pg_after = before.get("_pg", {}), after.get("_pg", {})
+    if pg_after:
+        # committed + rolled back as PostgreSQL counts them (the benchmark's own 2 queries and
+        # autovacuum included)
+        out["postgres"] = {k: round((v - pg_before.get(k, 0)) / replies, 2)
+                           for k, v in pg_after.items()}
+        out["postgres"]["transactions"] = round(
+            out["postgres"]["xact_commit"] + out["postgres"]["xact_rollback"], 2)
+    return out
 
 
 def memory_summary(points: list[tuple[float, float]], start: float, end: float,
@@ -709,17 +815,20 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         await fake.drain()
         ports = [free_port() for _ in range(step.webs)]
         worker_port = free_port()
+        counts = logs / "counts"
+        counts.mkdir(exist_ok=True)
         for n, port in enumerate(ports):
-            env = product_env(fake.info, database_url, redis_url, port, ports[0], args.checkout)
+            env = product_env(fake.info, database_url, redis_url, port, ports[0], args.checkout,
+                              counts)
             products.append(start_product("web", f"web{n + 1}", env, port, logs, profile_dir))
         env = product_env(fake.info, database_url, redis_url, worker_port, ports[0],
-                          args.checkout)
+                          args.checkout, counts)
         products.append(start_product("worker", "worker", env, worker_port, logs, profile_dir))
         await wait_ready(products)
         await asyncio.sleep(1.0)  # let start-up work (first index refreshes) settle
 
         sampler = Sampler(products, {"fake telegram": fake.pid, "load generator": os.getpid()},
-                          db_name)
+                          db_name, counts)
         stop_sampling = asyncio.Event()
         sampling = asyncio.create_task(sampler.run(stop_sampling))
         helpers.append(sampling)
@@ -750,9 +859,15 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
                  for at in (window_start, window_end)]
         backlog_task = asyncio.create_task(backlog_at(worker_port, window_end))
         helpers += [*marks, backlog_task]
+        if profile_dir is not None:
+            helpers.append(asyncio.create_task(profile_window(products, window_start,
+                                                              step.duration)))
         offered = await generate(ports, step.rate, start, args.warmup, step.duration,
                                  args.seed + index, args.mix, chat_base)
         cpu_before, cpu_after = [await mark for mark in marks]
+        if profile_dir is not None:  # py-spy writes its file when its duration is over
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(helpers[-1], 30)
         backlog = await backlog_task
         sent_end = time.perf_counter()
         measured = [o for o in offered if o.measured]
@@ -790,6 +905,10 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
     cpu["postgres (this database)"] = round(sum(
         v - pg_before.get(pid, 0.0) for pid, v in pg_after.items()) / step.duration * 100, 1)
     product_cpu = sum(v for k, v in cpu.items() if k not in ("fake telegram", "load generator"))
+    counts_of = handled(cpu_before, cpu_after, in_window)
+    product_ms = {p.name: round((cpu_after.get(p.name, 0.0) - cpu_before.get(p.name, 0.0))
+                                * 1000 / max(1, counts_of.get(p.name, in_window)), 2)
+                  for p in products}
     busy = ((cpu_after["_busy"] - cpu_before.get("_busy", 0.0))
             / max(1e-9, cpu_after["_total"] - cpu_before.get("_total", 0.0)) * 100)
 
@@ -834,6 +953,13 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         # robust to a noisy neighbour, unlike latency
         "cpu_ms_per_reply": round(product_cpu * 10 / max(1e-9, in_window / step.duration), 2)
         if in_window else None,
+        # SQL statements, transactions, round trips and Redis commands per reply sent
+        "per_reply": per_reply(cpu_before, cpu_after, in_window),
+        # our own processes only (web + worker, what the issue's targets count), ms per reply
+        # (each process's CPU divided by the messages it handled, see `handled`; "all" adds
+        # them up: the CPU one answered message costs)
+        "product_cpu_ms_per_reply": product_ms | {"all": round(sum(product_ms.values()), 2)},
+        "uptime": uptime(),
         "machine_busy_percent": round(busy, 1),
         # CPU used on this host by processes that are not part of this benchmark
         "others_cpu_percent_of_one_core": round(
@@ -850,8 +976,17 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         for product in products:
             if product.profile is not None and product.profile.exists():
                 print(f"  profile {product.name}: {product.profile}")
-                print(summarise_profile(product.profile, top=12))
+                print(summarise(product.profile, ms=product_ms.get(product.name), top=15))
     return result
+
+
+def uptime() -> str:
+    """`uptime`'s line (load averages), recorded beside every figure."""
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=False,  # noqa: S607
+                              timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "load average: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def log_problems(path: Path) -> dict[str, Any]:
@@ -887,53 +1022,14 @@ def step_line(r: dict[str, Any]) -> str:
             f"{'OK' if r['meets_slo'] else 'over'}  backlog {r.get('backlog_at_window_end')}"
             f"\n      {mem}\n      cpu % of a core: "
             + ", ".join(f"{k} {v:g}" for k, v in r["cpu_percent_of_one_core"].items())
-            + f"; {fmt(r['cpu_ms_per_reply'])} ms of product CPU per reply"
+            + f"; {fmt(r['cpu_ms_per_reply'])} ms of CPU per reply with PostgreSQL and Redis"
+            + "\n      our processes' CPU ms per reply: " + ", ".join(
+                f"{k} {v:g}" for k, v in r.get("product_cpu_ms_per_reply", {}).items())
+            + "".join(f"\n      per reply, {k}: " + ", ".join(f"{n} {v:g}" for n, v in c.items())
+                      for k, c in r.get("per_reply", {}).items() if k != "statements")
+            + f"\n      {r.get('uptime', '')}"
             + "".join(f"\n      {n} logged {p}" for n, p in r.get("log_problems", {}).items()
                       if len(p) > 1))
-
-
-# -- profiles (py-spy raw = collapsed stacks) ------------------------------------------------------
-def summarise_profile(path: Path, top: int = 15) -> str:
-    """Where one process's samples went: inclusive share of the project's own functions, and
-    the leaf functions (self time) wherever they are."""
-    inclusive: Counter[str] = Counter()
-    leaves: Counter[str] = Counter()
-    total = 0
-    for line in path.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not count_text.isdigit():
-            continue
-        count = int(count_text)
-        frames = stack.split(";")
-        if any(marker in stack for marker in STARTUP_FRAMES):
-            continue  # imports, model loading, migrations: not the steady state
-        total += count
-        leaves[_short(frames[-1])] += count
-        seen = set()
-        for frame in frames:
-            short = _short(frame)
-            if _ours(frame) and short not in seen:
-                seen.add(short)
-                inclusive[short] += count
-    if not total:
-        return "    (no samples)"
-    lines = [f"    {total} samples; project functions, inclusive:"]
-    lines += [f"      {c / total:6.1%}  {f}" for f, c in inclusive.most_common(top)]
-    lines.append("    leaf functions (self):")
-    lines += [f"      {c / total:6.1%}  {f}" for f, c in leaves.most_common(top)]
-    return "\n".join(lines)
-
-
-STARTUP_FRAMES = ("_find_and_load", "Runtime.startup", "BuiltinParser.__init__", "build_services",
-                  "Runtime.__init__")
-
-
-def _ours(frame: str) -> bool:
-    return any(f"({p}/" in frame for p in ("bot", "domain", "matching", "nlu"))
-
-
-def _short(frame: str) -> str:
-    return re.sub(r":\d+\)$", ")", frame.strip())
 
 
 # -- the whole run --------------------------------------------------------------------------------
@@ -1020,6 +1116,9 @@ def parse_args() -> argparse.Namespace:
                         help="updates per second offered, e.g. 100,300")
     parser.add_argument("--duration", type=float, default=60.0, help="measured seconds per step")
     parser.add_argument("--soak", action="store_true", help="measure 600 s per step")
+    parser.add_argument("--minutes", type=float,
+                        help="measure this many minutes per step (a memory soak: RSS slope per "
+                             "process is in the report)")
     parser.add_argument("--warmup", type=float, default=5.0,
                         help="seconds offered before measuring")
     parser.add_argument("--drain", type=float, default=30.0,
@@ -1032,7 +1131,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11",
                         help="a Redis database for this run (its rumourbot:* keys are deleted)")
     parser.add_argument("--profile", action="store_true",
-                        help="run every product process under py-spy (bench/profiles/)")
+                        help="py-spy on every product process during the measured window "
+                             "(bench/profiles/; summary per message printed)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "load.json")
     parser.add_argument("--checkout", type=Path,
                         help="run the product from this source tree (to compare two versions)")
@@ -1043,6 +1143,8 @@ def parse_args() -> argparse.Namespace:
     args.rates = [float(r) for r in args.rates.split(",")]
     if args.soak:
         args.duration = 600.0
+    if args.minutes:
+        args.duration = args.minutes * 60.0
     args.mix = Mix(args.viral, args.photo, args.new_claims)
     if args.profile and shutil.which("py-spy", path=str(VENV_BIN)) is None:
         parser.error("--profile needs py-spy in the venv: .venv/bin/pip install py-spy")

@@ -90,6 +90,8 @@ class ClaimDesk:
             candidates=[{"id": c.id, "score": round(c.score, 4)} for c in offered[:5]],
             received_at=turn.message.received_at,
         )
+        if decision.outcome == Outcome.ANSWER and items and reading is None:
+            _mark_answered(request, items[0])  # in the INSERT: no UPDATE right after it
         turn.session.add(request)
         await turn.session.flush()
         if reading is not None and await answer_by_media(self, turn, request, reading):
@@ -123,7 +125,8 @@ class ClaimDesk:
         return await lookup(self.services, turn.session, text, turn.language)
 
     async def _answer(self, turn: Turn, request: Request, item: KnowledgeItem) -> None:
-        request.outcome, request.matched_item_id, request.answered_at = "answer", item.id, utcnow()
+        if request.outcome != "answer" or request.matched_item_id != item.id:
+            _mark_answered(request, item)
         await turn.quote(
             replies.answer_message(turn.resident.chat_id, item, request.id, turn.language)
         )
@@ -180,7 +183,8 @@ class ClaimDesk:
         cluster.ask_count += 1
         cluster.last_seen_at = utcnow()
         request.cluster_id = cluster.id
-        await copy_request_media(turn.session, request.id, cluster.id)  # copies join it too
+        if request.media:  # a text has no hashes to copy: no query
+            await copy_request_media(turn.session, request.id, cluster.id)  # copies join it too
 
     async def _leave_cluster(self, turn: Turn, request: Request) -> None:
         """The resident found their answer: the request no longer waits for staff.
@@ -258,6 +262,10 @@ async def queue_stale_suggestions(session: AsyncSession, before: datetime) -> in
         key = f"suggestion-timeout:{request.id}"
         await enqueue(session, resident, message, OutboxKind.NOTIFICATION, key)
     return count
+
+
+def _mark_answered(request: Request, item: KnowledgeItem) -> None:
+    request.outcome, request.matched_item_id, request.answered_at = "answer", item.id, utcnow()
 
 
 def _cluster_for(request: Request, asked: int = 1) -> Cluster:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from datetime import timedelta
@@ -184,7 +185,7 @@ class Conversation:
         hint = language.served(message.language_hint)
         prior = language.platform_prior(message.channel, message.sender)
         text = message.text if message.callback_data is None and not message.is_command else ""
-        detected = detect_language(text) if text.strip() else None
+        detected = _detected(text) if text.strip() else None
         stored = language.observe(
             resident, detected, len(text.split()), hint, forwarded=message.forwarded, prior=prior
         )
@@ -228,6 +229,20 @@ class Conversation:
             await channel.acknowledge_button(callback_id)
         except Exception as exc:  # an expired callback must not break the turn
             log.info("button acknowledgement failed: %s", type(exc).__name__)
+
+
+LANGUAGE_CACHE_SIZE = 2048  # texts; a viral afternoon repeats a few hundred
+LANGUAGE_CACHE_CHARS = 2000  # longer texts are detected each time (the cache stays small)
+
+
+@functools.lru_cache(maxsize=LANGUAGE_CACHE_SIZE)
+def _detected_cached(text: str) -> str | None:
+    return detect_language(text)
+
+
+def _detected(text: str) -> str | None:
+    """`detect_language`, remembered for the texts a viral rumour repeats."""
+    return _detected_cached(text) if len(text) <= LANGUAGE_CACHE_CHARS else detect_language(text)
 
 
 def _command(message: InboundMessage) -> str:

@@ -27,6 +27,7 @@ from itertools import groupby
 from redis.asyncio import Redis
 
 from bot.channels.base import UNKNOWN, Channel, Receipt, Recipient, SendReport
+from bot.delivery.batching import Coalescer
 from bot.delivery.pacing import PACED_CHANNELS, PacedGate, group_bucket
 from bot.delivery.ratelimit import Backoff, ChannelLimits, LocalRateLimiter, RateLimiter
 from bot.delivery.recipients import mark_opted_out, recipient_states, record_receipts
@@ -36,10 +37,12 @@ from domain.db import Database, is_unavailable
 from domain.messages import OutboundMessage
 from domain.models import utcnow
 from domain.outbox import (
+    ClaimedRow,
     DeliveryResult,
-    claim_due,
+    claim_batch,
     mark_started,
     record_result,
+    record_results,
     recover_orphans,
     release,
     unrecorded,
@@ -86,6 +89,10 @@ class OutboxDispatcher:
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._publishes: set[asyncio.Task[object]] = set()
+        # each row's result is still awaited one by one, but written together with the others
+        self._results: Coalescer[int, DeliveryResult, None] = Coalescer(
+            self._write_results, None
+        )
 
     def wake(self) -> None:
         """Something was queued: deliver now (here, and in every worker when Redis is set)."""
@@ -123,20 +130,7 @@ class OutboxDispatcher:
         """Send one batch of due messages; returns how many were attempted."""
         if time.monotonic() - self._heartbeat_at > self.worker_timeout / 3:
             await self.heartbeat()
-        async with self.db.session() as session:
-            rows = await claim_due(
-                session,
-                self.batch,
-                now=self.clock(),
-                channels=list(self.channels),
-                worker=self.worker_id,
-            )
-            known = await recipient_states(session, (r.resident_id for r in rows))
-            claimed: list[Claimed] = [
-                (r.id, r.channel, r.chat_id, OutboundMessage.from_payload(r.payload),
-                 known.get(r.resident_id or 0, UNKNOWN))
-                for r in rows
-            ]
+        claimed = await self._claim()
         chats = [
             list(group)
             for _, group in groupby(
@@ -166,9 +160,8 @@ class OutboxDispatcher:
                         return
                     recipient = replace(known, now=self.clock())
                     await self._pace(channel, self._parts(channel, message, recipient))
-                    async with self.db.session() as session:
-                        if not await mark_started(session, outbox_id, self.worker_id):
-                            continue  # presumed dead and taken over: another worker sends it
+                    if not await self._mark_started(outbox_id):
+                        continue  # presumed dead and taken over: another worker sends it
                 except Exception as exc:
                     log.warning("delivery paused for one chat (%s)", type(exc).__name__)
                     await self._release(untried, 1.0)
@@ -194,10 +187,51 @@ class OutboxDispatcher:
         except Exception:
             self._unsettled.update((i, None) for i in outbox_ids)
 
+    async def _claim(self) -> list[Claimed]:
+        """Claim a batch of due rows in one statement (one round trip on PostgreSQL), then read
+        what is known of their recipients (last message, opt-out) in one query."""
+        async with self.db.autocommit() as session:
+            rows: list[ClaimedRow] = await claim_batch(
+                session,
+                self.batch,
+                now=self.clock(),
+                channels=list(self.channels),
+                worker=self.worker_id,
+            )
+        if not rows:
+            return []
+        async with self.db.autocommit() as session:
+            known = await recipient_states(session, (r.resident_id for r in rows))
+        return [
+            (r.id, r.channel, r.chat_id, OutboundMessage.from_payload(r.payload),
+             known.get(r.resident_id or 0, UNKNOWN))
+            for r in rows
+        ]
+
+    async def _mark_started(self, outbox_id: int) -> bool:
+        """`domain.outbox.mark_started`, committed right before this row's platform call, in
+        its own transaction as before: its COMMIT is the last thing between the mark and the
+        send. Neither coalesced with other rows nor autocommitted: a row marked with others
+        waits for the wire while marked, and an autocommit connection is reset (a round trip)
+        after the mark; a worker killed in either gap leaves the row "in doubt" although the
+        platform never had it (tests/faults caught both)."""
+        async with self.db.session() as session:
+            return await mark_started(session, outbox_id, self.worker_id)
+
+    async def _write_results(self, rows: list[tuple[int, DeliveryResult]]) -> dict[int, None]:
+        """The results that came back meanwhile, recorded together: sent ones in one statement
+        (one round trip without a transaction around it), failures in a transaction."""
+        if all(result.ok for _, result in rows):
+            async with self.db.autocommit() as session:
+                await record_results(session, rows, self.worker_id)
+            return {}
+        async with self.db.session() as session:
+            await record_results(session, rows, self.worker_id)
+        return {}
+
     async def _record(self, outbox_id: int, result: DeliveryResult) -> None:
         try:
-            async with self.db.session() as session:
-                await record_result(session, outbox_id, result, self.worker_id)
+            await self._results.submit(outbox_id, result)
         except Exception:
             self._unsettled[outbox_id] = result
 
@@ -216,7 +250,7 @@ class OutboxDispatcher:
                 )
                 async with self.db.session() as session:
                     await unrecorded(session, outbox_id, result.ok, self.worker_id)
-            del self._unsettled[outbox_id]
+            self._unsettled.pop(outbox_id, None)  # two heartbeats may settle at once
 
     async def _write_back(self, outbox_id: int, result: DeliveryResult | None) -> None:
         async with self.db.session() as session:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -22,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from cachetools import LRUCache
+from redis.asyncio import Redis
 from sqlalchemy import bindparam, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,10 +38,19 @@ from domain.models import (
     KnowledgeVariant,
     VariantStatus,
 )
-from matching import Candidate, Decision, IndexItem, MatchingEngine, MatchKind, normalise_text
+from matching import (
+    Candidate,
+    Decision,
+    IndexItem,
+    MatchingEngine,
+    MatchKind,
+    Outcome,
+    normalise_text,
+)
 
+log = logging.getLogger(__name__)
 BATCH = 2000
-DECISION_CACHE_SIZE = 10_000
+DECISION_CACHE_SIZE = 10_000  # RUMOURBOT_DECISION_CACHE_SIZE
 ITEM_CACHE_SIZE = 2000
 QUERY_VECTOR_CACHE_SIZE = 256
 
@@ -99,7 +111,29 @@ class SyncedIndex:
         self._cursor: tuple[datetime, int] | None = None
         self._lock = asyncio.Lock()
         self._decisions: LRUCache[tuple[str, str | None], Decision] = LRUCache(DECISION_CACHE_SIZE)
+        self._remembers = True
+        self._shared: SharedDecisions | None = None
         self._generation = 0  # bumped on every change: what was read before one is not kept
+
+    def configure_decisions(
+        self, size: int, redis: Redis | None = None, seconds: float = 0.0
+    ) -> None:
+        """Remember up to `size` decisions here (0: none) and, with Redis and `seconds` > 0,
+        share them with every process whose index is at the same point of the table."""
+        self._remembers = size > 0
+        self._decisions = LRUCache(max(1, size))
+        self._shared = (
+            SharedDecisions(redis, seconds, max(1, size))
+            if redis is not None and seconds > 0 and size > 0
+            else None
+        )
+
+    def _version(self) -> str:
+        """What this index holds, as every process can name it: the table cursors it has
+        reached, the embedder and the thresholds. Processes at the same version decide alike."""
+        parts = (type(self).__name__, self.engine.embedder_name, repr(self.engine.thresholds),
+                 repr(self._cursor), repr(getattr(self, "_variant_cursor", None)))
+        return hashlib.sha1("\x00".join(parts).encode(), usedforsecurity=False).hexdigest()
 
     def is_live(self, row: Any) -> bool:
         raise NotImplementedError
@@ -186,9 +220,20 @@ class SyncedIndex:
         if cached is not None:
             return cached
         generation = self._generation
+        shared, version, field = self._shared, "", ""
+        if shared is not None:  # another process may have decided it already
+            version, field = self._version(), SharedDecisions.field(key)
+            found = await shared.get(version, field)
+            if found is not None:
+                if generation == self._generation and self._remembers:
+                    self._decisions[key] = found
+                return found
         decision = await asyncio.to_thread(self._decide_now, text, language)
         if generation == self._generation:  # else the index changed meanwhile
-            self._decisions[key] = decision
+            if self._remembers:
+                self._decisions[key] = decision
+            if shared is not None:
+                await shared.put(version, field, decision)
         return decision
 
     async def search(self, text: str, k: int = 10) -> list[Candidate]:
@@ -369,6 +414,73 @@ class KnowledgeIndex(SyncedIndex):
         return IndexItem(
             id=str(row.id), text=row.claim, url=row.source_url, lang=row.language, vector=vector
         )
+
+
+class SharedDecisions:
+    """Decisions shared by every process through Redis, per index version.
+
+    One Redis hash per version (`rumourbot:decisions:<version>`, field: a digest of the
+    normalised text and language): a process whose index is at the same point of the table
+    takes another's decision instead of embedding the text again. Bounded: at most `limit`
+    fields per version (checked in the same script that writes), and each version expires
+    `seconds` after its last write, so a knowledge-base change leaves the old set to expire.
+    Best effort: when Redis is away the process decides on its own.
+    """
+
+    PREFIX = "rumourbot:decisions:"
+    # HSET only while the hash is under its limit; then refresh its expiry
+    _PUT = (
+        "if redis.call('HLEN', KEYS[1]) < tonumber(ARGV[1]) then "
+        "redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) end "
+        "redis.call('EXPIRE', KEYS[1], ARGV[4]) return 1"
+    )
+
+    def __init__(self, redis: Redis, seconds: float, limit: int) -> None:
+        self.redis = redis
+        self.seconds = max(1, int(seconds))
+        self.limit = limit
+
+    @staticmethod
+    def field(key: tuple[str, str | None]) -> str:
+        text, language = key
+        raw = f"{language or ''}\x00{text}".encode("utf-8", "surrogatepass")
+        return hashlib.sha1(raw, usedforsecurity=False).hexdigest()
+
+    async def get(self, version: str, field: str) -> Decision | None:
+        try:
+            raw = await self.redis.hget(self.PREFIX + version, field)
+            return decode_decision(raw) if raw else None
+        except Exception as exc:  # Redis away, or a value we cannot read: decide here
+            log.debug("shared decision not read (%s)", type(exc).__name__)
+            return None
+
+    async def put(self, version: str, field: str, decision: Decision) -> None:
+        try:
+            await self.redis.eval(
+                self._PUT, 1, self.PREFIX + version, self.limit, field,
+                encode_decision(decision), self.seconds,
+            )
+        except Exception as exc:
+            log.debug("shared decision not written (%s)", type(exc).__name__)
+
+
+def encode_decision(decision: Decision) -> str:
+    return json.dumps({
+        "o": decision.outcome.value,
+        "f": decision.confidence,
+        "c": [[c.id, c.score, c.view, c.match.value, c.lang, c.agrees]
+              for c in decision.candidates],
+    }, separators=(",", ":"))
+
+
+def decode_decision(raw: bytes | str) -> Decision:
+    data = json.loads(raw)
+    return Decision(
+        Outcome(data["o"]),
+        [Candidate(str(i), float(score), str(view), MatchKind(match), lang, bool(agrees))
+         for i, score, view, match, lang, agrees in data["c"]],
+        float(data["f"]),
+    )
 
 
 class QueryVectors:

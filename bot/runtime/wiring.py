@@ -60,6 +60,10 @@ def build_services(
     if parser is None:
         parser = parser_from(settings)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    knowledge.configure_decisions(
+        settings.decision_cache_size, redis, settings.decision_cache_seconds
+    )
+    clusters.configure_decisions(settings.decision_cache_size)
     limiter: RateLimiter = RedisRateLimiter(redis) if redis is not None else LocalRateLimiter()
     dispatcher = OutboxDispatcher(
         db,
