@@ -19,9 +19,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from admin.auth import Sessions, Staff
+from admin.deps import PanelServices
 from admin.plurals import plural
 from bot.conversation.catalogue import TOPICS, languages, text
-from bot.runtime.services import Services
 from domain.models import ClusterStatus, OutboxStatus, Verdict
 
 HERE = Path(__file__).parent
@@ -107,7 +107,7 @@ def city_zone(name: str) -> ZoneInfo:
 class Panel:
     """What every view needs: services, sessions and the template environment."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: PanelServices) -> None:
         self.services = services
         self.sessions: Sessions | None = None
         self.env = Environment(

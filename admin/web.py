@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin.auth import Sessions, signing_key
+from admin.deps import PanelServices
 from admin.panel import HERE, Panel, SecurityHeaders
 from admin.views import (
     answers,
@@ -29,7 +30,6 @@ from admin.views import (
     subscribers,
 )
 from bot.runtime import http as _http  # noqa: F401 - registers the bounded {id:int} convertor
-from bot.runtime.services import Services
 
 VIEWS: tuple[ModuleType, ...] = (
     *(login, queue, answers, knowledge, subscribers, delivery, blocked, insight, staff, media),
@@ -53,7 +53,7 @@ class LoadSessions:
         await self.app(scope, receive, send)
 
 
-def build_app(services: Services) -> Starlette:
+def build_app(services: PanelServices) -> Starlette:
     """The panel for `services`: the areas in `VIEWS`, static files, headers and sessions."""
     panel = Panel(services)
     routes: list[BaseRoute] = [

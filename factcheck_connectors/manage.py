@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from bot.runtime.services import Services
 from domain.db import Database
 from domain.models import Source, utcnow
 from factcheck_connectors import registry
 from factcheck_connectors.base import ConnectorSpec, SourceInvalid
+from factcheck_connectors.deps import ConnectorServices
 from factcheck_connectors.push import hash_token, new_token
 from factcheck_connectors.runner import (
     Runner,
@@ -118,7 +118,7 @@ def check_config(kind: str, name: str, config: dict[str, str]) -> ConnectorSpec:
 
 
 async def add_source(
-    services: Services,
+    services: ConnectorServices,
     kind: str,
     name: str,
     config: dict[str, str],
@@ -163,14 +163,16 @@ async def add_source(
             source.last_run_items = source.items_total = counts.changed
             interval = interval_of(source, services.settings.sync_interval_seconds)
             source.next_run_at = utcnow() + timedelta(seconds=interval)
-    await services.knowledge.refresh()
+    await services.items_written()
     status = await get_source(services.db, name)
     assert status is not None  # noqa: S101 - just saved
     status.token = token
     return status
 
 
-async def _first_fetch(services: Services, connector: Any, client: httpx.AsyncClient | None) -> Any:
+async def _first_fetch(
+    services: ConnectorServices, connector: Any, client: httpx.AsyncClient | None
+) -> Any:
     from factcheck_connectors.base import SourceUnavailable
 
     async def go(http: httpx.AsyncClient) -> Any:
@@ -189,7 +191,7 @@ async def _first_fetch(services: Services, connector: Any, client: httpx.AsyncCl
 
 
 async def run_source_now(
-    services: Services, name: str, *, client: httpx.AsyncClient | None = None
+    services: ConnectorServices, name: str, *, client: httpx.AsyncClient | None = None
 ) -> SyncReport:
     return await Runner(services, client=client).run_source(name)
 

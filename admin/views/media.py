@@ -12,12 +12,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from admin.deps import PanelServices
 from admin.panel import Panel, int_param, requires
 from bot.media.errors import MediaError
 from bot.media.probe import sniff
 from bot.media.stage import fetch
 from bot.media.store import MediaStore
-from bot.runtime.services import Services
 from domain.messages import Media
 from domain.models import Request as ResidentRequest
 
@@ -40,7 +40,7 @@ def image_type(data: bytes) -> str | None:
     return None
 
 
-def can_download(services: Services, channel: str) -> bool:
+def can_download(services: PanelServices, channel: str) -> bool:
     return callable(getattr(services.channels.get(channel), "download", None))
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.conversation.catalogue import text, topic_label
+from bot.conversation.publishing import PublishingServices
 from bot.delivery.audience import Audience, Recipient, recipients
 from bot.delivery.pacing import PACED_CHANNELS, SlotPlanner, tier_limit, window_open
-from bot.runtime.services import Services
 from bot.sharing.content import card_languages, share_text
 from bot.sharing.web import published_source
 from domain.messages import OutboundMessage
@@ -63,7 +63,7 @@ def _message(
 
 
 async def targeted_broadcast(
-    services: Services,
+    services: PublishingServices,
     key: str,
     audience: Audience,
     body: dict[str, str],
@@ -117,7 +117,7 @@ async def targeted_broadcast(
     return plan
 
 
-async def answer_bodies(services: Services, answer_id: int) -> dict[str, str]:
+async def answer_bodies(services: PublishingServices, answer_id: int) -> dict[str, str]:
     """A published answer as a broadcast, per language: its card's link, then its text (short
     enough to be the template's parameter too)."""
     async with services.db.session() as session:
