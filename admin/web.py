@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin.auth import Sessions, signing_key
 from admin.deps import PanelServices
-from admin.panel import HERE, Panel, SecurityHeaders
+from admin.panel import HERE, SECURITY_HEADERS, Panel
 from admin.views import (
     answers,
     blocked,
@@ -29,7 +29,7 @@ from admin.views import (
     staff,
     subscribers,
 )
-from bot.runtime import http as _http  # noqa: F401 - registers the bounded {id:int} convertor
+from bot.runtime.http import SecurityHeaders  # its module registers the bounded {id:int}
 
 VIEWS: tuple[ModuleType, ...] = (
     *(login, queue, answers, knowledge, subscribers, delivery, blocked, insight, staff, media),
@@ -70,7 +70,10 @@ def build_app(services: PanelServices) -> Starlette:
     app = Starlette(
         routes=routes,
         exception_handlers={404: not_found},
-        middleware=[Middleware(SecurityHeaders), Middleware(LoadSessions, panel=panel)],
+        middleware=[
+            Middleware(SecurityHeaders, headers=SECURITY_HEADERS),
+            Middleware(LoadSessions, panel=panel),
+        ],
     )
     app.state.panel = panel
     return app
