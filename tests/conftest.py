@@ -11,7 +11,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_asyncio
@@ -30,6 +30,9 @@ from domain.models import Base
 from domain.settings import Settings
 from matching import Embedder, build_embedder
 from nlu import IntentParser, build_parser
+
+if TYPE_CHECKING:
+    from tests.faults.processes import RedisServer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -181,6 +184,16 @@ async def database(db_url: str) -> AsyncIterator[Database]:
     db = Database(db_url)
     yield db
     await db.dispose()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private redis-server of one test's own (its port, nothing on disk), stopped after it."""
+    from tests.faults.processes import RedisServer
+
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")
