@@ -16,10 +16,19 @@ $(STAMP): pyproject.toml
 run: $(STAMP) fonts
 	$(BIN)/rumourbot run --demo
 
-## Set up and run the whole suite: SQLite, then PostgreSQL, with Rasa and the browser tests.
+## Set up and run the whole suite, with Rasa and the browser tests: on SQLite, and beside it
+## the database tests on PostgreSQL (both wait on timers, sockets and the disk more than they
+## use the CPU, so side by side they take little longer than the SQLite run alone). The
+## PostgreSQL run's output is printed when both have finished; either failing fails `make test`.
 test: $(STAMP) rasa-install chromium fonts media-tools services
-	RUMOURBOT_REQUIRE_RASA=1 $(BIN)/python -m pytest -q
-	RUMOURBOT_TEST_DATABASE=postgres $(BIN)/python -m pytest -q -m db
+	@log=$$(mktemp); \
+	RUMOURBOT_TEST_DATABASE=postgres $(BIN)/python -m pytest -q -m db >$$log 2>&1 & postgres=$$!; \
+	echo "== SQLite: the whole suite (PostgreSQL's database tests run beside it)"; \
+	RUMOURBOT_REQUIRE_RASA=1 $(BIN)/python -m pytest -q; sqlite_rc=$$?; \
+	wait $$postgres; postgres_rc=$$?; \
+	echo "== PostgreSQL: the database tests (-m db)"; cat $$log; rm -f $$log; \
+	echo "== SQLite exit $$sqlite_rc, PostgreSQL exit $$postgres_rc"; \
+	test $$sqlite_rc -eq 0 -a $$postgres_rc -eq 0
 
 test-sqlite: $(STAMP)
 	$(BIN)/python -m pytest -q

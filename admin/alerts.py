@@ -22,8 +22,8 @@ import httpx
 from sqlalchemy import select
 
 from admin.clusters import ClusterRow, summarise
+from admin.deps import PanelServices
 from admin.plurals import plural
-from bot.runtime.services import Services
 from domain.models import OPEN_STATUSES, Cluster, ClusterAlert, Request, utcnow
 from domain.settings import Settings
 from domain.sql import insert_ignoring_duplicates
@@ -55,7 +55,7 @@ def alerts_configured(settings: Settings) -> bool:
     return bool(settings.alert_telegram_chat or settings.alert_email_to)
 
 
-async def check_spikes(services: Services, now: datetime | None = None) -> list[Alert]:
+async def check_spikes(services: PanelServices, now: datetime | None = None) -> list[Alert]:
     """Find clusters past a new level, claim each level once, and alert the staff."""
     settings = services.settings
     if not alerts_configured(settings):

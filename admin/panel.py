@@ -16,12 +16,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from admin.auth import Sessions, Staff
+from admin.deps import PanelServices
 from admin.plurals import plural
 from bot.conversation.catalogue import TOPICS, languages, text
-from bot.runtime.services import Services
+from bot.runtime.http import HEADERS
 from domain.models import ClusterStatus, OutboxStatus, Verdict
 
 HERE = Path(__file__).parent
@@ -29,15 +29,10 @@ COOKIE = "rumourbot_admin"
 LOGIN_CSRF_COOKIE = "rumourbot_admin_login"
 Handler = Callable[[Request], Awaitable[Response]]
 
+# The service's headers, and two more: no window.opener across origins, and no page cached
+# (they show residents' messages).
 SECURITY_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    ),
-    (b"x-frame-options", b"DENY"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
+    *HEADERS,
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 ]
@@ -74,27 +69,6 @@ def masked(chat_id: str | None) -> str:
     return "•••" + value[len(value) - shown :] if shown else "•••"
 
 
-class SecurityHeaders:
-    """Adds the panel's security headers to every response (a pure ASGI middleware)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in present]
-                message["headers"] = list(message.get("headers", [])) + extra
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
-
-
 def city_zone(name: str) -> ZoneInfo:
     """The configured time zone; UTC (logged) when the name is not a known IANA zone."""
     try:
@@ -107,7 +81,7 @@ def city_zone(name: str) -> ZoneInfo:
 class Panel:
     """What every view needs: services, sessions and the template environment."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: PanelServices) -> None:
         self.services = services
         self.sessions: Sessions | None = None
         self.env = Environment(

@@ -13,7 +13,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin.auth import Sessions, signing_key
-from admin.panel import HERE, Panel, SecurityHeaders
+from admin.deps import PanelServices
+from admin.panel import HERE, SECURITY_HEADERS, Panel
 from admin.views import (
     answers,
     blocked,
@@ -30,8 +31,7 @@ from admin.views import (
     staff,
     subscribers,
 )
-from bot.runtime import http as _http  # noqa: F401 - registers the bounded {id:int} convertor
-from bot.runtime.services import Services
+from bot.runtime.http import SecurityHeaders  # its module registers the bounded {id:int}
 
 VIEWS: tuple[ModuleType, ...] = (
     *(login, queue, answers, knowledge, subscribers, delivery, blocked, insight, staff, media),
@@ -57,7 +57,7 @@ class LoadSessions:
         await self.app(scope, receive, send)
 
 
-def build_app(services: Services) -> Starlette:
+def build_app(services: PanelServices) -> Starlette:
     """The panel for `services`: the areas in `VIEWS`, static files, headers and sessions."""
     panel = Panel(services)
     routes: list[BaseRoute] = [
@@ -74,7 +74,10 @@ def build_app(services: Services) -> Starlette:
     app = Starlette(
         routes=routes,
         exception_handlers={404: not_found},
-        middleware=[Middleware(SecurityHeaders), Middleware(LoadSessions, panel=panel)],
+        middleware=[
+            Middleware(SecurityHeaders, headers=SECURITY_HEADERS),
+            Middleware(LoadSessions, panel=panel),
+        ],
     )
     app.state.panel = panel
     return app

@@ -11,12 +11,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from bot.runtime.services import Services
 from bot.runtime.wiring import build_services, prepare
 from domain.settings import get_settings
 from factcheck_connectors import manage
 from factcheck_connectors.base import SourceInvalid
 from factcheck_connectors.config import load_config_file
+from factcheck_connectors.deps import ConnectorServices
 from factcheck_connectors.runner import Runner, SyncReport
 
 T = TypeVar("T")
@@ -26,7 +26,7 @@ sources_app = typer.Typer(
 )
 
 
-def _with_services(work: Callable[[Services], Awaitable[T]]) -> T:
+def _with_services(work: Callable[[ConnectorServices], Awaitable[T]]) -> T:
     async def go() -> T:
         services = build_services(get_settings())
         try:
@@ -71,7 +71,7 @@ def sync(
 ) -> None:
     """Fetch sources now (all enabled ones, or SOURCE), with a progress bar."""
 
-    async def work(services: Services) -> list[SyncReport]:
+    async def work(services: ConnectorServices) -> list[SyncReport]:
         names = (
             [source]
             if source

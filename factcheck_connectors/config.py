@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.runtime.services import Services
 from domain.models import Source, utcnow
 from factcheck_connectors import registry
 from factcheck_connectors.base import SourceInvalid
+from factcheck_connectors.deps import ConnectorServices
 from factcheck_connectors.manage import check_config
 from factcheck_connectors.push import hash_token
 from factcheck_connectors.runner import connector_context
@@ -44,7 +44,7 @@ def read_file(path: Path) -> list[dict[str, Any]]:
     return [e for e in entries if isinstance(e, dict)]
 
 
-async def load_config_file(services: Services, path: Path | None = None) -> list[str]:
+async def load_config_file(services: ConnectorServices, path: Path | None = None) -> list[str]:
     """Bring file-managed sources in line with the file; returns the names loaded."""
     path = path or Path(services.settings.sources_file)
     loaded: list[str] = []
@@ -66,7 +66,7 @@ async def load_config_file(services: Services, path: Path | None = None) -> list
 
 
 async def _save(
-    services: Services,
+    services: ConnectorServices,
     name: str,
     kind: str,
     config: dict[str, str],
@@ -98,7 +98,7 @@ async def _save(
             source.token_hash = hash_token(token)
 
 
-async def _disable_missing(services: Services, names: set[str]) -> None:
+async def _disable_missing(services: ConnectorServices, names: set[str]) -> None:
     async with services.db.session() as session:
         query = select(Source).where(Source.managed_by == "file")
         for source in (await session.scalars(query)).all():

@@ -22,10 +22,10 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.runtime.services import Services
 from domain.knowledge import ItemData, parse_date
 from domain.models import ItemStatus, KnowledgeItem
 from factcheck_connectors.base import ConnectorError, get
+from factcheck_connectors.deps import ConnectorServices
 from factcheck_connectors.google import items_from_response, search_params
 from factcheck_connectors.store import ingest
 from matching.normalise import normalise_text
@@ -76,7 +76,7 @@ class RedisCache:
 _caches: dict[str, Cache] = {}
 
 
-def cache_for(services: Services) -> Cache:
+def cache_for(services: ConnectorServices) -> Cache:
     url = services.settings.redis_url or ""
     if url not in _caches:
         _caches[url] = RedisCache(url) if url else MemoryCache()
@@ -104,7 +104,7 @@ def _load(raw: str) -> list[ItemData]:
 
 
 async def live_lookup(
-    services: Services,
+    services: ConnectorServices,
     text: str,
     language: str | None = None,
     budget_seconds: float | None = None,
@@ -162,7 +162,7 @@ async def _search(
         return items_from_response((await get(own, url, params=params, max_bytes=max_bytes)).json())
 
 
-async def find_and_store(services: Services, session: AsyncSession, text: str,
+async def find_and_store(services: ConnectorServices, session: AsyncSession, text: str,
                          language: str | None) -> list[KnowledgeItem]:
     """Live lookup for an unmatched message; what Google knows joins the knowledge base
     (so the next forward matches locally) and is returned for the resident to choose from."""

@@ -13,13 +13,13 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.runtime.services import Services
 from domain.db import Database
 from domain.models import Source, utcnow
 from domain.text import http_url
 from domain.topics import city_topics
 from factcheck_connectors import registry
 from factcheck_connectors.base import ConnectorSpec, SourceInvalid
+from factcheck_connectors.deps import ConnectorServices
 from factcheck_connectors.push import hash_token, new_token
 from factcheck_connectors.runner import (
     Runner,
@@ -153,7 +153,7 @@ def check_config(kind: str, name: str, config: dict[str, str]) -> ConnectorSpec:
 
 
 async def add_source(
-    services: Services,
+    services: ConnectorServices,
     kind: str,
     name: str,
     config: dict[str, str],
@@ -202,14 +202,16 @@ async def add_source(
             source.next_run_at = utcnow() + timedelta(seconds=interval)
         if audit is not None:
             await audit(session, None, audit_state(source))
-    await services.knowledge.refresh()
+    await services.items_written()
     status = await get_source(services.db, name)
     assert status is not None  # noqa: S101 - just saved
     status.token = token
     return status
 
 
-async def _first_fetch(services: Services, connector: Any, client: httpx.AsyncClient | None) -> Any:
+async def _first_fetch(
+    services: ConnectorServices, connector: Any, client: httpx.AsyncClient | None
+) -> Any:
     from factcheck_connectors.base import SourceUnavailable
 
     async def go(http: httpx.AsyncClient) -> Any:
@@ -228,7 +230,7 @@ async def _first_fetch(services: Services, connector: Any, client: httpx.AsyncCl
 
 
 async def run_source_now(
-    services: Services, name: str, *, client: httpx.AsyncClient | None = None
+    services: ConnectorServices, name: str, *, client: httpx.AsyncClient | None = None
 ) -> SyncReport:
     return await Runner(services, client=client).run_source(name)
 

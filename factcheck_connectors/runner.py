@@ -22,7 +22,6 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.runtime.services import Services
 from domain.knowledge import ItemData
 from domain.leases import leased
 from domain.models import ItemStatus, KnowledgeItem, Source, utcnow
@@ -34,6 +33,7 @@ from factcheck_connectors.base import (
     SourceInvalid,
     SourceUnavailable,
 )
+from factcheck_connectors.deps import ConnectorServices
 from factcheck_connectors.store import IngestCounts, ingest
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class SyncReport:
     skipped: bool = False  # another process holds this source's lease
 
 
-def connector_context(services: Services) -> ConnectorContext:
+def connector_context(services: ConnectorServices) -> ConnectorContext:
     settings = services.settings
     key = settings.google_factcheck_api_key
     return ConnectorContext(
@@ -74,7 +74,7 @@ def connector_context(services: Services) -> ConnectorContext:
 
 
 def make_client(
-    services: Services, transport: httpx.AsyncBaseTransport | None = None
+    services: ConnectorServices, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
     """The connectors' client: redirects followed, every hop to a public address only."""
     if transport is None:
@@ -102,7 +102,7 @@ class Runner:
 
     def __init__(
         self,
-        services: Services,
+        services: ConnectorServices,
         client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
         concurrency: int = 3,
@@ -229,7 +229,7 @@ class Runner:
                 counts.add(await ingest(session, origin, batch, retired))
                 if last:
                     await self._record_success(session, name, result.cursor, counts)
-            await self.services.knowledge.refresh()
+            await self.services.items_written()
             if progress is not None:
                 progress(min(number * BATCH, len(items)), len(items))
         report.changed, report.unchanged = counts.changed, counts.unchanged

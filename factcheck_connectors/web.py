@@ -13,12 +13,12 @@ from starlette.routing import BaseRoute, Route
 
 from bot.channels.base import read_body_limited
 from bot.runtime.http import bounded_id
-from bot.runtime.services import Services
 from bot.sharing import web as sharing
 from domain.models import Source, utcnow
 from domain.text import clip
 from factcheck_connectors import feeds
 from factcheck_connectors.base import SourceInvalid
+from factcheck_connectors.deps import ConnectorServices
 from factcheck_connectors.openapi import openapi_document
 from factcheck_connectors.push import parse_push, token_matches
 from factcheck_connectors.runner import count_items, origin_of
@@ -32,7 +32,7 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 class Endpoints:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: ConnectorServices) -> None:
         self.services = services
 
     async def push(self, request: Request) -> Response:
@@ -64,7 +64,7 @@ class Endpoints:
             row.last_success_at, row.failures = utcnow(), 0
             row.last_run_items = counts.changed
             row.items_total = await count_items(session, name)
-        await self.services.knowledge.refresh()
+        await self.services.items_written()
         return JSONResponse(
             {
                 "received": len(items),
@@ -129,7 +129,7 @@ class Endpoints:
         return clip(params.get("topic"), 50), clip(params.get("lang"), 10)
 
 
-def routes(services: Services) -> list[BaseRoute]:
+def routes(services: ConnectorServices) -> list[BaseRoute]:
     e = Endpoints(services)
     return [
         Route("/api/sources/{name}/statements", e.push, methods=["POST"]),

@@ -148,3 +148,28 @@ def test_channels_import_neither_delivery_nor_runtime() -> None:
     }
     assert upward == set()
     assert not {t for t in graph["bot.conversation.core"] if _sub_package(t) == "bot.channels"}
+def imported_names(path: Path) -> set[str]:
+    """Every module `path` names in an import, wherever the import stands (type checking and
+    function bodies included)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_the_panel_and_the_connectors_name_what_they_use_not_the_services_bag() -> None:
+    """`admin` and `factcheck_connectors` get their dependencies through small protocols
+    (`admin.deps`, `factcheck_connectors.deps`) that the runtime's `Services` satisfies."""
+    bag = "bot.runtime.services"
+    offenders = sorted(
+        module
+        for module, path in module_files().items()
+        if module.partition(".")[0] in ("admin", "factcheck_connectors")
+        and any(name == bag or name.startswith(bag + ".") for name in imported_names(path))
+    )
+    assert len([m for m in module_files() if m.startswith("admin.")]) > 10  # the tree was read
+    assert offenders == []

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from admin import audit
+from admin.deps import PanelServices
 from admin.panel import Panel, int_param, requires
 from bot.channels.base import read_body_limited
 from bot.channels.webchat import with_body
@@ -26,7 +27,6 @@ from bot.media.errors import MediaError
 from bot.media.probe import sniff
 from bot.media.stage import MediaStage, fetch
 from bot.media.store import MediaStore
-from bot.runtime.services import Services
 from domain.media import remember
 from domain.messages import Media
 from domain.models import KnowledgeItem
@@ -51,7 +51,7 @@ def image_type(data: bytes) -> str | None:
     return None
 
 
-def can_download(services: Services, channel: str) -> bool:
+def can_download(services: PanelServices, channel: str) -> bool:
     found = services.channels.get(channel)
     return found is not None and found.can_download
 

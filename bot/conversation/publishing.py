@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +24,7 @@ from bot.amplifiers import reports
 from bot.amplifiers.channel_posts import sync_posts
 from bot.conversation import replies
 from bot.conversation.catalogue import FALLBACK, resolve_language, text, topic_label
-from bot.runtime.services import Services
+from domain.db import Database
 from domain.media import attach_cluster_media
 from domain.messages import OutboundMessage
 from domain.models import (
@@ -43,8 +43,33 @@ from domain.models import (
     utcnow,
 )
 from domain.outbox import enqueue
+from domain.settings import Settings
 from domain.text import http_url
 from domain.variants import confirm_cluster
+
+if TYPE_CHECKING:
+    from bot.delivery.dispatcher import OutboxDispatcher
+    from bot.runtime.indexes import ClusterIndex, KnowledgeIndex
+
+
+class PublishingServices(Protocol):
+    """What publishing uses of the process (the runtime's `Services` has it): the settings, the
+    database, the two indexes to refresh and the dispatcher to wake after a commit."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def knowledge(self) -> KnowledgeIndex: ...
+
+    @property
+    def clusters(self) -> ClusterIndex: ...
+
+    @property
+    def dispatcher(self) -> OutboxDispatcher: ...
 
 
 class PublishError(ValueError):
@@ -80,7 +105,7 @@ class PublishResult:
 
 @asynccontextmanager
 async def _transaction(
-    services: Services, session: AsyncSession | None
+    services: PublishingServices, session: AsyncSession | None
 ) -> AsyncIterator[AsyncSession]:
     """The caller's session as is, or a transaction of our own followed by `after_publish`."""
     if session is not None:
@@ -92,7 +117,7 @@ async def _transaction(
 
 
 async def publish_answer(
-    services: Services,
+    services: PublishingServices,
     cluster_id: int,
     draft: AnswerDraft,
     *,
@@ -130,7 +155,7 @@ async def publish_answer(
 
 
 async def correct_answer(
-    services: Services,
+    services: PublishingServices,
     answer_id: int,
     draft: AnswerDraft,
     *,
@@ -359,7 +384,7 @@ def _only_adds_languages(item: KnowledgeItem, draft: AnswerDraft) -> bool:
 
 
 async def broadcast(
-    services: Services,
+    services: PublishingServices,
     key: str,
     topic: str,
     body: dict[str, str],
@@ -451,7 +476,7 @@ async def find_broadcast(session: AsyncSession, key: str) -> Broadcast | None:
     return found
 
 
-async def after_publish(services: Services) -> None:
+async def after_publish(services: PublishingServices) -> None:
     """After the transaction committed: send now, and let the indexes see the new answer."""
     services.dispatcher.wake()
     await services.knowledge.refresh()
@@ -465,7 +490,7 @@ def answer_preview(item_fields: dict[str, Any], language: str) -> str:
 
 
 async def answer_with_existing(
-    services: Services,
+    services: PublishingServices,
     cluster_id: int,
     item_id: int,
     author: str | None = None,

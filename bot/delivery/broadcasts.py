@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.conversation.catalogue import text, topic_label
+from bot.conversation.publishing import PublishingServices
 from bot.delivery.audience import Audience, Recipient, recipients
 from bot.delivery.pacing import PACED_CHANNELS, SlotPlanner, tier_limit, window_open
-from bot.runtime.services import Services
 from bot.sharing.content import card_languages, share_text
 from bot.sharing.offer import card_image
 from bot.sharing.web import published_source
@@ -75,7 +75,7 @@ def _message(
 
 
 async def targeted_broadcast(
-    services: Services,
+    services: PublishingServices,
     key: str,
     audience: Audience,
     body: dict[str, str],
@@ -131,7 +131,7 @@ async def targeted_broadcast(
     return plan
 
 
-async def answer_bodies(services: Services, answer_id: int) -> dict[str, str]:
+async def answer_bodies(services: PublishingServices, answer_id: int) -> dict[str, str]:
     """A published answer as a broadcast, per language: "share this with your groups", then
     its forward-ready text (short enough to be a photo's caption and the template's parameter;
     the card itself goes as the picture, `answer_images`)."""
@@ -149,7 +149,7 @@ async def answer_bodies(services: Services, answer_id: int) -> dict[str, str]:
     return bodies
 
 
-async def answer_images(services: Services, answer_id: int) -> dict[str, Image]:
+async def answer_images(services: PublishingServices, answer_id: int) -> dict[str, Image]:
     """The answer's square card in each of its languages, as pictures to send."""
     item = await _published_item(services, answer_id)
     header = services.settings.whatsapp_template_broadcast_image
@@ -159,7 +159,7 @@ async def answer_images(services: Services, answer_id: int) -> dict[str, Image]:
     }
 
 
-async def _published_item(services: Services, answer_id: int) -> KnowledgeItem:
+async def _published_item(services: PublishingServices, answer_id: int) -> KnowledgeItem:
     async with services.db.session() as session:
         answer = await session.get(Answer, answer_id)
         item = await session.get(KnowledgeItem, answer.knowledge_item_id) if answer else None

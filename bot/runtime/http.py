@@ -1,13 +1,15 @@
 """HTTP rules every page the service serves follows, whichever part of it answers.
 
 - `SecurityHeaders`: CSP (no inline script, no framing), X-Frame-Options, nosniff and
-  Referrer-Policy on every response that does not set its own (the panel sets stricter ones,
-  the web chat a CSP with a per-response nonce).
+  Referrer-Policy on every response that does not set its own (the panel adds two more with
+  the same middleware, the web chat sets a CSP with a per-response nonce).
 - `BoundedInt`: the `{name:int}` route convertor matches only 0 .. 2**31 - 1 (our ids are
   PostgreSQL `integer`), so a larger id is "not found" instead of a database error.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -47,10 +49,12 @@ def page_csp(nonce: str) -> str:
 
 
 class SecurityHeaders:
-    """Adds `HEADERS` to every HTTP response that does not already carry them (pure ASGI)."""
+    """Adds `headers` (`HEADERS` unless told) to every HTTP response that does not already
+    carry them (pure ASGI); the panel passes its stricter list."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, headers: Sequence[tuple[bytes, bytes]] = HEADERS) -> None:
         self.app = app
+        self.headers = tuple(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,7 +65,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                message["headers"] = headers + [(n, v) for n, v in HEADERS if n not in present]
+                message["headers"] = headers + [(n, v) for n, v in self.headers if n not in present]
             await send(message)
 
         await self.app(scope, receive, with_headers)

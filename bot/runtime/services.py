@@ -42,3 +42,7 @@ class Services:
     def add_channel(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
         self.dispatcher.channels[channel.name] = channel
+
+    async def items_written(self) -> None:
+        """Knowledge items were added or changed: search them from now on."""
+        await self.knowledge.refresh()

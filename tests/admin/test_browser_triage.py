@@ -124,6 +124,7 @@ async def test_a_crisis_morning_in_the_panel(runtime: Runtime) -> None:
         # the nav on a phone: nothing overflows, every link is reachable
         phone = await browser.new_page(viewport={"width": 390, "height": 844})
         await log_in(phone, base, "moderator")
+        await phone.wait_for_load_state()  # the stylesheet applied, not only the heading there
         overflow = await phone.evaluate(
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )

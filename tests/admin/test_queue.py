@@ -375,7 +375,7 @@ async def test_answer_with_an_existing_item_notifies_every_asker_once(
         "%20", " "
     )
     for chat in ("r1", "r2"):
-        sent = await runtime.webchat_outbox.wait_for(chat, 2)
+        sent = await runtime.webchat_outbox.wait_for(chat, 1)
         assert "Rangers counted every lion." in sent[-1].text
     again = await moderator.post(
         "/admin/clusters/1/use", data={"csrf_token": csrf, "item_id": str(item.id)}

@@ -45,13 +45,6 @@ def fake() -> Iterator[FakeTelegram]:
     server.stop()
 
 
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path).start()
-    yield server
-    server.stop()
-
-
 async def add_poison(services: Services) -> None:
     """100 rows due before everything else: half unreadable, half failing at every attempt
     (a trigger refuses their residents, so neither the turn nor its apology can be written)."""
