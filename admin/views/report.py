@@ -98,7 +98,10 @@ async def report_page(panel: Panel, request: Request) -> Response:
 
 
 def render_pdf(html: str) -> bytes:
+    from PIL import ImageFile
     from weasyprint import HTML  # imported here: it loads Pango, which the rest never needs
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = False  # WeasyPrint turns it on for the whole process
 
     def refuse(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
         raise ValueError(f"the report loads nothing from outside ({url[:40]})")

@@ -19,7 +19,7 @@ import warnings
 from dataclasses import dataclass
 
 import imagehash
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from bot.media.errors import MediaTooLarge, MediaUnreadable
 
@@ -55,6 +55,9 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
             image = Image.open(io.BytesIO(data))
             if image.width * image.height > max_pixels:
                 raise MediaTooLarge(f"{image.width}x{image.height} pixels")
+            # WeasyPrint (the panel's PDF report) sets this process-wide flag when imported; a
+            # resident's truncated file must still be refused, not half-read
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise MediaTooLarge("image dimensions") from exc

@@ -468,7 +468,7 @@ def encode_decision(decision: Decision) -> str:
     return json.dumps({
         "o": decision.outcome.value,
         "f": decision.confidence,
-        "c": [[c.id, c.score, c.view, c.match.value, c.lang, c.agrees]
+        "c": [[c.id, c.score, c.view, c.match.value, c.lang, c.agrees, c.cover]
               for c in decision.candidates],
     }, separators=(",", ":"))
 
@@ -477,8 +477,9 @@ def decode_decision(raw: bytes | str) -> Decision:
     data = json.loads(raw)
     return Decision(
         Outcome(data["o"]),
-        [Candidate(str(i), float(score), str(view), MatchKind(match), lang, bool(agrees))
-         for i, score, view, match, lang, agrees in data["c"]],
+        [Candidate(str(c[0]), float(c[1]), str(c[2]), MatchKind(c[3]), c[4], bool(c[5]),
+                   float(c[6]) if len(c) > 6 else 0.0)  # written before coverage was kept
+         for c in data["c"]],
         float(data["f"]),
     )
 
