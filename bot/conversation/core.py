@@ -176,8 +176,8 @@ class Conversation:
             turn.resident.blocked, turn.resident.blocked_at = True, utcnow()
             turn.resident.blocked_reason = "too many messages in an hour"
             log.warning("resident %s blocked for flooding", turn.resident.id)
-        elif verdict == FloodVerdict.SLOW_DOWN:
-            await turn.say("slow_down")
+        elif verdict == FloodVerdict.SLOW_DOWN and not turn.message.in_group:
+            await turn.say("slow_down")  # never posted to a whole group: it just waits
         return verdict != FloodVerdict.OK
 
     def _language_of(self, resident: Resident, message: InboundMessage) -> str:
