@@ -3,7 +3,8 @@
 Views read `panel.services`: the settings and the database; the two search indexes, to search
 and to refresh after staff changed what they hold; the dispatcher, woken after a commit that
 queued messages; the flood guard, to lift a block; the channels, to fetch a resident's
-attachment; `items_written`, after the Sources page ran a connector. The same object goes to publishing and broadcasts, which need a part of it.
+attachment; `items_written`, after the Sources page ran a connector. The same object goes to
+publishing and broadcasts, which need a part of it.
 """
 
 from __future__ import annotations
