@@ -14,7 +14,7 @@ from bot.conversation.language import Source
 from bot.conversation.turn import Turn
 from bot.sharing.codes import answer_of
 from domain.messages import OutboundMessage
-from domain.models import Answer, KnowledgeItem, ShareArrival, utcnow
+from domain.models import Answer, ItemStatus, KnowledgeItem, ShareArrival, utcnow
 
 
 async def record_arrival(session: AsyncSession, answer_id: int, resident_id: int) -> bool:
@@ -37,7 +37,13 @@ async def arrive(turn: Turn, answer_id: int) -> None:
     language; a new resident is counted for the answer (once), someone we knew is not."""
     answer = await turn.session.get(Answer, answer_id)
     item = await turn.session.get(KnowledgeItem, answer.knowledge_item_id) if answer else None
-    published = answer is not None and answer.published_at is not None and item is not None
+    # a withdrawn answer (its item no longer active) is never sent, nor counted
+    published = (
+        answer is not None
+        and answer.published_at is not None
+        and item is not None
+        and item.status == ItemStatus.ACTIVE
+    )
     if published and turn.first_contact:
         await record_arrival(turn.session, answer_id, turn.resident.id)
     turn.resident.consent_at = turn.resident.consent_at or utcnow()

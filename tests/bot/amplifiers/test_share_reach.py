@@ -7,19 +7,27 @@ from __future__ import annotations
 import re
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 
 from bot.conversation.publishing import AnswerDraft, publish_answer
 from bot.runtime.app import Runtime
-from domain.models import Cluster, ClusterStatus, Resident, ShareArrival, utcnow
+from domain.models import (
+    Cluster,
+    ClusterStatus,
+    ItemStatus,
+    KnowledgeItem,
+    Resident,
+    ShareArrival,
+    utcnow,
+)
 from domain.residents import forget
 from tests.admin.conftest import add_user, login
 from tests.bot.amplifiers.test_reach import LIONS, bot, fake  # noqa: F401 (fixtures)
 from tests.bot.channels.test_telegram_e2e import say
 from tests.fakes.telegram_api import FakeTelegram
 
-ASKER, NEWCOMER = 9301, 9302
+ASKER, NEWCOMER, LATECOMER = 9301, 9302, 9303
 
 
 async def arrivals(rt: Runtime) -> int:
@@ -68,6 +76,13 @@ async def test_a_new_resident_through_a_shared_card_is_counted_once(
         shown = re.sub(r"<[^>]+>", "", page)
         assert "Reached: 1 resident directly, 1 new through shared cards' links." in shown
         assert f"t.me/CityFactsBot?start=a{answer_id}" in page  # the forward-ready text
+
+    async with bot.services.db.session() as session:  # the answer is withdrawn
+        await session.execute(update(KnowledgeItem).values(status=ItemStatus.RETIRED))
+    late = await say(fake, fake.message_update(LATECOMER, f"/start a{answer_id}"), LATECOMER)
+    assert "Forward me any message" in late[0]["text"]
+    assert len(await fake.wait_for_messages(LATECOMER, 2, timeout=0.5)) == 1  # no answer
+    assert await arrivals(bot) == 1
 
     async with bot.services.db.session() as session:  # /forget takes the arrival with it
         newcomer = (await session.scalars(
