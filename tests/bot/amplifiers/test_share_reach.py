@@ -21,10 +21,16 @@ from domain.models import (
     ShareArrival,
     utcnow,
 )
+from domain.db import Database
 from domain.residents import forget
+from domain.settings import Settings
+from matching import Embedder
 from tests.admin.conftest import add_user, login
 from tests.bot.amplifiers.test_reach import LIONS, bot, fake  # noqa: F401 (fixtures)
 from tests.bot.channels.test_telegram_e2e import say
+from tests.bot.channels.test_whatsapp import graph, open_whatsapp, whatsapp_settings  # noqa: F401
+from tests.fakes import graph_api as meta
+from tests.fakes.graph_api import FakeGraphAPI
 from tests.fakes.telegram_api import FakeTelegram
 
 ASKER, NEWCOMER, LATECOMER = 9301, 9302, 9303
@@ -89,3 +95,29 @@ async def test_a_new_resident_through_a_shared_card_is_counted_once(
             select(Resident).where(Resident.chat_id == str(NEWCOMER)))).one()
         await forget(session, newcomer)
     assert await arrivals(bot) == 0
+
+
+async def test_on_whatsapp_the_prefilled_code_counts_the_newcomer(
+    settings: Settings,
+    database: Database,
+    embedder: Embedder,
+    graph: FakeGraphAPI,  # noqa: F811
+) -> None:
+    city = whatsapp_settings(settings, graph, whatsapp_number="+254 700 123456")
+    async with open_whatsapp(city, database, embedder, graph) as wa:
+        async with wa.runtime.services.db.session() as session:
+            now = utcnow()
+            cluster = Cluster(representative_text=LIONS, status=ClusterStatus.NEW, ask_count=0,
+                              first_seen_at=now, last_seen_at=now)
+            session.add(cluster)
+            await session.flush()
+            cluster_id = cluster.id
+        draft = AnswerDraft(verdict="false", explanation="Park rangers: every lion is inside.")
+        answer_id = (await publish_answer(wa.runtime.services, cluster_id, draft)).answer_id
+        shared = (await wa.client.get(f"/claims/{answer_id}/share.txt")).text
+        assert shared.endswith(f"https://wa.me/254700123456?text=%2Fstart%20a{answer_id}")
+
+        newcomer = "254700000777"  # pressed Send on the prefilled "/start a<id>"
+        replies = await wa.say(newcomer, meta.text_payload(newcomer, f"/start a{answer_id}"), 2)
+        assert any("Park rangers: every lion is inside." in r.text for r in replies)
+        assert await arrivals(wa.runtime) == 1
