@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 
 from bot.conversation.publishing import AnswerDraft, publish_answer
 from bot.runtime.app import Runtime
+from domain.db import Database
 from domain.models import (
     Cluster,
     ClusterStatus,
@@ -21,7 +22,6 @@ from domain.models import (
     ShareArrival,
     utcnow,
 )
-from domain.db import Database
 from domain.residents import forget
 from domain.settings import Settings
 from matching import Embedder
