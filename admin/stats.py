@@ -12,7 +12,7 @@ import itertools
 import math
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.amplifiers.reach import answer_reach, period_reach
 from domain.models import (
     Answer,
     Broadcast,
@@ -185,6 +186,9 @@ class TopRumour:
     verdict: str | None = None
     answer: str | None = None
     answered_at: datetime | None = None
+    answer_id: int | None = None
+    reached_directly: int = 0  # residents the answer was sent to in the period
+    reached_shared: int = 0  # new residents who came through its shared cards' links
 
 
 @dataclass
@@ -201,6 +205,8 @@ class Report(Breakdown):
     reached_by_answers: int = 0
     broadcasts: int = 0
     reached_by_broadcasts: int = 0
+    answers_reached_directly: int = 0
+    answers_reached_shared: int = 0
     top: list[TopRumour] = field(default_factory=list)
     top_automatic: list[TopRumour] = field(default_factory=list)
 
@@ -243,6 +249,7 @@ async def report(session: AsyncSession, start: date, end: date, zone: ZoneInfo) 
     await _broadcasts(session, low, high, out)
     await _first_answers(session, low, high, out)
     out.top = await _top_clusters(session, within)
+    await _answer_reach(session, low, high, out)
     out.top_automatic = await _top_automatic(session, within)
     return out
 
@@ -258,6 +265,23 @@ async def _broadcasts(session: AsyncSession, low: datetime, high: datetime, out:
         )
         or 0
     )
+
+
+async def _answer_reach(session: AsyncSession, low: datetime, high: datetime, out: Report) -> None:
+    """Residents reached by answers in the period, directly and through shared cards' links:
+    in total and for each top rumour's answer."""
+    total = await period_reach(session, low, high)
+    out.answers_reached_directly, out.answers_reached_shared = total.direct, total.shared
+    ids = [rumour.answer_id for rumour in out.top if rumour.answer_id is not None]
+    reach = await answer_reach(session, ids, since=low, until=high)
+    out.top = [
+        replace(
+            r, reached_directly=reach[r.answer_id].direct, reached_shared=reach[r.answer_id].shared
+        )
+        if r.answer_id in reach
+        else r
+        for r in out.top
+    ]
 
 
 async def _first_answers(session: AsyncSession, low: datetime, high: datetime, out: Report) -> None:
@@ -323,6 +347,7 @@ async def _top_clusters(session: AsyncSession, within: Any, limit: int = 10) -> 
                 verdict=answer.verdict if answer is not None else None,
                 answer=answer.explanation if answer is not None else None,
                 answered_at=answer.published_at if answer is not None else None,
+                answer_id=answer.id if answer is not None else None,
             )
         )
     return top

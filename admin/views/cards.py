@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from admin import audit
 from admin.panel import Panel, form_str, requires
+from bot.amplifiers.reach import answer_reach
 from bot.amplifiers.roles import areas, role_label, roles
 from bot.delivery.audience import Audience
 from bot.delivery.broadcasts import (
@@ -58,6 +59,7 @@ async def render_cards(
                 .where(Answer.id == answer_id)
             )
         ).first()
+        reach = (await answer_reach(session, [int(answer_id)])).get(int(answer_id))
     if row is None:
         return panel.render(request, "error.html", status_code=404, message="No such answer.")
     answer, item = row
@@ -74,6 +76,7 @@ async def render_cards(
         answer=answer,
         item=item,
         cards=cards,
+        reach=reach,
         roles=[r for r in roles(settings) if r != RESIDENT_ROLE],
         areas=areas(settings),
         role_label=role_label,

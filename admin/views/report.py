@@ -147,6 +147,8 @@ def csv_rows(data: Report, zone: str) -> list[list[object]]:
         ["reach", "residents reached by answers", data.reached_by_answers, None],
         ["reach", "broadcasts", data.broadcasts, None],
         ["reach", "residents reached by broadcasts", data.reached_by_broadcasts, None],
+        ["reach", "residents sent answers directly", data.answers_reached_directly, None],
+        ["reach", "new residents through shared cards", data.answers_reached_shared, None],
         ["feedback", "helpful", data.helpful, None],
         ["feedback", "not helpful", data.not_helpful, None],
     ]

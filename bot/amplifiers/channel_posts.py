@@ -45,7 +45,9 @@ def post_key(answer_id: int, language: str) -> str:
 def post_message(settings: Settings, chat: str, answer_id: int, item: KnowledgeItem,
                  language: str) -> OutboundMessage:
     """The card, with the forward-ready text as its caption."""
-    body = share_text(settings, share_source(item, language), limit=TEXT_LIMITS["caption"])
+    body = share_text(
+        settings, share_source(item, language, answer_id), limit=TEXT_LIMITS["caption"]
+    )
     return OutboundMessage(chat_id=chat, text=body, language=language,
                            image=card_image(settings, answer_id, item, language))
 

@@ -14,16 +14,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import (
     RESIDENT_ROLE,
+    Answer,
     AuditEvent,
     OutboxMessage,
     OutboxStatus,
     Request,
     Resident,
+    ShareArrival,
     SubscriberProfile,
 )
 
@@ -94,15 +96,19 @@ async def broadcast_reach(session: AsyncSession, keys: Sequence[str]) -> dict[st
     found: dict[str, list[ReachRow]] = {}
     for key in dict.fromkeys(keys):
         query = (
-            select(OutboxMessage.status, Resident.opted_out, SubscriberProfile.role,
-                   SubscriberProfile.areas)
+            select(
+                OutboxMessage.status,
+                Resident.opted_out,
+                SubscriberProfile.role,
+                SubscriberProfile.areas,
+            )
             .join(Resident, Resident.id == OutboxMessage.resident_id)
             .outerjoin(SubscriberProfile, SubscriberProfile.resident_id == Resident.id)
             .where(OutboxMessage.dedup_key.startswith(_prefix(key), autoescape=True))
         )
         rows: dict[tuple[str, str], ReachRow] = {}
         for status, opted_out, role, areas in (await session.execute(query)).all():
-            for area in (areas or [NO_AREA]):
+            for area in areas or [NO_AREA]:
                 role_name = role or RESIDENT_ROLE
                 row = rows.setdefault((role_name, area), ReachRow(role_name, area))
                 row.recipients += 1
@@ -151,3 +157,94 @@ async def targeted_broadcasts(session: AsyncSession, limit: int = 50) -> list[Ta
         broadcast.reach = reach.get(broadcast.key, [])
     return chosen
 
+
+@dataclass
+class AnswerReach:
+    """Residents an answer reached: sent to them directly (its notifications, share offers,
+    card broadcasts, replies to their requests) and new residents who came through a shared
+    card's link."""
+
+    direct: int = 0
+    shared: int = 0
+
+
+def _direct_keys(answer_id: int) -> tuple[str, ...]:
+    return (
+        f"answer:{answer_id}:",
+        f"share:{answer_id}:",
+        f"report-card:{answer_id}:",
+        f"broadcast:answer-{answer_id}-",
+    )
+
+
+async def answer_reach(
+    session: AsyncSession,
+    answer_ids: Sequence[int],
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[int, AnswerReach]:
+    """answer id -> residents reached directly and through shared links (each resident once
+    per answer); `since`/`until` keep what happened in a period (outbox rows by creation)."""
+    ids = list(dict.fromkeys(answer_ids))
+    found = {i: AnswerReach() for i in ids}
+    if not ids:
+        return found
+    answers = (
+        await session.execute(select(Answer.id, Answer.knowledge_item_id).where(Answer.id.in_(ids)))
+    ).all()
+    for answer_id, item_id in answers:
+        sent = select(OutboxMessage.resident_id).where(
+            or_(
+                *(
+                    OutboxMessage.dedup_key.startswith(k, autoescape=True)
+                    for k in _direct_keys(answer_id)
+                )
+            )
+        )
+        if since is not None:
+            sent = sent.where(OutboxMessage.created_at >= since)
+        if until is not None:
+            sent = sent.where(OutboxMessage.created_at < until)
+        replied = select(Request.resident_id).where(
+            Request.matched_item_id == item_id, Request.answered_at.is_not(None)
+        )
+        if since is not None:
+            replied = replied.where(Request.answered_at >= since)
+        if until is not None:
+            replied = replied.where(Request.answered_at < until)
+        reached = union(sent, replied).subquery()
+        found[answer_id].direct = int(
+            await session.scalar(select(func.count()).select_from(reached)) or 0
+        )
+    shared = select(ShareArrival.answer_id, func.count()).where(ShareArrival.answer_id.in_(ids))
+    if since is not None:
+        shared = shared.where(ShareArrival.arrived_at >= since)
+    if until is not None:
+        shared = shared.where(ShareArrival.arrived_at < until)
+    for answer_id, count in (await session.execute(shared.group_by(ShareArrival.answer_id))).all():
+        found[answer_id].shared = count
+    return found
+
+
+async def period_reach(session: AsyncSession, since: datetime, until: datetime) -> AnswerReach:
+    """Every answer's reach in a period: distinct residents sent an answer directly, and new
+    residents who came through a shared card's link."""
+    keys = ("answer:", "share:", "report-card:", "broadcast:answer-")
+    sent = select(OutboxMessage.resident_id).where(
+        or_(*(OutboxMessage.dedup_key.startswith(k) for k in keys)),
+        OutboxMessage.created_at >= since,
+        OutboxMessage.created_at < until,
+    )
+    replied = select(Request.resident_id).where(
+        Request.matched_item_id.is_not(None),
+        Request.answered_at >= since,
+        Request.answered_at < until,
+    )
+    reached = union(sent, replied).subquery()
+    direct = await session.scalar(select(func.count()).select_from(reached))
+    shared = await session.scalar(
+        select(func.count(func.distinct(ShareArrival.resident_id))).where(
+            ShareArrival.arrived_at >= since, ShareArrival.arrived_at < until
+        )
+    )
+    return AnswerReach(int(direct or 0), int(shared or 0))

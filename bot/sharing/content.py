@@ -8,6 +8,7 @@ from urllib.parse import quote, urlsplit
 
 from bot.conversation.catalogue import RTL_LANGUAGES, resolve_language, text
 from bot.sharing.cards import CardContent
+from bot.sharing.codes import share_code
 from domain.models import KnowledgeItem
 from domain.settings import Settings
 
@@ -33,9 +34,10 @@ class ShareSource:
     publisher: str | None
     published_at: datetime | None
     language: str
+    answer_id: int | None = None  # its links then carry the answer's share code
 
 
-def share_source(item: KnowledgeItem, language: str) -> ShareSource:
+def share_source(item: KnowledgeItem, language: str, answer_id: int | None = None) -> ShareSource:
     claim, explanation = item.text_in(language)
     return ShareSource(
         item.verdict,
@@ -45,6 +47,7 @@ def share_source(item: KnowledgeItem, language: str) -> ShareSource:
         item.publisher,
         item.published_at,
         language,
+        answer_id,
     )
 
 
@@ -61,7 +64,7 @@ def bot_link(settings: Settings, code: str | None = None) -> str:
         return f"{base}?start={quote(code)}" if code else base
     if settings.whatsapp_number:
         base = f"https://wa.me/{''.join(c for c in settings.whatsapp_number if c.isdigit())}"
-        return f"{base}?text={quote(code)}" if code else base
+        return f"{base}?text={quote('/start ' + code, safe='')}" if code else base
     return f"{settings.public_url.rstrip('/')}/chat"
 
 
@@ -77,7 +80,14 @@ def _date(source: ShareSource) -> str:
     return source.published_at.date().isoformat() if source.published_at else "—"
 
 
+def _code(source: ShareSource, code: str | None) -> str | None:
+    if code is None and source.answer_id is not None:
+        return share_code(source.answer_id)
+    return code
+
+
 def card_content(settings: Settings, source: ShareSource, code: str | None = None) -> CardContent:
+    code = _code(source, code)
     language = resolve_language(source.language)
     host = urlsplit(source.source_url).hostname if source.source_url else None
     who = " · ".join(part for part in (source.publisher, host) if part) or city_name(settings)
@@ -100,7 +110,9 @@ def share_text(
     limit: int = TEXT_LIMITS["caption"],
     code: str | None = None,
 ) -> str:
-    """The card as a message to forward: no longer than `limit`, ending with the bot's link."""
+    """The card as a message to forward: no longer than `limit`, ending with the bot's link
+    (with the answer's share code when the source names its answer)."""
+    code = _code(source, code)
     language = resolve_language(source.language)
     symbol = TEXT_SYMBOLS.get(source.verdict, "")
     who = source.publisher or city_name(settings)

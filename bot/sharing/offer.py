@@ -69,7 +69,7 @@ def share_message(
     shown = card_language(item, resolve_language(language))
     offer = text("share_offer", language)
     limit = TEXT_LIMITS["caption"] - len(offer) - 2
-    body = share_text(settings, share_source(item, shown), limit=limit)
+    body = share_text(settings, share_source(item, shown, answer_id), limit=limit)
     return OutboundMessage(
         chat_id=chat_id,
         text=f"{offer}\n\n{body}",

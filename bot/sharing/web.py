@@ -57,6 +57,7 @@ async def published_source(
         item.publisher,
         entry.published_at,
         entry.language,
+        answer_id,
     )
     return key, source
 

@@ -1,7 +1,7 @@
 """ORM models. Import every model module here so Alembic and `create_all` see all tables."""
 
 from domain.models.admin import AdminSession, AdminUser, AuditEvent, ClusterNote, PanelSecret
-from domain.models.amplifiers import RESIDENT_ROLE, Invitation, SubscriberProfile
+from domain.models.amplifiers import RESIDENT_ROLE, Invitation, ShareArrival, SubscriberProfile
 from domain.models.base import Base, utcnow
 from domain.models.clusters import (
     OPEN_STATUSES,
@@ -33,6 +33,7 @@ __all__ = [
     "RESIDENT_ROLE",
     "Invitation",
     "SubscriberProfile",
+    "ShareArrival",
     "AdminSession",
     "AdminUser",
     "AuditEvent",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, utcnow
@@ -49,3 +49,19 @@ class SubscriberProfile(Base):
     )
     consent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ShareArrival(Base):
+    """A new resident who first reached the bot through a published answer's shared card (its
+    link carries the answer's share code, never the sharer). One row per resident and answer;
+    deleted with the resident (/forget) or the answer."""
+
+    __tablename__ = "share_arrivals"
+    __table_args__ = (UniqueConstraint("answer_id", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"))
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    arrived_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -17,11 +17,12 @@ import pytest
 from sqlalchemy import update
 from starlette.applications import Starlette
 
+from bot.amplifiers.join import record_arrival
 from bot.runtime.app import Runtime
 from bot.runtime.wiring import build_services
 from domain.db import Database
 from domain.knowledge import ItemData, upsert_item
-from domain.models import Broadcast, BroadcastRecipient, Request, utcnow
+from domain.models import Broadcast, BroadcastRecipient, Cluster, Request, utcnow
 from domain.residents import resident_for
 from domain.settings import Settings
 from matching import Embedder
@@ -190,3 +191,30 @@ async def test_report_days_are_the_city_days(kolkata: Runtime) -> None:
 
         assert await requests_on(day) == "1"
         assert await requests_on(day - timedelta(days=1)) == "0"  # its UTC day
+
+
+async def test_report_shows_each_answers_reach_directly_and_through_shared_cards(
+    runtime: Runtime, moderator: httpx.AsyncClient
+) -> None:
+    lions = await seed(runtime, LIONS, ["r1", "r2"], minutes_ago=60)
+    await publish(moderator, lions, "Lions escaped from the national park", "Rangers confirm.")
+    async with runtime.services.db.session() as session:
+        answer_id = (await session.get(Cluster, lions)).answer_id  # type: ignore[union-attr]
+        assert answer_id is not None
+        newcomer = await resident_for(session, "telegram", "n1")
+        await session.flush()
+        assert await record_arrival(session, answer_id, newcomer.id)
+        assert not await record_arrival(session, answer_id, newcomer.id)  # once per resident
+    today = utcnow().date()
+    period = f"start={(today - timedelta(days=2)).isoformat()}&end={today.isoformat()}"
+
+    html = (await moderator.get(f"/admin/report?{period}")).text
+    assert 'data-figure="shared">1<' in html
+    assert "new resident through shared cards' links · 2 residents sent answers directly" in html
+    top = html.split("Top rumours and their answers", 1)[1]
+    assert 'data-figure="top-direct">2<' in top and 'data-figure="top-shared">1<' in top
+
+    sheet = await moderator.get(f"/admin/report.csv?{period}")
+    rows = list(csv.reader(io.StringIO(sheet.content.decode("utf-8-sig"))))
+    assert ["reach", "new residents through shared cards", "1", ""] in rows
+    assert ["reach", "residents sent answers directly", "2", ""] in rows
