@@ -5,38 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot.conversation.publishing import AnswerDraft, correct_answer, publish_answer
+from bot.conversation.publishing import AnswerDraft, correct_answer
 from bot.runtime.app import Runtime
-from domain.models import Cluster, ClusterStatus, OutboxMessage, utcnow
+from domain.models import OutboxMessage
 from domain.settings import Settings
 from matching import Embedder
-from tests.bot.channels.test_telegram_e2e import build_runtime, telegram_settings
+from tests.bot.telegram_support import polling_bot, publish_claim
 from tests.fakes.telegram_api import FakeTelegram
-
-LIONS = "Lions escaped from the national park and are walking in the market tonight"
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
 
 
 @pytest.fixture
 async def bot(
     settings: Settings, database: Any, embedder: Embedder, fake: FakeTelegram
 ) -> AsyncIterator[Runtime]:
-    fake.reset()
-    tg = telegram_settings(settings, fake, telegram_mode="polling",
-                           telegram_channels="en=@city_en, sw=-1009876543210, es=@city_es")
-    rt = build_runtime(tg, database, embedder)
-    async with rt.running():
+    async with polling_bot(settings, database, embedder, fake,
+                           telegram_channels="en=@city_en, sw=-1009876543210, es=@city_es") as rt:
         yield rt
 
 
@@ -50,17 +39,10 @@ async def until(check: Any, within: float = 20.0) -> None:
 async def test_a_published_answer_is_posted_then_edited_on_correction(
     bot: Runtime, fake: FakeTelegram
 ) -> None:
-    async with bot.services.db.session() as session:
-        now = utcnow()
-        cluster = Cluster(representative_text=LIONS, status=ClusterStatus.NEW, ask_count=0,
-                          first_seen_at=now, last_seen_at=now)
-        session.add(cluster)
-        await session.flush()
-        cluster_id = cluster.id
     sw = {"sw": {"claim": "Simba wametoroka hifadhini", "explanation": "Wote wako ndani."}}
     draft = AnswerDraft(verdict="false", explanation="Park rangers: every lion is inside.",
                         translations=sw)
-    answer_id = (await publish_answer(bot.services, cluster_id, draft)).answer_id
+    answer_id = await publish_claim(bot, draft)
     await until(lambda: fake.sent_to("@city_en") and fake.sent_to(-1009876543210))
     [en] = fake.sent_to("@city_en")
     [sw_post] = fake.sent_to(-1009876543210)

@@ -5,7 +5,7 @@ when it is answered they get the answer, then the card to pass on."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -19,28 +19,19 @@ from domain.models import Cluster, Resident, SubscriberProfile
 from domain.settings import Settings
 from matching import Embedder
 from tests.admin.conftest import add_user, login
-from tests.bot.channels.test_telegram_e2e import build_runtime, say, telegram_settings
+from tests.bot.channels.test_telegram_e2e import say
+from tests.bot.telegram_support import LIONS, polling_bot
 from tests.fakes.telegram_api import FakeTelegram
 
-LIONS = "Lions escaped from the national park and are walking in the market tonight"
 BRIDGE = "The new bridge over the river will be closed for a whole month from Friday"
 LEADER, RESIDENT = 8101, 8102
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
 
 
 @pytest.fixture
 async def bot(
     settings: Settings, database: Any, embedder: Embedder, fake: FakeTelegram
 ) -> AsyncIterator[Runtime]:
-    fake.reset()
-    tg = telegram_settings(settings, fake, telegram_mode="polling")
-    rt = build_runtime(tg, database, embedder)
-    async with rt.running():
+    async with polling_bot(settings, database, embedder, fake) as rt:
         yield rt
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -13,34 +13,24 @@ import pytest
 from starlette.applications import Starlette
 
 from bot.amplifiers import invitations
-from bot.conversation.publishing import AnswerDraft, publish_answer
+from bot.conversation.publishing import AnswerDraft
 from bot.runtime.app import Runtime
-from domain.models import Cluster, ClusterStatus, utcnow
 from domain.settings import Settings
 from matching import Embedder
 from tests.admin.conftest import add_user, csrf_of, login
-from tests.bot.channels.test_telegram_e2e import build_runtime, say, telegram_settings
+from tests.bot.channels.test_telegram_e2e import say
+from tests.bot.telegram_support import LIONS, polling_bot, publish_claim
 from tests.fakes.telegram_api import FakeTelegram
 
-LIONS = "Lions escaped from the national park and are walking in the market tonight"
 FIRST, SECOND = 9201, 9202
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
 
 
 @pytest.fixture
 async def bot(
     settings: Settings, database: Any, embedder: Embedder, fake: FakeTelegram
 ) -> AsyncIterator[Runtime]:
-    fake.reset()
-    tg = telegram_settings(settings, fake, telegram_mode="polling",
-                           telegram_bot_username="CityFactsBot")
-    rt = build_runtime(tg, database, embedder)
-    async with rt.running():
+    async with polling_bot(settings, database, embedder, fake,
+                           telegram_bot_username="CityFactsBot") as rt:
         yield rt
 
 
@@ -56,14 +46,8 @@ async def test_reach_per_invitation_and_per_broadcast(bot: Runtime, fake: FakeTe
         invitation = await invitations.create(session, bot.services.settings, "moderator",
                                               "Kibera youth group", "influencer", ["Kibera"], [])
         code = invitation.code
-        now = utcnow()
-        cluster = Cluster(representative_text=LIONS, status=ClusterStatus.NEW, ask_count=0,
-                          first_seen_at=now, last_seen_at=now)
-        session.add(cluster)
-        await session.flush()
-        cluster_id = cluster.id
     draft = AnswerDraft(verdict="false", explanation="Park rangers: every lion is inside.")
-    answer_id = (await publish_answer(bot.services, cluster_id, draft)).answer_id
+    answer_id = await publish_claim(bot, draft)
     for chat in (FIRST, SECOND):
         await say(fake, fake.message_update(chat, f"/start {code}"), chat)
     await say(fake, fake.message_update(FIRST, LIONS, forwarded=True), FIRST, n=2)

@@ -10,25 +10,23 @@ import httpx
 from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 
-from bot.conversation.publishing import AnswerDraft, publish_answer
+from bot.conversation.publishing import AnswerDraft
 from bot.runtime.app import Runtime
 from domain.db import Database
 from domain.models import (
-    Cluster,
-    ClusterStatus,
     ItemStatus,
     KnowledgeItem,
     Resident,
     ShareArrival,
-    utcnow,
 )
 from domain.residents import forget
 from domain.settings import Settings
 from matching import Embedder
 from tests.admin.conftest import add_user, login
-from tests.bot.amplifiers.test_reach import LIONS, bot, fake  # noqa: F401 (fixtures)
+from tests.bot.amplifiers.test_reach import bot  # noqa: F401 (fixture)
 from tests.bot.channels.test_telegram_e2e import say
 from tests.bot.channels.test_whatsapp import graph, open_whatsapp, whatsapp_settings  # noqa: F401
+from tests.bot.telegram_support import LIONS, publish_claim
 from tests.fakes import graph_api as meta
 from tests.fakes.graph_api import FakeGraphAPI
 from tests.fakes.telegram_api import FakeTelegram
@@ -43,17 +41,10 @@ async def arrivals(rt: Runtime) -> int:
 
 async def test_a_new_resident_through_a_shared_card_is_counted_once(
     bot: Runtime,  # noqa: F811
-    fake: FakeTelegram,  # noqa: F811
+    fake: FakeTelegram,
 ) -> None:
-    async with bot.services.db.session() as session:
-        now = utcnow()
-        cluster = Cluster(representative_text=LIONS, status=ClusterStatus.NEW, ask_count=0,
-                          first_seen_at=now, last_seen_at=now)
-        session.add(cluster)
-        await session.flush()
-        cluster_id = cluster.id
     draft = AnswerDraft(verdict="false", explanation="Park rangers: every lion is inside.")
-    answer_id = (await publish_answer(bot.services, cluster_id, draft)).answer_id
+    answer_id = await publish_claim(bot, draft)
 
     # the asker gets the answer, then the card to pass on: its link carries the share code
     sent = await say(fake, fake.message_update(ASKER, LIONS, forwarded=True), ASKER, n=2)
@@ -105,15 +96,8 @@ async def test_on_whatsapp_the_prefilled_code_counts_the_newcomer(
 ) -> None:
     city = whatsapp_settings(settings, graph, whatsapp_number="+254 700 123456")
     async with open_whatsapp(city, database, embedder, graph) as wa:
-        async with wa.runtime.services.db.session() as session:
-            now = utcnow()
-            cluster = Cluster(representative_text=LIONS, status=ClusterStatus.NEW, ask_count=0,
-                              first_seen_at=now, last_seen_at=now)
-            session.add(cluster)
-            await session.flush()
-            cluster_id = cluster.id
         draft = AnswerDraft(verdict="false", explanation="Park rangers: every lion is inside.")
-        answer_id = (await publish_answer(wa.runtime.services, cluster_id, draft)).answer_id
+        answer_id = await publish_claim(wa.runtime, draft)
         shared = (await wa.client.get(f"/claims/{answer_id}/share.txt")).text
         assert shared.endswith(f"https://wa.me/254700123456?text=%2Fstart%20a{answer_id}")
 

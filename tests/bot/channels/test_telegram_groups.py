@@ -9,62 +9,44 @@ paced to Telegram's 20 a minute.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.conversation.publishing import AnswerDraft, publish_answer
+from bot.conversation.publishing import AnswerDraft
 from bot.delivery.pacing import GROUP_BURST
 from bot.runtime.app import Runtime
 from domain.messages import OutboundMessage
-from domain.models import Cluster, ClusterStatus, InboxMessage, OutboxMessage, Request, utcnow
+from domain.models import Cluster, InboxMessage, OutboxMessage, Request, utcnow
 from domain.outbox import enqueue
 from domain.residents import resident_for
 from domain.settings import Settings
 from matching import Embedder
-from tests.bot.channels.test_telegram_e2e import build_runtime, telegram_settings
+from tests.bot.telegram_support import LIONS, polling_bot, publish_claim
 from tests.fakes.telegram_api import FakeTelegram
 
 GROUP = -1001234567890
 ADMIN, MEMBER, OTHER = 7001, 7002, 7003
-LIONS = "Lions escaped from the national park and are walking in the market tonight"
 WAIT = 20.0
 QUIET_SECONDS = 0.4  # how long "no reply" is waited for (replies take milliseconds)
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
 
 
 @pytest.fixture
 async def group_bot(
     settings: Settings, database: Any, embedder: Embedder, fake: FakeTelegram
 ) -> AsyncIterator[Runtime]:
-    fake.reset()
-    fake.chat_admins[str(GROUP)] = {ADMIN}
-    tg = telegram_settings(
-        settings, fake, telegram_mode="polling", telegram_bot_username="rumourbot_test_bot"
-    )
-    rt = build_runtime(tg, database, embedder)
-    async with rt.running():
+    async with polling_bot(settings, database, embedder, fake,
+                           telegram_bot_username="rumourbot_test_bot") as rt:
+        fake.chat_admins[str(GROUP)] = {ADMIN}
         yield rt
 
 
 async def publish_lions(rt: Runtime) -> int:
-    async with rt.services.db.session() as session:
-        now = utcnow()
-        cluster = Cluster(representative_text=LIONS, status=ClusterStatus.NEW, ask_count=0,
-                          first_seen_at=now, last_seen_at=now)
-        session.add(cluster)
-        await session.flush()
-        cluster_id = cluster.id
     draft = AnswerDraft(verdict="false", explanation="Park rangers counted every lion this "
                         "morning: all of them are inside the park, behind its fence.")
-    return (await publish_answer(rt.services, cluster_id, draft)).answer_id
+    return await publish_claim(rt, draft)
 
 
 async def said(fake: FakeTelegram, update: dict[str, Any], n: int = 1) -> list[dict[str, Any]]:

@@ -4,55 +4,38 @@ fake Bot API: the answer first, then the card as a photo with the forward-ready 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from bot.conversation.publishing import AnswerDraft, publish_answer
+from bot.conversation.publishing import AnswerDraft
 from bot.runtime.app import Runtime
-from domain.models import Cluster, ClusterStatus, utcnow
 from domain.settings import Settings
 from matching import Embedder
-from tests.bot.channels.test_telegram_e2e import build_runtime, say, telegram_settings
+from tests.bot.channels.test_telegram_e2e import say
+from tests.bot.telegram_support import polling_bot, publish_claim
 from tests.fakes.telegram_api import FakeTelegram
 
-LIONS = "Lions escaped from the national park and are walking in the market tonight"
 SIMBA = "Simba wametoroka kutoka hifadhi ya taifa na wanatembea sokoni usiku huu"
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
 
 
 @pytest.fixture
 async def bot(
     settings: Settings, database: Any, embedder: Embedder, fake: FakeTelegram
 ) -> AsyncIterator[Runtime]:
-    fake.reset()
-    tg = telegram_settings(settings, fake, telegram_mode="polling",
-                           telegram_bot_username="rumourbot_test_bot")
-    rt = build_runtime(tg, database, embedder)
-    async with rt.running():
+    async with polling_bot(settings, database, embedder, fake,
+                           telegram_bot_username="rumourbot_test_bot") as rt:
         yield rt
 
 
 async def test_an_answer_is_followed_by_the_card_to_share_in_the_residents_language(
     bot: Runtime, fake: FakeTelegram
 ) -> None:
-    async with bot.services.db.session() as session:
-        now = utcnow()
-        cluster = Cluster(representative_text=LIONS, status=ClusterStatus.NEW, ask_count=0,
-                          first_seen_at=now, last_seen_at=now)
-        session.add(cluster)
-        await session.flush()
-        cluster_id = cluster.id
     draft = AnswerDraft(
         verdict="false", explanation="Park rangers confirm every lion is inside.",
         translations={"sw": {"claim": SIMBA, "explanation": "Walinzi: wote wako ndani."}})
-    answer_id = (await publish_answer(bot.services, cluster_id, draft)).answer_id
+    answer_id = await publish_claim(bot, draft)
     answer, offer = await say(fake, fake.message_update(601, SIMBA, language="sw",
                                                         forwarded=True), 601, n=2)
     assert answer["text"].startswith("❌ SI KWELI") and "photo" not in answer
