@@ -31,6 +31,7 @@ from domain.outbox import enqueue
 from domain.residents import resident_for
 from domain.settings import Settings
 from matching import Embedder
+from tests.admin.alerting import smtp  # noqa: F401 (the fake SMTP server, a fixture)
 from tests.fakes.telegram_api import FakeTelegram
 
 PASSWORD = "correct horse battery"

@@ -4,15 +4,11 @@ server on loopback, aiosmtpd) once per cluster and level."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
-from email import message_from_bytes
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from pydantic import SecretStr
 from sqlalchemy import update
 
 from admin.alerts import check_spikes
@@ -22,38 +18,11 @@ from domain.db import Database
 from domain.models import Request
 from domain.settings import Settings
 from matching import Embedder
+from tests.admin.alerting import Inbox, alert_settings
 from tests.admin.conftest import seed
-from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.fakes.telegram_api import FakeTelegram
 
 STAFF_CHAT = "-1001234"
-
-
-class Inbox:
-    """An SMTP server's handler keeping every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -70,18 +39,7 @@ async def alerting(
     fake: FakeTelegram,
     smtp: tuple[Inbox, int],
 ) -> Services:
-    city = settings.model_copy(
-        update={
-            "telegram_token": SecretStr(TOKEN),
-            "telegram_api_url": fake.api_url,
-            "alert_telegram_chat": STAFF_CHAT,
-            "alert_email_to": "duty@city.example.org",
-            "smtp_host": "127.0.0.1",
-            "smtp_port": smtp[1],
-            "smtp_starttls": False,
-            "public_url": "https://panel.city.example.org",
-        }
-    )
+    city = alert_settings(settings, fake, smtp[1], STAFF_CHAT)
     services = build_services(city, db=database, embedder=embedder)
     await prepare(services)
     return services

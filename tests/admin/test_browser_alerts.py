@@ -9,35 +9,21 @@ from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
-from pydantic import SecretStr
 
 from bot.runtime.app import Runtime
 from bot.runtime.wiring import build_services
 from domain.db import Database
 from domain.settings import Settings
 from matching import Embedder
+from tests.admin.alerting import PUBLIC, Inbox, alert_settings
 from tests.admin.conftest import add_user, seed
 from tests.admin.live import chromium, serve
-from tests.admin.test_alerts import Inbox, free_port
 from tests.admin.test_browser import log_in
 from tests.fakes.telegram_api import FakeTelegram
 
 pytestmark = pytest.mark.browser
 STAFF_CHAT = "-1009876"
 DAM = "The dam will burst tonight, leave now"
-PUBLIC = "https://panel.city.example.org"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -55,20 +41,8 @@ async def on_duty(
     smtp: tuple[Inbox, int],
 ) -> AsyncIterator[Runtime]:
     """A whole process whose staff are alerted in a Telegram group and by e-mail."""
-    city = settings.model_copy(
-        update={
-            "telegram_token": SecretStr(fake.token),
-            "telegram_api_url": fake.api_url,
-            "telegram_file_url": fake.file_url,
-            "telegram_mode": "polling",
-            "alert_telegram_chat": STAFF_CHAT,
-            "alert_email_to": "duty@city.example.org",
-            "smtp_host": "127.0.0.1",
-            "smtp_port": smtp[1],
-            "smtp_starttls": False,
-            "public_url": PUBLIC,
-        }
-    )
+    city = alert_settings(settings, fake, smtp[1], STAFF_CHAT, telegram_file_url=fake.file_url,
+                          telegram_mode="polling")
     rt = Runtime(city, services=build_services(city, db=database, embedder=embedder))
     async with rt.running():
         yield rt
