@@ -20,11 +20,9 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,8 @@ from bot.runtime.process import configure_process  # noqa: E402
 
 configure_process()  # what the `rumourbot` entry point does
 
+from benchlib import create_database, drop_database, rates_per_window, uptime  # noqa: E402
+
 from bot.conversation.publishing import broadcast  # noqa: E402
 from bot.runtime.wiring import LazyParser, build_services, parser_from  # noqa: E402
 from domain.db import Database  # noqa: E402
@@ -46,30 +46,7 @@ from domain.settings import Settings  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 from tests.faults.processes import ProductProcess, RedisServer, product_env  # noqa: E402
 
-PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 LIMIT = 30.0
-
-
-async def create_database() -> tuple[str, str]:
-    name = f"rumourbot_bench_{uuid.uuid4().hex[:8]}"
-    admin = Database(PG_ADMIN)
-    async with admin.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    db = Database(url)
-    await db.migrate()
-    await db.dispose()
-    return name, url
-
-
-async def drop_database(name: str) -> None:
-    admin = Database(PG_ADMIN)
-    async with admin.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
 
 
 async def add_subscribers(db: Database, count: int) -> list[str]:
@@ -84,15 +61,6 @@ async def add_subscribers(db: Database, count: int) -> list[str]:
         for start in range(0, len(rows), 2000):
             await session.execute(insert(Resident), rows[start:start + 2000])
     return chats
-
-
-def rates_per_window(times: list[float], window: float = 10.0) -> list[float]:
-    if len(times) < 2:
-        return []
-    start, end = times[0], times[-1]
-    counts = Counter(int((t - start) // window) for t in times)
-    full = int((end - start) // window)  # the last, partial window is left out
-    return [counts.get(n, 0) / window for n in range(full)]
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -131,7 +99,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             sent = list(fake.sent)
             refused = len(fake.too_many)
         async with services.db.session() as session:
-            statuses = dict(
+            statuses: dict[str, int] = dict(
                 (await session.execute(
                     text("SELECT status, count(*) FROM outbox GROUP BY status"))).all()
             )
@@ -173,15 +141,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "load_average_1m": {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2)},
         "uptime": uptime(),
     }
-
-
-def uptime() -> str:
-    """`uptime`'s line (the load averages), recorded beside the figures."""
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=False,  # noqa: S607
-                              timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "load average: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def main() -> None:

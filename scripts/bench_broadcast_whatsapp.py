@@ -28,12 +28,10 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -48,6 +46,13 @@ from bot.runtime.process import configure_process  # noqa: E402
 
 configure_process()  # what the `rumourbot` entry point does
 
+from benchlib import (  # noqa: E402
+    cpu_seconds,
+    create_database,
+    drop_database,
+    rates_per_window,
+    uptime,
+)
 from starlette.requests import Request  # noqa: E402
 from starlette.responses import Response  # noqa: E402
 
@@ -60,7 +65,6 @@ from tests.fakes import graph_api  # noqa: E402
 from tests.fakes.graph_api import FakeGraphAPI  # noqa: E402
 from tests.faults.processes import ProductProcess, RedisServer  # noqa: E402
 
-PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 LIMIT = 80.0  # messages per second per business number (Meta's default throughput)
 PAIR_SECONDS = 6.0  # about one message every 6 s to the same person (pair rate limit)
 COUNTERS_SITE = REPO / "scripts" / "profile_site"
@@ -120,28 +124,6 @@ class LimitedGraphAPI(FakeGraphAPI):
         return response
 
 
-async def create_database() -> tuple[str, str]:
-    name = f"rumourbot_bench_wa_{uuid.uuid4().hex[:8]}"
-    admin = Database(PG_ADMIN)
-    async with admin.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    db = Database(url)
-    await db.migrate()
-    await db.dispose()
-    return name, url
-
-
-async def drop_database(name: str) -> None:
-    admin = Database(PG_ADMIN)
-    async with admin.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
-
-
 async def add_subscribers(db: Database, count: int) -> list[str]:
     """WhatsApp residents who wrote within the last hours (their 24-hour window is open)."""
     numbers = [str(254_700_000_000 + n) for n in range(count)]
@@ -183,39 +165,14 @@ def worker_env(url: str, redis_url: str, fake: FakeGraphAPI, counts: Path) -> di
     return env
 
 
-def rates_per_window(times: list[float], window: float = 10.0) -> list[float]:
-    if len(times) < 2:
-        return []
-    start, end = times[0], times[-1]
-    counts = Counter(int((t - start) // window) for t in times)
-    full = int((end - start) // window)  # the last, partial window is left out
-    return [counts.get(n, 0) / window for n in range(full)]
-
-
-def uptime() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=False,  # noqa: S607
-                              timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "load average: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    fake = LimitedGraphAPI(LIMIT, args.burst, PAIR_SECONDS).start()
+    fake = LimitedGraphAPI(LIMIT, args.burst, PAIR_SECONDS)
+    fake.start()
     workdir = Path(tempfile.mkdtemp(prefix="rumourbot-broadcast-wa-"))
     counts_dir = workdir / "counts"
     counts_dir.mkdir()
     redis = RedisServer(workdir).start()
-    name, url = await create_database()
+    name, url = await create_database("rumourbot_bench_wa")
     workers: list[ProductProcess] = []
     load_start = os.getloadavg()[0]
     try:
@@ -252,7 +209,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             accepted = list(fake.accepted_at)
             refused = dict(fake.refused)
         async with services.db.session() as session:
-            statuses = dict(
+            statuses: dict[str, int] = dict(
                 (await session.execute(
                     text("SELECT status, count(*) FROM outbox GROUP BY status"))).all()
             )

@@ -77,6 +77,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
+from benchlib import CLOCK_TICKS, cpu_seconds, uptime  # noqa: E402 - beside this script
 from profile_summary import summarise  # noqa: E402 - beside this script
 
 VENV_BIN = Path(sys.executable).parent
@@ -457,7 +458,6 @@ def stop_products(products: list[Product], timeout: float = 20.0) -> None:
 
 
 # -- resource sampling ---------------------------------------------------------------------------
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float | None:
@@ -469,16 +469,6 @@ def rss_mb(pid: int) -> float | None:
     except (OSError, ValueError):
         return None
     return None
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of `pid` (all its threads)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    except (OSError, ValueError, IndexError):
-        return 0.0
 
 
 def pids_named(name: str, containing: str = "") -> list[int]:
@@ -978,15 +968,6 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
                 print(f"  profile {product.name}: {product.profile}")
                 print(summarise(product.profile, ms=product_ms.get(product.name), top=15))
     return result
-
-
-def uptime() -> str:
-    """`uptime`'s line (load averages), recorded beside every figure."""
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=False,  # noqa: S607
-                              timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "load average: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def log_problems(path: Path) -> dict[str, Any]:

@@ -23,7 +23,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,8 @@ from starlette.applications import Starlette
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchlib import create_database, drop_database  # noqa: E402 - beside this script
+
 from admin.auth import create_user  # noqa: E402
 from bot.runtime.app import Runtime  # noqa: E402
 from bot.runtime.wiring import build_services  # noqa: E402
@@ -42,7 +43,6 @@ from domain.db import Database  # noqa: E402
 from domain.models import Cluster, Request, Resident, utcnow  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 
-PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "benchmark password"  # noqa: S105 - a throwaway account in a temporary database
 LANGS = ["en", "sw", "hi", "ar", "es", "id"]
 
@@ -167,13 +167,7 @@ async def main() -> None:
             fresh = not os.path.exists(path)  # noqa: ASYNC240 - once, before the event loop is busy
             url = f"sqlite+aiosqlite:///{path}"
         else:
-            name = f"rumourbot_bench_{uuid.uuid4().hex[:8]}"
-            admin = Database(PG_ADMIN)
-            async with admin.engine.connect() as conn:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await conn.execute(text(f'CREATE DATABASE "{name}"'))
-            await admin.dispose()
-            url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+            name, url = await create_database(migrate=False)
         db = Database(url)
         await db.migrate()
         if fresh:
@@ -188,11 +182,7 @@ async def main() -> None:
             figures = await measure(url, args.runs, name)
         finally:
             if name:
-                admin = Database(PG_ADMIN)
-                async with admin.engine.connect() as conn:
-                    await conn.execution_options(isolation_level="AUTOCOMMIT")
-                    await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                await admin.dispose()
+                await drop_database(name)
     result = {"backend": args.backend, "requests": args.requests, "clusters": args.clusters,
               "residents": args.residents, "cpus": os.cpu_count(),
               "load_average": {"before_seeding": [round(x, 2) for x in load_before],
