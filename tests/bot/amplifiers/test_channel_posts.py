@@ -5,28 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from bot.conversation.publishing import AnswerDraft, correct_answer
 from bot.runtime.app import Runtime
 from domain.models import OutboxMessage
-from domain.settings import Settings
-from matching import Embedder
-from tests.bot.telegram_support import polling_bot, publish_claim
+from tests.bot.telegram_support import publish_claim
 from tests.fakes.telegram_api import FakeTelegram
 
-
-@pytest.fixture
-async def bot(
-    settings: Settings, database: Any, embedder: Embedder, fake: FakeTelegram
-) -> AsyncIterator[Runtime]:
-    async with polling_bot(settings, database, embedder, fake,
-                           telegram_channels="en=@city_en, sw=-1009876543210, es=@city_es") as rt:
-        yield rt
+# settings of the `bot` fixture
+TELEGRAM = {"telegram_channels": "en=@city_en, sw=-1009876543210, es=@city_es"}
 
 
 async def until(check: Any, within: float = 20.0) -> None:

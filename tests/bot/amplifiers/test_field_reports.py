@@ -5,34 +5,21 @@ when it is answered they get the answer, then the card to pass on."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 
 from bot.conversation.publishing import AnswerDraft, publish_answer
 from bot.runtime.app import Runtime
 from domain.models import Cluster, Resident, SubscriberProfile
-from domain.settings import Settings
-from matching import Embedder
 from tests.admin.conftest import add_user, login
 from tests.bot.channels.test_telegram_e2e import say
-from tests.bot.telegram_support import LIONS, polling_bot
+from tests.bot.telegram_support import LIONS
 from tests.fakes.telegram_api import FakeTelegram
 
 BRIDGE = "The new bridge over the river will be closed for a whole month from Friday"
 LEADER, RESIDENT = 8101, 8102
-
-
-@pytest.fixture
-async def bot(
-    settings: Settings, database: Any, embedder: Embedder, fake: FakeTelegram
-) -> AsyncIterator[Runtime]:
-    async with polling_bot(settings, database, embedder, fake) as rt:
-        yield rt
 
 
 async def test_a_leaders_forward_is_a_field_report_ranked_first_and_answered_with_the_card(

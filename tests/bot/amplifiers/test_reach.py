@@ -5,33 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
-import pytest
 from starlette.applications import Starlette
 
 from bot.amplifiers import invitations
 from bot.conversation.publishing import AnswerDraft
 from bot.runtime.app import Runtime
-from domain.settings import Settings
-from matching import Embedder
 from tests.admin.conftest import add_user, csrf_of, login
 from tests.bot.channels.test_telegram_e2e import say
-from tests.bot.telegram_support import LIONS, polling_bot, publish_claim
+from tests.bot.telegram_support import LIONS, publish_claim
 from tests.fakes.telegram_api import FakeTelegram
 
 FIRST, SECOND = 9201, 9202
-
-
-@pytest.fixture
-async def bot(
-    settings: Settings, database: Any, embedder: Embedder, fake: FakeTelegram
-) -> AsyncIterator[Runtime]:
-    async with polling_bot(settings, database, embedder, fake,
-                           telegram_bot_username="CityFactsBot") as rt:
-        yield rt
+TELEGRAM = {"telegram_bot_username": "CityFactsBot"}  # settings of the `bot` fixture
 
 
 def cells(html: str, marker: str) -> list[str]:

@@ -23,7 +23,6 @@ from domain.residents import forget
 from domain.settings import Settings
 from matching import Embedder
 from tests.admin.conftest import add_user, login
-from tests.bot.amplifiers.test_reach import bot  # noqa: F401 (fixture)
 from tests.bot.channels.test_telegram_e2e import say
 from tests.bot.channels.test_whatsapp import graph, open_whatsapp, whatsapp_settings  # noqa: F401
 from tests.bot.telegram_support import LIONS, publish_claim
@@ -32,6 +31,7 @@ from tests.fakes.graph_api import FakeGraphAPI
 from tests.fakes.telegram_api import FakeTelegram
 
 ASKER, NEWCOMER, LATECOMER = 9301, 9302, 9303
+TELEGRAM = {"telegram_bot_username": "CityFactsBot"}  # settings of the `bot` fixture
 
 
 async def arrivals(rt: Runtime) -> int:
@@ -40,7 +40,7 @@ async def arrivals(rt: Runtime) -> int:
 
 
 async def test_a_new_resident_through_a_shared_card_is_counted_once(
-    bot: Runtime,  # noqa: F811
+    bot: Runtime,
     fake: FakeTelegram,
 ) -> None:
     draft = AnswerDraft(verdict="false", explanation="Park rangers: every lion is inside.")

@@ -9,7 +9,6 @@ paced to Telegram's 20 a minute.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -22,25 +21,20 @@ from domain.messages import OutboundMessage
 from domain.models import Cluster, InboxMessage, OutboxMessage, Request, utcnow
 from domain.outbox import enqueue
 from domain.residents import resident_for
-from domain.settings import Settings
-from matching import Embedder
-from tests.bot.telegram_support import LIONS, polling_bot, publish_claim
+from tests.bot.telegram_support import LIONS, publish_claim
 from tests.fakes.telegram_api import FakeTelegram
 
 GROUP = -1001234567890
 ADMIN, MEMBER, OTHER = 7001, 7002, 7003
 WAIT = 20.0
 QUIET_SECONDS = 0.4  # how long "no reply" is waited for (replies take milliseconds)
+TELEGRAM = {"telegram_bot_username": "rumourbot_test_bot"}  # settings of the `bot` fixture
 
 
 @pytest.fixture
-async def group_bot(
-    settings: Settings, database: Any, embedder: Embedder, fake: FakeTelegram
-) -> AsyncIterator[Runtime]:
-    async with polling_bot(settings, database, embedder, fake,
-                           telegram_bot_username="rumourbot_test_bot") as rt:
-        fake.chat_admins[str(GROUP)] = {ADMIN}
-        yield rt
+def group_bot(bot: Runtime, fake: FakeTelegram) -> Runtime:
+    fake.chat_admins[str(GROUP)] = {ADMIN}
+    return bot
 
 
 async def publish_lions(rt: Runtime) -> int:

@@ -4,29 +4,15 @@ fake Bot API: the answer first, then the card as a photo with the forward-ready 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
-
-import pytest
 
 from bot.conversation.publishing import AnswerDraft
 from bot.runtime.app import Runtime
-from domain.settings import Settings
-from matching import Embedder
 from tests.bot.channels.test_telegram_e2e import say
-from tests.bot.telegram_support import polling_bot, publish_claim
+from tests.bot.telegram_support import publish_claim
 from tests.fakes.telegram_api import FakeTelegram
 
 SIMBA = "Simba wametoroka kutoka hifadhi ya taifa na wanatembea sokoni usiku huu"
-
-
-@pytest.fixture
-async def bot(
-    settings: Settings, database: Any, embedder: Embedder, fake: FakeTelegram
-) -> AsyncIterator[Runtime]:
-    async with polling_bot(settings, database, embedder, fake,
-                           telegram_bot_username="rumourbot_test_bot") as rt:
-        yield rt
+TELEGRAM = {"telegram_bot_username": "rumourbot_test_bot"}  # settings of the `bot` fixture
 
 
 async def test_an_answer_is_followed_by_the_card_to_share_in_the_residents_language(
