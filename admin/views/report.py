@@ -88,13 +88,22 @@ def context(data: Report, today: date) -> dict[str, Any]:
     }
 
 
-@requires("viewer")
-async def report_page(panel: Panel, request: Request) -> Response:
+async def report_html(
+    panel: Panel, request: Request, printed: bool
+) -> tuple[Report, Response] | Response:
+    """The period's figures and the report page (`printed`: as laid out for the PDF), or the
+    error page for a period that cannot be read."""
     data = await figures(panel, request)
     if isinstance(data, Response):
         return data
     today = utcnow().astimezone(panel.zone).date()
-    return panel.render(request, "report.html", printed=False, **context(data, today))
+    return data, panel.render(request, "report.html", printed=printed, **context(data, today))
+
+
+@requires("viewer")
+async def report_page(panel: Panel, request: Request) -> Response:
+    page = await report_html(panel, request, printed=False)
+    return page if isinstance(page, Response) else page[1]
 
 
 def render_pdf(html: str) -> bytes:
@@ -117,12 +126,11 @@ def filename(data: Report, extension: str) -> str:
 
 @requires("viewer")
 async def report_pdf(panel: Panel, request: Request) -> Response:
-    data = await figures(panel, request)
-    if isinstance(data, Response):
-        return data
-    today = utcnow().astimezone(panel.zone).date()
-    html = panel.render(request, "report.html", printed=True, **context(data, today)).body
-    pdf = await asyncio.to_thread(render_pdf, bytes(html).decode("utf-8"))
+    page = await report_html(panel, request, printed=True)
+    if isinstance(page, Response):
+        return page
+    data, html = page
+    pdf = await asyncio.to_thread(render_pdf, bytes(html.body).decode("utf-8"))
     return Response(
         pdf,
         media_type="application/pdf",

@@ -51,7 +51,7 @@ async def test_a_published_answer_is_posted_then_edited_on_correction(
     deadline = time.monotonic() + 20
     while not await recorded() and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.02)
-    assert sorted(p.platform_message_id for p in posts) == sorted(
+    assert sorted(str(p.platform_message_id) for p in posts) == sorted(
         [str(en["message_id"]), str(sw_post["message_id"])])
 
     fixed = AnswerDraft(verdict="false", explanation="Park rangers: all 14 lions are inside.",
