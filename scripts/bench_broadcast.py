@@ -27,7 +27,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -36,7 +36,13 @@ from bot.runtime.process import configure_process  # noqa: E402
 
 configure_process()  # what the `rumourbot` entry point does
 
-from benchlib import create_database, drop_database, rates_per_window, uptime  # noqa: E402
+from benchlib import (  # noqa: E402
+    close_with_outbox_statuses,
+    create_database,
+    drop_database,
+    rates_per_window,
+    uptime,
+)
 
 from bot.conversation.publishing import broadcast  # noqa: E402
 from bot.runtime.wiring import LazyParser, build_services, parser_from  # noqa: E402
@@ -98,14 +104,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         with fake._lock:
             sent = list(fake.sent)
             refused = len(fake.too_many)
-        async with services.db.session() as session:
-            statuses: dict[str, int] = dict(
-                (await session.execute(
-                    text("SELECT status, count(*) FROM outbox GROUP BY status"))).all()
-            )
-        await services.db.dispose()
-        if services.redis is not None:
-            await services.redis.aclose()
+        statuses = await close_with_outbox_statuses(services)
     finally:
         for worker in workers:
             worker.stop()

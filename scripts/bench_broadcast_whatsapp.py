@@ -37,7 +37,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -47,6 +47,7 @@ from bot.runtime.process import configure_process  # noqa: E402
 configure_process()  # what the `rumourbot` entry point does
 
 from benchlib import (  # noqa: E402
+    close_with_outbox_statuses,
     cpu_seconds,
     create_database,
     drop_database,
@@ -208,14 +209,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         with fake._limits:  # noqa: SLF001
             accepted = list(fake.accepted_at)
             refused = dict(fake.refused)
-        async with services.db.session() as session:
-            statuses: dict[str, int] = dict(
-                (await session.execute(
-                    text("SELECT status, count(*) FROM outbox GROUP BY status"))).all()
-            )
-        await services.db.dispose()
-        if services.redis is not None:
-            await services.redis.aclose()
+        statuses = await close_with_outbox_statuses(services)
     finally:
         for worker in workers:
             worker.stop()

@@ -12,6 +12,7 @@ from collections import Counter
 
 from sqlalchemy import text
 
+from bot.runtime.services import Services
 from domain.db import Database
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -72,3 +73,16 @@ def cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
     except (OSError, ValueError, IndexError):
         return 0.0
+
+
+async def close_with_outbox_statuses(services: Services) -> dict[str, int]:
+    """The outbox's rows by status, read last; then the services' connections are closed."""
+    async with services.db.session() as session:
+        statuses: dict[str, int] = dict(
+            (await session.execute(
+                text("SELECT status, count(*) FROM outbox GROUP BY status"))).all()
+        )
+    await services.db.dispose()
+    if services.redis is not None:
+        await services.redis.aclose()
+    return statuses
