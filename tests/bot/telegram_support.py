@@ -6,12 +6,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
+from starlette.applications import Starlette
+
 from bot.conversation.publishing import AnswerDraft, publish_answer
 from bot.runtime.app import Runtime
 from domain.db import Database
 from domain.models import Cluster, ClusterStatus, utcnow
 from domain.settings import Settings
 from matching import Embedder
+from tests.admin.conftest import add_user, login
 from tests.bot.channels.test_telegram_e2e import build_runtime, telegram_settings
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -41,3 +45,14 @@ async def publish_claim(rt: Runtime, draft: AnswerDraft, claim: str = LIONS) -> 
         await session.flush()
         cluster_id = cluster.id
     return (await publish_answer(rt.services, cluster_id, draft)).answer_id
+
+
+@asynccontextmanager
+async def panel_as(rt: Runtime, role: str) -> AsyncIterator[httpx.AsyncClient]:
+    """`rt`'s panel, logged in as a new staff member with `role` (named after it)."""
+    app = Starlette(routes=rt.routes())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://127.0.0.1:8080") as panel:
+        await add_user(rt, role, role)
+        assert (await login(panel, role)).status_code == 303
+        yield panel

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import re
 
-import httpx
 from sqlalchemy import select
-from starlette.applications import Starlette
 
 from bot.conversation.publishing import AnswerDraft, publish_answer
 from bot.runtime.app import Runtime
 from domain.models import Cluster, Resident, SubscriberProfile
-from tests.admin.conftest import add_user, login
 from tests.bot.channels.test_telegram_e2e import say
-from tests.bot.telegram_support import LIONS
+from tests.bot.telegram_support import LIONS, panel_as
 from tests.fakes.telegram_api import FakeTelegram
 
 BRIDGE = "The new bridge over the river will be closed for a whole month from Friday"
@@ -37,11 +34,7 @@ async def test_a_leaders_forward_is_a_field_report_ranked_first_and_answered_wit
     [report] = await say(fake, fake.message_update(LEADER, LIONS, forwarded=True), LEADER, n=1)
     assert "field report from Kibera" in report["text"]
 
-    app = Starlette(routes=bot.routes())
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://127.0.0.1:8080") as panel:
-        await add_user(bot, "viewer", "viewer")
-        assert (await login(panel, "viewer")).status_code == 303
+    async with panel_as(bot, "viewer") as panel:
         queue = (await panel.get("/admin/")).text
         claims = re.findall(r'href="/admin/clusters/(\d+)">([^<]+)</a>', queue)
         assert [text for _, text in claims][:2] == [LIONS, BRIDGE]  # the report first

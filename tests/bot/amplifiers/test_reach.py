@@ -6,15 +6,12 @@ from __future__ import annotations
 import asyncio
 import re
 
-import httpx
-from starlette.applications import Starlette
-
 from bot.amplifiers import invitations
 from bot.conversation.publishing import AnswerDraft
 from bot.runtime.app import Runtime
-from tests.admin.conftest import add_user, csrf_of, login
+from tests.admin.conftest import csrf_of
 from tests.bot.channels.test_telegram_e2e import say
-from tests.bot.telegram_support import LIONS, publish_claim
+from tests.bot.telegram_support import LIONS, panel_as, publish_claim
 from tests.fakes.telegram_api import FakeTelegram
 
 FIRST, SECOND = 9201, 9202
@@ -39,11 +36,7 @@ async def test_reach_per_invitation_and_per_broadcast(bot: Runtime, fake: FakeTe
         await say(fake, fake.message_update(chat, f"/start {code}"), chat)
     await say(fake, fake.message_update(FIRST, LIONS, forwarded=True), FIRST, n=2)
 
-    app = Starlette(routes=bot.routes())
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://127.0.0.1:8080") as panel:
-        await add_user(bot, "moderator", "moderator")
-        assert (await login(panel, "moderator")).status_code == 303
+    async with panel_as(bot, "moderator") as panel:
         page = (await panel.get("/admin/invitations")).text
         # joined, messages, answers
         assert cells(page, "Kibera youth group")[3:6] == ["2", "1", "1"]

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import re
 
-import httpx
 from sqlalchemy import func, select, update
-from starlette.applications import Starlette
 
 from bot.conversation.publishing import AnswerDraft
 from bot.runtime.app import Runtime
@@ -22,10 +20,9 @@ from domain.models import (
 from domain.residents import forget
 from domain.settings import Settings
 from matching import Embedder
-from tests.admin.conftest import add_user, login
 from tests.bot.channels.test_telegram_e2e import say
 from tests.bot.channels.test_whatsapp import graph, open_whatsapp, whatsapp_settings  # noqa: F401
-from tests.bot.telegram_support import LIONS, publish_claim
+from tests.bot.telegram_support import LIONS, panel_as, publish_claim
 from tests.fakes import graph_api as meta
 from tests.fakes.graph_api import FakeGraphAPI
 from tests.fakes.telegram_api import FakeTelegram
@@ -64,11 +61,7 @@ async def test_a_new_resident_through_a_shared_card_is_counted_once(
     await say(fake, fake.message_update(ASKER, f"/start a{answer_id}"), ASKER, n=2)
     assert await arrivals(bot) == 1
 
-    app = Starlette(routes=bot.routes())
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://127.0.0.1:8080") as panel:
-        await add_user(bot, "viewer", "viewer")
-        assert (await login(panel, "viewer")).status_code == 303
+    async with panel_as(bot, "viewer") as panel:
         page = (await panel.get(f"/admin/answers/{answer_id}/cards")).text
         shown = re.sub(r"<[^>]+>", "", page)
         assert "Reached: 1 resident directly, 1 new through shared cards' links." in shown
