@@ -198,9 +198,6 @@ class OutboxDispatcher:
                 channels=list(self.channels),
                 worker=self.worker_id,
             )
-        if not rows:
-            return []
-        async with self.db.autocommit() as session:
             known = await recipient_states(session, (r.resident_id for r in rows))
         return [
             (r.id, r.channel, r.chat_id, OutboundMessage.from_payload(r.payload),

@@ -33,10 +33,9 @@ ROAD = "الجيش سيغلق الطريق السريع الليلة"
 EVIL = '=HYPERLINK("http://evil") the water is poisoned'
 
 
-def pdf_text(pdf: bytes) -> str | None:
+def pdf_text(pdf: bytes) -> str:
     """The PDF's text by poppler's pdftotext (poppler-utils, from scripts/install_fonts.sh)."""
-    if not shutil.which("pdftotext"):
-        return None
+    assert shutil.which("pdftotext"), "pdftotext missing: run scripts/install_fonts.sh"
     done = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
     return done.stdout.decode()
 
@@ -142,9 +141,8 @@ async def test_report_figures_match_the_rows(
     assert pdf.content.startswith(b"%PDF-") and pdf.content.rstrip().endswith(b"%%EOF")
     assert pdf.headers["x-content-type-options"] == "nosniff"
     text = await asyncio.to_thread(pdf_text, pdf.content)
-    if text is not None:
-        assert "Report for the council" in text and "Lions escaped" in text
-        assert ROAD in "".join(c for c in text if c not in "\u202a\u202b\u202c\u202e")
+    assert "Report for the council" in text and "Lions escaped" in text
+    assert ROAD in "".join(c for c in text if c not in "\u202a\u202b\u202c\u202e")
 
 
 async def test_report_needs_staff_and_a_sensible_period(

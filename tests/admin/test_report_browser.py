@@ -47,7 +47,6 @@ async def test_the_monthly_report_and_its_pdf(runtime: Runtime, tmp_path: Path) 
         pdf = await asyncio.to_thread(saved.read_bytes)
         assert pdf.startswith(b"%PDF-")
         text = await asyncio.to_thread(pdf_text, pdf)
-        if text is not None:
-            assert "Report for the council" in text
-            assert "requests from 6 residents" in text  # a figure of the report
+        assert "Report for the council" in text
+        assert "requests from 6 residents" in text  # a figure of the report
         shutil.copy(saved, SHOTS / "report.pdf")
