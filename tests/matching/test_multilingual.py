@@ -19,7 +19,7 @@ from matching.multilingual import FusedEmbedder
 DEMO = Path(__file__).parents[2] / "bot" / "runtime" / "demo" / "knowledge.jsonl"
 
 PARAPHRASES = [
-    ("demo-004", "es", "Dicen que la vacuna del sarampión de los colegios deja estériles a las niñas"),
+    ("demo-004", "es", "La vacuna del sarampión de los colegios deja estériles a las niñas"),
     ("demo-005", "es", "Tomar agua caliente con limón cada hora te cura el cólera"),
     ("demo-015", "ar", "الحكومة تعطي 5000 شلن لكل شخص يسجل من خلال هذا الرابط"),
     ("demo-014", "ar", "تم نشر الجيش في وسط المدينة لإيقاف المظاهرة"),
