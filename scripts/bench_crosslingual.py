@@ -56,6 +56,7 @@ class EvalSet:
     queries: list[tuple[str, str, str]]  # id, text, lang
     gold: dict[str, str]  # query id -> pool id
     pool: list[tuple[str, str]]  # id, text
+    pool_langs: dict[str, str] | None = None  # id -> language, when not all English
 
 
 def _jsonl(path: Path) -> list[dict[str, object]]:
@@ -148,11 +149,12 @@ def demo_set(distractors: list[tuple[str, str]]) -> EvalSet:
 def smoke_set() -> EvalSet:
     d = DATA / "multilingual-smoke" / "canonical"
     queries = [q for q in _jsonl(d / "test.queries.jsonl") if q.get("cross_lingual")]
-    pool = [(str(r["id"]), _passage(r)) for r in _jsonl(d / "targets.jsonl")]
+    targets = _jsonl(d / "targets.jsonl")
+    pool = [(str(r["id"]), _passage(r)) for r in targets]
     return EvalSet(
         "smoke (held out)",
         [(str(q["id"]), str(q["text"]), str(q["lang"])) for q in queries],
-        _qrels(d / "test.qrels.tsv"), pool,
+        _qrels(d / "test.qrels.tsv"), pool, {str(r["id"]): str(r["lang"]) for r in targets},
     )
 
 
@@ -225,7 +227,8 @@ def _engine_ranks(
     from matching import IndexItem, MatchingEngine
 
     engine = MatchingEngine(emb)
-    engine.upsert([IndexItem(pid, text, lang="en", vector=pvecs[j])
+    langs = s.pool_langs or {}
+    engine.upsert([IndexItem(pid, text, lang=langs.get(pid, "en"), vector=pvecs[j])
                    for j, (pid, text) in enumerate(s.pool)])
     ranks, times = [], []
     for i, (qid, text, lang) in enumerate(s.queries):
