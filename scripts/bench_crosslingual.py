@@ -338,7 +338,7 @@ def main() -> None:
 
 def _markdown(rep: dict[str, object]) -> str:
     lines = [
-        "# Cross-lingual retrieval (dense cosine only)",
+        "# Cross-lingual retrieval (cosine ranking, and the whole engine: rows named engine)",
         "",
         f"Written by `scripts/bench_crosslingual.py`; load average {rep['loadavg']}"
         + (" (busy machine)" if rep["loadavg"][0] > 2 else "")  # type: ignore[index]
