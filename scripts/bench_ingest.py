@@ -64,7 +64,8 @@ def real_claims(kind: str, n: int) -> list[str]:
     ]
     if kind == "clef":
         return [str(r["claim"]) for r in rows[:n]]
-    out, i = [], 0
+    out: list[str] = []
+    i = 0
     while len(out) < n:
         parts: list[str] = []
         while sum(len(p) for p in parts) < 1500:

