@@ -156,7 +156,7 @@ async def run(
         await services.knowledge.refresh()
         indexed = time.perf_counter()
         index_cpu = time.process_time() - cpu0
-        probe = await services.knowledge.decide(result.items[42].claim)
+        probe = await services.knowledge.decide(result.items[min(42, n - 1)].claim)
         async with services.db.session() as session:  # a re-sync where nothing changed
             unchanged = (await ingest(session, "source:bench", result.items)).unchanged
         resynced = time.perf_counter()
