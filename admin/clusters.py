@@ -18,7 +18,7 @@ from sqlalchemy import case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.amplifiers.reports import field_report_areas
-from bot.conversation.catalogue import resolve_language
+from bot.texts.catalogue import resolve_language
 from domain.models import (
     Answer,
     AuditEvent,

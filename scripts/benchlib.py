@@ -12,7 +12,7 @@ from collections import Counter
 
 from sqlalchemy import text
 
-from bot.runtime.services import Services
+from bot.conversation.services import Services
 from domain.db import Database
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

@@ -22,8 +22,8 @@ from bot.runtime.process import configure_process
 configure_process()  # as the `rumourbot` entry point does, before anything else runs
 
 # ruff: noqa: E402
+from bot.conversation.services import Services
 from bot.runtime.app import Runtime
-from bot.runtime.services import Services
 from bot.runtime.wiring import build_services, prepare
 from domain.db import Database
 from domain.models import Base

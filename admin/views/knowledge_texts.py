@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from admin import audit
 from admin.panel import Panel, form_str, int_param, requires
-from bot.conversation.catalogue import languages
+from bot.texts.catalogue import languages
 from domain.models import KnowledgeItem, KnowledgeVariant, VariantSource, utcnow
 from domain.variants import MAX_VARIANT_CHARS, add_confirmed, confirm_pending, remove_variant
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from admin.alerts import check_spikes
-from bot.runtime.services import Services
+from bot.conversation.services import Services
 from bot.runtime.wiring import build_services, prepare
 from domain.db import Database
 from domain.models import Request

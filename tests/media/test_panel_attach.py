@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from bot.conversation.catalogue import text
 from bot.runtime.app import Runtime
+from bot.texts.catalogue import text
 from domain.knowledge import ItemData, upsert_item
 from domain.models import AuditEvent, KnowledgeItem, MediaHash
 from tests.admin.conftest import PASSWORD, add_user, csrf_of, login
