@@ -26,12 +26,7 @@ ORIGIN_LABELS = {
 
 
 def variant_state(variant: KnowledgeVariant) -> dict[str, Any]:
-    return {
-        "text": variant.text,
-        "language": variant.language,
-        "status": variant.status,
-        "source": variant.source,
-    }
+    return audit.fields(variant, "text", "language", "status", "source")
 
 
 def _not_found(panel: Panel, request: Request, what: str = "item") -> Response:
