@@ -20,17 +20,13 @@ def fields(row: object, *names: str) -> dict[str, Any]:
 
 
 async def record_alone(
-    db: Database,
-    name: str,
-    actor: str,
-    target: str | None = None,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
+    db: Database, name: str, actor: str, target: str, after: dict[str, Any] | None = None
 ) -> None:
-    """One audit event in a transaction of its own, for an action with nothing to commit
-    beside it here (a connector run, cards queued by the broadcast code, a logout)."""
+    """One audit event (nothing before, `after`) in a transaction of its own, for an action
+    with nothing to commit beside it here (a connector run, cards queued by the broadcast
+    code, a logout)."""
     async with db.session() as session:
-        await record(session, name, actor, target, before, after)
+        await record(session, name, actor, target, None, after)
 
 
 async def events(

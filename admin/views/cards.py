@@ -134,7 +134,7 @@ async def send(panel: Panel, request: Request) -> Response:
         return await render_cards(panel, request, plan=plan, chosen=chosen, nonce=nonce)
     await audit.record_alone(
         panel.services.db, "broadcast.targeted", request.state.staff.username,
-        f"answer:{answer_id}", None,
+        f"answer:{answer_id}",
         {**chosen, **audit.fields(plan, "recipients", "queued", "paced"), "key": key},
     )
     flash = f"Cards queued for {plan.queued} people"

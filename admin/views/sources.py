@@ -142,7 +142,7 @@ async def change_source(panel: Panel, request: Request) -> Response:
 
 async def _record_run(panel: Panel, request: Request, name: str, report: Any) -> None:
     await audit.record_alone(
-        panel.services.db, "run_source", request.state.staff.username, f"source:{name}", None,
+        panel.services.db, "run_source", request.state.staff.username, f"source:{name}",
         audit.fields(report, "ok", "fetched", "changed"),
     )
 
