@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from admin import audit
 from bot.amplifiers.reports import field_report_areas
-from bot.conversation.catalogue import resolve_language
+from bot.texts.catalogue import resolve_language
 from domain.models import (
     Answer,
     AuditEvent,
@@ -240,12 +241,7 @@ def item_languages(language: str, translations: dict[str, Any] | None) -> set[st
 
 
 def snapshot(cluster: Cluster) -> dict[str, Any]:
-    return {
-        "status": cluster.status,
-        "assignee": cluster.assignee,
-        "topic": cluster.topic,
-        "ask_count": cluster.ask_count,
-    }
+    return audit.fields(cluster, "status", "assignee", "topic", "ask_count")
 
 
 async def requests_of(session: AsyncSession, cluster_id: int) -> list[Request]:

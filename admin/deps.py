@@ -16,7 +16,7 @@ from bot.conversation.publishing import PublishingServices
 
 if TYPE_CHECKING:
     from bot.channels.base import Channel
-    from bot.delivery.flood import FloodGuard
+    from bot.conversation.flood import FloodGuard
 
 
 class PanelServices(PublishingServices, Protocol):

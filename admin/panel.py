@@ -20,8 +20,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from admin.auth import Sessions, Staff
 from admin.deps import PanelServices
 from admin.plurals import plural
-from bot.conversation.catalogue import TOPICS, languages, text
-from bot.runtime.http import HEADERS
+from bot.texts.catalogue import TOPICS, languages, text
+from domain.http import HEADERS
 from domain.models import ClusterStatus, OutboxStatus, Verdict
 
 HERE = Path(__file__).parent

@@ -309,16 +309,24 @@ def _aware(value: Any) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-async def _top_clusters(session: AsyncSession, within: Any, limit: int = 10) -> list[TopRumour]:
+async def _most_asked(
+    session: AsyncSession, key: Any, limit: int, *where: Any
+) -> dict[int, tuple[int, int]]:
+    """The `limit` values of `key` (a `Request` column) asked by the most residents, in that
+    order: value -> (residents, requests)."""
     people = func.count(func.distinct(Request.resident_id))
     ranked = (
-        select(Request.cluster_id, people, func.count())
-        .where(within, Request.cluster_id.is_not(None))
-        .group_by(Request.cluster_id)
-        .order_by(people.desc(), Request.cluster_id)
+        select(key, people, func.count())
+        .where(*where, key.is_not(None))
+        .group_by(key)
+        .order_by(people.desc(), key)
         .limit(limit)
     )
-    counts = {int(c or 0): (int(p), int(n)) for c, p, n in (await session.execute(ranked)).all()}
+    return {int(k or 0): (int(p), int(n)) for k, p, n in (await session.execute(ranked)).all()}
+
+
+async def _top_clusters(session: AsyncSession, within: Any, limit: int = 10) -> list[TopRumour]:
+    counts = await _most_asked(session, Request.cluster_id, limit, within)
     if not counts:
         return []
     rows = (
@@ -354,16 +362,10 @@ async def _top_clusters(session: AsyncSession, within: Any, limit: int = 10) -> 
 
 
 async def _top_automatic(session: AsyncSession, within: Any, limit: int = 5) -> list[TopRumour]:
-    people = func.count(func.distinct(Request.resident_id))
-    ranked = (
-        select(Request.matched_item_id, people, func.count())
-        .where(within, Request.cluster_id.is_(None), Request.outcome == "answer")
-        .where(Request.matched_item_id.is_not(None))
-        .group_by(Request.matched_item_id)
-        .order_by(people.desc(), Request.matched_item_id)
-        .limit(limit)
+    counts = await _most_asked(
+        session, Request.matched_item_id, limit,
+        within, Request.cluster_id.is_(None), Request.outcome == "answer",
     )
-    counts = {int(i or 0): (int(p), int(n)) for i, p, n in (await session.execute(ranked)).all()}
     if not counts:
         return []
     items = {

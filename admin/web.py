@@ -31,7 +31,7 @@ from admin.views import (
     staff,
     subscribers,
 )
-from bot.runtime.http import SecurityHeaders  # its module registers the bounded {id:int}
+from domain.http import SecurityHeaders  # its module registers the bounded {id:int}
 
 VIEWS: tuple[ModuleType, ...] = (
     *(login, queue, answers, knowledge, subscribers, delivery, blocked, insight, staff, media),

@@ -3,7 +3,8 @@
 Staff answering a cluster confirm every request text of it; residents who pick a suggested item
 leave a *pending* variant, confirmed when residents of ``confirmations`` different chats picked
 the same item for near-duplicate texts (or when staff confirm it). Only confirmed variants are
-indexed (``bot.runtime.indexes.KnowledgeIndex``); a near-duplicate of one is answered with its item.
+indexed (``bot.conversation.indexes.KnowledgeIndex``); a near-duplicate of one is answered with
+its item.
 """
 
 from __future__ import annotations

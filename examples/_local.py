@@ -21,7 +21,7 @@ from bot.runtime.process import configure_process  # noqa: E402
 
 configure_process()  # what the `rumourbot` entry point does
 
-from bot.runtime.services import Services  # noqa: E402
+from bot.conversation.services import Services  # noqa: E402
 from bot.runtime.wiring import build_services, prepare  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 

@@ -12,8 +12,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.channels.base import read_body_limited
-from bot.runtime.http import bounded_id
 from bot.sharing import web as sharing
+from domain.http import bounded_id
 from domain.models import Source, utcnow
 from domain.text import clip
 from factcheck_connectors import feeds

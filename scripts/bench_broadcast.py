@@ -16,18 +16,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
-import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import insert
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -37,17 +31,20 @@ from bot.runtime.process import configure_process  # noqa: E402
 configure_process()  # what the `rumourbot` entry point does
 
 from benchlib import (  # noqa: E402
+    add_subscribers,
+    busy_mark,
     close_with_outbox_statuses,
     create_database,
+    delivery_figures,
     drop_database,
-    rates_per_window,
-    uptime,
+    machine_figures,
+    windows_line,
+    write_figures,
 )
 
 from bot.conversation.publishing import broadcast  # noqa: E402
 from bot.runtime.wiring import LazyParser, build_services, parser_from  # noqa: E402
-from domain.db import Database  # noqa: E402
-from domain.models import Resident, utcnow  # noqa: E402
+from domain.models import utcnow  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 from tests.faults.processes import ProductProcess, RedisServer, product_env  # noqa: E402
@@ -55,18 +52,13 @@ from tests.faults.processes import ProductProcess, RedisServer, product_env  # n
 LIMIT = 30.0
 
 
-async def add_subscribers(db: Database, count: int) -> list[str]:
-    chats = [str(10_000_000 + n) for n in range(count)]
+def subscriber_rows(count: int) -> list[dict[str, Any]]:
     now = utcnow()
-    rows = [
-        {"channel": "telegram", "chat_id": chat, "language": "en", "topics": ["health"],
-         "opted_out": False, "blocked": False, "created_at": now}
-        for chat in chats
+    return [
+        {"channel": "telegram", "chat_id": str(10_000_000 + n), "language": "en",
+         "topics": ["health"], "opted_out": False, "blocked": False, "created_at": now}
+        for n in range(count)
     ]
-    async with db.session() as session:
-        for start in range(0, len(rows), 2000):
-            await session.execute(insert(Resident), rows[start:start + 2000])
-    return chats
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -82,7 +74,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         settings = Settings(_env_file=None, database_url=url, redis_url=redis.url,  # type: ignore[call-arg]
                             embedder="hashing", demo_data=False)
         services = build_services(settings, parser=LazyParser(lambda: parser_from(settings)))
-        chats = await add_subscribers(services.db, args.subscribers)
+        chats = await add_subscribers(services.db, subscriber_rows(args.subscribers))
         env = product_env(url, redis.url, fake, RUMOURBOT_OUTBOX_WORKER_TIMEOUT_SECONDS="30")
         workers = [ProductProcess("worker", env, workdir / f"worker-{n}.log")
                    for n in range(args.workers)]
@@ -112,33 +104,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         fake.stop()
         await drop_database(name)
 
-    times = sorted(m["at"] for m in sent)
-    per_chat = Counter(str(m["chat_id"]) for m in sent)
-    sustained = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
-    windows = rates_per_window(times)
+    figures = delivery_figures(chats, [(str(m["chat_id"]), m["at"]) for m in sent], LIMIT)
     return {
         "what": "one broadcast to N Telegram subscribers through the fake Bot API enforcing "
                 f"30 msg/s (token bucket, burst {args.burst:g}) and 1/s per chat",
         "platform_burst": args.burst,
-        "machine": f"{platform.machine()}, {platform.python_version()}",
         "subscribers": args.subscribers,
         "workers": args.workers,
         "queue_seconds": round(queue_seconds, 2),
-        "delivered": len(per_chat),
-        "missing": len(set(chats) - set(per_chat)),
-        "duplicates": sum(n - 1 for n in per_chat.values() if n > 1),
+        **figures,
+        "within_limit_percent": round(100 - figures["of_limit_percent"], 2),
         "platform_429s": refused,
-        "send_seconds": round(times[-1] - times[0], 1) if times else 0,
-        "sustained_per_second": round(sustained, 2),
-        "within_limit_percent": round(100 * (LIMIT - sustained) / LIMIT, 2),
-        "per_10s_window": {
-            "min": round(min(windows), 1) if windows else None,
-            "median": round(statistics.median(windows), 1) if windows else None,
-            "max": round(max(windows), 1) if windows else None,
-        },
         "outbox_statuses": {str(k): v for k, v in statuses.items()},
-        "load_average_1m": {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2)},
-        "uptime": uptime(),
+        **machine_figures(load_start),
     }
 
 
@@ -151,21 +129,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "broadcast.json")
     args = parser.parse_args()
     result = asyncio.run(run(args))
-    args.out.parent.mkdir(exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    lines = [
+    write_figures(args.out, result, [
         f"Broadcast to {result['subscribers']} subscribers with {result['workers']} workers:",
         f"  sustained {result['sustained_per_second']}/s against a limit of {LIMIT:.0f}/s "
-        f"({result['within_limit_percent']}% under it); 10-s windows "
-        f"min/median/max {result['per_10s_window']['min']}/{result['per_10s_window']['median']}"
-        f"/{result['per_10s_window']['max']}",
+        f"({result['within_limit_percent']}% under it); {windows_line(result)}",
         f"  429s {result['platform_429s']}, duplicates {result['duplicates']}, "
         f"missing {result['missing']}, delivered {result['delivered']}",
-        f"  {result['uptime']}"
-        + ("  (busy machine)" if result["load_average_1m"]["end"] > (os.cpu_count() or 1) else ""),
-    ]
-    print("\n".join(lines))
-    args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+        f"  {result['uptime']}" + busy_mark(result),
+    ])
 
 
 if __name__ == "__main__":

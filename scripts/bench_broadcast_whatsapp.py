@@ -26,8 +26,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
-import statistics
 import sys
 import tempfile
 import threading
@@ -37,8 +35,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -47,20 +43,23 @@ from bot.runtime.process import configure_process  # noqa: E402
 configure_process()  # what the `rumourbot` entry point does
 
 from benchlib import (  # noqa: E402
+    add_subscribers,
+    busy_mark,
     close_with_outbox_statuses,
     cpu_seconds,
     create_database,
+    delivery_figures,
     drop_database,
-    rates_per_window,
-    uptime,
+    machine_figures,
+    windows_line,
+    write_figures,
 )
 from starlette.requests import Request  # noqa: E402
 from starlette.responses import Response  # noqa: E402
 
 from bot.conversation.publishing import broadcast  # noqa: E402
 from bot.runtime.wiring import LazyParser, build_services, parser_from  # noqa: E402
-from domain.db import Database  # noqa: E402
-from domain.models import Resident, utcnow  # noqa: E402
+from domain.models import utcnow  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 from tests.fakes import graph_api  # noqa: E402
 from tests.fakes.graph_api import FakeGraphAPI  # noqa: E402
@@ -125,20 +124,15 @@ class LimitedGraphAPI(FakeGraphAPI):
         return response
 
 
-async def add_subscribers(db: Database, count: int) -> list[str]:
+def subscriber_rows(count: int) -> list[dict[str, Any]]:
     """WhatsApp residents who wrote within the last hours (their 24-hour window is open)."""
-    numbers = [str(254_700_000_000 + n) for n in range(count)]
     now = utcnow()
-    rows = [
-        {"channel": "whatsapp", "chat_id": number, "language": "en", "topics": ["health"],
-         "opted_out": False, "blocked": False, "created_at": now,
+    return [
+        {"channel": "whatsapp", "chat_id": str(254_700_000_000 + n), "language": "en",
+         "topics": ["health"], "opted_out": False, "blocked": False, "created_at": now,
          "last_inbound_at": now - timedelta(hours=2)}
-        for number in numbers
+        for n in range(count)
     ]
-    async with db.session() as session:
-        for start in range(0, len(rows), 2000):
-            await session.execute(insert(Resident), rows[start:start + 2000])
-    return numbers
 
 
 def worker_env(url: str, redis_url: str, fake: FakeGraphAPI, counts: Path) -> dict[str, str]:
@@ -180,7 +174,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         settings = Settings(_env_file=None, database_url=url, redis_url=redis.url,  # type: ignore[call-arg]
                             embedder="hashing", demo_data=False)
         services = build_services(settings, parser=LazyParser(lambda: parser_from(settings)))
-        numbers = await add_subscribers(services.db, args.subscribers)
+        numbers = await add_subscribers(services.db, subscriber_rows(args.subscribers))
         env = worker_env(url, redis.url, fake, counts_dir)
         workers = [ProductProcess("worker", env, workdir / f"worker-{n}.log")
                    for n in range(args.workers)]
@@ -217,62 +211,44 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         fake.stop()
         await drop_database(name)
 
-    times = sorted(at for _, at in accepted)
-    per_number = Counter(to for to, _ in accepted)
-    sustained = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
-    windows = rates_per_window(times)
     counted: Counter[str] = Counter()
     for path in counts_dir.glob("*.json"):
         counted.update({k: v for k, v in json.loads(path.read_text()).items()
                         if not k.startswith("sql: ")})
-    delivered = len(per_number)
+    figures = delivery_figures(numbers, accepted, LIMIT)
+    delivered = figures["delivered"]
     return {
         "what": "one broadcast to N WhatsApp subscribers (24-hour window open) through the fake "
                 f"Graph API enforcing {LIMIT:g} msg/s (token bucket, burst {args.burst:g}; "
                 f"error 130429 beyond) and one message per {PAIR_SECONDS:g} s to the same "
                 "number (error 131056)",
         "platform_burst": args.burst,
-        "machine": f"{platform.machine()}, {platform.python_version()}, {os.cpu_count()} CPUs",
         "subscribers": args.subscribers,
         "workers": args.workers,
         "queue_seconds": round(queue_seconds, 2),
-        "delivered": delivered,
-        "missing": len(set(numbers) - set(per_number)),
-        "duplicates": sum(n - 1 for n in per_number.values() if n > 1),
+        **figures,
         "refused": {"130429 throughput": refused.get(130429, 0),
                     "131056 pair rate limit": refused.get(131056, 0)},
-        "send_seconds": round(times[-1] - times[0], 1) if times else 0,
-        "sustained_per_second": round(sustained, 2),
-        "of_limit_percent": round(100 * sustained / LIMIT, 2),
-        "per_10s_window": {
-            "min": round(min(windows), 1) if windows else None,
-            "median": round(statistics.median(windows), 1) if windows else None,
-            "max": round(max(windows), 1) if windows else None,
-        },
         "outbox_statuses": {str(k): v for k, v in statuses.items()},
         "worker_cpu_ms_per_message": round(cpu_used * 1000 / max(1, delivered), 2),
         "per_message": {k: round(v / max(1, delivered), 2) for k, v in sorted(counted.items())},
-        "load_average_1m": {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2)},
-        "uptime": uptime(),
+        **machine_figures(load_start),
     }
 
 
 def report_lines(result: dict[str, Any]) -> list[str]:
     refused = result["refused"]
-    busy = result["load_average_1m"]["end"] > (os.cpu_count() or 1)
     return [
         f"WhatsApp broadcast to {result['subscribers']} subscribers with {result['workers']} "
         f"workers (scripts/bench_broadcast_whatsapp.py):",
         f"  sustained {result['sustained_per_second']}/s against a limit of {LIMIT:g}/s "
-        f"({result['of_limit_percent']}% of it); 10-s windows min/median/max "
-        f"{result['per_10s_window']['min']}/{result['per_10s_window']['median']}"
-        f"/{result['per_10s_window']['max']}",
+        f"({result['of_limit_percent']}% of it); {windows_line(result)}",
         f"  refused: {refused['130429 throughput']} over throughput (130429), "
         f"{refused['131056 pair rate limit']} pair rate limit (131056); duplicates "
         f"{result['duplicates']}, missing {result['missing']}, delivered {result['delivered']}",
         f"  worker CPU {result['worker_cpu_ms_per_message']} ms per message; per message: "
         + ", ".join(f"{k} {v:g}" for k, v in result["per_message"].items()),
-        f"  {result['uptime']}" + ("  (busy machine)" if busy else ""),
+        f"  {result['uptime']}" + busy_mark(result),
     ]
 
 
@@ -285,11 +261,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "broadcast_whatsapp.json")
     args = parser.parse_args()
     result = asyncio.run(run(args))
-    args.out.parent.mkdir(exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    lines = report_lines(result)
-    print("\n".join(lines))
-    args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    write_figures(args.out, result, report_lines(result))
 
 
 if __name__ == "__main__":

@@ -1,19 +1,27 @@
 """What the benchmark scripts share: a throw-away PostgreSQL database, the machine's load
-(recorded beside every figure, since the machine may be busy) and a process's CPU time.
+(recorded beside every figure, since the machine may be busy), a process's CPU time, and what
+the two broadcast benchmarks measure of what the fake platform received.
 
 The scripts put the repository on `sys.path` before importing this (it imports `domain`)."""
 
 from __future__ import annotations
 
+import json
 import os
+import platform
+import statistics
 import subprocess
 import uuid
 from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
-from bot.runtime.services import Services
+from bot.conversation.services import Services
 from domain.db import Database
+from domain.models import Resident
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -86,3 +94,63 @@ async def close_with_outbox_statuses(services: Services) -> dict[str, int]:
     if services.redis is not None:
         await services.redis.aclose()
     return statuses
+
+
+# -- broadcasts: one update to many subscribers, through real worker processes ---------------
+
+
+async def add_subscribers(db: Database, rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Insert residents (`rows` of `Resident` columns), 2,000 a statement: their chat ids."""
+    async with db.session() as session:
+        for start in range(0, len(rows), 2000):
+            await session.execute(insert(Resident), list(rows[start:start + 2000]))
+    return [str(row["chat_id"]) for row in rows]
+
+
+def delivery_figures(recipients: Sequence[str], accepted: Sequence[tuple[str, float]],
+                     limit: float) -> dict[str, Any]:
+    """What the platform saw of a broadcast: `accepted` holds (recipient, time) per message it
+    took. Delivered, missing and duplicate recipients, and the rate against `limit`."""
+    times = sorted(at for _, at in accepted)
+    per_recipient = Counter(to for to, _ in accepted)
+    sustained = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+    windows = rates_per_window(times)
+    return {
+        "delivered": len(per_recipient),
+        "missing": len(set(recipients) - set(per_recipient)),
+        "duplicates": sum(n - 1 for n in per_recipient.values() if n > 1),
+        "send_seconds": round(times[-1] - times[0], 1) if times else 0,
+        "sustained_per_second": round(sustained, 2),
+        "of_limit_percent": round(100 * sustained / limit, 2),
+        "per_10s_window": {
+            "min": round(min(windows), 1) if windows else None,
+            "median": round(statistics.median(windows), 1) if windows else None,
+            "max": round(max(windows), 1) if windows else None,
+        },
+    }
+
+
+def machine_figures(load_start: float) -> dict[str, Any]:
+    """The machine and its load, recorded beside every figure."""
+    return {
+        "machine": f"{platform.machine()}, {platform.python_version()}, {os.cpu_count()} CPUs",
+        "load_average_1m": {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2)},
+        "uptime": uptime(),
+    }
+
+
+def windows_line(result: dict[str, Any]) -> str:
+    windows = result["per_10s_window"]
+    return f"10-s windows min/median/max {windows['min']}/{windows['median']}/{windows['max']}"
+
+
+def busy_mark(result: dict[str, Any]) -> str:
+    return "  (busy machine)" if result["load_average_1m"]["end"] > (os.cpu_count() or 1) else ""
+
+
+def write_figures(out: Path, result: dict[str, Any], lines: list[str]) -> None:
+    """`out` (JSON) and the same name in .md (the lines), and the lines on stdout."""
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print("\n".join(lines))
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")

@@ -22,14 +22,16 @@ from bot.runtime.process import configure_process
 configure_process()  # as the `rumourbot` entry point does, before anything else runs
 
 # ruff: noqa: E402
+from bot.conversation.services import Services
 from bot.runtime.app import Runtime
-from bot.runtime.services import Services
 from bot.runtime.wiring import build_services, prepare
 from domain.db import Database
+from domain.knowledge import ItemData, upsert_item
 from domain.models import Base
 from domain.settings import Settings
 from matching import Embedder, build_embedder
 from nlu import IntentParser, build_parser
+from tests.fakes.telegram_api import FakeTelegram
 
 if TYPE_CHECKING:
     from tests.faults.processes import RedisServer
@@ -73,6 +75,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # -- database --------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeTelegram]:
+    """The fake Telegram Bot API (tests/fakes/telegram_api.py), one server per test module."""
+    with FakeTelegram() as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """One embedder for the whole run: loading weights once keeps the suite fast."""
@@ -236,3 +245,18 @@ async def runtime(
     rt = Runtime(settings, services=svc)
     async with rt.running():
         yield rt
+
+
+async def add_item(runtime: Runtime, claim: str, explanation: str = "Not true.",
+                   source_url: str = "https://example.org/fc/1",
+                   external_id: str | None = None) -> int:
+    """A false-verdict knowledge item written as staff or an import would, then searched: its id."""
+    async with runtime.services.db.session() as session:
+        item, _ = await upsert_item(
+            session,
+            ItemData(claim=claim, verdict="false", explanation=explanation,
+                     source_url=source_url, external_id=external_id),
+        )
+        item_id = item.id
+    await runtime.services.knowledge.refresh()
+    return item_id

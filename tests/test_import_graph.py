@@ -55,10 +55,16 @@ def _package_of(module: str, path: Path) -> str:
     return module if path.name == "__init__.py" else module.rpartition(".")[0]
 
 
-def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+def imports_of(
+    module: str,
+    path: Path,
+    known: set[str],
+    nodes: Iterator[ast.Import | ast.ImportFrom] | None = None,
+) -> set[str]:
+    if nodes is None:
+        nodes = _import_time_nodes(ast.parse(path.read_text(encoding="utf-8")).body)
     targets: set[str] = set()
-    for node in _import_time_nodes(tree.body):
+    for node in nodes:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         else:
@@ -133,21 +139,89 @@ def _sub_package(module: str) -> str:
     return ".".join(parts[:2]) if parts[0] == "bot" and len(parts) > 2 else module
 
 
-def test_channels_import_neither_delivery_nor_runtime() -> None:
-    """The channel contract is the bottom of sending: the dispatcher (delivery) and the
-    process (runtime) use channels, never the other way round. (The sub-packages still form
-    a cycle through `runtime.services`, `runtime.metrics` and the catalogue; this keeps the
-    part that is untangled untangled.)"""
-    graph = import_graph()
-    upward = {
-        f"{module} -> {target}"
-        for module, targets in graph.items()
-        if _sub_package(module) == "bot.channels"
-        for target in targets
-        if _sub_package(target) in ("bot.delivery", "bot.runtime")
+# `bot/`'s sub-packages, bottom first. A sub-package may import those below it, never one above
+# it (docs/architecture.md draws this). Imports under `if TYPE_CHECKING:` are not counted: they
+# name a type for the checker and never run.
+BOT_LAYERS = (
+    "bot.texts",  # what residents read: catalogue, replies, buttons, language, the Turn
+    "bot.sharing",  # share cards and forward-ready text
+    "bot.amplifiers",  # amplifiers: join links, reports, channel posts
+    "bot.media",  # reading files: the stage, the media worker
+    "bot.channels",  # platform adapters and the channel contract
+    "bot.conversation",  # the turn engine, claims, publishing, the indexes, the services bag
+    "bot.delivery",  # the outbox dispatcher, pacing, broadcasts, the WhatsApp window
+    "bot.runtime",  # roles, the web app, wiring, the CLI, logs, /metrics
+)
+
+
+def _run_time_nodes(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import that can run: module level and inside functions and classes, but not
+    under `if TYPE_CHECKING:`."""
+    for node in body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        elif isinstance(node, ast.If) and _is_type_checking(node.test):
+            yield from _run_time_nodes(node.orelse)
+        else:
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                children = getattr(node, field, None)
+                if isinstance(children, list):
+                    stmts = [c for c in children if isinstance(c, ast.stmt)]
+                    stmts += [s for h in children if isinstance(h, ast.ExceptHandler)
+                              for s in h.body]
+                    yield from _run_time_nodes(stmts)
+
+
+def run_time_imports(module: str, path: Path, known: set[str]) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return imports_of(module, path, known, nodes=_run_time_nodes(tree.body))
+
+
+def layer_violations(graph: dict[str, set[str]], layers: tuple[str, ...]) -> set[str]:
+    """Imports from a sub-package to one above it in `layers`, and modules of `bot/` in no
+    layer (a new sub-package must be given its place)."""
+    rank = {package: position for position, package in enumerate(layers)}
+    found = set()
+    for module, targets in graph.items():
+        source = _sub_package(module)
+        if source.startswith("bot.") and source not in rank:
+            found.add(f"{source}: not in the layer order")
+            continue
+        for target in targets:
+            above = _sub_package(target)
+            if source in rank and above in rank and rank[above] > rank[source]:
+                found.add(f"{module} -> {target} ({source} is below {above})")
+    return found
+
+
+def test_the_layer_check_finds_an_upward_import() -> None:
+    layers = ("bot.low", "bot.high")
+    assert layer_violations({"bot.high.a": {"bot.low.b"}, "bot.low.b": set()}, layers) == set()
+    assert layer_violations({"bot.low.b": {"bot.high.a"}}, layers) == {
+        "bot.low.b -> bot.high.a (bot.low is below bot.high)"
     }
-    assert upward == set()
+    assert layer_violations({"bot.new.c": set()}, layers) == {"bot.new: not in the layer order"}
+
+
+def test_bot_sub_packages_import_only_the_layers_below() -> None:
+    files = module_files()
+    known = set(files)
+    graph = {
+        module: run_time_imports(module, path, known)
+        for module, path in files.items()
+        if module.startswith("bot.") and module.count(".") >= 2
+    }
+    assert "bot.runtime.wiring" in graph and graph["bot.runtime.wiring"]  # really read
+    assert {_sub_package(m) for m in graph} == set(BOT_LAYERS)
+    assert layer_violations(graph, BOT_LAYERS) == set()
+
+
+def test_the_conversation_core_knows_no_platform() -> None:
+    """Core code never sees platform JSON: the turn engine does not import the adapters."""
+    graph = import_graph()
     assert not {t for t in graph["bot.conversation.core"] if _sub_package(t) == "bot.channels"}
+
+
 def imported_names(path: Path) -> set[str]:
     """Every module `path` names in an import, wherever the import stands (type checking and
     function bodies included)."""
@@ -164,7 +238,7 @@ def imported_names(path: Path) -> set[str]:
 def test_the_panel_and_the_connectors_name_what_they_use_not_the_services_bag() -> None:
     """`admin` and `factcheck_connectors` get their dependencies through small protocols
     (`admin.deps`, `factcheck_connectors.deps`) that the runtime's `Services` satisfies."""
-    bag = "bot.runtime.services"
+    bag = "bot.conversation.services"
     offenders = sorted(
         module
         for module, path in module_files().items()

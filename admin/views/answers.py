@@ -21,8 +21,6 @@ from admin import audit
 from admin.clusters import requests_of
 from admin.panel import Panel, form_str, int_param, requires
 from admin.plurals import plural
-from bot.conversation import replies
-from bot.conversation.catalogue import TOPICS, languages, resolve_language, text
 from bot.conversation.publishing import (
     AnswerDraft,
     PublishError,
@@ -38,6 +36,8 @@ from bot.conversation.publishing import (
     recipients,
     subscribers,
 )
+from bot.texts import replies
+from bot.texts.catalogue import TOPICS, languages, resolve_language, text
 from domain.messages import OutboundMessage
 from domain.models import Answer, Cluster, KnowledgeItem, Verdict, utcnow
 from domain.models import Request as RequestRow

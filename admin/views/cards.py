@@ -132,16 +132,11 @@ async def send(panel: Panel, request: Request) -> Response:
         )
     if preview:
         return await render_cards(panel, request, plan=plan, chosen=chosen, nonce=nonce)
-    async with panel.services.db.session() as session:
-        await audit.record(
-            session,
-            "broadcast.targeted",
-            request.state.staff.username,
-            f"answer:{answer_id}",
-            None,
-            {**chosen, "recipients": plan.recipients, "queued": plan.queued, "paced": plan.paced,
-             "key": key},
-        )
+    await audit.record_alone(
+        panel.services.db, "broadcast.targeted", request.state.staff.username,
+        f"answer:{answer_id}",
+        {**chosen, **audit.fields(plan, "recipients", "queued", "paced"), "key": key},
+    )
     flash = f"Cards queued for {plan.queued} people"
     if plan.paced:
         flash += f"; {plan.paced} on WhatsApp over the next {plan.days:.1f} days (messaging limit)"

@@ -13,7 +13,7 @@ from admin.panel import Panel, form_str, int_param, requires
 from bot.amplifiers import invitations
 from bot.amplifiers.reach import invitation_reach
 from bot.amplifiers.roles import RoleError, areas, role_label, roles
-from bot.conversation.catalogue import languages
+from bot.texts.catalogue import languages
 from domain.models import Invitation, Resident, SubscriberProfile
 
 

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from admin import audit
 from admin.panel import Panel, form_str, int_param, requires
 from admin.views import knowledge_texts
-from bot.conversation.catalogue import TOPICS, languages, topic_label
+from bot.texts.catalogue import TOPICS, languages, topic_label
 from domain.knowledge import ItemData, retire_item, upsert_item
 from domain.models import Answer, ItemKind, ItemStatus, KnowledgeItem, Verdict, utcnow
 from domain.variants import variants_of

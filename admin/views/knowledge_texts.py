@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from admin import audit
 from admin.panel import Panel, form_str, int_param, requires
-from bot.conversation.catalogue import languages
+from bot.texts.catalogue import languages
 from domain.models import KnowledgeItem, KnowledgeVariant, VariantSource, utcnow
 from domain.variants import MAX_VARIANT_CHARS, add_confirmed, confirm_pending, remove_variant
 
@@ -26,12 +26,7 @@ ORIGIN_LABELS = {
 
 
 def variant_state(variant: KnowledgeVariant) -> dict[str, Any]:
-    return {
-        "text": variant.text,
-        "language": variant.language,
-        "status": variant.status,
-        "source": variant.source,
-    }
+    return audit.fields(variant, "text", "language", "status", "source")
 
 
 def _not_found(panel: Panel, request: Request, what: str = "item") -> Response:

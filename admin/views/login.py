@@ -85,8 +85,7 @@ async def logout(panel: Panel, request: Request) -> Response:
     assert panel.sessions is not None
     staff = request.state.staff
     await panel.sessions.logout(staff.session_id)
-    async with panel.services.db.session() as session:
-        await audit.record(session, "logout", staff.username, f"user:{staff.username}")
+    await audit.record_alone(panel.services.db, "logout", staff.username, f"user:{staff.username}")
     response = panel.redirect(request, "/login")
     response.delete_cookie(COOKIE, path=request.scope.get("root_path", "") or "/")
     return response

@@ -31,7 +31,6 @@ from admin.clusters import (
 from admin.panel import Panel, form_str, int_param, requires
 from admin.plurals import plural
 from admin.views.media import can_download
-from bot.conversation.catalogue import TOPICS
 from bot.conversation.claims import AWAITING
 from bot.conversation.publishing import (
     CLOSING_REASONS,
@@ -41,6 +40,7 @@ from bot.conversation.publishing import (
     close_cluster,
     notify_askers,
 )
+from bot.texts.catalogue import TOPICS
 from domain.models import (
     AdminUser,
     Answer,

@@ -141,15 +141,10 @@ async def change_source(panel: Panel, request: Request) -> Response:
 
 
 async def _record_run(panel: Panel, request: Request, name: str, report: Any) -> None:
-    async with panel.services.db.session() as session:
-        await audit.record(
-            session,
-            "run_source",
-            request.state.staff.username,
-            f"source:{name}",
-            None,
-            {"ok": report.ok, "fetched": report.fetched, "changed": report.changed},
-        )
+    await audit.record_alone(
+        panel.services.db, "run_source", request.state.staff.username, f"source:{name}",
+        audit.fields(report, "ok", "fetched", "changed"),
+    )
 
 
 def routes(panel: Panel) -> list[Route]:

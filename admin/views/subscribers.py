@@ -23,7 +23,6 @@ from admin.panel import Panel, form_str, requires
 from admin.plurals import plural
 from bot.amplifiers.reach import broadcast_reach, targeted_broadcasts
 from bot.amplifiers.roles import role_label
-from bot.conversation.catalogue import TOPICS, languages, resolve_language
 from bot.conversation.publishing import (
     PublishError,
     after_publish,
@@ -33,6 +32,7 @@ from bot.conversation.publishing import (
     find_broadcast,
     subscribers,
 )
+from bot.texts.catalogue import TOPICS, languages, resolve_language
 from domain.models import Broadcast, Resident
 
 KEY_PREFIX = "update-"

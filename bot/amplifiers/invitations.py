@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import audit
 from bot.amplifiers.roles import RoleError, checked_areas, checked_role
-from bot.conversation.catalogue import languages
+from bot.texts.catalogue import languages
 from domain.models import RESIDENT_ROLE, Invitation, Resident, SubscriberProfile, utcnow
 from domain.settings import Settings
 

@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.amplifiers.invitations import accept
-from bot.conversation import replies
-from bot.conversation.catalogue import text
-from bot.conversation.language import Source
-from bot.conversation.turn import Turn
 from bot.sharing.codes import answer_of
+from bot.texts import replies
+from bot.texts.catalogue import text
+from bot.texts.language import Source
+from bot.texts.turn import Turn
 from domain.messages import OutboundMessage
 from domain.models import Answer, ItemStatus, KnowledgeItem, ShareArrival, utcnow
 

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.amplifiers.roles import AMPLIFYING_ROLES
-from bot.conversation import replies
-from bot.conversation.catalogue import resolve_language
 from bot.sharing.offer import PICTURE_CHANNELS, share_message
+from bot.texts import replies
+from bot.texts.catalogue import resolve_language
 from domain.models import (
     Answer,
     KnowledgeItem,
@@ -31,7 +31,7 @@ from domain.outbox import enqueue
 from domain.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.conversation.turn import Turn
+    from bot.texts.turn import Turn
 
 
 async def reporter(session: AsyncSession, resident_id: int) -> SubscriberProfile | None:

@@ -17,7 +17,7 @@ from bot.channels.base import Channel
 
 if TYPE_CHECKING:
     from bot.conversation.core import Conversation
-    from bot.runtime.services import Services
+    from bot.conversation.services import Services
 
 ENTRY_POINT_GROUP = "rumourbot.channels"
 BUILTIN: dict[str, str] = {

@@ -42,7 +42,7 @@ from domain.text import InvalidText
 
 if TYPE_CHECKING:
     from bot.conversation.core import Conversation
-    from bot.runtime.services import Services
+    from bot.conversation.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -34,10 +34,11 @@ from starlette.types import Message
 
 from bot.channels.base import UNKNOWN, Recipient, read_body_limited
 from bot.channels.collecting import CollectingChannel
-from bot.conversation.language import from_accept_language
 from bot.media.errors import MediaUnavailable
 from bot.media.uploads import LocalUploads, refusal
+from bot.texts.language import from_accept_language
 from domain.db import Database, StorageUnavailable, is_unavailable
+from domain.http import page_csp
 from domain.messages import InboundMessage, Media, OutboundMessage
 from domain.models import OutboxMessage, OutboxStatus, PanelSecret, utcnow
 from domain.sql import insert_ignoring_duplicates
@@ -45,7 +46,7 @@ from domain.text import InvalidText
 
 if TYPE_CHECKING:
     from bot.conversation.core import Conversation
-    from bot.runtime.services import Services
+    from bot.conversation.services import Services
 
 COOKIE = "rumourbot_chat"
 PAGE = Path(__file__).with_name("templates") / "webchat.html"
@@ -202,8 +203,6 @@ class WebChat:
         html = html.replace("<script>", f'<script nonce="{nonce}">').replace(
             "<style>", f'<style nonce="{nonce}">'
         )
-        from bot.runtime.http import page_csp  # runtime imports channels, not the reverse
-
         response = HTMLResponse(html, headers={"content-security-policy": page_csp(nonce)})
         if await self.chat_id(request) is None:
             settings = self.services.settings

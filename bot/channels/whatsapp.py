@@ -53,7 +53,7 @@ from domain.settings import Settings
 
 if TYPE_CHECKING:
     from bot.conversation.core import Conversation
-    from bot.runtime.services import Services
+    from bot.conversation.services import Services
 
 log = logging.getLogger(__name__)
 PATH = "/whatsapp/webhook"

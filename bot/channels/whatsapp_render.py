@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from bot.conversation.catalogue import text as catalogue_text
+from bot.texts.catalogue import text as catalogue_text
 from domain.messages import Button, OutboundMessage
 
 Body = dict[str, Any]

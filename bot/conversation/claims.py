@@ -15,13 +15,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.amplifiers import reports
-from bot.conversation import replies
-from bot.conversation.catalogue import resolve_language
+from bot.conversation.metrics import DECISIONS
+from bot.conversation.services import Services
 from bot.media.claims import answer_by_media, best_decision, claim_text, media_records
 from bot.media.stage import MediaReading
-from bot.runtime.metrics import DECISIONS
-from bot.runtime.services import Services
 from bot.sharing.offer import offer_after_answer
+from bot.texts import replies
+from bot.texts.catalogue import resolve_language
 from domain.media import copy_request_media
 from domain.models import (
     Cluster,
@@ -38,7 +38,7 @@ from domain.variants import record_pick
 from matching import Candidate, Outcome
 
 if TYPE_CHECKING:
-    from bot.conversation.turn import Turn
+    from bot.texts.turn import Turn
 
 SUGGESTIONS = 3
 # Offer a candidate only when it scores at least this share of the top one: the others are

@@ -12,11 +12,11 @@ from dataclasses import replace
 from sqlalchemy import select
 
 from bot.amplifiers.join import join
-from bot.conversation import language as languages_policy
-from bot.conversation import replies
-from bot.conversation.buttons import Action, Confirm, Subscribe, Unsubscribe
-from bot.conversation.catalogue import TOPICS, text, topic_label
-from bot.conversation.turn import Turn
+from bot.texts import language as languages_policy
+from bot.texts import replies
+from bot.texts.buttons import Action, Confirm, Subscribe, Unsubscribe
+from bot.texts.catalogue import TOPICS, text, topic_label
+from bot.texts.turn import Turn
 from domain.messages import Button, OutboundMessage
 from domain.models import Request, utcnow
 from domain.residents import forget

@@ -15,16 +15,16 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from bot.conversation import language, replies
-from bot.conversation.catalogue import resolve_language, text
 from bot.conversation.claims import ClaimDesk
+from bot.conversation.flood import FloodVerdict
 from bot.conversation.handlers import Handler, default_handlers, dispatch
-from bot.conversation.turn import Turn
-from bot.delivery.flood import FloodVerdict
+from bot.conversation.metrics import MESSAGES_IN, TURN_SECONDS
+from bot.conversation.services import Services
 from bot.media.desk import MediaWorker
 from bot.media.stage import MediaStage
-from bot.runtime.metrics import MESSAGES_IN, TURN_SECONDS
-from bot.runtime.services import Services
+from bot.texts import language, replies
+from bot.texts.catalogue import resolve_language, text
+from bot.texts.turn import Turn
 from domain.db import StorageUnavailable, is_unavailable
 from domain.inbox import (
     accept,

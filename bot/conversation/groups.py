@@ -20,13 +20,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bot.conversation import replies
-from bot.conversation.catalogue import text
 from bot.conversation.claims import ClaimDesk
-from bot.conversation.turn import Turn
-from bot.runtime.services import Services
+from bot.conversation.services import Services
 from bot.sharing.content import bot_link
 from bot.sharing.offer import card_image, published_answer_id
+from bot.texts import replies
+from bot.texts.catalogue import text
+from bot.texts.turn import Turn
 from domain.messages import OutboundMessage
 from domain.models import KnowledgeItem, OutboxKind, OutboxMessage, Request, utcnow
 from domain.outbox import enqueue

@@ -15,13 +15,14 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from bot.conversation import buttons, commands
-from bot.conversation.buttons import Action
+from bot.conversation import commands
 from bot.conversation.claims import ClaimDesk
 from bot.conversation.groups import GroupMessage
-from bot.conversation.turn import Turn
+from bot.conversation.services import Services
 from bot.media.desk import MediaFile
-from bot.runtime.services import Services
+from bot.texts import buttons
+from bot.texts.buttons import Action
+from bot.texts.turn import Turn
 from nlu import Intent, ParseResult
 from nlu.everyday import GUARDED_INTENTS, Everyday, everyday_kind, mentions_action
 

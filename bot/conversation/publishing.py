@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.amplifiers import reports
 from bot.amplifiers.channel_posts import sync_posts
-from bot.conversation import replies
-from bot.conversation.catalogue import FALLBACK, resolve_language, text, topic_label
+from bot.texts import replies
+from bot.texts.catalogue import FALLBACK, resolve_language, text, topic_label
 from domain.db import Database
 from domain.media import attach_cluster_media
 from domain.messages import OutboundMessage
@@ -48,8 +48,8 @@ from domain.text import http_url
 from domain.variants import confirm_cluster
 
 if TYPE_CHECKING:
+    from bot.conversation.indexes import ClusterIndex, KnowledgeIndex
     from bot.delivery.dispatcher import OutboxDispatcher
-    from bot.runtime.indexes import ClusterIndex, KnowledgeIndex
 
 
 class PublishingServices(Protocol):

@@ -1,1 +1,1 @@
-"""Delivery: the outbox dispatcher, platform rate limits, and per-resident flood limits."""
+"""Delivery: the outbox dispatcher, platform rate limits and pacing, broadcasts."""

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.amplifiers.roles import AMPLIFYING_ROLES
-from bot.conversation.catalogue import resolve_language
+from bot.texts.catalogue import resolve_language
 from domain.models import RESIDENT_ROLE, Resident, SubscriberProfile
 
 

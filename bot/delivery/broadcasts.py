@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.conversation.catalogue import text, topic_label
 from bot.conversation.publishing import PublishingServices
 from bot.delivery.audience import Audience, Recipient, recipients
 from bot.delivery.pacing import PACED_CHANNELS, SlotPlanner, tier_limit, window_open
 from bot.sharing.content import card_languages, share_text
 from bot.sharing.offer import card_image
 from bot.sharing.web import published_source
+from bot.texts.catalogue import text, topic_label
 from domain.messages import Image, OutboundMessage
 from domain.models import Answer, KnowledgeItem, OutboxKind, utcnow
 from domain.outbox import enqueue

@@ -28,10 +28,10 @@ from redis.asyncio import Redis
 
 from bot.channels.base import UNKNOWN, Channel, Receipt, Recipient, SendReport
 from bot.delivery.batching import Coalescer
+from bot.delivery.metrics import MESSAGES_OUT, SEND_SECONDS
 from bot.delivery.pacing import PACED_CHANNELS, PacedGate, group_bucket
 from bot.delivery.ratelimit import Backoff, ChannelLimits, LocalRateLimiter, RateLimiter
 from bot.delivery.recipients import mark_opted_out, recipient_states, record_receipts
-from bot.runtime.metrics import MESSAGES_OUT, SEND_SECONDS
 from domain import leases
 from domain.db import Database, is_unavailable
 from domain.messages import OutboundMessage

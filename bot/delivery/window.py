@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation import replies
-from bot.conversation.catalogue import resolve_language
+from bot.texts import replies
+from bot.texts.catalogue import resolve_language
 from domain.models import OPEN_STATUSES, Cluster, OutboxKind, Request, Resident
 from domain.outbox import enqueue
 

@@ -18,8 +18,8 @@ from domain.settings import Settings
 
 if TYPE_CHECKING:
     from bot.conversation.claims import ClaimDesk
-    from bot.conversation.turn import Turn
-    from bot.runtime.indexes import KnowledgeIndex
+    from bot.conversation.indexes import KnowledgeIndex
+    from bot.texts.turn import Turn
     from matching import Decision
 
 NOTHING_READ = "({kind}: no words could be read)"

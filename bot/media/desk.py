@@ -19,16 +19,16 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-from bot.conversation.turn import Turn
 from bot.media.errors import MediaError
 from bot.media.probe import sniff
 from bot.media.stage import MediaReading, MediaStage, fetch, is_readable, is_slow
+from bot.texts.turn import Turn
 from domain.messages import InboundMessage, Media
 from domain.models import MediaJob, MediaJobStatus, Resident, utcnow
 
 if TYPE_CHECKING:
     from bot.conversation.claims import ClaimDesk
-    from bot.runtime.services import Services
+    from bot.conversation.services import Services
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0

@@ -29,14 +29,13 @@ from bot.channels.registry import configured_channels
 from bot.channels.webchat import WebChat, WebChatOutbox
 from bot.conversation.claims import expire_suggestions
 from bot.conversation.core import Conversation
+from bot.conversation.services import Services
 from bot.delivery.window import remind_before_window_closes
 from bot.media.uploads import LocalUploads
 from bot.runtime.demo import load_demo
 from bot.runtime.firstrun import FirstRun
-from bot.runtime.http import SecurityHeaders
 from bot.runtime.logs import RequestIdMiddleware
 from bot.runtime.metrics import metrics_endpoint
-from bot.runtime.services import Services
 from bot.runtime.wiring import (
     Job,
     LazyParser,
@@ -47,6 +46,7 @@ from bot.runtime.wiring import (
     prepare,
 )
 from domain.db import StorageUnavailable
+from domain.http import SecurityHeaders
 from domain.retention import purge, purge_media_jobs
 from domain.settings import Settings
 

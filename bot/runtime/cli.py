@@ -21,7 +21,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-PLUGIN_CLI_MODULES = ("admin.cli", "factcheck_connectors.cli", "nlu.cli", "bot.media.cli")
+PLUGIN_CLI_MODULES = ("admin.cli", "factcheck_connectors.cli", "nlu.cli", "bot.runtime.media_cli")
 
 
 def _serve(role: str, host: str | None = None, port: int | None = None, demo: bool = False) -> None:
@@ -150,7 +150,7 @@ def check(
 ) -> None:
     """Print the decision and the top candidates for TEXT (or what FILE says) as JSON."""
     if file is not None:
-        from bot.media.operations import check_file
+        from bot.runtime.media_operations import check_file
 
         found = asyncio.run(check_file(get_settings(), file, language, text))
         typer.echo(json.dumps(found, ensure_ascii=False, indent=2))

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from bot.runtime.http import page_csp
-from bot.runtime.services import Services
+from bot.conversation.services import Services
+from domain.http import page_csp
 from domain.models import AdminUser, KnowledgeItem
 
 TEMPLATES = Environment(

@@ -1,4 +1,5 @@
-"""Prometheus metrics for every process role (`/metrics`)."""
+"""Prometheus metrics for every process role (`/metrics`): the gauges read from the database,
+and the counters the conversation and the dispatcher define and bump."""
 
 from __future__ import annotations
 
@@ -6,37 +7,21 @@ import asyncio
 import hmac
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from bot.conversation.metrics import DECISIONS, MESSAGES_IN, TURN_SECONDS
+from bot.delivery.metrics import MESSAGES_OUT, SEND_SECONDS
 from domain.db import Database
 from domain.models import OPEN_STATUSES, Cluster, InboxMessage, OutboxMessage, OutboxStatus, utcnow
 from domain.settings import Settings
 
 REGISTRY = CollectorRegistry()
-MESSAGES_IN = Counter(
-    "rumourbot_messages_in", "Inbound messages accepted", ["channel"], registry=REGISTRY
-)
-MESSAGES_OUT = Counter(
-    "rumourbot_messages_out", "Outbound send attempts", ["channel", "result"], registry=REGISTRY
-)
-DECISIONS = Counter("rumourbot_decisions", "Claim-check decisions", ["outcome"], registry=REGISTRY)
-TURN_SECONDS = Histogram(
-    "rumourbot_turn_seconds",
-    "Time to handle one inbound message",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
-    registry=REGISTRY,
-)
-SEND_SECONDS = Histogram(
-    "rumourbot_send_seconds",
-    "Time of one platform send",
-    ["channel"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5),
-    registry=REGISTRY,
-)
+for _collector in (MESSAGES_IN, DECISIONS, TURN_SECONDS, MESSAGES_OUT, SEND_SECONDS):
+    REGISTRY.register(_collector)  # defined where they are bumped, served from here
 OUTBOX_DEPTH = Gauge("rumourbot_outbox_depth", "Outbound messages waiting", registry=REGISTRY)
 OUTBOX_LAG = Gauge(
     "rumourbot_outbox_lag_seconds", "Age of the oldest due outbound message", registry=REGISTRY

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.conversation.publishing import AnswerDraft, PublishResult, after_publish, publish_answer
+from bot.conversation.services import Services
 from bot.runtime.demo import DemoRemoved, load_demo, remove_demo
-from bot.runtime.services import Services
 from bot.runtime.wiring import build_services, prepare
 from domain.audit import cli_actor, record
 from domain.db import Database

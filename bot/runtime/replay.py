@@ -23,8 +23,8 @@ from sqlalchemy import insert, select
 
 from bot.channels.collecting import CollectingChannel
 from bot.conversation.core import Conversation
+from bot.conversation.indexes import ClusterIndex, KnowledgeIndex, vector_to_bytes
 from bot.conversation.publishing import PublishError, answer_with_existing
-from bot.runtime.indexes import ClusterIndex, KnowledgeIndex, vector_to_bytes
 from bot.runtime.wiring import build_services, prepare
 from domain.messages import InboundMessage, OutboundMessage
 from domain.models import (

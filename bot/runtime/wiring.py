@@ -10,12 +10,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.conversation.flood import FloodGuard
+from bot.conversation.indexes import ClusterIndex, KnowledgeIndex
+from bot.conversation.services import LiveLookup, Services
 from bot.delivery.dispatcher import OutboxDispatcher
-from bot.delivery.flood import FloodGuard
 from bot.delivery.pacing import PacedGate, tier_limit
 from bot.delivery.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter, RedisRateLimiter
-from bot.runtime.indexes import ClusterIndex, KnowledgeIndex
-from bot.runtime.services import LiveLookup, Services
 from domain.db import Database, is_unavailable
 from domain.settings import Settings
 from matching import Embedder, MatchingEngine, Thresholds, build_embedder

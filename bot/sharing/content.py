@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote, urlsplit
 
-from bot.conversation.catalogue import RTL_LANGUAGES, resolve_language, text
 from bot.sharing.cards import CardContent
 from bot.sharing.codes import share_code
+from bot.texts.catalogue import RTL_LANGUAGES, resolve_language, text
 from domain.models import KnowledgeItem
 from domain.settings import Settings
 

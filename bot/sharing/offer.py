@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation.catalogue import resolve_language, text
-from bot.conversation.replies import shorten
 from bot.sharing.content import TEXT_LIMITS, card_languages, share_source, share_text
+from bot.texts.catalogue import resolve_language, text
+from bot.texts.replies import shorten
 from domain.messages import Image, OutboundMessage
 from domain.models import Answer, KnowledgeItem, OutboxKind
 from domain.outbox import enqueue
@@ -23,7 +23,7 @@ from domain.settings import Settings
 from factcheck_connectors.feeds import page_url
 
 if TYPE_CHECKING:
-    from bot.conversation.turn import Turn
+    from bot.texts.turn import Turn
 
 ALT_CHARS = 200
 PICTURE_CHANNELS = frozenset({"telegram", "whatsapp"})  # the web chat shows no pictures

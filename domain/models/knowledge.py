@@ -55,7 +55,7 @@ class KnowledgeItem(Base):
     translations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     embedding_model: Mapped[str | None] = mapped_column(String(200))
-    # vectors of the translated claims, indexed as views of the item (see bot.runtime.indexes)
+    # vectors of the translated claims, indexed as views of the item (see bot.conversation.indexes)
     view_embeddings: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
 from admin.auth import create_user
@@ -25,6 +28,7 @@ from domain.models import (
     OutboxMessage,
     OutboxStatus,
     Request,
+    Resident,
     utcnow,
 )
 from domain.outbox import enqueue
@@ -78,12 +82,18 @@ async def ask(
     await runtime.webchat_outbox.wait_for(chat, before + 1)
 
 
+@asynccontextmanager
+async def web_client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the process's web app (the panel mounted at /admin, the web chat at
+    /chat), not logged in."""
+    transport = httpx.ASGITransport(app=Starlette(routes=runtime.routes()))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
 @pytest.fixture
 async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client on the process's web app (the panel mounted at /admin), not logged in."""
-    app = Starlette(routes=runtime.routes())
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with web_client(runtime) as http:
         yield http
 
 
@@ -137,25 +147,22 @@ async def seed(
         session.add(cluster)
         await session.flush()
         for chat in chats:
-            resident = await resident_for(session, channel, chat)
-            resident.language = language
-            session.add(
-                Request(
-                    resident_id=resident.id,
-                    channel=channel,
-                    text=text,
-                    language=language,
-                    outcome="queue",
-                    cluster_id=cluster.id,
-                    received_at=when,
-                    media=media or [],
-                    forwarded=True,
-                    candidates=[],
-                )
+            resident = await add_request(
+                session, channel, chat, text=text, language=language, outcome="queue",
+                cluster_id=cluster.id, received_at=when, media=media or [], forwarded=True,
             )
+            resident.language = language
         cluster_id = cluster.id
     await runtime.services.clusters.refresh()
     return cluster_id
+
+
+async def add_request(session: AsyncSession, channel: str, chat: str, **values: Any) -> Resident:
+    """A request from `chat` on `channel` (no files nor candidates unless given): its resident."""
+    resident = await resident_for(session, channel, chat)
+    session.add(Request(resident_id=resident.id, channel=channel,
+                        **{"media": [], "candidates": [], **values}))
+    return resident
 
 
 async def undelivered(
@@ -186,12 +193,6 @@ async def undelivered(
         return row.id
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
-
-
 @pytest.fixture
 async def telegram_runtime(
     settings: Settings, database: Database, embedder: Embedder, fake: FakeTelegram
@@ -206,6 +207,26 @@ async def telegram_runtime(
             "telegram_mode": "polling",
         }
     )
-    rt = Runtime(tg, services=build_services(tg, db=database, embedder=embedder))
+    async with running_with(tg, database, embedder) as rt:
+        yield rt
+
+
+@asynccontextmanager
+async def running_with(
+    city: Settings, database: Database, embedder: Embedder
+) -> AsyncIterator[Runtime]:
+    """A whole process with `city`'s settings, on the test database."""
+    rt = Runtime(city, services=build_services(city, db=database, embedder=embedder))
     async with rt.running():
+        yield rt
+
+
+@pytest.fixture
+async def city(
+    request: pytest.FixtureRequest, settings: Settings, database: Database, embedder: Embedder
+) -> AsyncIterator[Runtime]:
+    """A whole process with the settings the test module gives in `CITY = {...}` (its own
+    time zone, say)."""
+    async with running_with(settings.model_copy(update=request.module.CITY), database,
+                            embedder) as rt:
         yield rt

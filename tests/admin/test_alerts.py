@@ -4,7 +4,6 @@ server on loopback, aiosmtpd) once per cluster and level."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from admin.alerts import check_spikes
-from bot.runtime.services import Services
+from bot.conversation.services import Services
 from bot.runtime.wiring import build_services, prepare
 from domain.db import Database
 from domain.models import Request
@@ -23,12 +22,6 @@ from tests.admin.conftest import seed
 from tests.fakes.telegram_api import FakeTelegram
 
 STAFF_CHAT = "-1001234"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
 
 
 @pytest.fixture

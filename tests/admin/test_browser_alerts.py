@@ -5,18 +5,17 @@ link in it opens the alerted cluster for a logged-in moderator in chromium."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import pytest
 
 from bot.runtime.app import Runtime
-from bot.runtime.wiring import build_services
 from domain.db import Database
 from domain.settings import Settings
 from matching import Embedder
 from tests.admin.alerting import PUBLIC, Inbox, alert_settings
-from tests.admin.conftest import add_user, seed
+from tests.admin.conftest import add_user, running_with, seed
 from tests.admin.live import chromium, serve
 from tests.admin.test_browser import log_in
 from tests.fakes.telegram_api import FakeTelegram
@@ -24,12 +23,6 @@ from tests.fakes.telegram_api import FakeTelegram
 pytestmark = pytest.mark.browser
 STAFF_CHAT = "-1009876"
 DAM = "The dam will burst tonight, leave now"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
 
 
 @pytest.fixture
@@ -43,8 +36,7 @@ async def on_duty(
     """A whole process whose staff are alerted in a Telegram group and by e-mail."""
     city = alert_settings(settings, fake, smtp[1], STAFF_CHAT, telegram_file_url=fake.file_url,
                           telegram_mode="polling")
-    rt = Runtime(city, services=build_services(city, db=database, embedder=embedder))
-    async with rt.running():
+    async with running_with(city, database, embedder) as rt:
         yield rt
 
 

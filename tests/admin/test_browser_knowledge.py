@@ -15,7 +15,7 @@ from domain.models import Request
 from tests.admin.conftest import add_user, ask
 from tests.admin.live import chromium, serve
 from tests.admin.test_browser import log_in
-from tests.admin.test_knowledge_texts import AR, CHAIN, SW, add_item
+from tests.admin.test_knowledge_texts import AR, CHAIN, SW, add_measles
 from tests.fakes.factcheck_site import factcheck_site
 
 pytestmark = pytest.mark.browser
@@ -39,7 +39,7 @@ def _shots_folder() -> None:
 
 
 async def test_knowledge_item_texts_and_sources_in_the_browser(runtime: Runtime) -> None:
-    item_id = await add_item(runtime)
+    item_id = await add_measles(runtime)
     await add_user(runtime, "admin", "admin")
     with factcheck_site() as (site, site_url):
         runtime.services.settings.connector_private_hosts = site_url.removeprefix("http://")

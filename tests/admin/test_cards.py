@@ -8,9 +8,9 @@ import re
 import httpx
 from PIL import Image
 
-from bot.conversation.catalogue import text
 from bot.conversation.publishing import AnswerDraft, publish_answer
 from bot.runtime.app import Runtime
+from bot.texts.catalogue import text
 from tests.admin.conftest import seed
 
 LIONS = "Lions escaped from the national park and are walking in the market tonight"

@@ -6,9 +6,9 @@ import httpx
 from sqlalchemy import select
 
 from bot.runtime.app import Runtime
-from domain.knowledge import ItemData, upsert_item
 from domain.models import AuditEvent, KnowledgeItem
 from tests.admin.conftest import ask, csrf_of
+from tests.conftest import add_item
 
 WATER = "The city will cut off all water supply for two weeks starting Monday."
 FIELDS = {
@@ -21,21 +21,8 @@ FIELDS = {
 }
 
 
-async def add_item(runtime: Runtime, claim: str = WATER) -> int:
-    async with runtime.services.db.session() as session:
-        item, _ = await upsert_item(
-            session,
-            ItemData(
-                claim=claim,
-                verdict="false",
-                explanation="Not true.",
-                source_url="https://example.org/fc/1",
-                external_id="x1",
-            ),
-        )
-        item_id = item.id
-    await runtime.services.knowledge.refresh()
-    return item_id
+async def add_water(runtime: Runtime) -> int:
+    return await add_item(runtime, WATER, external_id="x1")
 
 
 async def last_event(runtime: Runtime, name: str) -> AuditEvent:
@@ -44,7 +31,7 @@ async def last_event(runtime: Runtime, name: str) -> AuditEvent:
 
 
 async def test_list_and_search(runtime: Runtime, viewer: httpx.AsyncClient) -> None:
-    await add_item(runtime)
+    await add_water(runtime)
     assert WATER in (await viewer.get("/admin/knowledge")).text
     assert WATER in (await viewer.get("/admin/knowledge?q=water+supply&kind=factcheck")).text
     assert "Nothing found" in (await viewer.get("/admin/knowledge?q=zebra")).text
@@ -57,7 +44,7 @@ async def test_list_and_search(runtime: Runtime, viewer: httpx.AsyncClient) -> N
 async def test_edit_is_audited_and_bad_input_refused(
     runtime: Runtime, moderator: httpx.AsyncClient
 ) -> None:
-    item_id = await add_item(runtime)
+    item_id = await add_water(runtime)
     csrf = csrf_of((await moderator.get(f"/admin/knowledge/{item_id}")).text)
     edited = {**FIELDS, "explanation": "Only a 12-hour cut in Eastlands.", "csrf_token": csrf}
     assert (await moderator.post(f"/admin/knowledge/{item_id}", data=edited)).status_code == 303
@@ -80,7 +67,7 @@ async def test_edit_is_audited_and_bad_input_refused(
 async def test_retire_stops_automatic_answers(
     runtime: Runtime, moderator: httpx.AsyncClient
 ) -> None:
-    item_id = await add_item(runtime)
+    item_id = await add_water(runtime)
     csrf = csrf_of((await moderator.get(f"/admin/knowledge/{item_id}")).text)
     assert (
         await moderator.post(f"/admin/knowledge/{item_id}/retire", data={"csrf_token": csrf})
@@ -113,7 +100,7 @@ async def test_add_a_city_statement_by_hand(runtime: Runtime, moderator: httpx.A
 
 
 async def test_viewer_cannot_edit(runtime: Runtime, viewer: httpx.AsyncClient) -> None:
-    item_id = await add_item(runtime)
+    item_id = await add_water(runtime)
     csrf = csrf_of((await viewer.get("/admin/knowledge")).text)
     assert (
         await viewer.post(f"/admin/knowledge/{item_id}", data={**FIELDS, "csrf_token": csrf})

@@ -6,11 +6,11 @@ import httpx
 from sqlalchemy import select
 
 from bot.runtime.app import Runtime
-from domain.knowledge import ItemData, upsert_item
 from domain.models import AuditEvent, KnowledgeVariant, Request, VariantSource, VariantStatus
 from domain.residents import resident_for
 from domain.topics import Topics, use_topics
 from tests.admin.conftest import ask, csrf_of
+from tests.conftest import add_item
 
 MEASLES = "The measles vaccine given at schools causes infertility in girls."
 # a wording the engine only suggests for MEASLES in a small knowledge base
@@ -22,21 +22,9 @@ SW = "Chanjo ya surua inayotolewa shuleni husababisha utasa kwa wasichana."
 AR = "لقاح الحصبة الذي يعطى في المدارس يسبب العقم لدى الفتيات."
 
 
-async def add_item(runtime: Runtime) -> int:
-    async with runtime.services.db.session() as session:
-        item, _ = await upsert_item(
-            session,
-            ItemData(
-                claim=MEASLES,
-                verdict="false",
-                explanation="No study links the measles vaccine to infertility.",
-                source_url="https://example.org/fc/measles",
-                external_id="m1",
-            ),
-        )
-        item_id = item.id
-    await runtime.services.knowledge.refresh()
-    return item_id
+async def add_measles(runtime: Runtime) -> int:
+    return await add_item(runtime, MEASLES, "No study links the measles vaccine to infertility.",
+                          "https://example.org/fc/measles", "m1")
 
 
 async def events(runtime: Runtime, name: str) -> list[AuditEvent]:
@@ -56,7 +44,7 @@ async def outcome_of(runtime: Runtime, chat: str, text: str, language: str = "en
 async def test_translations_added_edited_removed_and_searched(
     runtime: Runtime, moderator: httpx.AsyncClient
 ) -> None:
-    item_id = await add_item(runtime)
+    item_id = await add_measles(runtime)
     page = await moderator.get(f"/admin/knowledge/{item_id}")
     assert "No translations yet" in page.text and "Add a language" in page.text
     csrf = csrf_of(page.text)
@@ -113,7 +101,7 @@ async def test_translations_added_edited_removed_and_searched(
 async def test_variants_shown_added_and_removed_with_the_index_following(
     runtime: Runtime, moderator: httpx.AsyncClient
 ) -> None:
-    item_id = await add_item(runtime)
+    item_id = await add_measles(runtime)
     assert await outcome_of(runtime, "c0", CHAIN) != "answer"  # only suggested today
     async with runtime.services.db.session() as session:
         resident = await resident_for(session, "webchat", "picker")
@@ -175,7 +163,7 @@ async def test_variants_shown_added_and_removed_with_the_index_following(
 async def test_viewer_sees_texts_but_cannot_change_them(
     runtime: Runtime, viewer: httpx.AsyncClient
 ) -> None:
-    item_id = await add_item(runtime)
+    item_id = await add_measles(runtime)
     page = await viewer.get(f"/admin/knowledge/{item_id}")
     assert "Variants" in page.text and "Add a variant" not in page.text
     assert "Add a language" not in page.text
@@ -195,7 +183,7 @@ async def test_viewer_sees_texts_but_cannot_change_them(
 async def test_the_topic_list_is_the_citys(runtime: Runtime, moderator: httpx.AsyncClient) -> None:
     use_topics(Topics(("water", "floods"), {"floods": {"en": "Floods", "sw": "Mafuriko"}}))
     try:
-        item_id = await add_item(runtime)
+        item_id = await add_measles(runtime)
         page = (await moderator.get(f"/admin/knowledge/{item_id}")).text
         assert '<option value="floods" >Floods</option>' in page
         assert '<option value="health"' not in page

@@ -9,8 +9,7 @@ from starlette.applications import Starlette
 from bot.runtime.app import Runtime
 from domain.knowledge import ItemData, upsert_item
 from domain.models import AuditEvent, Cluster, Request
-from domain.residents import resident_for
-from tests.admin.conftest import add_user, ask, csrf_of, login, seed
+from tests.admin.conftest import add_request, add_user, ask, csrf_of, login, seed
 from tests.fakes.telegram_api import FakeTelegram
 
 LIONS = "Lions escaped from the national park and are walking in the market tonight"
@@ -36,19 +35,8 @@ async def two_clusters(runtime: Runtime) -> None:
     await seed(runtime, BANK, ["a1"], minutes_ago=120)
     lions = await seed(runtime, LIONS, ["r1", "r2", "r3"])
     async with runtime.services.db.session() as session:
-        resident = await resident_for(session, "webchat", "r4")
-        session.add(
-            Request(
-                resident_id=resident.id,
-                channel="webchat",
-                language="sw",
-                outcome="queue",
-                text="Simba wametoroka kutoka hifadhi ya taifa",
-                cluster_id=lions,
-                media=[],
-                candidates=[],
-            )
-        )
+        await add_request(session, "webchat", "r4", language="sw", outcome="queue",
+                          text="Simba wametoroka kutoka hifadhi ya taifa", cluster_id=lions)
         (await session.get(Cluster, lions)).ask_count += 1
 
 

@@ -8,29 +8,23 @@ import csv
 import io
 import shutil
 import subprocess
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from sqlalchemy import update
-from starlette.applications import Starlette
 
 from bot.amplifiers.join import record_arrival
 from bot.runtime.app import Runtime
-from bot.runtime.wiring import build_services
-from domain.db import Database
 from domain.knowledge import ItemData, upsert_item
 from domain.models import Broadcast, BroadcastRecipient, Cluster, Request, utcnow
 from domain.residents import resident_for
-from domain.settings import Settings
-from matching import Embedder
-from tests.admin.conftest import csrf_of, logged_in, seed
+from tests.admin.conftest import add_request, csrf_of, logged_in, seed, web_client
 
 LIONS = "Lions escaped from the national park and are walking in the market tonight"
 ROAD = "الجيش سيغلق الطريق السريع الليلة"
 EVIL = '=HYPERLINK("http://evil") the water is poisoned'
+CITY = {"time_zone": "Asia/Kolkata"}  # for the `city` fixture (one test's own time zone)
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -65,22 +59,9 @@ async def automatic(runtime: Runtime, chats: dict[str, bool | None], days_ago: f
             ItemData(claim="Bus fares will double", verdict="false", explanation="They will not."),
         )
         for chat, helpful in chats.items():
-            resident = await resident_for(session, "telegram", chat)
-            session.add(
-                Request(
-                    resident_id=resident.id,
-                    channel="telegram",
-                    text="bus fares double?",
-                    language="en",
-                    outcome="answer",
-                    matched_item_id=item.id,
-                    received_at=when,
-                    answered_at=when,
-                    helpful=helpful,
-                    media=[],
-                    candidates=[],
-                )
-            )
+            await add_request(session, "telegram", chat, text="bus fares double?", language="en",
+                              outcome="answer", matched_item_id=item.id, received_at=when,
+                              answered_at=when, helpful=helpful)
 
 
 async def broadcast(runtime: Runtime, chats: list[str]) -> None:
@@ -160,27 +141,16 @@ async def test_report_needs_staff_and_a_sensible_period(
     assert (await viewer.get("/admin/report?start=2020-01-01&end=2026-01-01")).status_code == 400
 
 
-@pytest.fixture
-async def kolkata(
-    settings: Settings, database: Database, embedder: Embedder
-) -> AsyncIterator[Runtime]:
-    city = settings.model_copy(update={"time_zone": "Asia/Kolkata"})
-    rt = Runtime(city, services=build_services(city, db=database, embedder=embedder))
-    async with rt.running():
-        yield rt
-
-
-async def test_report_days_are_the_city_days(kolkata: Runtime) -> None:
-    await seed(kolkata, "The metro will stop tonight", ["k1"])
+async def test_report_days_are_the_city_days(city: Runtime) -> None:
+    await seed(city, "The metro will stop tonight", ["k1"])
     zone = ZoneInfo("Asia/Kolkata")
     day = datetime.now(zone).date() - timedelta(days=3)
     # 00:30 in Delhi is 19:00 UTC the day before
     local = datetime.combine(day, time(0, 30), tzinfo=zone)
-    async with kolkata.services.db.session() as session:
+    async with city.services.db.session() as session:
         await session.execute(update(Request).values(received_at=local.astimezone(UTC)))
-    transport = httpx.ASGITransport(app=Starlette(routes=kolkata.routes()))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        viewer = await logged_in(kolkata, client, "viewer")
+    async with web_client(city) as client:
+        viewer = await logged_in(city, client, "viewer")
 
         async def requests_on(when: date) -> str:
             page = await viewer.get(f"/admin/report?start={when}&end={when}")

@@ -4,7 +4,7 @@ channels); the rest are the test settings."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -14,12 +14,6 @@ from domain.settings import Settings
 from matching import Embedder
 from tests.bot.telegram_support import polling_bot
 from tests.fakes.telegram_api import FakeTelegram
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.runtime.services import Services
+from bot.conversation.services import Services
 from domain.topics import DEFAULT_TOPICS, Topics, use_topics
 from factcheck_connectors.runner import Runner
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.runtime.services import Services
+from bot.conversation.services import Services
 from domain.models import KnowledgeItem
 from factcheck_connectors import manage
 from factcheck_connectors.base import SourceInvalid

@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from bot.runtime.services import Services
+from bot.conversation.services import Services
 from domain.models import KnowledgeItem
 from factcheck_connectors import manage
 from factcheck_connectors.base import SourceInvalid

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.runtime.services import Services
+from bot.conversation.services import Services
 from factcheck_connectors import manage
 
 

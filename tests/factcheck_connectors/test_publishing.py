@@ -12,7 +12,7 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 
 from bot.conversation.publishing import AnswerDraft, publish_answer
-from bot.runtime.services import Services
+from bot.conversation.services import Services
 from bot.runtime.wiring import build_services, prepare
 from domain.db import Database
 from domain.models import Cluster, KnowledgeItem

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
-from bot.runtime.services import Services
+from bot.conversation.services import Services
 from domain.knowledge import ItemData, upsert_item
 from domain.models import ItemStatus, KnowledgeItem, Source, utcnow
 from factcheck_connectors import manage

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from bot.runtime.services import Services
+from bot.conversation.services import Services
 from domain.models import ItemStatus, KnowledgeItem
 from factcheck_connectors import manage
 from factcheck_connectors.base import SourceInvalid

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.conversation.catalogue import TOPICS, topic_label
 from bot.runtime.cli import app as cli
+from bot.texts.catalogue import TOPICS, topic_label
 from domain.settings import get_settings
 from domain.topics import DEFAULT_TOPICS, Topics, TopicsInvalid, city_topics, load, use_topics
 

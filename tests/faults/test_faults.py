@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.conversation.publishing import broadcast
-from bot.runtime.services import Services
+from bot.conversation.services import Services
 from domain.db import Database
 from domain.models import OutboxMessage, OutboxStatus
 from domain.residents import resident_for

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.runtime.services import Services
+from bot.conversation.services import Services
 from domain.models import KnowledgeItem, Source
 from factcheck_connectors import manage
 from factcheck_connectors.base import SourceInvalid

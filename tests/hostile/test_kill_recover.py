@@ -19,7 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.runtime.services import Services
+from bot.conversation.services import Services
 from domain.messages import InboundMessage
 from domain.models import InboxMessage, utcnow
 from tests.conftest import BACKEND

@@ -9,13 +9,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from sqlalchemy import select
-from starlette.applications import Starlette
 
-from bot.conversation.catalogue import text
 from bot.runtime.app import Runtime
+from bot.texts.catalogue import text
 from domain.knowledge import ItemData, upsert_item
 from domain.models import AuditEvent, KnowledgeItem, MediaHash
-from tests.admin.conftest import PASSWORD, add_user, csrf_of, login
+from tests.admin.conftest import PASSWORD, add_user, csrf_of, login, web_client
 from tests.admin.live import chromium, serve
 from tests.media import samples
 
@@ -39,8 +38,7 @@ async def item_id(runtime: Runtime) -> int:
 
 @pytest.fixture
 async def http(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=Starlette(routes=runtime.routes()))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with web_client(runtime) as client:
         yield client
 
 
@@ -59,8 +57,7 @@ async def post_image(http: httpx.AsyncClient, item: int, name: str, data: bytes,
 
 async def forward(runtime: Runtime, image: bytes) -> str:
     """A resident forwards `image` through the web chat; the bot's reply."""
-    transport = httpx.ASGITransport(app=Starlette(routes=runtime.routes()))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as chat:
+    async with web_client(runtime) as chat:
         await chat.get("/chat")
         sent = await chat.post("/chat/upload", files={"file": ("IMG.jpg", image, "image/jpeg")})
         assert sent.status_code == 200

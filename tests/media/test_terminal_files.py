@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.conversation.catalogue import text
 from bot.runtime.app import Runtime
 from bot.runtime.terminal_chat import file_of, run_terminal_chat
 from bot.runtime.wiring import build_services
+from bot.texts.catalogue import text
 from domain.db import Database
 from domain.settings import Settings
 from matching import Embedder

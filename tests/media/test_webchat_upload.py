@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.conversation.catalogue import text
 from bot.runtime.app import Runtime
 from bot.runtime.wiring import build_services
+from bot.texts.catalogue import text
 from domain.db import Database
 from domain.models import MediaJob
 from domain.settings import Settings

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.runtime.services import Services
+from bot.conversation.services import Services
 from domain.knowledge import import_rows, read_rows
 from domain.models import (
     Answer,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot.channels import whatsapp_render as render
 from bot.channels.telegram_send import keyboard
-from bot.conversation import replies
+from bot.texts import replies
 from domain.models import KnowledgeItem
 
 CLAIMS = [

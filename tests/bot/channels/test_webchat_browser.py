@@ -17,11 +17,11 @@ import pytest
 from playwright.async_api import Page
 from sqlalchemy import select
 
-from bot.conversation.catalogue import text
 from bot.conversation.claims import queue_stale_suggestions
 from bot.conversation.publishing import AnswerDraft, publish_answer
 from bot.runtime.app import Runtime
 from bot.runtime.wiring import build_services
+from bot.texts.catalogue import text
 from domain.db import Database
 from domain.knowledge import ItemData, upsert_item
 from domain.models import Request, utcnow

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page
 
-from bot.conversation.catalogue import text
 from bot.runtime.app import Runtime
 from bot.runtime.demo import DEMO_FILE, load_demo
 from bot.runtime.wiring import build_services
+from bot.texts.catalogue import text
 from domain.db import Database
 from domain.settings import Settings
 from matching import Embedder

@@ -9,10 +9,10 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from bot.conversation.language import country_prior, from_accept_language, observe
+from bot.conversation.flood import FloodGuard
 from bot.conversation.publishing import AnswerDraft, broadcast, correct_answer, publish_answer
-from bot.delivery.flood import FloodGuard
 from bot.runtime.app import Runtime
+from bot.texts.language import country_prior, from_accept_language, observe
 from domain.messages import InboundMessage, OutboundMessage
 from domain.models import Request, Resident
 

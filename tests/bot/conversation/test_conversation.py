@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.conversation.core import Conversation
+from bot.conversation.flood import FloodGuard
 from bot.conversation.publishing import AnswerDraft, PublishError, publish_answer
-from bot.delivery.flood import FloodGuard
 from bot.runtime.app import Runtime
 from bot.runtime.wiring import build_services
 from domain.db import StorageUnavailable

@@ -12,8 +12,8 @@ import itertools
 
 from sqlalchemy import select
 
+from bot.conversation.flood import FloodGuard
 from bot.conversation.publishing import AnswerDraft, publish_answer
-from bot.delivery.flood import FloodGuard
 from bot.runtime.app import Runtime
 from domain.messages import InboundMessage, OutboundMessage
 from domain.models import Request, Resident

@@ -135,7 +135,7 @@ async def test_a_suggestion_left_alone_is_queued_once_and_answered_on_publish(
 
 
 def test_what_a_reader_cannot_read_is_labelled_and_never_glued_across_languages() -> None:
-    from bot.conversation import replies
+    from bot.texts import replies
     from domain.models import KnowledgeItem
 
     item = KnowledgeItem(

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bot.conversation.publishing import AnswerDraft, answer_with_existing, publish_answer
 from bot.runtime.app import Runtime
 from bot.runtime.wiring import build_services, prepare
-from domain.knowledge import ItemData, retire_item, upsert_item
+from domain.knowledge import retire_item
 from domain.models import (
     Cluster,
     KnowledgeItem,
@@ -20,6 +20,7 @@ from domain.models import (
 from domain.variants import confirm_pending, remove_variant, usable, variant_key
 from matching import Outcome
 from tests.bot.conversation.test_conversation import say
+from tests.conftest import add_item
 
 MEASLES = "The measles vaccine given at schools causes infertility in girls."
 # a different wording the engine only suggests for MEASLES in a small knowledge base
@@ -40,19 +41,8 @@ def _noisy(text: str, n: int) -> str:
 
 
 async def _item(rt: Runtime, claim: str = MEASLES) -> int:
-    async with rt.services.db.session() as session:
-        item, _ = await upsert_item(
-            session,
-            ItemData(
-                claim=claim,
-                verdict="false",
-                explanation="No study links the measles vaccine to infertility.",
-                source_url="https://example.org/fc/measles",
-            ),
-        )
-        item_id = item.id
-    await rt.services.knowledge.refresh()
-    return item_id
+    return await add_item(rt, claim, "No study links the measles vaccine to infertility.",
+                          "https://example.org/fc/measles")
 
 
 async def _pick(rt: Runtime, chat: str, text: str, item_id: int) -> list[str]:

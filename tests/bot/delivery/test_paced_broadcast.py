@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import insert, select
 
+from bot.conversation.services import Services
 from bot.delivery.audience import Audience
 from bot.delivery.broadcasts import targeted_broadcast
-from bot.runtime.services import Services
 from domain.db import Database
 from domain.models import Resident, SubscriberProfile, utcnow
 from domain.settings import Settings

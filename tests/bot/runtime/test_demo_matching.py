@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.conversation.replies import render_answer
 from bot.runtime.app import Runtime
 from bot.runtime.demo import load_demo
+from bot.texts.replies import render_answer
 from domain.messages import InboundMessage
 from domain.models import KnowledgeItem
 

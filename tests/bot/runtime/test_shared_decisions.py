@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from bot.runtime.indexes import KnowledgeIndex, SharedDecisions
+from bot.conversation.indexes import KnowledgeIndex, SharedDecisions
 from domain.db import Database
 from domain.knowledge import ItemData, retire_item, upsert_item
 from matching import MatchingEngine, Outcome, build_embedder

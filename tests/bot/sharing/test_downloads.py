@@ -12,7 +12,7 @@ from PIL import Image
 from starlette.applications import Starlette
 
 from bot.conversation.publishing import AnswerDraft, publish_answer
-from bot.runtime.services import Services
+from bot.conversation.services import Services
 from domain.models import Cluster
 from factcheck_connectors.web import routes
 

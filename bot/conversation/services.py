@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.delivery.flood import FloodGuard
+from bot.conversation.flood import FloodGuard
 from domain.db import Database
 from domain.models import KnowledgeItem
 from domain.settings import Settings
@@ -17,8 +17,8 @@ from nlu import IntentParser
 
 if TYPE_CHECKING:
     from bot.channels.base import Channel
+    from bot.conversation.indexes import ClusterIndex, KnowledgeIndex
     from bot.delivery.dispatcher import OutboxDispatcher
-    from bot.runtime.indexes import ClusterIndex, KnowledgeIndex
 
 
 LiveLookup = Callable[["Services", AsyncSession, str, str | None], Awaitable[list[KnowledgeItem]]]

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
                                            help="Image, voice note or video")],
     ) -> None:
         """Answer copies of FILE (by its hashes) with knowledge item ITEM."""
-        from bot.media.operations import attach_media as attach
+        from bot.runtime.media_operations import attach_media as attach
 
         try:
             result = asyncio.run(attach(get_settings(), item, file))

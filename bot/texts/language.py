@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bot.conversation.catalogue import languages
+from bot.texts.catalogue import languages
 from domain.models import Resident
 
 SWITCH_AFTER = 3

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation import replies
+from bot.texts import replies
 from domain.messages import InboundMessage, OutboundMessage
 from domain.models import OutboxKind, Resident
 from domain.outbox import enqueue

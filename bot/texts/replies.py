@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.conversation.buttons import (
+from bot.texts.buttons import (
     ChooseLanguage,
     Feedback,
     NoneOfThese,
@@ -20,7 +20,7 @@ from bot.conversation.buttons import (
     Subscribe,
     Unsubscribe,
 )
-from bot.conversation.catalogue import TOPICS, languages, resolve_language, text, topic_label
+from bot.texts.catalogue import TOPICS, languages, resolve_language, text, topic_label
 from domain.messages import Button, OutboundMessage
 from domain.models import KnowledgeItem
 
