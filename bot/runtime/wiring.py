@@ -10,11 +10,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.conversation.core import configure_language_cache
 from bot.delivery.dispatcher import OutboxDispatcher
 from bot.delivery.flood import FloodGuard
 from bot.delivery.pacing import PacedGate, tier_limit
 from bot.delivery.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter, RedisRateLimiter
-from bot.runtime.indexes import ClusterIndex, KnowledgeIndex
+from bot.runtime.indexes import ClusterIndex, KnowledgeIndex, configure_query_vectors
 from bot.runtime.services import LiveLookup, Services
 from domain.db import Database, is_unavailable
 from domain.settings import Settings
@@ -64,7 +65,13 @@ def build_services(
         settings.decision_cache_size, redis, settings.decision_cache_seconds
     )
     clusters.configure_decisions(settings.decision_cache_size)
-    limiter: RateLimiter = RedisRateLimiter(redis) if redis is not None else LocalRateLimiter()
+    knowledge.configure_items(settings.item_cache_size)
+    configure_query_vectors(settings.query_vector_cache_size)
+    configure_language_cache(settings.language_cache_size)
+    keys = settings.local_rate_limit_keys
+    limiter: RateLimiter = (
+        RedisRateLimiter(redis, max_keys=keys) if redis is not None else LocalRateLimiter(keys)
+    )
     dispatcher = OutboxDispatcher(
         db,
         limiter=limiter,
