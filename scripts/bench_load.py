@@ -709,6 +709,21 @@ async def pg_database_stats(database: str, admin: str = PG_ADMIN) -> dict[str, i
     return dict(row) if row else {}
 
 
+async def outbox_rows_of(database: str, chats: list[int], admin: str = PG_ADMIN) -> list[str]:
+    """The outbox rows of these residents' chats, one line each (to tell a duplicate's cause)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(admin.rsplit("/", 1)[0] + "/" + database)
+    try:
+        rows = await conn.fetch(
+            "SELECT id, chat_id, status, attempts, claimed_by, created_at, "
+            "left(payload::text, 60) AS start FROM outbox WHERE chat_id = ANY($1::text[]) "
+            "ORDER BY chat_id, id", [str(c) for c in chats])
+    finally:
+        await conn.close()
+    return [" ".join(str(v) for v in row.values()) for row in rows]
+
+
 def handled(before: dict[str, Any], after: dict[str, Any], replies: int) -> dict[str, int]:
     """Messages each process handled in the window: a web process, the updates it stored in
     its inbox (counted by scripts/profile_site); the worker, the replies sent. Dividing each
@@ -1034,6 +1049,9 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         await sampling
         sampler.sample()
         drained_at = time.perf_counter()
+        twice = sorted({chat for (chat, _), n in seen.items() if n > 1})[:20]
+        duplicate_rows = (await outbox_rows_of(db_name, twice, placement.pg_admin)
+                          if twice else [])
     finally:
         for helper in helpers:
             helper.cancel()
@@ -1092,6 +1110,9 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         "duplicate_replies": sum(n - 1 for n in seen.values() if n > 1),
         "duplicate_examples": [f"{n}x to {chat}: {what[:100]}" for (chat, what), n
                                in seen.most_common(5) if n > 1],
+        # their outbox rows: two rows = the message was answered twice; one row sent twice =
+        # delivery repeated it
+        "duplicate_outbox_rows": duplicate_rows,
         "residents_answered": len(sends),
         "drain_s": round(drained_at - sent_end, 1),
         "latency_ms": {"p50": lat(50), "p90": lat(90), "p99": lat(99),
