@@ -716,12 +716,17 @@ async def outbox_rows_of(database: str, chats: list[int], admin: str = PG_ADMIN)
     conn = await asyncpg.connect(admin.rsplit("/", 1)[0] + "/" + database)
     try:
         rows = await conn.fetch(
-            "SELECT id, chat_id, status, attempts, claimed_by, created_at, "
+            "SELECT id, chat_id, kind, dedup_key, resident_id, status, attempts, created_at, "
             "left(payload::text, 60) AS start FROM outbox WHERE chat_id = ANY($1::text[]) "
             "ORDER BY chat_id, id", [str(c) for c in chats])
+        inbox = await conn.fetch(
+            "SELECT platform_id, attempts, received_at, processed_at FROM inbox "
+            "WHERE platform_id LIKE ANY($1::text[]) ORDER BY platform_id",
+            [f"%{c}%" for c in chats])
     finally:
         await conn.close()
-    return [" ".join(str(v) for v in row.values()) for row in rows]
+    return ([" ".join(str(v) for v in row.values()) for row in rows]
+            + ["inbox " + " ".join(str(v) for v in row.values()) for row in inbox])
 
 
 def handled(before: dict[str, Any], after: dict[str, Any], replies: int) -> dict[str, int]:
