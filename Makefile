@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint bench bench-scale bench-delivery profile rasa rasa-install services chromium fonts media-tools clean
+.PHONY: run test test-sqlite test-postgres lint bench bench-scale bench-delivery bench-soak profile rasa rasa-install services chromium fonts media-tools clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,9 +55,10 @@ bench-scale: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python scripts/bench_matching.py scale --sizes 100000,1000000
 	$(BIN)/python scripts/bench_ingest.py
 
-## The production shape under load (PostgreSQL, Redis, real web and worker processes), ~12 min:
+## The production shape under load (PostgreSQL, Redis, real web and worker processes), ~18 min:
 ## broadcasts to 4,000 subscribers on Telegram and WhatsApp, the CPU and database work per
-## message (cached viral forwards, new claims), then the realistic mix at rising rates; the
+## message (cached viral forwards, new claims), the realistic mix at rising rates, then 1 and 2
+## web/worker pairs on test hosts of their own (network namespaces: needs root); the
 ## figures go to bench/ and the README's table, beside the previous run's (scripts/bench_delivery_report.py).
 bench-delivery: $(STAMP) services
 	@uptime
@@ -66,7 +67,14 @@ bench-delivery: $(STAMP) services
 	$(BIN)/python scripts/bench_load.py --webs 1 --rates 40 --duration 30 --viral 1 --photo 0 --new-claims 0 --out bench/load_cost_viral.json
 	$(BIN)/python scripts/bench_load.py --webs 1 --rates 12 --duration 30 --viral 0 --photo 0 --new-claims 1 --out bench/load_cost_new.json
 	$(BIN)/python scripts/bench_load.py --webs 1 --rates 50,100,150 --duration 30 --stop-over-slo
+	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python scripts/bench_scaleout.py --rates 40,80,120,160 --duration 30; \
+	else echo "scale-out skipped: network namespaces need root (sudo make bench-delivery)"; fi
 	$(BIN)/python scripts/bench_delivery_report.py
+
+## A memory soak (30 minutes at 40 messages/s): RSS, descriptors, sockets, asyncio tasks and
+## PostgreSQL connections per process, with their slopes after warm-up (bench/load_soak.md).
+bench-soak: $(STAMP) services
+	$(BIN)/python scripts/bench_load.py --webs 1 --rates 40 --minutes 30 --warmup 120 --out bench/load_soak.json
 
 ## Where the CPU goes per message (py-spy; docs/profile.md): profiles under bench/profiles/.
 profile: $(STAMP) services

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     index_refresh_seconds: float = Field(default=5.0, gt=0)
     decision_cache_size: int = Field(default=10_000, ge=0)
     decision_cache_seconds: float = Field(default=3600.0, ge=0)
+    # the other in-process caches, each bounded (a soak checks that memory stays flat)
+    item_cache_size: int = Field(default=2000, ge=1)  # knowledge items read for answers
+    query_vector_cache_size: int = Field(default=256, ge=1)  # embedded message texts
+    language_cache_size: int = Field(default=2048, ge=0)  # detected languages of short texts
+    card_cache_size: int = Field(default=64, ge=1)  # rendered share cards (PNG)
+    local_rate_limit_keys: int = Field(default=10_000, ge=100)  # per-chat buckets without Redis
     outbox_worker_timeout_seconds: float = Field(default=30.0, ge=1.0)
     outbox_resend_in_doubt: bool = False
 

@@ -81,6 +81,16 @@ def collect() -> dict[str, Any]:
                        "cpu_ms": s.get("product_cpu_ms_per_reply", {}).get("all"),
                        "load": _load_of(s.get("uptime")) or s.get("load_average_1m")}
                       for s in steps]}
+    scaleout = _load("scaleout.json")
+    if scaleout:
+        entry["scaleout"] = {
+            pair: {"held": s["highest_rate_held"], "most": s["most_replies_per_s"],
+                   "duplicates": s["duplicates"], "unanswered": s["unanswered"],
+                   "per_core": (s.get("sizing") or {}).get("messages_per_s_per_core_ours"),
+                   "load": max((st.get("load_average_1m") or 0.0 for st in scaleout["steps"]
+                                if f"{st['webs']} web + {st['workers']} worker" == pair),
+                               default=None)}
+            for pair, s in scaleout.get("summary", {}).items()}
     return entry
 
 
@@ -113,6 +123,12 @@ def rows(entry: dict[str, Any]) -> dict[str, str]:
                           for s in mix["steps"])
         out["realistic mix, 1 web + 1 worker (p99 < 200 ms)"] = (
             f"**{'none' if best is None else format(best, 'g') + '/s'}** met it; {shown}")
+    for pair, s in (entry.get("scaleout") or {}).items():
+        out[f"scale-out: {pair}, each pair on its own test host"] = (
+            f"**{'none' if s['held'] is None else format(s['held'], 'g') + '/s'}** held "
+            f"(most {s['most']:g} replies/s); duplicates {s['duplicates']}, unanswered "
+            f"{s['unanswered']}; {'-' if s['per_core'] is None else format(s['per_core'], 'g')}"
+            f" messages/s per core of ours; max {_busy(s.get('load'), cpus)}")
     for key, label in (("telegram_broadcast", "Telegram broadcast (limit 30/s)"),
                        ("whatsapp_broadcast", "WhatsApp broadcast (limit 80/s, pair limit)")):
         b = entry.get(key)

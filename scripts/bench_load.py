@@ -202,10 +202,13 @@ def _photo_sizes(rng: random.Random) -> list[dict[str, Any]]:
 
 
 # -- the fake Bot API, in a process of its own -------------------------------------------------
-def _fake_main(conn: Connection) -> None:
-    """Serve FakeTelegram; answer commands over `conn`: drain (sends so far) and stop."""
+def _fake_main(conn: Connection, bind: str = "") -> None:
+    """Serve FakeTelegram; answer commands over `conn`: drain (sends so far) and stop.
+    `bind`: an address to listen on instead of loopback (bench_scaleout.py's bridge)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     _answer_without_nagle()
+    if bind:
+        _listen_on(bind)
     from tests.fakes.telegram_api import FakeTelegram
 
     fake = FakeTelegram().start()
@@ -221,7 +224,10 @@ def _fake_main(conn: Connection) -> None:
                 with fake._lock:  # noqa: SLF001 - the fake's own lock around what it records
                     sent, fake.sent = fake.sent, []
                     fake.calls = []
-                conn.send([(int(r["chat_id"]), r["at"]) for r in sent])
+                # what was sent: the same reply twice to one chat is a duplicate
+                conn.send([(int(r["chat_id"]), r["at"],
+                            f"{r.get('photo') or ''} {r.get('text') or ''}"[:160])
+                           for r in sent])
             elif command == "stop":
                 return
     finally:
@@ -250,13 +256,28 @@ def _answer_without_nagle() -> None:
     h11_impl.H11Protocol.connection_made = connection_made  # type: ignore[method-assign]
 
 
+def _listen_on(address: str) -> None:
+    """Make the test fakes' server (tests/fakes/http_server.py binds 127.0.0.1) listen on
+    `address`, in this process only: processes in other network namespaces cannot reach this
+    host's loopback."""
+    from types import SimpleNamespace
+
+    from tests.fakes import http_server
+
+    class OnAddress(socket.socket):
+        def bind(self, where: Any) -> None:
+            super().bind((address, where[1]))
+
+    http_server.socket = SimpleNamespace(**(vars(socket) | {"socket": OnAddress}))  # type: ignore[attr-defined,assignment]
+
+
 class FakeBotApi:
     """The fake Telegram server's process, and the sends it recorded."""
 
-    def __init__(self) -> None:
+    def __init__(self, bind: str = "") -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_fake_main, args=(child,), daemon=True,
+        self.process = ctx.Process(target=_fake_main, args=(child, bind), daemon=True,
                                    name="fake-telegram")
         self.info: dict[str, Any] = {}
 
@@ -272,12 +293,14 @@ class FakeBotApi:
         assert self.process.pid is not None
         return self.process.pid
 
-    async def drain(self) -> list[tuple[int, float]]:
+    async def drain(self) -> list[tuple[int, float, str]]:
+        """(chat id, perf_counter time, photo and text's start) of every send since the last
+        drain."""
         return await asyncio.to_thread(self._drain)
 
-    def _drain(self) -> list[tuple[int, float]]:
+    def _drain(self) -> list[tuple[int, float, str]]:
         self._conn.send("drain")
-        result: list[tuple[int, float]] = self._conn.recv()
+        result: list[tuple[int, float, str]] = self._conn.recv()
         return result
 
     def stop(self) -> None:
@@ -290,24 +313,26 @@ class FakeBotApi:
 
 
 # -- PostgreSQL and Redis ----------------------------------------------------------------------
-async def _pg(statement: str) -> None:
+async def _pg(statement: str, admin: str = PG_ADMIN) -> None:
     import asyncpg
 
-    conn = await asyncpg.connect(PG_ADMIN)
+    conn = await asyncpg.connect(admin)
     try:
         await conn.execute(statement)
     finally:
         await conn.close()
 
 
-async def create_database(name: str, template: str | None = None) -> str:
+async def create_database(name: str, template: str | None = None,
+                          admin: str = PG_ADMIN) -> str:
     suffix = f' TEMPLATE "{template}"' if template else ""
-    await _pg(f'CREATE DATABASE "{name}"{suffix}')
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    await _pg(f'CREATE DATABASE "{name}"{suffix}', admin)
+    server = admin.removeprefix("postgresql://").rsplit("/", 1)[0]
+    return f"postgresql+asyncpg://{server}/{name}"
 
 
-async def drop_database(name: str) -> None:
-    await _pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+async def drop_database(name: str, admin: str = PG_ADMIN) -> None:
+    await _pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', admin)
 
 
 async def clear_redis(url: str) -> int:
@@ -338,6 +363,29 @@ def free_port() -> int:
 
 
 @dataclass
+class Placement:
+    """Where the product processes run and how they reach PostgreSQL, Redis and the fake Bot
+    API: here, all on this host's loopback. bench_scaleout.py puts each web/worker pair in a
+    network namespace of its own (`hosts` of them) and overrides these."""
+
+    pg_admin: str = PG_ADMIN
+    redis_port: int = 6379  # the Redis server whose CPU is counted
+    hosts: int = 1
+
+    def command_prefix(self, slot: int) -> list[str]:
+        """What runs a command on host `slot` (0-based)."""
+        return []
+
+    def address(self, slot: int) -> str:
+        """Where a process on host `slot` listens, as the load generator reaches it."""
+        return "127.0.0.1"
+
+    def adapt_env(self, env: dict[str, str], slot: int) -> dict[str, str]:
+        """The environment of a process on host `slot` (service addresses as seen from it)."""
+        return env
+
+
+@dataclass
 class Product:
     """One `rumourbot` process (web or worker), maybe under py-spy."""
 
@@ -348,6 +396,7 @@ class Product:
     log: Path
     profile: Path | None = None
     pid: int = 0  # the Python process (py-spy's child when profiling)
+    host: str = "127.0.0.1"  # where it listens, as this script reaches it
 
     def find_pid(self) -> int:
         if not self.pid:
@@ -392,8 +441,11 @@ def product_env(fake: dict[str, Any], database_url: str, redis_url: str, port: i
 
 
 def start_product(role: str, name: str, env: dict[str, str], port: int, logs: Path,
-                  profile_dir: Path | None) -> Product:
-    command = [str(VENV_BIN / "rumourbot"), role]
+                  profile_dir: Path | None, placement: Placement | None = None,
+                  slot: int = 0) -> Product:
+    placement = placement or Placement()
+    env = placement.adapt_env(env, slot)
+    command = [*placement.command_prefix(slot), str(VENV_BIN / "rumourbot"), role]
     if role == "worker":
         command += ["--port", str(port)]
     profile = profile_dir / f"{name}.txt" if profile_dir is not None else None
@@ -401,7 +453,7 @@ def start_product(role: str, name: str, env: dict[str, str], port: int, logs: Pa
     with log.open("wb") as out:
         popen = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
                                  stdin=subprocess.DEVNULL, start_new_session=True, cwd=REPO)
-    return Product(role, name, port, popen, log, profile)
+    return Product(role, name, port, popen, log, profile, host=placement.address(slot))
 
 
 async def wait_ready(products: list[Product], limit: float = 300.0) -> None:
@@ -414,7 +466,7 @@ async def wait_ready(products: list[Product], limit: float = 300.0) -> None:
                 tail = product.log.read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"{product.name} exited with {product.popen.returncode}:\n"
                                    f"{tail}")
-            status = await http_get_status("127.0.0.1", product.port, "/readyz")
+            status = await http_get_status(product.host, product.port, "/readyz")
             if status == 200:
                 pending.remove(product)
         if pending and time.monotonic() > deadline:
@@ -471,6 +523,15 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
+def open_files(pid: int) -> tuple[int, int] | None:
+    """(open file descriptors, of which sockets) of a process."""
+    try:
+        links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    except OSError:
+        return None
+    return len(links), sum(1 for link in links if link.startswith("socket:"))
+
+
 def pids_named(name: str, containing: str = "") -> list[int]:
     """Processes called `name` whose command line contains `containing`."""
     found = []
@@ -498,20 +559,30 @@ def machine_busy() -> tuple[float, float]:
 
 @dataclass
 class Sampler:
-    """RSS of each product process every SAMPLE_SECONDS; CPU of everything on the host."""
+    """RSS of each product process every SAMPLE_SECONDS; CPU of everything on the host. Also,
+    for a soak: each process's open file descriptors and sockets (every sample), the
+    database's PostgreSQL connections and each process's asyncio tasks (its /metrics), every
+    SLOW_EVERY samples."""
 
     products: list[Product]
     others: dict[str, int]  # role -> pid (fake Telegram, generator)
     database: str  # its PostgreSQL backends are counted
     counts: Path | None = None  # the processes' statement counters (scripts/profile_site)
     samples: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    placement: Placement = field(default_factory=Placement)
+    # process (or "postgres") -> what ("fds", "sockets", "asyncio_tasks", "connections") -> points
+    resources: dict[str, dict[str, list[tuple[float, float]]]] = field(default_factory=dict)
+
+    def record(self, process: str, what: str, at: float, value: float) -> None:
+        self.resources.setdefault(process, {}).setdefault(what, []).append((at, value))
 
     def cpu_snapshot(self) -> dict[str, Any]:
         snap: dict[str, Any] = {p.name: cpu_seconds(p.pid) for p in self.products}
         snap |= {name: cpu_seconds(pid) for name, pid in self.others.items()}
         snap["_postgres"] = {pid: cpu_seconds(pid)
                              for pid in pids_named("postgres", f" {self.database} ")}
-        snap["redis"] = sum(cpu_seconds(p) for p in pids_named("redis-server", ":6379"))
+        snap["redis"] = sum(cpu_seconds(p) for p in pids_named(
+            "redis-server", f":{self.placement.redis_port}"))
         busy, total = machine_busy()
         snap["_busy"], snap["_total"] = busy / CLOCK_TICKS, total / CLOCK_TICKS
         return snap
@@ -522,31 +593,70 @@ class Sampler:
             value = rss_mb(product.pid)
             if value is not None:
                 self.samples.setdefault(product.name, []).append((now, value))
+            files = open_files(product.pid)
+            if files is not None:
+                self.record(product.name, "fds", now, files[0])
+                self.record(product.name, "sockets", now, files[1])
+
+    async def sample_slow(self) -> None:
+        """PostgreSQL connections to the database, and asyncio tasks per process."""
+        now = time.perf_counter()
+        with contextlib.suppress(Exception):
+            self.record("postgres", "connections", now,
+                        await pg_connections(self.database, self.placement.pg_admin))
+        for product in self.products:
+            gauges = await scrape_metrics(product.host, product.port)
+            if "asyncio_tasks" in gauges:
+                self.record(product.name, "asyncio_tasks", time.perf_counter(),
+                            gauges["asyncio_tasks"])
 
     async def run(self, stop: asyncio.Event) -> None:
+        n = 0
         while not stop.is_set():
             self.sample()
+            if n % SLOW_EVERY == 0:
+                await self.sample_slow()
+            n += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), SAMPLE_SECONDS)
 
 
-async def backlog_at(port: int, at: float) -> dict[str, float]:
-    """The inbox (accepted, not yet handled) and outbox (replies not yet sent) depths that a
-    process's /metrics reports at `at`."""
-    await asyncio.sleep(max(0.0, at - time.perf_counter()))
+SLOW_EVERY = 5  # samples (10 s): /metrics and pg_stat_activity are not free
+
+
+async def pg_connections(database: str, admin: str = PG_ADMIN) -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin)
+    try:
+        return int(await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1", database))
+    finally:
+        await conn.close()
+
+
+async def scrape_metrics(host: str, port: int) -> dict[str, float]:
+    """The unlabelled `rumourbot_*` gauges a process's /metrics reports now."""
     found: dict[str, float] = {}
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 5)
         writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         text = (await asyncio.wait_for(reader.read(), 30)).decode(errors="replace")
         writer.close()
     except (OSError, TimeoutError):
         return found
-    for gauge in ("rumourbot_inbox_depth", "rumourbot_outbox_depth"):
-        value = re.search(rf"^{gauge} (\S+)$", text, re.MULTILINE)
-        if value:
-            found[gauge.removeprefix("rumourbot_")] = float(value.group(1))
+    for name, value in re.findall(r"^rumourbot_(\w+) (\S+)$", text, re.MULTILINE):
+        with contextlib.suppress(ValueError):
+            found[name] = float(value)
     return found
+
+
+async def backlog_at(port: int, at: float, host: str = "127.0.0.1") -> dict[str, float]:
+    """The inbox (accepted, not yet handled) and outbox (replies not yet sent) depths that a
+    process's /metrics reports at `at`."""
+    await asyncio.sleep(max(0.0, at - time.perf_counter()))
+    gauges = await scrape_metrics(host, port)
+    return {k: v for k, v in gauges.items() if k in ("inbox_depth", "outbox_depth")}
 
 
 async def profile_window(products: list[Product], at: float, seconds: float) -> None:
@@ -569,7 +679,7 @@ async def snapshot_at(sampler: Sampler, at: float) -> dict[str, Any]:
     await asyncio.sleep(max(0.0, at - time.perf_counter()))
     snap = sampler.cpu_snapshot()
     snap["_counts"] = read_counts(sampler.counts, sampler.products)
-    snap["_pg"] = await pg_database_stats(sampler.database)
+    snap["_pg"] = await pg_database_stats(sampler.database, sampler.placement.pg_admin)
     return snap
 
 
@@ -584,11 +694,11 @@ def read_counts(directory: Path | None, products: list[Product]) -> dict[str, di
     return found
 
 
-async def pg_database_stats(database: str) -> dict[str, int]:
+async def pg_database_stats(database: str, admin: str = PG_ADMIN) -> dict[str, int]:
     """PostgreSQL's own counters for one database: transactions committed and rolled back."""
     import asyncpg
 
-    conn = await asyncpg.connect(PG_ADMIN)
+    conn = await asyncpg.connect(admin)
     try:
         row = await conn.fetchrow(
             "SELECT xact_commit, xact_rollback, tup_returned, tup_fetched, tup_inserted, "
@@ -597,6 +707,26 @@ async def pg_database_stats(database: str) -> dict[str, int]:
     finally:
         await conn.close()
     return dict(row) if row else {}
+
+
+async def outbox_rows_of(database: str, chats: list[int], admin: str = PG_ADMIN) -> list[str]:
+    """The outbox rows of these residents' chats, one line each (to tell a duplicate's cause)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(admin.rsplit("/", 1)[0] + "/" + database)
+    try:
+        rows = await conn.fetch(
+            "SELECT id, chat_id, kind, dedup_key, resident_id, status, attempts, created_at, "
+            "left(payload::text, 60) AS start FROM outbox WHERE chat_id = ANY($1::text[]) "
+            "ORDER BY chat_id, id", [str(c) for c in chats])
+        inbox = await conn.fetch(
+            "SELECT platform_id, attempts, received_at, processed_at FROM inbox "
+            "WHERE platform_id LIKE ANY($1::text[]) ORDER BY platform_id",
+            [f"%{c}%" for c in chats])
+    finally:
+        await conn.close()
+    return ([" ".join(str(v) for v in row.values()) for row in rows]
+            + ["inbox " + " ".join(str(v) for v in row.values()) for row in inbox])
 
 
 def handled(before: dict[str, Any], after: dict[str, Any], replies: int) -> dict[str, int]:
@@ -613,6 +743,21 @@ def handled(before: dict[str, Any], after: dict[str, Any], replies: int) -> dict
     return out
 
 
+def role_of(name: str) -> str:
+    return name.rstrip("0123456789")
+
+
+def handled_by_role(counts_of: dict[str, int], replies: int) -> dict[str, int]:
+    """Messages each role (web, worker) handled: the web processes' stored updates added up;
+    the workers', the replies sent (each worker's `handled` is every reply). With several
+    processes per role, a role's cost per message is its processes' work divided by this."""
+    out: dict[str, int] = {}
+    for name, n in counts_of.items():
+        role = role_of(name)
+        out[role] = out.get(role, 0) + n if role == "web" else replies
+    return out
+
+
 def per_reply(before: dict[str, Any], after: dict[str, Any], replies: int) -> dict[str, Any]:
     """Database and Redis work per message, per process (divided by what that process
     handled, `handled`) and in total (the processes' figures added: one answered message)."""
@@ -621,6 +766,7 @@ def per_reply(before: dict[str, Any], after: dict[str, Any], replies: int) -> di
     out: dict[str, Any] = {}
     total: Counter[str] = Counter()
     counts_of = handled(before, after, replies)
+    per_role = handled_by_role(counts_of, replies)
     for name, counts in after.get("_counts", {}).items():
         start = before.get("_counts", {}).get(name, {})
         n = max(1, counts_of.get(name, replies))
@@ -628,7 +774,8 @@ def per_reply(before: dict[str, Any], after: dict[str, Any], replies: int) -> di
         statements = {k.removeprefix("sql: "): v for k, v in delta.items() if k.startswith("sql: ")}
         delta = {k: v for k, v in delta.items() if not k.startswith("sql: ")}
         per = {k: v / n for k, v in delta.items()}
-        total.update(per)
+        n_role = max(1, per_role.get(role_of(name), n))  # one message's share of this process
+        total.update({k: v / n_role for k, v in delta.items()})
         out[name] = {k: round(v, 2) for k, v in per.items()} | {"messages": n}
         out.setdefault("statements", {})[name] = {
             k: round(v / n, 3) for k, v in sorted(statements.items(), key=lambda i: -i[1])
@@ -660,7 +807,20 @@ def memory_summary(points: list[tuple[float, float]], start: float, end: float,
     peak = max((v for t, v in points if start <= t <= drained), default=0.0)
     return {"start_mb": round(values[0], 1), "end_mb": round(values[-1], 1),
             "max_mb": round(max(peak, *values), 1),
-            "slope_mb_per_min": round(slope(window) * 60, 2), "samples": len(window)}
+            "slope_mb_per_min": round(slope(window) * 60, 2),
+            "growth_mb_per_10min": round(slope(window) * 600, 2), "samples": len(window)}
+
+
+def resource_summary(points: list[tuple[float, float]], start: float,
+                     end: float) -> dict[str, Any]:
+    """A count (descriptors, tasks, connections) over the measured window: start, end, max,
+    and its slope per 10 minutes (least squares)."""
+    window = [(t, v) for t, v in points if start <= t <= end] or points
+    if not window:
+        return {}
+    values = [v for _, v in window]
+    return {"start": values[0], "end": values[-1], "max": max(values),
+            "slope_per_10min": round(slope(window) * 600, 2), "samples": len(window)}
 
 
 def slope(points: list[tuple[float, float]]) -> float:
@@ -682,17 +842,18 @@ class WebhookClient:
     """One keep-alive HTTP/1.1 connection to a web process (a tiny client: the generator must
     stay cheap, it shares the two cores with what it measures)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
         self.port = port
+        self.host = host
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
-        self.head = (f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        self.head = (f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: {host}:{port}\r\n"
                      f"Content-Type: application/json\r\n{SECRET_HEADER}: {SECRET}\r\n"
                      "Content-Length: ").encode()
 
     async def post(self, body: bytes) -> int:
         if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
         self.writer.write(self.head + str(len(body)).encode() + b"\r\n\r\n" + body)
         head = await self.reader.readuntil(b"\r\n\r\n")
@@ -727,16 +888,20 @@ class Offered:
 
 
 async def generate(ports: list[int], rate: float, start: float, warmup: float, duration: float,
-                   seed: int, mix: Mix, chat_base: int) -> list[Offered]:
+                   seed: int, mix: Mix, chat_base: int,
+                   hosts: list[str] | None = None) -> list[Offered]:
     """Offer `rate` updates per second from `start` (a perf_counter time) for warmup + duration
-    seconds, round robin over `ports`; returns every update offered."""
+    seconds, round robin over `ports` (on `hosts`, loopback by default); returns every update
+    offered."""
+    hosts = hosts or ["127.0.0.1"] * len(ports)
     rng = random.Random(seed)  # noqa: S311 - traffic, not secrets
     queues: list[asyncio.Queue[tuple[Offered, bytes] | None]] = [asyncio.Queue() for _ in ports]
     per_port = max(1, MAX_CONNECTIONS // len(ports))
     offered: list[Offered] = []
 
-    async def connection(port: int, queue: asyncio.Queue[tuple[Offered, bytes] | None]) -> None:
-        conn = WebhookClient(port)
+    async def connection(port: int, host: str,
+                         queue: asyncio.Queue[tuple[Offered, bytes] | None]) -> None:
+        conn = WebhookClient(port, host)
         while (item := await queue.get()) is not None:
             record, body = item
             record.posted_at = time.perf_counter()
@@ -748,8 +913,9 @@ async def generate(ports: list[int], rate: float, start: float, warmup: float, d
             record.answered_at = time.perf_counter()
         conn.close()
 
-    workers = [asyncio.create_task(connection(port, queue))
-               for port, queue in zip(ports, queues, strict=True) for _ in range(per_port)]
+    workers = [asyncio.create_task(connection(port, host, queue))
+               for port, host, queue in zip(ports, hosts, queues, strict=True)
+               for _ in range(per_port)]
     total = int(rate * (warmup + duration))
     measured_from = math.ceil(rate * warmup)
     i = 0
@@ -786,12 +952,14 @@ class Step:
     rate: float
     duration: float
     result: dict[str, Any] = field(default_factory=dict)
+    workers: int = 1
 
 
 async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, template: str,
                    redis_url: str, logs: Path, index: int) -> dict[str, Any]:
     db_name = f"rumourbot_load_{uuid.uuid4().hex[:8]}"
-    logs = logs / f"{index:02d}-{step.webs}web-{step.rate:g}"
+    placement: Placement = getattr(args, "placement", None) or Placement()
+    logs = logs / f"{index:02d}-{step.webs}web-{step.workers}worker-{step.rate:g}"
     logs.mkdir(parents=True, exist_ok=True)
     products: list[Product] = []
     helpers: list[asyncio.Task[Any]] = []  # cancelled if the step is interrupted
@@ -800,35 +968,43 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         profile_dir = args.out.parent / "profiles" / f"{step.webs}web-{int(step.rate)}"
         profile_dir.mkdir(parents=True, exist_ok=True)
     try:
-        database_url = await create_database(db_name, template)
+        database_url = await create_database(db_name, template, placement.pg_admin)
         await clear_redis(redis_url)
         await fake.drain()
         ports = [free_port() for _ in range(step.webs)]
-        worker_port = free_port()
         counts = logs / "counts"
         counts.mkdir(exist_ok=True)
         for n, port in enumerate(ports):
             env = product_env(fake.info, database_url, redis_url, port, ports[0], args.checkout,
                               counts)
-            products.append(start_product("web", f"web{n + 1}", env, port, logs, profile_dir))
-        env = product_env(fake.info, database_url, redis_url, worker_port, ports[0],
-                          args.checkout, counts)
-        products.append(start_product("worker", "worker", env, worker_port, logs, profile_dir))
+            products.append(start_product("web", f"web{n + 1}", env, port, logs, profile_dir,
+                                          placement, n % placement.hosts))
+        for n in range(step.workers):
+            worker_port = free_port()
+            env = product_env(fake.info, database_url, redis_url, worker_port, ports[0],
+                              args.checkout, counts)
+            name = "worker" if step.workers == 1 else f"worker{n + 1}"
+            products.append(start_product("worker", name, env, worker_port, logs, profile_dir,
+                                          placement, n % placement.hosts))
+        webs = [p for p in products if p.role == "web"]
+        first_worker = next(p for p in products if p.role == "worker")
         await wait_ready(products)
         await asyncio.sleep(1.0)  # let start-up work (first index refreshes) settle
 
         sampler = Sampler(products, {"fake telegram": fake.pid, "load generator": os.getpid()},
-                          db_name, counts)
+                          db_name, counts, placement=placement)
         stop_sampling = asyncio.Event()
         sampling = asyncio.create_task(sampler.run(stop_sampling))
         helpers.append(sampling)
         sends: dict[int, float] = {}
         all_sends: list[float] = []
+        seen: Counter[tuple[int, str]] = Counter()  # (chat, what was sent): twice is a duplicate
 
         async def collect() -> None:
-            for chat_id, at in await fake.drain():
+            for chat_id, at, digest in await fake.drain():
                 all_sends.append(at)
                 sends.setdefault(chat_id, at)
+                seen[(chat_id, digest)] += 1
 
         async def collect_forever(stop: asyncio.Event) -> None:
             while not stop.is_set():
@@ -840,20 +1016,23 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         collecting = asyncio.create_task(collect_forever(stop_collecting))
         helpers.append(collecting)
         chat_base = 5_000_000_000 + index * 50_000_000
-        print(f"  offering {step.rate:g}/s to {step.webs} web process(es) for "
+        print(f"  offering {step.rate:g}/s to {step.webs} web process(es) and "
+              f"{step.workers} worker(s) for "
               f"{args.warmup:g}+{step.duration:g} s ...", flush=True)
         start = time.perf_counter() + 0.1
         window_start = start + math.ceil(step.rate * args.warmup) / step.rate
         window_end = window_start + step.duration
         marks = [asyncio.create_task(snapshot_at(sampler, at))
                  for at in (window_start, window_end)]
-        backlog_task = asyncio.create_task(backlog_at(worker_port, window_end))
+        backlog_task = asyncio.create_task(backlog_at(first_worker.port, window_end,
+                                                      first_worker.host))
         helpers += [*marks, backlog_task]
         if profile_dir is not None:
             helpers.append(asyncio.create_task(profile_window(products, window_start,
                                                               step.duration)))
         offered = await generate(ports, step.rate, start, args.warmup, step.duration,
-                                 args.seed + index, args.mix, chat_base)
+                                 args.seed + index, args.mix, chat_base,
+                                 [p.host for p in webs])
         cpu_before, cpu_after = [await mark for mark in marks]
         if profile_dir is not None:  # py-spy writes its file when its duration is over
             with contextlib.suppress(TimeoutError):
@@ -875,13 +1054,16 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         await sampling
         sampler.sample()
         drained_at = time.perf_counter()
+        twice = sorted({chat for (chat, _), n in seen.items() if n > 1})[:20]
+        duplicate_rows = (await outbox_rows_of(db_name, twice, placement.pg_admin)
+                          if twice else [])
     finally:
         for helper in helpers:
             helper.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
         stop_products(products)
         with contextlib.suppress(Exception):
-            await drop_database(db_name)
+            await drop_database(db_name, placement.pg_admin)
 
     latencies = sorted((sends[o.chat_id] - o.due) * 1000 for o in accepted if o.chat_id in sends)
     missing = len(accepted) - len(latencies)
@@ -899,6 +1081,11 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
     product_ms = {p.name: round((cpu_after.get(p.name, 0.0) - cpu_before.get(p.name, 0.0))
                                 * 1000 / max(1, counts_of.get(p.name, in_window)), 2)
                   for p in products}
+    per_role = handled_by_role(counts_of or {p.name: in_window for p in products}, in_window)
+    # one message's CPU: each role's processes' CPU over the messages that role handled
+    product_ms_all = round(sum(
+        (cpu_after.get(p.name, 0.0) - cpu_before.get(p.name, 0.0)) * 1000
+        / max(1, per_role.get(role_of(p.name), in_window)) for p in products), 2)
     busy = ((cpu_after["_busy"] - cpu_before.get("_busy", 0.0))
             / max(1e-9, cpu_after["_total"] - cpu_before.get("_total", 0.0)) * 100)
 
@@ -910,7 +1097,8 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         return round(latencies[rank], 1) if rank < len(latencies) else None
 
     result: dict[str, Any] = {
-        "webs": step.webs, "rate_offered": step.rate, "duration_s": step.duration,
+        "webs": step.webs, "workers": step.workers, "rate_offered": step.rate,
+        "duration_s": step.duration,
         "offered": len(measured), "accepted": len(accepted),
         "accepted_per_s": round(len(accepted) / step.duration, 1),
         # HTTP 200s that came back inside the window: what the web processes sustained (an
@@ -923,6 +1111,14 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         "replies_per_s_in_window": round(in_window / step.duration, 1),
         "replies_total": len(all_sends),
         "unanswered_after_drain": missing,
+        # the same message sent to the same resident more than once, counted at the fake
+        "duplicate_replies": sum(n - 1 for n in seen.values() if n > 1),
+        "duplicate_examples": [f"{n}x to {chat}: {what[:100]}" for (chat, what), n
+                               in seen.most_common(5) if n > 1],
+        # their outbox rows: two rows = the message was answered twice; one row sent twice =
+        # delivery repeated it
+        "duplicate_outbox_rows": duplicate_rows,
+        "residents_answered": len(sends),
         "drain_s": round(drained_at - sent_end, 1),
         "latency_ms": {"p50": lat(50), "p90": lat(90), "p99": lat(99),
                        "max": round(latencies[-1], 1) if latencies and not missing else None,
@@ -948,7 +1144,12 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         # our own processes only (web + worker, what the issue's targets count), ms per reply
         # (each process's CPU divided by the messages it handled, see `handled`; "all" adds
         # them up: the CPU one answered message costs)
-        "product_cpu_ms_per_reply": product_ms | {"all": round(sum(product_ms.values()), 2)},
+        "product_cpu_ms_per_reply": product_ms | {"all": product_ms_all},
+        # open descriptors, sockets, asyncio tasks per process and the database's PostgreSQL
+        # connections: start, end, max and slope over the measured window
+        "resources": {process: {what: resource_summary(points, window_start, window_end)
+                                for what, points in series.items()}
+                      for process, series in sampler.resources.items()},
         "uptime": uptime(),
         "machine_busy_percent": round(busy, 1),
         # CPU used on this host by processes that are not part of this benchmark
@@ -993,12 +1194,14 @@ def step_line(r: dict[str, Any]) -> str:
     mem = "  ".join(f"{n} {m.get('start_mb', 0):.0f}->{m.get('end_mb', 0):.0f} MB "
                     f"({m.get('slope_mb_per_min', 0):+.1f}/min)" for n, m in r["memory"].items())
     p99 = fmt(lat["p99"]) if lat["p99"] is not None else f">{r['drain_s']:g}s"
-    return (f"webs={r['webs']} offered {r['rate_offered']:g}/s: accepted "
+    return (f"webs={r['webs']} workers={r.get('workers', 1)} offered "
+            f"{r['rate_offered']:g}/s: accepted "
             f"{r['accepted_per_s_in_window']:g}/s in the window ({r['accepted']} of "
             f"{r['offered']} eventually)"
             f" errors {r['errors']}  replies {r['replies_per_s_in_window']:g}/s  latency p50 "
             f"{fmt(lat['p50'])} p99 {p99} max {fmt(lat['max'])} ms  unanswered "
-            f"{r['unanswered_after_drain']}  busy {r['machine_busy_percent']:g}% (others "
+            f"{r['unanswered_after_drain']}  duplicates {r.get('duplicate_replies', '-')}"
+            f"  busy {r['machine_busy_percent']:g}% (others "
             f"{r['others_cpu_percent_of_one_core']:g}% of a core)  "
             f"{'OK' if r['meets_slo'] else 'over'}  backlog {r.get('backlog_at_window_end')}"
             f"\n      {mem}\n      cpu % of a core: "
@@ -1008,6 +1211,10 @@ def step_line(r: dict[str, Any]) -> str:
                 f"{k} {v:g}" for k, v in r.get("product_cpu_ms_per_reply", {}).items())
             + "".join(f"\n      per reply, {k}: " + ", ".join(f"{n} {v:g}" for n, v in c.items())
                       for k, c in r.get("per_reply", {}).items() if k != "statements")
+            + "".join(f"\n      {n}: " + ", ".join(
+                f"{w} {v.get('start', 0):g}->{v.get('end', 0):g} ({v.get('slope_per_10min', 0):+g}"
+                "/10 min)" for w, v in res.items())
+                for n, res in r.get("resources", {}).items())
             + f"\n      {r.get('uptime', '')}"
             + "".join(f"\n      {n} logged {p}" for n, p in r.get("log_problems", {}).items()
                       if len(p) > 1))
@@ -1015,11 +1222,11 @@ def step_line(r: dict[str, Any]) -> str:
 
 # -- the whole run --------------------------------------------------------------------------------
 async def prepare_template(fake: FakeBotApi, redis_url: str, logs: Path,
-                           checkout: Path | None) -> str:
+                           checkout: Path | None, admin: str = PG_ADMIN) -> str:
     """A migrated database with the demo knowledge base imported and its vectors stored, through
     the CLI; each step copies it."""
     name = f"rumourbot_load_tpl_{uuid.uuid4().hex[:8]}"
-    url = await create_database(name)
+    url = await create_database(name, admin=admin)
     env = product_env(fake.info, url, redis_url, free_port(), free_port(), checkout)
     demo = REPO / "bot" / "runtime" / "demo" / "knowledge.jsonl"
     for command in (["migrate"], ["import", str(demo), "--origin", "demo"],

@@ -235,9 +235,13 @@ LANGUAGE_CACHE_SIZE = 2048  # texts; a viral afternoon repeats a few hundred
 LANGUAGE_CACHE_CHARS = 2000  # longer texts are detected each time (the cache stays small)
 
 
-@functools.lru_cache(maxsize=LANGUAGE_CACHE_SIZE)
-def _detected_cached(text: str) -> str | None:
-    return detect_language(text)
+_detected_cached = functools.lru_cache(maxsize=LANGUAGE_CACHE_SIZE)(detect_language)
+
+
+def configure_language_cache(size: int) -> None:
+    """Remember up to `size` detected texts in this process (RUMOURBOT_LANGUAGE_CACHE_SIZE)."""
+    global _detected_cached  # noqa: PLW0603 - one memo per process, sized at start-up
+    _detected_cached = functools.lru_cache(maxsize=size)(detect_language)
 
 
 def _detected(text: str) -> str | None:

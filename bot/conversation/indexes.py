@@ -262,6 +262,10 @@ class KnowledgeIndex(SyncedIndex):
         self._items: LRUCache[int, KnowledgeItem] = LRUCache(ITEM_CACHE_SIZE)
         self._variant_cursor: tuple[datetime, int] | None = None
 
+    def configure_items(self, size: int) -> None:
+        """Keep up to `size` knowledge items read for answers (RUMOURBOT_ITEM_CACHE_SIZE)."""
+        self._items = LRUCache(max(1, size))
+
     def is_live(self, row: KnowledgeItem) -> bool:
         return row.status == ItemStatus.ACTIVE
 
@@ -512,6 +516,12 @@ class QueryVectors:
 
 
 _query_vectors = QueryVectors()
+
+
+def configure_query_vectors(size: int) -> None:
+    """Keep up to `size` query vectors in this process (RUMOURBOT_QUERY_VECTOR_CACHE_SIZE)."""
+    global _query_vectors  # noqa: PLW0603 - one cache per process, sized at start-up
+    _query_vectors = QueryVectors(max(1, size))
 
 
 def _detached_copy(item: KnowledgeItem) -> KnowledgeItem:

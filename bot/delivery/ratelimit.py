@@ -38,16 +38,23 @@ class _Bucket:
 
 
 class LocalRateLimiter:
-    """Buckets in this process's memory (one process: the embedded default)."""
+    """Buckets in this process's memory (one process: the embedded default).
 
-    def __init__(self) -> None:
+    At most `max_keys` buckets (RUMOURBOT_LOCAL_RATE_LIMIT_KEYS), least recently used dropped
+    first: there is one per chat, and a chat quiet for that long has a full bucket anyway."""
+
+    def __init__(self, max_keys: int = 10_000) -> None:
         self._buckets: dict[str, _Bucket] = {}
+        self.max_keys = max_keys
 
     async def acquire(
         self, key: str, rate: float, burst: float, reserve: bool, cost: float = 1.0
     ) -> float:
         now = time.monotonic()
-        bucket = self._buckets.setdefault(key, _Bucket(burst, now))
+        bucket = self._buckets.pop(key, None) or _Bucket(burst, now)
+        self._buckets[key] = bucket  # last: the dict's order is the order of use
+        if len(self._buckets) > self.max_keys:
+            del self._buckets[next(iter(self._buckets))]
         bucket.tokens = min(burst, bucket.tokens + (now - bucket.stamp) * rate)
         bucket.stamp = now
         if bucket.tokens >= 1:
@@ -88,11 +95,11 @@ return tostring(wait)
 class RedisRateLimiter:
     """Buckets shared by every process through Redis (one atomic script per acquire)."""
 
-    def __init__(self, redis: Redis, prefix: str = "rumourbot:rl:") -> None:
+    def __init__(self, redis: Redis, prefix: str = "rumourbot:rl:", max_keys: int = 10_000) -> None:
         self.redis = redis
         self.prefix = prefix
         self._script = redis.register_script(_BUCKET_LUA)
-        self._fallback = LocalRateLimiter()
+        self._fallback = LocalRateLimiter(max_keys)
         self.degraded = False
 
     async def acquire(

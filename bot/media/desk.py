@@ -115,6 +115,7 @@ class MediaWorker:
                 return None
             job.status, job.started_at, job.attempts = MediaJobStatus.RUNNING, utcnow(), \
                 job.attempts + 1
+            await session.flush()  # expunged unflushed, the claim was lost: answered twice
             session.expunge(job)
             return job
 

@@ -41,6 +41,11 @@ INBOX_GIVEN_UP = Gauge(
     registry=REGISTRY,
 )
 OPEN_CLUSTERS = Gauge("rumourbot_open_clusters", "Unanswered question clusters", registry=REGISTRY)
+ASYNCIO_TASKS = Gauge(
+    "rumourbot_asyncio_tasks",
+    "asyncio tasks alive in this process (a soak checks it stays flat)",
+    registry=REGISTRY,
+)
 
 
 async def _refresh_gauges(db: Database) -> None:
@@ -95,6 +100,7 @@ def metrics_endpoint(db: Database, settings: Settings):  # type: ignore[no-untyp
             if time.monotonic() - refreshed[0] >= GAUGE_SECONDS:
                 await _refresh_gauges(db)
                 refreshed[0] = time.monotonic()
+        ASYNCIO_TASKS.set(len(asyncio.all_tasks()))
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return metrics

@@ -10,8 +10,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.conversation.core import configure_language_cache
 from bot.conversation.flood import FloodGuard
-from bot.conversation.indexes import ClusterIndex, KnowledgeIndex
+from bot.conversation.indexes import ClusterIndex, KnowledgeIndex, configure_query_vectors
 from bot.conversation.services import LiveLookup, Services
 from bot.delivery.dispatcher import OutboxDispatcher
 from bot.delivery.pacing import PacedGate, tier_limit
@@ -64,7 +65,13 @@ def build_services(
         settings.decision_cache_size, redis, settings.decision_cache_seconds
     )
     clusters.configure_decisions(settings.decision_cache_size)
-    limiter: RateLimiter = RedisRateLimiter(redis) if redis is not None else LocalRateLimiter()
+    knowledge.configure_items(settings.item_cache_size)
+    configure_query_vectors(settings.query_vector_cache_size)
+    configure_language_cache(settings.language_cache_size)
+    keys = settings.local_rate_limit_keys
+    limiter: RateLimiter = (
+        RedisRateLimiter(redis, max_keys=keys) if redis is not None else LocalRateLimiter(keys)
+    )
     dispatcher = OutboxDispatcher(
         db,
         limiter=limiter,

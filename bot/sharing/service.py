@@ -10,8 +10,6 @@ from bot.sharing.fonts import Fonts
 from bot.sharing.text import Typesetter
 from domain.settings import Settings
 
-CACHE_SIZE = 64
-
 
 class ShareCards:
     """PNG cards by (key, format); `key` names the answer version and language."""
@@ -34,6 +32,6 @@ class ShareCards:
             return cached
         data = self.renderer.png(card_content(self.settings, source), FORMATS[format_name])
         self._cache[(key, format_name)] = data
-        while len(self._cache) > CACHE_SIZE:
+        while len(self._cache) > self.settings.card_cache_size:
             self._cache.popitem(last=False)
         return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import httpx
@@ -32,6 +33,9 @@ async def test_health_readiness_and_metrics(runtime: Runtime) -> None:
         metrics = (await http.get("/metrics")).text
     assert 'rumourbot_messages_in_total{channel="webchat"}' in metrics
     assert "rumourbot_outbox_depth" in metrics
+    # the soak's task count: at least the request being served
+    [tasks] = re.findall(r"^rumourbot_asyncio_tasks (\S+)$", metrics, re.MULTILINE)
+    assert float(tasks) >= 1
 
 
 async def test_web_chat_refuses_bad_requests(runtime: Runtime) -> None:
