@@ -40,6 +40,30 @@ async def accept(
     return bool(getattr(result, "rowcount", 0))
 
 
+async def accept_processing(session: AsyncSession, message: InboundMessage) -> bool:
+    """Store `message` as processed, in the caller's turn transaction; False when this
+    platform id was stored before (a redelivery, or a row `recover` will finish).
+
+    For a caller that acknowledges the message only after that transaction commits (a
+    webhook answering once the turn is done): the row and the turn commit together, one
+    statement instead of the two of `accept` then `start_processing`. Rolled back, nothing
+    was acknowledged either, so the platform delivers again (or the caller `accept`s it)."""
+    now = utcnow()
+    result = await session.execute(
+        _accept_statement(_dialect(session)),
+        {
+            "channel": message.channel,
+            "platform_id": message.message_id,
+            "payload": {},  # what `start_processing` leaves: the turn's rows keep what counts
+            "received_at": now,
+            "processed_at": now,
+            "attempts": 1,
+            "next_attempt_at": now,
+        },
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 async def start_processing(session: AsyncSession, message: InboundMessage) -> bool:
     """Claim the row for this turn's transaction; False when it was already processed.
 

@@ -139,7 +139,9 @@ class TelegramChannel(Channel):
         return [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])]
 
     async def webhook(self, request: Request) -> Response:
-        """Authenticate by the secret header, parse, store, and answer before handling it."""
+        """Authenticate by the secret header, parse, then store and handle the update in one
+        transaction before answering (a turn that fails is stored and apologised for; the
+        database down is a 503, so Telegram delivers again)."""
         given = request.headers.get(SECRET_HEADER, "")
         if self._secret is None or not hmac.compare_digest(given.encode(), self._secret.encode()):
             return JSONResponse({"error": "forbidden"}, status_code=403)
@@ -155,8 +157,8 @@ class TelegramChannel(Channel):
             return JSONResponse({"error": "malformed update"}, status_code=400)
         if inbound is None:
             return Response(status_code=200)  # not for us (an edit, a group): never redelivered
-        try:
-            await self.conversation.accept(inbound)  # stored durably; handled in the background
+        try:  # stored with the turn's replies in one transaction, then acknowledged
+            await self.conversation.answer_before_acknowledging(inbound)
         except StorageUnavailable:
             return JSONResponse({"error": "try again later"}, status_code=503)  # Telegram retries
         return Response(status_code=200)

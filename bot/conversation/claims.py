@@ -130,7 +130,9 @@ class ClaimDesk:
         await turn.quote(
             replies.answer_message(turn.resident.chat_id, item, request.id, turn.language)
         )
-        await offer_after_answer(self.services.settings, turn, item)  # the card, to pass on
+        await offer_after_answer(  # the card, to pass on
+            self.services.settings, turn, item, self.services.knowledge.published_answer_id
+        )
 
     async def choose(self, turn: Turn, request_id: int, item_id: int) -> None:
         """The resident picked one of the suggested candidates."""

@@ -28,6 +28,7 @@ from bot.texts.turn import Turn
 from domain.db import StorageUnavailable, is_unavailable
 from domain.inbox import (
     accept,
+    accept_processing,
     claim_due,
     due_ids,
     note_failure,
@@ -67,6 +68,14 @@ class Conversation:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
+
+    async def answer_before_acknowledging(self, message: InboundMessage) -> None:
+        """Store and process `message` in one transaction, for a webhook that acknowledges it
+        only afterwards: the inbox row commits with the turn's replies (one statement and one
+        transaction fewer than `accept`, no background task). A turn that fails is stored on
+        its own and apologised for, like a failed background turn; raises `StorageUnavailable`
+        when the database is down, so the platform delivers again later."""
+        await self.process(message, store=True)
 
     async def handle(self, message: InboundMessage) -> None:
         """Accept and process `message` now (polling, the web chat, tests)."""
@@ -113,14 +122,24 @@ class Conversation:
                 raise StorageUnavailable("the database is unreachable") from exc
             raise
 
-    async def process(self, message: InboundMessage) -> None:
-        """Handle one accepted message; never raises for bad input (a polite reply instead)."""
+    async def process(self, message: InboundMessage, store: bool = False) -> None:
+        """Handle one accepted message; never raises for bad input (a polite reply instead).
+
+        With `store`, the message is not in the inbox yet: its row is written by this turn's
+        transaction (`answer_before_acknowledging`)."""
         turn: Turn | None = None
         started = time.perf_counter()
         try:
             async with self.services.db.session() as session:
-                if not await start_processing(session, message):
+                claimed = (
+                    await accept_processing(session, message)
+                    if store
+                    else await start_processing(session, message)
+                )
+                if not claimed:
                     return
+                if store:
+                    MESSAGES_IN.labels(message.channel).inc()
                 resident = await resident_for(
                     session, message.channel, message.sender, seen_at=message.received_at
                 )
@@ -134,12 +153,16 @@ class Conversation:
                 self._privacy_notice(turn)
                 await dispatch(self.handlers, turn)
         except Exception as exc:
+            if is_unavailable(exc) and store:  # nothing stored, nothing acknowledged
+                raise StorageUnavailable("the database is unreachable") from exc
             if is_unavailable(exc):  # left unprocessed in the inbox; `recover` finishes it later
                 log.warning(
                     "database unavailable; message %s will be recovered", message.message_id
                 )
                 return
             log.exception("turn failed for %s message %s", message.channel, message.message_id)
+            if store and not await self._store(message):  # rolled back with the turn: keep it
+                return
             await self._apologise(message, type(exc).__name__)
         finally:
             self.services.dispatcher.wake()

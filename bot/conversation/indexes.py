@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.db import Database
 from domain.models import (
     OPEN_STATUSES,
+    Answer,
     Cluster,
     ItemStatus,
     KnowledgeItem,
@@ -260,6 +261,8 @@ class KnowledgeIndex(SyncedIndex):
     def __init__(self, db: Database, engine: MatchingEngine) -> None:
         super().__init__(db, engine)
         self._items: LRUCache[int, KnowledgeItem] = LRUCache(ITEM_CACHE_SIZE)
+        # item id -> its latest published answer (None: none); emptied by every refresh
+        self._answer_ids: LRUCache[int, int | None] = LRUCache(ITEM_CACHE_SIZE)
         self._variant_cursor: tuple[datetime, int] | None = None
 
     def configure_items(self, size: int) -> None:
@@ -273,7 +276,11 @@ class KnowledgeIndex(SyncedIndex):
         self._items.clear()
 
     async def refresh(self) -> int:
-        """Items first (a variant needs its item indexed), then variants."""
+        """Items first (a variant needs its item indexed), then variants.
+
+        Published answers are looked up again after every refresh (the periodic one too): an
+        answer can be published for an item that did not change."""
+        self._answer_ids.clear()
         seen = await super().refresh()
         async with self._lock:
             while True:
@@ -413,6 +420,23 @@ class KnowledgeIndex(SyncedIndex):
             if generation == self._generation:
                 self._items.update(loaded)
         return [known[i] for i in ids if i in known]
+
+    async def published_answer_id(self, session: AsyncSession, item_id: int) -> int | None:
+        """The latest published answer of `item_id` (its share card), or None; remembered
+        until the next refresh (at most `index_refresh_seconds`): every answered forward
+        would otherwise cost a query."""
+        if item_id in self._answer_ids:
+            return self._answer_ids[item_id]
+        generation = self._generation
+        found: int | None = await session.scalar(
+            select(Answer.id)
+            .where(Answer.knowledge_item_id == item_id, Answer.published_at.is_not(None))
+            .order_by(Answer.id.desc())
+            .limit(1)
+        )
+        if generation == self._generation:
+            self._answer_ids[item_id] = found
+        return found
 
     def to_item(self, row: KnowledgeItem, vector: np.ndarray | None) -> IndexItem:
         return IndexItem(

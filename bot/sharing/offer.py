@@ -8,6 +8,7 @@ reference, never bytes.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -78,14 +79,19 @@ def share_message(
     )
 
 
-async def offer_after_answer(settings: Settings, turn: Turn, item: KnowledgeItem) -> bool:
+async def offer_after_answer(
+    settings: Settings,
+    turn: Turn,
+    item: KnowledgeItem,
+    answer_of: Callable[[AsyncSession, int], Awaitable[int | None]] = published_answer_id,
+) -> bool:
     """After a resident's answer, in a one-to-one chat: the card and its forward-ready text,
     to pass on ("Share this with your groups"). Once per resident and answer; only for
     published answers (cards exist for those) and channels that show pictures."""
     message = turn.message
     if message.in_group or message.channel not in PICTURE_CHANNELS:
         return False
-    answer_id = await published_answer_id(turn.session, item.id)
+    answer_id = await answer_of(turn.session, item.id)  # the knowledge index remembers it
     if answer_id is None:
         return False
     offer = share_message(settings, turn.resident.chat_id, answer_id, item, turn.language)
