@@ -97,8 +97,13 @@ def cmd_train(args: argparse.Namespace) -> None:
             ):
                 present.append(c.present)
                 absent.append(c.absent)
-        cal = calibrate(present, absent)
-        table = [trade_off(present, absent, t, cal.suggest) for t in TRADE_OFF_GRID]
+        covers = tuple(float(c) for c in args.covers.split(","))
+        cal = calibrate(present, absent, covers=covers)
+        table = [
+            trade_off(present, absent, t, cal.suggest, min_cover=c)
+            for c in sorted({0.0, cal.min_cover})
+            for t in TRADE_OFF_GRID
+        ]
         today = trade_off(present, absent, cal.answer, 0.085)
         curve = REPO / "bench" / f"matching_calibration_{name}.json"
         curve.parent.mkdir(exist_ok=True)
@@ -220,6 +225,11 @@ def main() -> None:
         "--keep-weights",
         action="store_true",
         help="train: keep the shipped ranker weights, only re-calibrate the thresholds on dev",
+    )
+    parser.add_argument(
+        "--covers",
+        default="0,0.15,0.2,0.25,0.3",
+        help="train: claim-coverage floors tried with the answer threshold",
     )
     parser.add_argument("--only", choices=["both", "dense", "lexical"], default="both")
     parser.add_argument("--train-sets", default="", help="ds/split,... (default: both CLEF)")
