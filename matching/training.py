@@ -165,10 +165,7 @@ def answered(seen: Seen, t: float, min_words: int = 4, min_cover: float = 0.0) -
     return (
         bool(seen.scores)
         and seen.words >= min_words
-        and (
-            seen.duplicate
-            or (seen.agrees and seen.scores[0] >= t and seen.cover >= min_cover)
-        )
+        and (seen.duplicate or (seen.agrees and seen.scores[0] >= t and seen.cover >= min_cover))
     )
 
 

@@ -45,7 +45,7 @@ WEIGHTS = REPO / "matching" / "weights"
 
 
 def _pairs(spec: str, default: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """"ds/split,ds/split" -> [(ds, split)]; empty: the default."""
+    """ "ds/split,ds/split" -> [(ds, split)]; empty: the default."""
     if not spec:
         return default
     return [tuple(x.split("/", 1)) for x in spec.split(",")]  # type: ignore[misc]

@@ -364,9 +364,7 @@ def _report(stats: dict[str, int], latencies: list[float]) -> dict[str, Any]:
             stats["confirmed_answered_right"], stats["confirmed_answered"]
         ),
         "first_sighting_answered": share(stats["first_answered"], stats["first_messages"]),
-        "first_sighting_precision": share(
-            stats["first_answered_right"], stats["first_answered"]
-        ),
+        "first_sighting_precision": share(stats["first_answered_right"], stats["first_answered"]),
         "precision_when_unconfirmed": share(
             stats["unconfirmed_answered_right"], stats["unconfirmed_answered"]
         ),
