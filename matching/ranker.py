@@ -228,6 +228,15 @@ def calibrated_thresholds(dense: bool) -> tuple[float, float, float]:
 CROSS_LINGUAL_ANSWER = 0.999
 
 
+def calibrated_min_cover(dense: bool) -> float:
+    """The share of the matched claim's terms a ranked answer needs (0.0: no floor)."""
+    path = _weights_path(dense)
+    if path.exists():
+        th = json.loads(path.read_text(encoding="utf-8")).get("thresholds", {})
+        return float(th.get("min_cover", 0.0))
+    return 0.0
+
+
 def default_ranker(dense: bool) -> LogisticRanker:
     """The shipped weights (``weights/dense.json`` or ``weights/lexical.json``), else a prior."""
     path = _weights_path(dense)

@@ -79,6 +79,7 @@ class Seen:
     duplicate: bool
     words: int
     agrees: bool = True  # numbers and polarity of the top candidate agree with the message
+    cover: float = 1.0  # share of the top candidate's terms found in the message
 
 
 def _seen(cands: list[Candidate], gold: set[str], words: int) -> Seen:
@@ -89,6 +90,7 @@ def _seen(cands: list[Candidate], gold: set[str], words: int) -> Seen:
         bool(top) and top[0].match in (MatchKind.EXACT, MatchKind.NEAR, MatchKind.URL),
         words,
         bool(top) and top[0].agrees,
+        top[0].cover if top else 0.0,
     )
 
 
@@ -149,6 +151,7 @@ def fit(rows: list[QueryRows], dense: bool, name: str) -> LogisticRanker:
 class Calibration:
     answer: float
     suggest: float
+    min_cover: float
     answer_precision: float | None
     answer_rate: float
     wrong_when_absent: float
@@ -156,12 +159,13 @@ class Calibration:
     suggest_offered_hit: float | None
 
 
-def answered(seen: Seen, t: float, min_words: int = 4) -> bool:
-    """The engine's rule: a duplicate of a view, or a top score >= t; 4+ content words."""
+def answered(seen: Seen, t: float, min_words: int = 4, min_cover: float = 0.0) -> bool:
+    """The engine's rule: a duplicate of a view, or a top score >= t that agrees with the
+    message and covers ``min_cover`` of the claim; 4+ content words."""
     return (
         bool(seen.scores)
         and seen.words >= min_words
-        and (seen.duplicate or (seen.agrees and seen.scores[0] >= t))
+        and (seen.duplicate or (seen.agrees and seen.scores[0] >= t and seen.cover >= min_cover))
     )
 
 
@@ -171,18 +175,26 @@ def offered_hit(seen: Seen, suggest: float) -> bool:
 
 
 def trade_off(
-    present: list[Seen], absent: list[Seen], t: float, suggest: float, min_words: int = 4
+    present: list[Seen],
+    absent: list[Seen],
+    t: float,
+    suggest: float,
+    min_words: int = 4,
+    min_cover: float = 0.0,
 ) -> dict[str, float | None]:
-    """Answered share, precision and wrong-when-gold-absent at answer threshold t, and the
-    suggestion band below it."""
-    got = [p for p in present if answered(p, t, min_words)]
+    """Answered share, precision and wrong-when-gold-absent at answer threshold t (and claim
+    coverage floor ``min_cover``), and the suggestion band below it."""
+    got = [p for p in present if answered(p, t, min_words, min_cover)]
     right = sum(1 for p in got if p.right[0])
-    wrong_absent = sum(1 for a in absent if answered(a, t, min_words))
+    wrong_absent = sum(1 for a in absent if answered(a, t, min_words, min_cover))
     band = [
-        p for p in present if not answered(p, t, min_words) and p.scores and p.scores[0] >= suggest
+        p
+        for p in present
+        if not answered(p, t, min_words, min_cover) and p.scores and p.scores[0] >= suggest
     ]
     return {
         "answer": t,
+        "min_cover": min_cover,
         "answered": len(got) / max(len(present), 1),
         "precision": right / len(got) if got else None,
         "wrong_when_absent": wrong_absent / max(len(absent), 1),
@@ -198,6 +210,7 @@ def calibrate(
     target_precision: float = 0.98,
     max_wrong: float = 0.01,
     suggest_hit: float = 0.75,
+    covers: tuple[float, ...] = (0.0,),
 ) -> Calibration:
     """Pick thresholds on dev data.
 
@@ -208,18 +221,19 @@ def calibrate(
     candidates at least ``suggest_hit`` of the time (5 queries at least).
     """
     grid = [float(t) for t in np.round(np.arange(0.05, 0.996, 0.005), 3)]
-    best = (0.995, -1)
-    for t in grid:
-        row = trade_off(present, absent, t, t, min_words)
-        precision = row["precision"]
-        if precision is None or precision < target_precision:
-            continue
-        if float(row["wrong_when_absent"] or 0.0) > max_wrong:
-            continue
-        count = sum(answered(p, t, min_words) for p in present)
-        if count >= best[1]:
-            best = (t, count)
-    answer = best[0]
+    best = (0.995, covers[0], -1)
+    for c in covers:  # the lowest coverage floor wins ties
+        for t in grid:
+            row = trade_off(present, absent, t, t, min_words, c)
+            precision = row["precision"]
+            if precision is None or precision < target_precision:
+                continue
+            if float(row["wrong_when_absent"] or 0.0) > max_wrong:
+                continue
+            count = sum(answered(p, t, min_words, c) for p in present)
+            if count > best[2] or (count == best[2] and c == best[1]):
+                best = (t, c, count)
+    answer, min_cover = best[0], best[1]
     suggest = answer
     for t in (g for g in grid if g < answer):
         band = [
@@ -230,10 +244,11 @@ def calibrate(
         if len(band) >= 5 and sum(offered_hit(p, t) for p in band) / len(band) >= suggest_hit:
             suggest = t
             break
-    row = trade_off(present, absent, answer, suggest, min_words)
+    row = trade_off(present, absent, answer, suggest, min_words, min_cover)
     return Calibration(
         answer=answer,
         suggest=suggest,
+        min_cover=min_cover,
         answer_precision=row["precision"],
         answer_rate=float(row["answered"] or 0.0),
         wrong_when_absent=float(row["wrong_when_absent"] or 0.0),

@@ -192,6 +192,11 @@ async def _run(
         "confirmed_messages": 0,
         "confirmed_answered": 0,
         "confirmed_answered_right": 0,
+        "first_messages": 0,  # round 0: each query's first sighting
+        "first_answered": 0,
+        "first_answered_right": 0,
+        "unconfirmed_answered": 0,  # answers to messages whose rumour was not confirmed yet
+        "unconfirmed_answered_right": 0,
     }
     sent_keys: dict[str, set[str]] = {q.id: set() for q in queries}
     qid_of_request: dict[int, str] = {}
@@ -214,12 +219,17 @@ async def _run(
             qid_of_request[request_id] = q.id
             stats["messages"] += 1
             stats["confirmed_messages"] += confirmed
+            stats["first_messages"] += round_ == 0
             if outcome == "answer":
                 ok = item_id in right_items[q.id]
                 stats["answered"] += 1
                 stats["answered_right" if ok else "answered_wrong"] += 1
                 stats["confirmed_answered"] += confirmed
                 stats["confirmed_answered_right"] += confirmed and ok
+                stats["first_answered"] += round_ == 0
+                stats["first_answered_right"] += round_ == 0 and ok
+                stats["unconfirmed_answered"] += not confirmed
+                stats["unconfirmed_answered_right"] += not confirmed and ok
             elif outcome == "suggest":
                 stats["suggested"] += 1
                 stats["suggested_hit"] += item_id is not None
@@ -352,6 +362,11 @@ def _report(stats: dict[str, int], latencies: list[float]) -> dict[str, Any]:
         "precision": share(stats["answered_right"], stats["answered"]),
         "precision_when_confirmed": share(
             stats["confirmed_answered_right"], stats["confirmed_answered"]
+        ),
+        "first_sighting_answered": share(stats["first_answered"], stats["first_messages"]),
+        "first_sighting_precision": share(stats["first_answered_right"], stats["first_answered"]),
+        "precision_when_unconfirmed": share(
+            stats["unconfirmed_answered_right"], stats["unconfirmed_answered"]
         ),
         "suggestion_hit": share(stats["suggested_hit"], stats["suggested"]),
         "latency_ms_p50": round(float(np.percentile(latencies, 50)), 1) if latencies else None,

@@ -111,3 +111,12 @@ def test_relative_links_do_not_make_every_fact_check_a_twin() -> None:
         Target("b", "The number of murders rose over two years.", None, "/fc/2/", "en"),
     ]
     assert twin_groups(targets)["a"] == {"a"}
+
+
+def test_a_number_word_opening_a_sentence_is_still_a_number() -> None:
+    claim = facts(clean_text("There has been a 20 percent increase in young people coming back."))
+    message = facts(clean_text("Three percent of the people come back for a trial."))
+    assert "3" in message.numbers
+    assert contrast(message, claim) == "number"
+    # inside a sentence, a capitalised number word is part of a name
+    assert "3" not in facts(clean_text("The accident at Three Mile Island")).numbers

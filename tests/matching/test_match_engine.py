@@ -147,8 +147,21 @@ def test_short_messages_never_auto_answer() -> None:
     assert long_one.outcome is Outcome.ANSWER and long_one.candidates[0].id == "5g"
 
 
+def test_a_ranked_answer_needs_the_claim_coverage_floor() -> None:
+    engine = _engine(thresholds=Thresholds(answer=0.9, suggest=0.5, min_cover=0.25))
+    text = "people say the 5G mobile towers spread the coronavirus"
+    covered = [Candidate("0", 0.95, cover=0.5), Candidate("1", 0.2)]
+    assert engine.decide_from(text, covered).outcome is Outcome.ANSWER
+    # the same score for a claim that shares only a few of its words with the message
+    topic_only = [Candidate("0", 0.95, cover=0.1), Candidate("1", 0.2)]
+    assert engine.decide_from(text, topic_only).outcome is Outcome.SUGGEST
+    # a restatement answers whatever its coverage score says
+    near = [Candidate("0", 0.95, match=MatchKind.NEAR, cover=0.1), Candidate("1", 0.2)]
+    assert engine.decide_from(text, near).outcome is Outcome.ANSWER
+
+
 def test_decision_bands() -> None:
-    engine = _engine(thresholds=Thresholds(answer=0.9, suggest=0.5))
+    engine = _engine(thresholds=Thresholds(answer=0.9, suggest=0.5, min_cover=0.0))
     text = "people say the 5G mobile towers spread the coronavirus"
 
     def cands(*scores: float) -> list[Candidate]:

@@ -23,6 +23,19 @@ def test_calibrate_answers_most_within_precision_and_absent_constraints() -> Non
     assert 0.55 <= cal.suggest <= 0.6
 
 
+def test_a_coverage_floor_is_kept_only_when_it_lets_more_through() -> None:
+    # right answers cover half the claim; the gold-absent look-alikes share only its topic
+    present = [Seen((0.7 + i / 1000, 0.1), (True, False), False, 8, True, 0.5) for i in range(90)]
+    present += [Seen((0.3, 0.1), (False, False), False, 8, True, 0.5)] * 10
+    absent = [Seen((0.9, 0.1), (False, False), False, 8, True, 0.1)] * 10
+    absent += [Seen((0.2, 0.1), (False, False), False, 8, True, 0.1)] * 90
+    plain = calibrate(present, absent)
+    floored = calibrate(present, absent, covers=(0.0, 0.25))
+    assert plain.min_cover == 0.0 and plain.answer_rate == 0.0  # 0.9 look-alikes: 10% wrong
+    assert floored.min_cover == 0.25 and floored.answer_rate == 0.9
+    assert floored.wrong_when_absent == 0.0 and floored.answer_precision == 1.0
+
+
 def test_duplicates_are_answered_whatever_their_score() -> None:
     present = [_seen(0.1, True, duplicate=True), _seen(0.1, False)]
     row = trade_off(present, [], 0.9, 0.5)

@@ -82,3 +82,9 @@ def test_replay_reports_what_residents_and_staff_saw(tmp_path: Path) -> None:
     assert report["clusters_per_gold_item"] in (None, 1.0)
     for key in ("auto_answered", "precision", "suggested", "open_clusters_at_end"):
         assert key in report
+    # the first sighting of each rumour is reported on its own (no confirmed variant helps it)
+    assert report["first_messages"] == 3
+    assert (
+        report["first_answered"] <= 3 and report["first_answered_right"] == report["first_answered"]
+    )
+    assert report["unconfirmed_answered_right"] == report["unconfirmed_answered"]
