@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from bot.delivery.dispatcher import OutboxDispatcher
 from bot.delivery.flood import FloodGuard
-from bot.delivery.pacing import PacedGate, tier_limit
+from bot.delivery.pacing import PAIR_BURST, PAIR_SECONDS, PacedGate, tier_limit
 from bot.delivery.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter, RedisRateLimiter
 from bot.runtime.indexes import ClusterIndex, KnowledgeIndex
 from bot.runtime.services import LiveLookup, Services
@@ -145,7 +145,9 @@ def channel_limits(settings: Settings) -> dict[str, ChannelLimits]:
             settings.telegram_chat_messages_per_second,
             per_chat_burst=3,
         ),
-        "whatsapp": ChannelLimits(settings.whatsapp_messages_per_second),
+        "whatsapp": ChannelLimits(
+            settings.whatsapp_messages_per_second, 1 / PAIR_SECONDS, per_chat_burst=PAIR_BURST
+        ),
     }
 
 
