@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -51,13 +50,6 @@ from domain.outbox import (
 
 log = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 1.0
-# How far ahead one worker books the platform's bucket: enough sends waiting for their slot to
-# keep the platform at its limit while others are in their database and HTTP calls, few enough
-# that a reply claimed now waits behind at most this much of a broadcast (per worker).
-PACE_AHEAD_SECONDS = 0.25
-# Per-message transactions at once ("about to send" marks, hand-backs): within the database
-# pool (10), so dozens of sends in flight do not open and close overflow connections.
-SESSIONS_AT_ONCE = 5
 WAKE_CHANNEL = "rumourbot:outbox:wake"
 Claimed = tuple[int, str, str, OutboundMessage, Recipient]  # id, channel, chat, message, to
 
@@ -69,8 +61,8 @@ class OutboxDispatcher:
         self,
         db: Database,
         channels: Mapping[str, Channel] | None = None,
-        batch: int = 100,
-        concurrency: int = 64,
+        batch: int = 50,
+        concurrency: int = 16,
         limiter: RateLimiter | None = None,
         limits: Mapping[str, ChannelLimits] | None = None,
         redis: Redis | None = None,
@@ -95,13 +87,6 @@ class OutboxDispatcher:
         self.limits = dict(limits or {})
         self.redis = redis
         self._slots = asyncio.Semaphore(concurrency)
-        self._pacing: dict[str, asyncio.Semaphore] = {}  # per platform: sends booked ahead
-        self._chats: dict[tuple[str, str], list[Claimed]] = {}  # being sent by this worker
-        self._admitted: dict[int, float] = {}  # claimed broadcasts' waits from the daily limit
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._in_flight = 0  # claimed rows not yet done
-        self._progress = asyncio.Event()
-        self._sessions = asyncio.Semaphore(SESSIONS_AT_ONCE)
         self._wake = asyncio.Event()
         self._publishes: set[asyncio.Task[object]] = set()
         # each row's result is still awaited one by one, but written together with the others
@@ -143,62 +128,35 @@ class OutboxDispatcher:
 
     async def drain_once(self) -> int:
         """Send one batch of due messages; returns how many were attempted."""
-        claimed, started = await self._claim_and_start()
-        await asyncio.gather(*started)
-        return claimed
-
-    async def _claim_and_start(self) -> tuple[int, list[asyncio.Task[None]]]:
-        """Claim a batch and start sending it without waiting for it: (rows claimed, the new
-        chats' tasks). A row of a chat this worker is already sending joins that chat's queue,
-        so a chat's messages still go one at a time and in order."""
         if time.monotonic() - self._heartbeat_at > self.worker_timeout / 3:
             await self.heartbeat()
         claimed = await self._claim()
-        self._admitted.update(await self._held(claimed))
-        started: list[asyncio.Task[None]] = []
-        for key, group in groupby(
-            sorted(claimed, key=lambda c: (c[1], c[2], c[0])), key=lambda c: (c[1], c[2])
-        ):
-            rows = list(group)
-            self._in_flight += len(rows)
-            queue = self._chats.get(key)
-            if queue is not None:
-                queue.extend(rows)
-                continue
-            self._chats[key] = queue = rows
-            task = asyncio.create_task(self._run_chat(key, queue))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            started.append(task)
-        return len(claimed), started
+        held = await self._held(claimed)
+        chats = [
+            list(group)
+            for _, group in groupby(
+                sorted(claimed, key=lambda c: (c[1], c[2], c[0])), key=lambda c: (c[1], c[2])
+            )
+        ]
+        await asyncio.gather(*(self._send_chat(chat, held) for chat in chats))
+        return len(claimed)
 
-    async def _run_chat(self, key: tuple[str, str], rows: list[Claimed]) -> None:
-        try:
-            await self._send_chat(rows)
-        finally:
-            del self._chats[key]  # no await since the last row was taken: none is left behind
-            self._in_flight -= len(rows)
-            self._progress.set()
-
-    async def _send_chat(self, rows: list[Claimed]) -> None:
-        """Send one chat's rows in order, one at a time (`rows` may grow meanwhile).
+    async def _send_chat(self, rows: list[Claimed], held: Mapping[int, float]) -> None:
+        """Send one chat's rows in order, one at a time.
 
         Whatever cannot be written back (the database went away) is kept here and settled by
         the next heartbeat, so no row stays claimed by a live worker forever.
         """
         async with self._slots:
-            position = -1
-            while position + 1 < len(rows):
-                position += 1
-                outbox_id, channel, chat_id, message, known = rows[position]
-                held = self._admitted.pop(outbox_id, 0.0)
+            for position, (outbox_id, channel, chat_id, message, known) in enumerate(rows):
+                untried = [r[0] for r in rows[position:]]
                 try:
                     wait = 0.0 if self._stopping else await self._chat_wait(channel, chat_id)
                     if self._stopping or wait > 0:  # a busy chat or a shutdown: the rest goes back
-                        await self._release_from(rows, position, wait)
+                        await self._release(untried, wait)
                         return
-                    if held > 0:  # over the platform's daily limit: this chat waits
-                        await self._release_from(rows, position, held)
+                    if held.get(outbox_id, 0.0) > 0:  # over the daily limit: this chat waits
+                        await self._release(untried, held[outbox_id])
                         return
                     recipient = replace(known, now=self.clock())
                     await self._pace(channel, self._parts(channel, message, recipient))
@@ -206,7 +164,7 @@ class OutboxDispatcher:
                         continue  # presumed dead and taken over: another worker sends it
                 except Exception as exc:
                     log.warning("delivery paused for one chat (%s)", type(exc).__name__)
-                    await self._release_from(rows, position, 1.0)
+                    await self._release(untried, 1.0)
                     return
                 report = await self._send(channel, message, recipient)
                 result = await self._result(channel, chat_id, report)
@@ -214,18 +172,8 @@ class OutboxDispatcher:
                 if report.opted_out:
                     await self._note_opt_out(channel, chat_id)
                 if result.throttled:  # this chat's later messages wait behind this one
-                    await self._release_from(rows, position + 1, result.retry_after or 1.0)
+                    await self._release(untried[1:], result.retry_after or 1.0)
                     return
-
-    async def _release_from(self, rows: list[Claimed], start: int, delay: float) -> None:
-        """Hand back a chat's rows from `start`, with those that joined it meanwhile."""
-        while start < len(rows):
-            end = len(rows)
-            ids = [r[0] for r in rows[start:end]]
-            for outbox_id in ids:
-                self._admitted.pop(outbox_id, None)
-            await self._release(ids, delay)
-            start = end
 
     async def _held(self, claimed: list[Claimed]) -> dict[int, float]:
         """The batch's broadcasts over WhatsApp's daily limit, with their waits: the gate checks
@@ -246,7 +194,7 @@ class OutboxDispatcher:
 
     async def _release(self, outbox_ids: list[int], delay: float) -> None:
         try:
-            async with self._sessions, self.db.session() as session:
+            async with self.db.session() as session:
                 await release(session, outbox_ids, delay, self.worker_id)
         except Exception:
             self._unsettled.update((i, None) for i in outbox_ids)
@@ -276,7 +224,7 @@ class OutboxDispatcher:
         waits for the wire while marked, and an autocommit connection is reset (a round trip)
         after the mark; a worker killed in either gap leaves the row "in doubt" although the
         platform never had it (tests/faults caught both)."""
-        async with self._sessions, self.db.session() as session:
+        async with self.db.session() as session:
             return await mark_started(session, outbox_id, self.worker_id)
 
     async def _write_results(self, rows: list[tuple[int, DeliveryResult]]) -> dict[int, None]:
@@ -344,13 +292,7 @@ class OutboxDispatcher:
         """Wait for this message's slot under the platform's limit: the one bucket every send
         to the platform passes (shared through Redis), paying for each of its `parts`."""
         limits = self.limits.get(channel)
-        if limits is None:
-            return
-        booking = self._pacing.get(channel)
-        if booking is None:  # the sends this worker may have booked and be waiting for
-            ahead = max(1, math.ceil(limits.per_second * PACE_AHEAD_SECONDS))
-            booking = self._pacing[channel] = asyncio.Semaphore(ahead)
-        async with booking:
+        if limits is not None:
             wait = await self.limiter.acquire(
                 f"{channel}:send", limits.per_second, 1.0, reserve=True, cost=parts
             )
@@ -423,8 +365,6 @@ class OutboxDispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Drain until `stop` is set; sleep until woken or for a short idle interval.
 
-        The next batch is claimed as soon as half of the last is done, not after its slowest
-        message: sends never stop for a claim, and a reply claimed meanwhile goes next.
         On stop, messages being sent are finished, claimed ones not yet tried are handed back
         and the lease is released, so another worker takes over at once.
         """
@@ -433,12 +373,8 @@ class OutboxDispatcher:
         watcher = asyncio.create_task(self._watch_stop(stop))
         try:
             while not stop.is_set():
-                if self._in_flight > self.batch // 2:  # enough claimed: more when some are done
-                    self._progress.clear()
-                    await _first_of(self._progress, stop)
-                    continue
                 try:
-                    sent, _ = await self._claim_and_start()
+                    sent = await self.drain_once()
                 except Exception as exc:
                     if is_unavailable(exc):
                         log.warning("outbox: database unavailable; will retry")
@@ -448,13 +384,16 @@ class OutboxDispatcher:
                 if sent:
                     continue
                 self._wake.clear()
-                await _first_of(self._wake, stop, seconds=IDLE_POLL_SECONDS)
+                waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
+                await asyncio.wait(
+                    waiters, timeout=IDLE_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
+                for waiter in waiters:
+                    waiter.cancel()
         finally:
-            self._stopping = True
             for task in (listener, beating, watcher):
                 if task is not None:
                     task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await leases.release(self.db, self.worker_id)
 
@@ -489,13 +428,3 @@ class OutboxDispatcher:
             except Exception as exc:  # Redis restarting: the idle poll still delivers
                 log.warning("outbox wake-up channel lost (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(1.0)
-
-
-async def _first_of(*events: asyncio.Event, seconds: float | None = None) -> None:
-    """Until one of `events` is set (or `seconds` have passed)."""
-    waiters = [asyncio.create_task(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
