@@ -29,6 +29,8 @@ PERMANENT_CODES = frozenset({
     132007, 132012, 132015, 132016, 133010,
 })
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+# the dispatcher keeps dozens of sends in flight at 80/s: keep their connections open
+LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 MEDIA_ID = re.compile(r"[0-9A-Za-z_.-]{1,128}")
 
 
@@ -68,7 +70,8 @@ class GraphClient:
         self.api = f"{base_url.rstrip('/')}/{version.strip('/')}"
         self.url = f"{self.api}/{phone_number_id}/messages"
         self._client = httpx.AsyncClient(
-            headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT, transport=transport)
+            headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT, limits=LIMITS,
+            transport=transport)
 
     async def send_message(self, to: str, body: dict[str, Any]) -> str:
         """Send one message to the WhatsApp user `to`; returns its `wamid`."""

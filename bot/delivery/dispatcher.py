@@ -131,16 +131,17 @@ class OutboxDispatcher:
         if time.monotonic() - self._heartbeat_at > self.worker_timeout / 3:
             await self.heartbeat()
         claimed = await self._claim()
+        held = await self._held(claimed)
         chats = [
             list(group)
             for _, group in groupby(
                 sorted(claimed, key=lambda c: (c[1], c[2], c[0])), key=lambda c: (c[1], c[2])
             )
         ]
-        await asyncio.gather(*(self._send_chat(chat) for chat in chats))
+        await asyncio.gather(*(self._send_chat(chat, held) for chat in chats))
         return len(claimed)
 
-    async def _send_chat(self, rows: list[Claimed]) -> None:
+    async def _send_chat(self, rows: list[Claimed], held: Mapping[int, float]) -> None:
         """Send one chat's rows in order, one at a time.
 
         Whatever cannot be written back (the database went away) is kept here and settled by
@@ -154,9 +155,8 @@ class OutboxDispatcher:
                     if self._stopping or wait > 0:  # a busy chat or a shutdown: the rest goes back
                         await self._release(untried, wait)
                         return
-                    held = await self._held(outbox_id, channel, message)
-                    if held > 0:  # over the platform's daily limit: this chat waits
-                        await self._release(untried, held)
+                    if held.get(outbox_id, 0.0) > 0:  # over the daily limit: this chat waits
+                        await self._release(untried, held[outbox_id])
                         return
                     recipient = replace(known, now=self.clock())
                     await self._pace(channel, self._parts(channel, message, recipient))
@@ -175,10 +175,22 @@ class OutboxDispatcher:
                     await self._release(untried[1:], result.retry_after or 1.0)
                     return
 
-    async def _held(self, outbox_id: int, channel: str, message: OutboundMessage) -> float:
-        if self.gate is None or channel not in PACED_CHANNELS or message.template != "broadcast":
-            return 0.0
-        return await self.gate.admit(outbox_id)
+    async def _held(self, claimed: list[Claimed]) -> dict[int, float]:
+        """The batch's broadcasts over WhatsApp's daily limit, with their waits: the gate checks
+        the whole batch in one transaction (a check per message, under the gate's lock, held
+        every send behind one database round trip)."""
+        broadcasts = [
+            outbox_id
+            for outbox_id, channel, _, message, _ in claimed
+            if channel in PACED_CHANNELS and message.template == "broadcast"
+        ]
+        if self.gate is None or not broadcasts:
+            return {}
+        try:
+            return await self.gate.admit_many(broadcasts)
+        except Exception as exc:  # the database is away: these wait for the next claim
+            log.warning("messaging limit not checked (%s)", type(exc).__name__)
+            return dict.fromkeys(broadcasts, 1.0)
 
     async def _release(self, outbox_ids: list[int], delay: float) -> None:
         try:

@@ -11,7 +11,7 @@ row's `next_attempt_at`, so a restarted worker finds the plan where it was left.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -33,6 +33,13 @@ PACED_CHANNELS = frozenset({"whatsapp"})
 GROUP_PER_MINUTE = 20
 GROUP_BURST = 2.0
 GROUP_RATE = (GROUP_PER_MINUTE - GROUP_BURST) / 60.0
+
+
+# WhatsApp's pair rate limit: about one message every 6 seconds to the same person, with bursts
+# (Meta allows up to 45 in 6 s, then refuses that person with 131056 until the time borrowed
+# has passed). Messages queued for one resident go a few at once, then one per 6 s.
+PAIR_SECONDS = 6.0
+PAIR_BURST = 5.0
 
 
 def group_bucket(channel: str, chat_id: str) -> tuple[str, float, float] | None:
@@ -105,8 +112,10 @@ class PacedGate:
     a paced message goes only while fewer than the tier's paced messages went in the 24 hours
     before; otherwise it waits until the oldest of them is 24 hours old.
 
-    Check and record happen under one lock per process; with several workers the count can
-    exceed the tier by at most the number of workers minus one at one instant.
+    A claimed batch is checked in one transaction (`admit_many`): rows that were not paced
+    (their window was open) cost nothing more, and paced ones are counted together. Check and
+    record happen under one lock per process; with several workers the count can exceed the
+    tier by at most one batch per other worker at one instant.
     """
 
     def __init__(self, db: Database, limit: int | None, clock: Callable[[], datetime]) -> None:
@@ -117,22 +126,46 @@ class PacedGate:
 
     async def admit(self, outbox_id: int) -> float:
         """0 when the row may be sent now (and is counted), else seconds to wait."""
+        return (await self.admit_many([outbox_id])).get(outbox_id, 0.0)
+
+    async def admit_many(self, outbox_ids: Sequence[int]) -> dict[int, float]:
+        """The rows that must wait, with their seconds; every other row may be sent now (the
+        paced ones among them are counted, in id order, until the tier is reached)."""
+        if not outbox_ids:
+            return {}
         async with self._lock, self.db.session() as session:
-            query = select(PacedSend).join(
-                OutboxMessage, OutboxMessage.dedup_key == PacedSend.dedup_key
+            query = (
+                select(OutboxMessage.id, PacedSend)
+                .join(PacedSend, PacedSend.dedup_key == OutboxMessage.dedup_key)
+                .where(OutboxMessage.id.in_(list(outbox_ids)), PacedSend.sent_at.is_(None))
+                .order_by(OutboxMessage.id)
             )
-            paced = (await session.scalars(query.where(OutboxMessage.id == outbox_id))).first()
-            if paced is None or paced.sent_at is not None:
-                return 0.0  # not paced, or admitted before (a retry)
+            paced = (await session.execute(query)).all()  # not paced, or admitted before: go
             now = self.clock()
-            if self.limit is not None:
-                recent = (
-                    select(func.count(), func.min(PacedSend.sent_at))
-                    .where(PacedSend.channel == paced.channel)
-                    .where(PacedSend.sent_at > now - DAY)
-                )
-                count, oldest = (await session.execute(recent)).one()
-                if count >= self.limit and oldest is not None:
-                    return max((oldest + DAY - now).total_seconds(), 1.0)
-            paced.sent_at = now
-            return 0.0
+            room: dict[str, tuple[int | None, datetime]] = {}
+            waits: dict[int, float] = {}
+            for outbox_id, send in paced:
+                if send.channel not in room:
+                    room[send.channel] = await self._room(session, send.channel, now)
+                left, oldest = room[send.channel]
+                if left is not None and left <= 0:
+                    waits[outbox_id] = max((oldest + DAY - now).total_seconds(), 1.0)
+                    continue
+                send.sent_at = now
+                room[send.channel] = (None if left is None else left - 1, oldest)
+            return waits
+
+    async def _room(
+        self, session: AsyncSession, channel: str, now: datetime
+    ) -> tuple[int | None, datetime]:
+        """(paced messages the tier still allows now, None when unlimited; the oldest of the
+        moving 24 hours, which frees the next place)."""
+        if self.limit is None:
+            return None, now
+        recent = (
+            select(func.count(), func.min(PacedSend.sent_at))
+            .where(PacedSend.channel == channel)
+            .where(PacedSend.sent_at > now - DAY)
+        )
+        count, oldest = (await session.execute(recent)).one()
+        return self.limit - int(count), oldest or now

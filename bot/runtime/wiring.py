@@ -15,7 +15,7 @@ from bot.conversation.flood import FloodGuard
 from bot.conversation.indexes import ClusterIndex, KnowledgeIndex, configure_query_vectors
 from bot.conversation.services import LiveLookup, Services
 from bot.delivery.dispatcher import OutboxDispatcher
-from bot.delivery.pacing import PacedGate, tier_limit
+from bot.delivery.pacing import PAIR_BURST, PAIR_SECONDS, PacedGate, tier_limit
 from bot.delivery.ratelimit import ChannelLimits, LocalRateLimiter, RateLimiter, RedisRateLimiter
 from domain.db import Database, is_unavailable
 from domain.settings import Settings
@@ -152,7 +152,9 @@ def channel_limits(settings: Settings) -> dict[str, ChannelLimits]:
             settings.telegram_chat_messages_per_second,
             per_chat_burst=3,
         ),
-        "whatsapp": ChannelLimits(settings.whatsapp_messages_per_second),
+        "whatsapp": ChannelLimits(
+            settings.whatsapp_messages_per_second, 1 / PAIR_SECONDS, per_chat_burst=PAIR_BURST
+        ),
     }
 
 

@@ -21,6 +21,7 @@ import itertools
 import json
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,6 +99,28 @@ class FakeGraphAPI:
         self.media_url_seconds = 300.0  # Meta: "URLs are valid for 5 minutes"
         self.media_requests: list[str] = []
         self._media_urls: dict[str, tuple[str, float]] = {}  # url token -> (media id, expiry)
+        self._pairs: tuple[float, float] | None = None  # (seconds per message, burst)
+        self._pair_tokens: dict[str, tuple[float, float]] = {}  # to -> (tokens, at)
+        self.refused: Counter[int] = Counter()  # Meta's error code -> times
+
+    def limit_pairs(self, seconds: float = 6.0, burst: float = 45.0) -> None:
+        """Refuse, as Meta does (131056), a message to someone who had too many just before:
+        one message per `seconds` to the same person, with bursts of up to `burst`."""
+        self._pairs = (seconds, burst)
+
+    def _pair_refused(self, to: str) -> bool:
+        if self._pairs is None:
+            return False
+        seconds, burst = self._pairs
+        now = time.monotonic()
+        with self._lock:
+            tokens, at = self._pair_tokens.get(to, (burst, now))
+            tokens = min(burst, tokens + (now - at) / seconds)
+            refused = tokens < 1.0
+            self._pair_tokens[to] = (tokens if refused else tokens - 1.0, now)
+            if refused:
+                self.refused[131056] += 1
+        return refused
 
     @property
     def url(self) -> str:
@@ -185,6 +208,8 @@ class FakeGraphAPI:
         failure = self._take_failure(to)
         if failure is not None:
             return self._error(failure)
+        if self._pair_refused(to):
+            return self._error(131056)
         wamid = "wamid." + base64.b64encode(f"fake-{next(self._ids)}-{to}".encode()).decode()
         with self._lock:
             self.sent.append(Sent(to, body, wamid))

@@ -6,6 +6,7 @@ delivered once; a free-form message that Meta's receipt says arrived after the w
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
@@ -13,9 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.conversation.publishing import AnswerDraft, publish_answer
+from bot.delivery.pacing import PAIR_BURST, PAIR_SECONDS
 from domain.db import Database
 from domain.models import Cluster, OutboxKind, OutboxMessage, Resident, utcnow
 from domain.outbox import enqueue
+from domain.residents import resident_for
 from domain.settings import Settings
 from matching import Embedder
 from tests.bot.channels.test_whatsapp import (
@@ -163,3 +166,24 @@ async def test_a_131047_receipt_sends_the_template_once(clocked: tuple[WhatsApp,
     assert len(await settle(wa, chat, 4, within=0.5)) == 3
     [_, first, again] = await rows(wa, chat)
     assert first.delivery_status == "failed" and again.status == "sent"
+
+
+async def test_messages_queued_for_one_resident_are_spaced_as_the_pair_limit_asks(
+        clocked: tuple[WhatsApp, Clock]) -> None:
+    """Meta refuses a person more than one message per 6 s beyond a burst (131056): six
+    notices queued at once reach the resident as a few at once, then one 6 s later, and the
+    platform (as strict as the bot's own burst) refuses none of them."""
+    wa, _clock = clocked
+    chat = "254700000082"
+    wa.graph.limit_pairs(seconds=PAIR_SECONDS, burst=PAIR_BURST)
+    async with wa.runtime.services.db.session() as session:
+        await resident_for(session, "whatsapp", chat, seen_at=utcnow())
+    for _ in range(int(PAIR_BURST) + 1):
+        await queue_notice(wa, chat)
+    started = time.monotonic()
+    assert len(await settle(wa, chat, int(PAIR_BURST), within=5.0)) == PAIR_BURST
+    assert len(await settle(wa, chat, int(PAIR_BURST) + 1, within=3.0)) == PAIR_BURST
+    assert len(await settle(wa, chat, int(PAIR_BURST) + 1, within=10.0)) == PAIR_BURST + 1
+    assert time.monotonic() - started >= PAIR_SECONDS * 0.9
+    assert wa.graph.refused[131056] == 0
+    assert [row.status for row in await rows(wa, chat)] == ["sent"] * (int(PAIR_BURST) + 1)
