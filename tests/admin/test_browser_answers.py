@@ -98,16 +98,18 @@ async def test_answer_in_the_languages_you_have_and_reach_everyone_once(runtime:
         await page.click("button[value=send]")
         assert "Update queued for 2 subscribers." in (await page.text_content(".flash") or "")
         # the browser sends the same form again (a retry, a double click on a slow line)
-        await page.evaluate(
-            """([action, fields]) => { const f = document.createElement('form');
-            f.method = 'post'; f.action = action;
-            for (const [k, v] of [...fields, ['action', 'send']]) {
-              const i = document.createElement('input'); i.type = 'hidden'; i.name = k;
-              i.value = v; f.appendChild(i); }
-            document.body.appendChild(f); f.submit(); }""",
-            [f"{base}/admin/subscribers/broadcast", fields],
-        )
-        await page.wait_for_url("**/broadcasts?**")
+        # the page is already on /broadcasts?..., so wait for this submission's own load
+        async with page.expect_navigation(wait_until="load"):
+            await page.evaluate(
+                """([action, fields]) => { const f = document.createElement('form');
+                f.method = 'post'; f.action = action;
+                for (const [k, v] of [...fields, ['action', 'send']]) {
+                  const i = document.createElement('input'); i.type = 'hidden'; i.name = k;
+                  i.value = v; f.appendChild(i); }
+                document.body.appendChild(f); f.submit(); }""",
+                [f"{base}/admin/subscribers/broadcast", fields],
+            )
+        assert "/broadcasts?" in page.url
         assert "nothing was sent again" in (await page.text_content(".flash") or "")
         assert "The park is closed today" in (await page.text_content("main") or "")
         await shot(page, "broadcasts")
