@@ -2,6 +2,7 @@
 
 An explicit choice (/language, a language button) always wins and is never overridden. Without
 one, the first confident detection of what they wrote sets it; before that, the platform's hint
+or a short first message's language ("sawa" alone)
 (Telegram's `language_code`, the browser's Accept-Language), and weakest of all a WhatsApp
 number's country code: any detection replaces that prior, even a forward's (a Kenyan number
 forwarding English is answered in English). A detected language is sticky: it changes only
@@ -118,8 +119,12 @@ def observe(
         return resident.language
     if resident.language is None or source in (None, Source.HINT.value, Source.PRIOR.value):
         weak = resident.language is None or source == Source.PRIOR.value
-        if detected is not None and (confident or weak):
+        if detected is not None and confident:
             _set(resident, detected, Source.DETECTED)
+        elif detected is not None and weak:
+            # "sawa" or "ok" alone says little: answer in it, but as a hint that the first
+            # confident message replaces at once, not as a sticky detection
+            _set(resident, detected, Source.HINT)
         elif resident.language is None and hint is not None:
             _set(resident, hint, Source.HINT)
         elif resident.language is None and prior is not None:

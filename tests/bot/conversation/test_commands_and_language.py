@@ -158,6 +158,17 @@ async def test_language_is_detected_then_sticky(unhurried: Runtime) -> None:
     assert third.language == "en"  # several in a row: they now write English
 
 
+async def test_a_one_word_first_message_does_not_fix_the_language(unhurried: Runtime) -> None:
+    rt = unhurried
+    [sawa] = await send(rt, "oneword", "sawa")
+    assert sawa.language == "sw" and "Sawa" in sawa.text
+    # their first real message is English: answered in English at once, not after three
+    [claim] = await send(rt, "oneword", "I heard the bridge on the main road collapsed this morning")
+    assert claim.language == "en"
+    stored = await resident(rt, "oneword")
+    assert stored is not None and (stored.language, stored.language_source) == ("en", "detected")
+
+
 async def test_an_explicit_choice_always_wins(unhurried: Runtime) -> None:
     rt = unhurried
     await send(rt, "chooser", "/language es")
