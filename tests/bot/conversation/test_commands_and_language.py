@@ -163,7 +163,8 @@ async def test_a_one_word_first_message_does_not_fix_the_language(unhurried: Run
     [sawa] = await send(rt, "oneword", "sawa")
     assert sawa.language == "sw" and "Sawa" in sawa.text
     # their first real message is English: answered in English at once, not after three
-    [claim] = await send(rt, "oneword", "I heard the bridge on the main road collapsed this morning")
+    english = "I heard the bridge on the main road collapsed this morning"
+    [claim] = await send(rt, "oneword", english)
     assert claim.language == "en"
     stored = await resident(rt, "oneword")
     assert stored is not None and (stored.language, stored.language_source) == ("en", "detected")
