@@ -44,21 +44,39 @@ SAME_TERMS = 0.8
 _RARE_KEYS = 3  # candidate pairs share one of each claim's rarest terms
 
 
+# an ordinal in one claim only is another event ("the third night" / "the fourth night")
+_ORDINALS = frozenset(
+    """first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth
+    last next""".split()
+)
+_ORDINAL_RE = re.compile(r"^\d+(?:st|nd|rd|th)$")
+
+
+def _cased(text: str) -> bool:
+    """Written in a script with capitals (names can be told): without case (Devanagari,
+    Bengali, Arabic) two claims naming different people look alike, so no stemmed-word twins."""
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(c.lower() != c.upper() for c in letters) >= 0.9 * len(letters)
+
+
 def _lower_words(claims: Sequence[str]) -> set[str]:
     """Words the pool writes in lower case somewhere (common words, not names)."""
     return {w for c in claims for w in _WORD_RE.findall(c) if w.islower()}
 
 
 def _names_agree(a: str, b: str, common: set[str]) -> bool:
-    """No name in one claim only. A name is a capitalised word, unless the pool writes it in
-    lower case elsewhere (then a capital opening a sentence is not a name: "Actor Adam Sandler
-    died" and "Adam Sandler died" name the same people; "Walmart" and "Kroger" are names)."""
+    """No name, number or ordinal in one claim only. A name is a capitalised word, unless the
+    pool writes it in lower case elsewhere (then a capital opening a sentence is not a name:
+    "Actor Adam Sandler died" and "Adam Sandler died" name the same people; "Walmart" and
+    "Kroger" are names)."""
     wa, wb = set(_WORD_RE.findall(a)), set(_WORD_RE.findall(b))
     fa, fb = {w.casefold() for w in wa}, {w.casefold() for w in wb}
     only = {w for w in wa if w.casefold() not in fb} | {w for w in wb if w.casefold() not in fa}
     inner = names(clean_text(a)) | names(clean_text(b))
     return not any(
         w[:1].isdigit()
+        or w.casefold() in _ORDINALS
+        or _ORDINAL_RE.match(w.casefold())
         or w.isupper()  # an acronym or a letter ("Beagle.Q" is not "Beagle")
         or (w[:1].isupper() and (w.casefold() in inner or w.casefold() not in common))
         for w in only
@@ -68,7 +86,10 @@ def _names_agree(a: str, b: str, common: set[str]) -> bool:
 def _same_terms_pairs(targets: Sequence[Target], keys: Sequence[str]) -> Iterator[tuple[int, int]]:
     """Pairs of claims whose stemmed content words are near-identical (:data:`SAME_TERMS`),
     with the same numbers, polarity and names."""
-    terms = [frozenset(tokenise(normalise_text(t.claim), t.lang)) for t in targets]
+    terms = [
+        frozenset(tokenise(normalise_text(t.claim), t.lang)) if _cased(t.claim) else frozenset()
+        for t in targets
+    ]
     df: dict[str, int] = {}
     for ts in terms:
         for w in ts:
