@@ -146,7 +146,9 @@ def run_eval(cfg: EvalConfig) -> dict[str, object]:
         if cfg.baseline:
             result["bm25_floor"] = evaluate_run(bm25_floor(targets, queries, cfg.k), labelled)
         if cfg.gold_removed:
-            result["gold_removed"] = _gold_removed(engine, queries, right, targets)
+            answers: list[dict[str, object]] = []
+            result["gold_removed"] = _gold_removed(engine, queries, right, targets, answers)
+            result["gold_removed_answers"] = answers  # what to read by hand: is it a twin?
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return result
 
@@ -173,9 +175,15 @@ def _decision_stats(
 
 
 def _gold_removed(
-    engine: MatchingEngine, queries: list[Query], qrels: dict[str, set[str]], targets: list[Target]
+    engine: MatchingEngine,
+    queries: list[Query],
+    qrels: dict[str, set[str]],
+    targets: list[Target],
+    answers: list[dict[str, object]] | None = None,
 ) -> dict[str, float]:
-    """Remove each query's gold items, decide, put them back (exercises incremental updates)."""
+    """Remove each query's gold items, decide, put them back (exercises incremental updates).
+    Each answer still given is appended to ``answers`` (query, item answered, its score, the
+    removed gold) so it can be read beside the gold."""
     by_id = {t.id: t for t in targets}
     wrong = 0
     total = 0
@@ -190,6 +198,17 @@ def _gold_removed(
         decision = engine.decide(q.text, lang=q.lang)  # gold and its twins are gone
         if decision.outcome == Outcome.ANSWER:
             wrong += 1
+            if answers is not None and decision.candidates:
+                top = decision.candidates[0]
+                answers.append(
+                    {
+                        "query": q.id,
+                        "answered": top.id,
+                        "score": round(top.score, 4),
+                        "match": str(top.match),
+                        "gold": sorted(gold),
+                    }
+                )
         absent_scores.append(decision.confidence if _answerable(engine, q.text) else 0.0)
         items = [by_id[g] for g in gold]
         engine.upsert(

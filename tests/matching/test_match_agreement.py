@@ -59,6 +59,36 @@ def test_twins_share_a_url_or_their_words_but_not_a_name() -> None:
     assert groups["d"] == {"d", "e"}
 
 
+def test_twins_share_their_stemmed_words_but_not_a_name_a_number_or_a_letter() -> None:
+    def target(tid: str, claim: str) -> Target:
+        return Target(tid, claim, None, None, "en")
+
+    targets = [
+        target("a", "Photograph shows the tsunami that struck Indian Ocean shorelines in 2004."),
+        target("b", "Photographs show the tsunami that struck Indian Ocean shorelines in 2004."),
+        target("c", "Photographs show the tsunami that struck Indian Ocean shorelines in 2011."),
+        target("d", "Restroom hand blowers spread disease by blowing germs and bacteria around."),
+        target("e", "Restroom hand dryers spread disease by blowing germs and bacteria around."),
+        target("f", "Hotel hand dryers spread disease by blowing germs and viruses around."),
+        target("g", "Beagle.Q (aka Bagle.Q) spreads by e-mail attachment."),
+        target("h", "Beagle (aka Bagle) spreads by e-mail attachment."),
+        # the pool writes these in lower case: common words, not names, at a sentence's start
+        target("i", "A hotel sign warns about q fever, in photographs and one photograph."),
+        target("j", "Fact-checking the third night of the 2020 Democratic National Convention"),
+        target("k", "Fact-checking the fourth night of the 2020 Democratic National Convention"),
+        target("l", "राहुल गांधी की रैली के लिए पुलिस ने एम्बुलेंस रोकी? नहीं, ये 2017 का वीडियो है"),
+        target("m", "मनोज तिवारी की रैली के लिए पुलिस ने एम्बुलेंस रोकी? नहीं, ये 2017 का वीडियो है"),
+    ]
+    groups = twin_groups(targets)
+    assert groups["a"] == {"a", "b"}  # a plural and a verb form: one claim
+    assert groups["c"] == {"c"}  # another year: another claim
+    assert groups["d"] == {"d", "e"}  # one word in ten differs
+    assert groups["f"] == {"f"}  # two words of ten differ: another claim
+    assert groups["g"] == {"g"} and groups["h"] == {"h"}  # a variant letter is a name
+    assert groups["j"] == {"j"}  # another night: an ordinal in one claim only
+    assert groups["l"] == {"l"}  # no capitals to tell the names apart: no stemmed-word twins
+
+
 def test_a_reordered_or_reversed_text_is_left_to_the_ranker() -> None:
     tap = "Tap water in the city has been poisoned and is not safe to drink."
     assert restates(_key(f"Forwarded: {tap} Share!"), _key(tap))

@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from matching.cli import app
+from matching.evaluation import EvalConfig, run_eval
 from matching.metrics import average_precision, evaluate_run
 
 
@@ -95,6 +96,10 @@ def test_eval_command_on_an_unseen_dataset(tmp_path: Path) -> None:
         "bm25_floor",
     ):
         assert key in data
+    removed = data["gold_removed"]
+    answers = data["gold_removed_answers"]  # each answer given with the gold gone, to read
+    assert len(answers) == round(removed["wrong_answer_rate"] * removed["queries"])
+    assert all(a["answered"] not in a["gold"] for a in answers)
     lines = out.read_text().splitlines()
     assert lines[0].split()[:4] == ["q1", "Q0", "t1", "1"]
     text = CliRunner().invoke(
@@ -143,3 +148,36 @@ def test_eval_prints_na_when_nothing_was_answered(tmp_path: Path) -> None:
     line = next(x for x in result.output.splitlines() if x.startswith("decision:"))
     assert "answered 0 (0.0%) precision n/a" in line
     assert "precision 1.0" not in line
+
+
+def test_eval_lists_each_answer_given_with_the_gold_removed(tmp_path: Path) -> None:
+    rows = [
+        ("t1", "Drinking hot water with lemon cures the coronavirus, doctors in Lagos say."),
+        ("t2", "Drinking hot water with lemon cures the coronavirus."),
+        ("t3", "Plastic rice is sold in markets."),
+    ]
+    targets = tmp_path / "targets.jsonl"
+    targets.write_text(
+        "".join(
+            json.dumps({"id": i, "claim": c, "title": None, "url": None, "lang": "en"}) + "\n"
+            for i, c in rows
+        )
+    )
+    queries = tmp_path / "queries.jsonl"
+    text = "Forwarded: drinking hot water with lemon cures the coronavirus!!"
+    queries.write_text(json.dumps({"id": "q1", "text": text}) + "\n")
+    qrels = tmp_path / "qrels.tsv"
+    qrels.write_text("q1\t0\tt2\t1\n")
+    result = run_eval(EvalConfig(targets, queries, qrels, embedder="none", baseline=False))
+    # the Lagos claim is not a twin of the gold (a name in one only): answering it is wrong
+    assert result["gold_removed"]["wrong_answer_rate"] == 1.0  # type: ignore[index]
+    answers = result["gold_removed_answers"]
+    assert isinstance(answers, list) and len(answers) == 1
+    answer: dict[str, object] = answers[0]
+    assert {k: answer[k] for k in ("query", "answered", "match", "gold")} == {
+        "query": "q1",
+        "answered": "t1",
+        "match": "ranked",
+        "gold": ["t2"],
+    }
+    assert float(str(answer["score"])) >= 0.795  # the lexical engine's answer threshold
