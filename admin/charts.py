@@ -75,23 +75,27 @@ def share(data: Answered) -> list[Bar]:
     return bars
 
 
-def chart_data(name: str, data: Insight) -> tuple[str, list[Bar]] | None:
-    """(kind, bars) for a named chart, or None for an unknown name."""
-    if name == "per-day":
-        return "columns", columns(data.per_day)
+Chart = tuple[str, list[Bar]]
+COUNTED = frozenset({"languages", "topics", "channels"})  # Counter fields drawn as rows
+
+
+def _chart(name: str, data: Insight | Report, timeline: str,
+           points: list[tuple[date, int]]) -> Chart | None:
+    """(kind, bars) for chart `name` of `data`, whose columns chart is called `timeline`."""
+    if name == timeline:
+        return "columns", columns(points)
     if name == "answered":
         return "share", share(data)
-    if name in {"languages", "topics", "channels"}:
+    if name in COUNTED:
         return "rows", rows(getattr(data, name))
     return None
 
 
-def report_chart(name: str, data: Report) -> tuple[str, list[Bar]] | None:
+def chart_data(name: str, data: Insight) -> Chart | None:
+    """(kind, bars) for a named dashboard chart, or None for an unknown name."""
+    return _chart(name, data, "per-day", data.per_day)
+
+
+def report_chart(name: str, data: Report) -> Chart | None:
     """(kind, bars) for a chart of the council report, or None for an unknown name."""
-    if name == "weeks":
-        return "columns", columns(data.weeks)
-    if name == "answered":
-        return "share", share(data)
-    if name in {"languages", "topics", "channels"}:
-        return "rows", rows(getattr(data, name))
-    return None
+    return _chart(name, data, "weeks", data.weeks)

@@ -18,8 +18,6 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -32,77 +30,47 @@ configure_process()  # what the `rumourbot` entry point does
 
 from benchlib import (  # noqa: E402
     add_subscribers,
+    broadcast_rig,
     busy_mark,
     close_with_outbox_statuses,
-    create_database,
     delivery_figures,
-    drop_database,
     machine_figures,
+    subscriber_rows,
+    wait_until_delivered,
     windows_line,
     write_figures,
 )
 
-from bot.conversation.publishing import broadcast  # noqa: E402
-from bot.runtime.wiring import LazyParser, build_services, parser_from  # noqa: E402
-from domain.models import utcnow  # noqa: E402
-from domain.settings import Settings  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
-from tests.faults.processes import ProductProcess, RedisServer, product_env  # noqa: E402
+from tests.faults.processes import product_env  # noqa: E402
 
 LIMIT = 30.0
-
-
-def subscriber_rows(count: int) -> list[dict[str, Any]]:
-    now = utcnow()
-    return [
-        {"channel": "telegram", "chat_id": str(10_000_000 + n), "language": "en",
-         "topics": ["health"], "opted_out": False, "blocked": False, "created_at": now}
-        for n in range(count)
-    ]
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     fake = FakeTelegram().start()
     fake.enforce_limits(per_second=LIMIT, burst=args.burst, per_chat_per_second=1,
                         per_chat_burst=3)
-    workdir = Path(tempfile.mkdtemp(prefix="rumourbot-broadcast-"))
-    redis = RedisServer(workdir).start()
-    name, url = await create_database()
-    workers: list[ProductProcess] = []
     load_start = os.getloadavg()[0]
-    try:
-        settings = Settings(_env_file=None, database_url=url, redis_url=redis.url,  # type: ignore[call-arg]
-                            embedder="hashing", demo_data=False)
-        services = build_services(settings, parser=LazyParser(lambda: parser_from(settings)))
-        chats = await add_subscribers(services.db, subscriber_rows(args.subscribers))
-        env = product_env(url, redis.url, fake, RUMOURBOT_OUTBOX_WORKER_TIMEOUT_SECONDS="30")
-        workers = [ProductProcess("worker", env, workdir / f"worker-{n}.log")
-                   for n in range(args.workers)]
-        await asyncio.gather(*(w.start() for w in workers))
-        queued_at = time.perf_counter()
-        queued = await broadcast(services, "bench-broadcast", "health",
-                                 {"en": "The clinic on Market Street opens at 8 every day."})
-        queue_seconds = time.perf_counter() - queued_at
-        print(f"queued {queued} messages in {queue_seconds:.1f} s; sending...", flush=True)
-        deadline = time.monotonic() + args.subscribers / LIMIT * 1.5 + 60
-        while time.monotonic() < deadline:
+    async with broadcast_rig(fake, "rumourbot-broadcast-", "rumourbot_bench") as rig:
+        chats = await add_subscribers(rig.services.db,
+                                      subscriber_rows("telegram", 10_000_000, args.subscribers))
+        await rig.start_workers(product_env(rig.url, rig.redis.url, fake,
+                                            RUMOURBOT_OUTBOX_WORKER_TIMEOUT_SECONDS="30"),
+                                args.workers)
+        _, queue_seconds = await rig.broadcast("bench-broadcast")
+
+        def delivered() -> int:
             with fake._lock:
-                done = len({m["chat_id"] for m in fake.sent})
-            if done >= len(chats):
-                break
-            print(f"  {done} delivered", flush=True)
-            await asyncio.sleep(10)
+                return len({m["chat_id"] for m in fake.sent})
+
+        await wait_until_delivered(delivered, len(chats), every=10,
+                                   at_most=args.subscribers / LIMIT * 1.5 + 60)
         await asyncio.sleep(3)  # late duplicates, if any, arrive now
         with fake._lock:
             sent = list(fake.sent)
             refused = len(fake.too_many)
-        statuses = await close_with_outbox_statuses(services)
-    finally:
-        for worker in workers:
-            worker.stop()
-        redis.stop()
-        fake.stop()
-        await drop_database(name)
+        statuses = await close_with_outbox_statuses(rig.services)
 
     figures = delivery_figures(chats, [(str(m["chat_id"]), m["at"]) for m in sent], LIMIT)
     return {

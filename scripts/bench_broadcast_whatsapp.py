@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -44,26 +43,24 @@ configure_process()  # what the `rumourbot` entry point does
 
 from benchlib import (  # noqa: E402
     add_subscribers,
+    broadcast_rig,
     busy_mark,
     close_with_outbox_statuses,
     cpu_seconds,
-    create_database,
     delivery_figures,
-    drop_database,
     machine_figures,
+    subscriber_rows,
+    wait_until_delivered,
     windows_line,
     write_figures,
 )
 from starlette.requests import Request  # noqa: E402
 from starlette.responses import Response  # noqa: E402
 
-from bot.conversation.publishing import broadcast  # noqa: E402
-from bot.runtime.wiring import LazyParser, build_services, parser_from  # noqa: E402
 from domain.models import utcnow  # noqa: E402
-from domain.settings import Settings  # noqa: E402
 from tests.fakes import graph_api  # noqa: E402
 from tests.fakes.graph_api import FakeGraphAPI  # noqa: E402
-from tests.faults.processes import ProductProcess, RedisServer  # noqa: E402
+from tests.faults.processes import process_env  # noqa: E402
 
 LIMIT = 80.0  # messages per second per business number (Meta's default throughput)
 PAIR_SECONDS = 6.0  # about one message every 6 s to the same person (pair rate limit)
@@ -124,26 +121,12 @@ class LimitedGraphAPI(FakeGraphAPI):
         return response
 
 
-def subscriber_rows(count: int) -> list[dict[str, Any]]:
-    """WhatsApp residents who wrote within the last hours (their 24-hour window is open)."""
-    now = utcnow()
-    return [
-        {"channel": "whatsapp", "chat_id": str(254_700_000_000 + n), "language": "en",
-         "topics": ["health"], "opted_out": False, "blocked": False, "created_at": now,
-         "last_inbound_at": now - timedelta(hours=2)}
-        for n in range(count)
-    ]
-
-
 def worker_env(url: str, redis_url: str, fake: FakeGraphAPI, counts: Path,
                limit: float = LIMIT) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUMOURBOT_")}
-    env.update(
-        RUMOURBOT_DATABASE_URL=url,
-        RUMOURBOT_REDIS_URL=redis_url,
-        RUMOURBOT_EMBEDDER="hashing",
-        RUMOURBOT_DEMO_DATA="false",
-        RUMOURBOT_LOG_FORMAT="json",
+    pythonpath = os.pathsep.join([str(COUNTERS_SITE), os.environ.get("PYTHONPATH", "")])
+    return process_env(
+        url,
+        redis_url,
         RUMOURBOT_LOG_LEVEL="WARNING",
         RUMOURBOT_WHATSAPP_ACCESS_TOKEN=graph_api.TOKEN,
         RUMOURBOT_WHATSAPP_PHONE_NUMBER_ID=graph_api.PHONE_NUMBER_ID,
@@ -154,63 +137,43 @@ def worker_env(url: str, redis_url: str, fake: FakeGraphAPI, counts: Path,
         RUMOURBOT_WHATSAPP_MESSAGES_PER_SECOND=f"{limit:g}",
         RUMOURBOT_WHATSAPP_MESSAGING_TIER="unlimited",
         RUMOURBOT_OUTBOX_WORKER_TIMEOUT_SECONDS="30",
-        RUMOURBOT_SOURCES_FILE="/nonexistent/sources.toml",
-        PYTHONPATH=os.pathsep.join([str(COUNTERS_SITE), env.get("PYTHONPATH", "")]).strip(":"),
+        PYTHONPATH=pythonpath.strip(":"),
         BENCH_COUNTS_DIR=str(counts),
     )
-    return env
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     fake = LimitedGraphAPI(args.limit, args.burst, PAIR_SECONDS)
     fake.start()
-    workdir = Path(tempfile.mkdtemp(prefix="rumourbot-broadcast-wa-"))
-    counts_dir = workdir / "counts"
-    counts_dir.mkdir()
-    redis = RedisServer(workdir).start()
-    name, url = await create_database("rumourbot_bench_wa")
-    workers: list[ProductProcess] = []
     load_start = os.getloadavg()[0]
-    try:
-        settings = Settings(_env_file=None, database_url=url, redis_url=redis.url,  # type: ignore[call-arg]
-                            embedder="hashing", demo_data=False)
-        services = build_services(settings, parser=LazyParser(lambda: parser_from(settings)))
-        numbers = await add_subscribers(services.db, subscriber_rows(args.subscribers))
-        env = worker_env(url, redis.url, fake, counts_dir, args.limit)
-        workers = [ProductProcess("worker", env, workdir / f"worker-{n}.log")
-                   for n in range(args.workers)]
-        await asyncio.gather(*(w.start() for w in workers))
+    async with broadcast_rig(fake, "rumourbot-broadcast-wa-", "rumourbot_bench_wa") as rig:
+        counts_dir = rig.workdir / "counts"
+        counts_dir.mkdir()
+        # WhatsApp residents who wrote within the last hours (their 24-hour window is open)
+        rows = subscriber_rows("whatsapp", 254_700_000_000, args.subscribers,
+                               last_inbound_at=utcnow() - timedelta(hours=2))
+        numbers = await add_subscribers(rig.services.db, rows)
+        await rig.start_workers(worker_env(rig.url, rig.redis.url, fake, counts_dir, args.limit),
+                                args.workers)
+        workers = rig.workers
         cpu_start = {n: cpu_seconds(w.pid) for n, w in enumerate(workers) if w.pid}
-        queued_at = time.perf_counter()
-        queued = await broadcast(services, "bench-broadcast-whatsapp", "health",
-                                 {"en": "The clinic on Market Street opens at 8 every day."})
-        queue_seconds = time.perf_counter() - queued_at
-        print(f"queued {queued} messages in {queue_seconds:.1f} s; sending...", flush=True)
+        _, queue_seconds = await rig.broadcast("bench-broadcast-whatsapp")
+
+        def count_delivered() -> int:
+            with fake._limits:  # noqa: SLF001 - the fake's own lock
+                return len({to for to, _ in fake.accepted_at})
+
         # until everyone has it, or nothing more arrived for 30 s (a busy machine is slow, not
         # wrong: "missing" must mean lost, not late), at most 15 minutes
-        deadline, progress_at, last = time.monotonic() + 900, time.monotonic(), -1
-        while time.monotonic() < deadline and time.monotonic() - progress_at < 30:
-            with fake._limits:  # noqa: SLF001 - the fake's own lock
-                done = len({to for to, _ in fake.accepted_at})
-            if done >= len(numbers):
-                break
-            if done != last:
-                progress_at, last = time.monotonic(), done
-            print(f"  {done} delivered", flush=True)
-            await asyncio.sleep(5)
+        await wait_until_delivered(count_delivered, len(numbers), every=5, at_most=900,
+                                   stalled_after=30)
         await asyncio.sleep(7)  # late duplicates, if any, arrive now (after the pair window)
         cpu_used = sum(cpu_seconds(w.pid) - cpu_start.get(n, 0.0)
                        for n, w in enumerate(workers) if w.pid)
         with fake._limits:  # noqa: SLF001
             accepted = list(fake.accepted_at)
             refused = dict(fake.refused)
-        statuses = await close_with_outbox_statuses(services)
-    finally:
-        for worker in workers:
-            worker.stop()
-        redis.stop()
-        fake.stop()
-        await drop_database(name)
+        statuses = await close_with_outbox_statuses(rig.services)
 
     counted: Counter[str] = Counter()
     for path in counts_dir.glob("*.json"):

@@ -1,27 +1,38 @@
 """What the benchmark scripts share: a throw-away PostgreSQL database, the machine's load
-(recorded beside every figure, since the machine may be busy), a process's CPU time, and what
-the two broadcast benchmarks measure of what the fake platform received.
+(recorded beside every figure, since the machine may be busy), a process's CPU time, and for
+the two broadcast benchmarks their rig (database, Redis, worker processes, one update queued)
+and what they measure of what the fake platform received.
 
 The scripts put the repository on `sys.path` before importing this (it imports `domain`)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 import os
 import platform
 import statistics
 import subprocess
+import tempfile
+import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert, text
 
+from bot.conversation.publishing import broadcast
 from bot.conversation.services import Services
+from bot.runtime.wiring import LazyParser, build_services, parser_from
 from domain.db import Database
-from domain.models import Resident
+from domain.models import Resident, utcnow
+from domain.settings import Settings
+from tests.faults.processes import ProductProcess, RedisServer
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -99,12 +110,98 @@ async def close_with_outbox_statuses(services: Services) -> dict[str, int]:
 # -- broadcasts: one update to many subscribers, through real worker processes ---------------
 
 
+UPDATE = {"en": "The clinic on Market Street opens at 8 every day."}
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+def subscriber_rows(channel: str, first_chat_id: int, count: int,
+                    **columns: Any) -> list[dict[str, Any]]:
+    """`count` English residents of `channel` following "health", chat ids from
+    `first_chat_id` on (`Resident` columns, `columns` added to each)."""
+    now = utcnow()
+    return [
+        {"channel": channel, "chat_id": str(first_chat_id + n), "language": "en",
+         "topics": ["health"], "opted_out": False, "blocked": False, "created_at": now,
+         **columns}
+        for n in range(count)
+    ]
+
+
 async def add_subscribers(db: Database, rows: Sequence[dict[str, Any]]) -> list[str]:
     """Insert residents (`rows` of `Resident` columns), 2,000 a statement: their chat ids."""
     async with db.session() as session:
         for start in range(0, len(rows), 2000):
             await session.execute(insert(Resident), list(rows[start:start + 2000]))
     return [str(row["chat_id"]) for row in rows]
+
+
+@dataclass
+class BroadcastRig:
+    """A fresh PostgreSQL database, a private Redis, the services a broadcast is queued
+    through, and the worker processes that send it."""
+
+    workdir: Path
+    redis: RedisServer
+    url: str
+    services: Services
+    workers: list[ProductProcess] = field(default_factory=list)
+
+    async def start_workers(self, env: dict[str, str], count: int) -> None:
+        """`count` `rumourbot worker` processes with `env`, each answering /healthz."""
+        self.workers = [ProductProcess("worker", env, self.workdir / f"worker-{n}.log")
+                        for n in range(count)]
+        await asyncio.gather(*(worker.start() for worker in self.workers))
+
+    async def broadcast(self, name: str) -> tuple[int, float]:
+        """Queue `UPDATE` to the "health" subscribers: messages queued, and the seconds that
+        took."""
+        queued_at = time.perf_counter()
+        queued = await broadcast(self.services, name, "health", UPDATE)
+        seconds = time.perf_counter() - queued_at
+        print(f"queued {queued} messages in {seconds:.1f} s; sending...", flush=True)
+        return queued, seconds
+
+
+@asynccontextmanager
+async def broadcast_rig(fake: Stoppable, workdir_prefix: str,
+                        db_prefix: str) -> AsyncIterator[BroadcastRig]:
+    """The rig, for a broadcast through `fake` (already started); on the way out the workers,
+    Redis and `fake` are stopped and the database dropped."""
+    workdir = Path(tempfile.mkdtemp(prefix=workdir_prefix))
+    redis = RedisServer(workdir).start()
+    name, url = await create_database(db_prefix)
+    rig: BroadcastRig | None = None
+    try:
+        settings = Settings(_env_file=None, database_url=url, redis_url=redis.url,  # type: ignore[call-arg]
+                            embedder="hashing", demo_data=False)
+        services = build_services(settings, parser=LazyParser(lambda: parser_from(settings)))
+        rig = BroadcastRig(workdir, redis, url, services)
+        yield rig
+    finally:
+        for worker in rig.workers if rig is not None else []:
+            worker.stop()
+        redis.stop()
+        fake.stop()
+        await drop_database(name)
+
+
+async def wait_until_delivered(delivered: Callable[[], int], total: int, *, every: float,
+                               at_most: float, stalled_after: float = math.inf) -> None:
+    """Poll `delivered()` every `every` seconds, printing it, until it reaches `total`, or
+    `at_most` seconds have passed, or it has not moved for `stalled_after` seconds."""
+    now = time.monotonic()
+    deadline, progress_at, last = now + at_most, now, -1
+    while time.monotonic() < deadline and time.monotonic() - progress_at < stalled_after:
+        done = delivered()
+        if done >= total:
+            return
+        if done != last:
+            progress_at, last = time.monotonic(), done
+        print(f"  {done} delivered", flush=True)
+        await asyncio.sleep(every)
 
 
 def delivery_figures(recipients: Sequence[str], accepted: Sequence[tuple[str, float]],

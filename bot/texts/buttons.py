@@ -5,17 +5,22 @@ client can send any callback data): `decode` accepts only the exact shapes below
 None for anything else, which the conversation answers with "this button has expired".
 The wire forms are the ones earlier versions sent, so buttons already on residents' phones keep
 working. Telegram allows 64 bytes of callback data; every payload here stays well under.
+
+A payload's wire form is its tag and then its fields in order, joined by ":" (`pick:12:34`).
+Each payload class names its tag and, field by field, the pattern a field's text must match;
+a field with a default may be left off the end (and is, when it holds an empty string).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import ClassVar
+from enum import Enum, StrEnum
+from typing import Any, ClassVar, Self, get_type_hints
 
 _ID = r"[1-9][0-9]{0,17}"
 _WORD = r"[a-z_*]{1,20}"
+_FLAG = r"[01]"
 
 
 class Action(StrEnum):
@@ -27,117 +32,121 @@ class Action(StrEnum):
     UNSUBSCRIBE = "unsub"
 
 
+def _to_wire(value: object) -> str:
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, Enum):
+        return str(value.value)
+    return str(value)
+
+
+def _from_wire(kind: type, text: str) -> Any:
+    if kind is bool:
+        return text == "1"
+    return kind(text)
+
+
+class _Payload:
+    """The encode/decode every payload shares; a subclass gives `tag` and `shapes`."""
+
+    tag: ClassVar[str]
+    shapes: ClassVar[tuple[str, ...]]  # one pattern per field, in field order
+    _pattern: ClassVar[re.Pattern[str]]
+    _kinds: ClassVar[tuple[tuple[str, type], ...]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "tag" not in vars(cls):
+            return  # a base for payloads of one shape (`_Topic`)
+        hints = get_type_hints(cls)
+        names = [name for name in hints if name not in _Payload.__annotations__]
+        cls._kinds = tuple((name, hints[name]) for name in names)
+        wire = re.escape(cls.tag)
+        for name, shape in zip(names, cls.shapes, strict=True):
+            optional = hasattr(cls, name)  # the field has a default
+            wire += f"(?::({shape}))?" if optional else f":({shape})"
+        cls._pattern = re.compile(wire)
+
+    def encode(self) -> str:
+        parts = [self.tag, *(_to_wire(getattr(self, name)) for name, _ in self._kinds)]
+        while parts[-1] == "":
+            parts.pop()
+        return ":".join(parts)
+
+    @classmethod
+    def decode(cls, data: str) -> Self | None:
+        found = cls._pattern.fullmatch(data)
+        if found is None:
+            return None
+        values = {
+            name: _from_wire(kind, text)
+            for (name, kind), text in zip(cls._kinds, found.groups(), strict=True)
+            if text is not None
+        }
+        return cls(**values)
+
+
 @dataclass(frozen=True)
-class Pick:
+class Pick(_Payload):
     """The resident picked suggested candidate `item_id` for request `request_id`."""
 
+    tag = "pick"
+    shapes = (_ID, _ID)
     request_id: int
     item_id: int
-    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"pick:({_ID}):({_ID})")
-
-    def encode(self) -> str:
-        return f"pick:{self.request_id}:{self.item_id}"
-
-    @classmethod
-    def decode(cls, data: str) -> Pick | None:
-        found = cls.pattern.fullmatch(data)
-        return cls(int(found[1]), int(found[2])) if found else None
 
 
 @dataclass(frozen=True)
-class NoneOfThese:
+class NoneOfThese(_Payload):
     """None of the suggested candidates is the resident's message: queue it for staff."""
 
+    tag = "none"
+    shapes = (_ID,)
     request_id: int
-    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"none:({_ID})")
-
-    def encode(self) -> str:
-        return f"none:{self.request_id}"
-
-    @classmethod
-    def decode(cls, data: str) -> NoneOfThese | None:
-        found = cls.pattern.fullmatch(data)
-        return cls(int(found[1])) if found else None
 
 
 @dataclass(frozen=True)
-class Feedback:
+class Feedback(_Payload):
     """Was answer to request `request_id` helpful?"""
 
+    tag = "fb"
+    shapes = (_ID, _FLAG)
     request_id: int
     helpful: bool
-    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"fb:({_ID}):([01])")
-
-    def encode(self) -> str:
-        return f"fb:{self.request_id}:{int(self.helpful)}"
-
-    @classmethod
-    def decode(cls, data: str) -> Feedback | None:
-        found = cls.pattern.fullmatch(data)
-        return cls(int(found[1]), found[2] == "1") if found else None
 
 
 @dataclass(frozen=True)
-class ChooseLanguage:
+class ChooseLanguage(_Payload):
+    tag = "lang"
+    shapes = (r"[a-z]{2,3}",)
     code: str
-    pattern: ClassVar[re.Pattern[str]] = re.compile(r"lang:([a-z]{2,3})")
-
-    def encode(self) -> str:
-        return f"lang:{self.code}"
-
-    @classmethod
-    def decode(cls, data: str) -> ChooseLanguage | None:
-        found = cls.pattern.fullmatch(data)
-        return cls(found[1]) if found else None
 
 
 @dataclass(frozen=True)
-class Subscribe:
-    topic: str
-    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"sub:({_WORD})")
-
-    def encode(self) -> str:
-        return f"sub:{self.topic}"
-
-    @classmethod
-    def decode(cls, data: str) -> Subscribe | None:
-        found = cls.pattern.fullmatch(data)
-        return cls(found[1]) if found else None
+class _Topic(_Payload):
+    shapes = (_WORD,)
+    topic: str  # a topic; for Unsubscribe, "*" for all
 
 
 @dataclass(frozen=True)
-class Unsubscribe:
-    topic: str  # a topic, or "*" for all
-    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"unsub:({_WORD})")
-
-    def encode(self) -> str:
-        return f"unsub:{self.topic}"
-
-    @classmethod
-    def decode(cls, data: str) -> Unsubscribe | None:
-        found = cls.pattern.fullmatch(data)
-        return cls(found[1]) if found else None
+class Subscribe(_Topic):
+    tag = "sub"
 
 
 @dataclass(frozen=True)
-class Confirm:
+class Unsubscribe(_Topic):
+    tag = "unsub"
+
+
+@dataclass(frozen=True)
+class Confirm(_Payload):
     """The answer to "are you sure?" for an action read from a resident's words."""
 
+    tag = "ok"
+    shapes = ("|".join(action.value for action in Action), _FLAG, _WORD)
     action: Action
     yes: bool
     argument: str = ""  # the topic, for (un)subscribe
-    pattern: ClassVar[re.Pattern[str]] = re.compile(
-        rf"ok:(forget|stop|sub|unsub):([01])(?::({_WORD}))?"
-    )
-
-    def encode(self) -> str:
-        tail = f":{self.argument}" if self.argument else ""
-        return f"ok:{self.action.value}:{int(self.yes)}{tail}"
-
-    @classmethod
-    def decode(cls, data: str) -> Confirm | None:
-        found = cls.pattern.fullmatch(data)
-        return cls(Action(found[1]), found[2] == "1", found[3] or "") if found else None
 
 
 Payload = Pick | NoneOfThese | Feedback | ChooseLanguage | Subscribe | Unsubscribe | Confirm

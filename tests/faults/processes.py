@@ -27,10 +27,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def product_env(
-    database_url: str, redis_url: str, fake: FakeTelegram, **extra: str
-) -> dict[str, str]:
-    """Environment of one product process: settings only from here, none from the caller."""
+def process_env(database_url: str, redis_url: str, **settings: str) -> dict[str, str]:
+    """Environment of one product process: settings only from here, none from the caller
+    (the database, Redis, the hashing embedder, no demo data, JSON logs, no sources file,
+    and `settings`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUMOURBOT_")}
     env.update(
         RUMOURBOT_DATABASE_URL=database_url,
@@ -38,16 +38,25 @@ def product_env(
         RUMOURBOT_EMBEDDER="hashing",
         RUMOURBOT_DEMO_DATA="false",
         RUMOURBOT_LOG_FORMAT="json",
-        RUMOURBOT_TELEGRAM_TOKEN=TOKEN,
-        RUMOURBOT_TELEGRAM_API_URL=fake.api_url,
-        RUMOURBOT_TELEGRAM_FILE_URL=fake.file_url,
-        RUMOURBOT_TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        RUMOURBOT_OUTBOX_WORKER_TIMEOUT_SECONDS="2",
-        RUMOURBOT_INDEX_REFRESH_SECONDS="0.5",
         RUMOURBOT_SOURCES_FILE="/nonexistent/sources.toml",
     )
-    env.update(extra)
+    env.update(settings)
     return env
+
+
+def product_env(
+    database_url: str, redis_url: str, fake: FakeTelegram, **extra: str
+) -> dict[str, str]:
+    """Environment of one product process with its Telegram bot on `fake` (`extra` last)."""
+    telegram = {
+        "RUMOURBOT_TELEGRAM_TOKEN": TOKEN,
+        "RUMOURBOT_TELEGRAM_API_URL": fake.api_url,
+        "RUMOURBOT_TELEGRAM_FILE_URL": fake.file_url,
+        "RUMOURBOT_TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "RUMOURBOT_OUTBOX_WORKER_TIMEOUT_SECONDS": "2",
+        "RUMOURBOT_INDEX_REFRESH_SECONDS": "0.5",
+    }
+    return process_env(database_url, redis_url, **{**telegram, **extra})
 
 
 class ProductProcess:
