@@ -114,8 +114,14 @@ def test_a_third_language_card_is_offered_only_above_the_bar() -> None:
     from domain.models import KnowledgeItem
 
     def item(i: int, language: str, translations: dict[str, dict[str, str]]) -> KnowledgeItem:
-        return KnowledgeItem(id=i, claim=f"claim {i}", verdict="false", explanation="",
-                             language=language, translations=translations)
+        return KnowledgeItem(
+            id=i,
+            claim=f"claim {i}",
+            verdict="false",
+            explanation="",
+            language=language,
+            translations=translations,
+        )
 
     items = [item(1, "en", {"es": {"claim": "uno"}}), item(2, "id", {}), item(3, "sw", {})]
     cands = [Candidate("1", 0.6), Candidate("2", 0.95), Candidate("3", 0.5)]
