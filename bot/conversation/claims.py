@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.amplifiers import reports
 from bot.conversation.metrics import DECISIONS
+from bot.conversation.offers import readable_offers
 from bot.conversation.services import Services
 from bot.media.claims import answer_by_media, best_decision, claim_text, media_records
 from bot.media.stage import MediaReading
@@ -36,6 +37,7 @@ from domain.models import (
 from domain.outbox import enqueue
 from domain.variants import record_pick
 from matching import Candidate, Outcome
+from nlu.language import detect_language
 
 if TYPE_CHECKING:
     from bot.texts.turn import Turn
@@ -77,6 +79,11 @@ class ClaimDesk:
             else decision.candidates
         )
         items = await self._active_items(turn, [int(c.id) for c in offered])
+        if decision.outcome == Outcome.SUGGEST:  # no card in a language the resident lacks
+            bar = self.services.knowledge.engine.thresholds.answer
+            offered, items = readable_offers(
+                offered, items, turn.language, lambda: detect_language(text), bar
+            )
         request = Request(
             resident_id=turn.resident.id,
             channel=turn.message.channel,

