@@ -283,7 +283,7 @@ class FakeBotApi:
 
     def start(self) -> FakeBotApi:
         self.process.start()
-        if not self._conn.poll(60):
+        if not self._conn.poll(180):  # a spawned process imports slowly on a busy host
             raise RuntimeError("the fake Telegram server did not start")
         self.info = self._conn.recv()
         return self
@@ -977,7 +977,7 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         for n, port in enumerate(ports):
             env = product_env(fake.info, database_url, redis_url, port, ports[0], args.checkout,
                               counts)
-            if getattr(args, "trace_memory", None):  # bot/runtime/memtrace.py: where the web's memory grows
+            if getattr(args, "trace_memory", None):  # bot/runtime/memtrace.py: where it grows
                 env["RUMOURBOT_MEMORY_TRACE_MINUTES"] = str(args.trace_memory)
                 env["RUMOURBOT_MEMORY_TRACE_FILE"] = str(logs / f"web{n + 1}-memory-trace.txt")
             env.update(getattr(args, "product_env", {}))
