@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     # glibc's allocator (bot/runtime/allocator.py): free pages handed back every this many
     # seconds (0: never); RUMOURBOT_MALLOC_ARENAS (read at start-up) caps its arenas
     malloc_trim_seconds: float = Field(default=60.0, ge=0)
-    malloc_arenas: int = Field(default=2, ge=0)
+    malloc_arenas: int = Field(default=0, ge=0)
     # an opt-in diagnostic (bot/runtime/memtrace.py): every this many minutes, where memory
     # grew since the first report, appended to memory_trace_file; 0 (the default) is off
     memory_trace_minutes: float = Field(default=0.0, ge=0)
