@@ -98,7 +98,17 @@ class Settings(BaseSettings):
     query_vector_cache_size: int = Field(default=256, ge=1)  # embedded message texts
     language_cache_size: int = Field(default=2048, ge=0)  # detected languages of short texts
     card_cache_size: int = Field(default=64, ge=1)  # rendered share cards (PNG)
+    parse_cache_size: int = Field(default=4096, ge=0)  # the built-in parser's readings of texts
     local_rate_limit_keys: int = Field(default=10_000, ge=100)  # per-chat buckets without Redis
+    # glibc's allocator (bot/runtime/allocator.py): free pages handed back every this many
+    # seconds (0: never); RUMOURBOT_MALLOC_ARENAS (read at start-up) caps its arenas
+    malloc_trim_seconds: float = Field(default=60.0, ge=0)
+    malloc_arenas: int = Field(default=0, ge=0)
+    # an opt-in diagnostic (bot/runtime/memtrace.py): every this many minutes, where memory
+    # grew since the first report, appended to memory_trace_file; 0 (the default) is off
+    memory_trace_minutes: float = Field(default=0.0, ge=0)
+    memory_trace_file: str = "./memory-trace.txt"
+    memory_trace_frames: int = Field(default=6, ge=1, le=50)
     outbox_worker_timeout_seconds: float = Field(default=30.0, ge=1.0)
     outbox_resend_in_doubt: bool = False
 

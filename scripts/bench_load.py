@@ -283,7 +283,7 @@ class FakeBotApi:
 
     def start(self) -> FakeBotApi:
         self.process.start()
-        if not self._conn.poll(60):
+        if not self._conn.poll(180):  # a spawned process imports slowly on a busy host
             raise RuntimeError("the fake Telegram server did not start")
         self.info = self._conn.recv()
         return self
@@ -977,12 +977,17 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         for n, port in enumerate(ports):
             env = product_env(fake.info, database_url, redis_url, port, ports[0], args.checkout,
                               counts)
+            if getattr(args, "trace_memory", None):  # bot/runtime/memtrace.py: where it grows
+                env["RUMOURBOT_MEMORY_TRACE_MINUTES"] = str(args.trace_memory)
+                env["RUMOURBOT_MEMORY_TRACE_FILE"] = str(logs / f"web{n + 1}-memory-trace.txt")
+            env.update(getattr(args, "product_env", {}))
             products.append(start_product("web", f"web{n + 1}", env, port, logs, profile_dir,
                                           placement, n % placement.hosts))
         for n in range(step.workers):
             worker_port = free_port()
             env = product_env(fake.info, database_url, redis_url, worker_port, ports[0],
                               args.checkout, counts)
+            env.update(getattr(args, "product_env", {}))
             name = "worker" if step.workers == 1 else f"worker{n + 1}"
             products.append(start_product("worker", name, env, worker_port, logs, profile_dir,
                                           placement, n % placement.hosts))
@@ -1326,7 +1331,14 @@ def parse_args() -> argparse.Namespace:
                         help="run the product from this source tree (to compare two versions)")
     parser.add_argument("--stop-over-slo", action="store_true",
                         help="skip higher rates once a rate misses the SLO")
+    parser.add_argument("--trace-memory", type=float, metavar="MINUTES",
+                        help="web processes report where their memory grew every MINUTES "
+                             "(tracemalloc; costs CPU) into the step's log directory")
+    parser.add_argument("--product-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra environment for the product processes, e.g. "
+                             "MALLOC_ARENA_MAX=2 (repeatable)")
     args = parser.parse_args()
+    args.product_env = dict(item.split("=", 1) for item in args.product_env)
     args.webs = [int(w) for w in args.webs.split(",")]
     args.rates = [float(r) for r in args.rates.split(",")]
     if args.soak:

@@ -32,9 +32,11 @@ from bot.conversation.core import Conversation
 from bot.conversation.services import Services
 from bot.delivery.window import remind_before_window_closes
 from bot.media.uploads import LocalUploads
+from bot.runtime.allocator import trimming
 from bot.runtime.demo import load_demo
 from bot.runtime.firstrun import FirstRun
 from bot.runtime.logs import RequestIdMiddleware
+from bot.runtime.memtrace import memory_trace
 from bot.runtime.metrics import metrics_endpoint
 from bot.runtime.wiring import (
     Job,
@@ -189,6 +191,16 @@ class Runtime:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Start everything this role runs, and stop it in reverse order."""
+        trace = memory_trace(
+            self.settings.memory_trace_minutes,
+            self.settings.memory_trace_file,
+            self.settings.memory_trace_frames,
+        )
+        async with trace, trimming(self.settings.malloc_trim_seconds), self._running():
+            yield
+
+    @contextlib.asynccontextmanager
+    async def _running(self) -> AsyncIterator[None]:
         await self.startup()
         async with background(
             self.services, deliver=self.delivers, jobs=self.jobs(), loops=self.loops()

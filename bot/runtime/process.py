@@ -11,6 +11,8 @@ import importlib.util
 import os
 import sys
 
+from bot.runtime.allocator import limit_arenas
+
 
 def configure_process() -> None:
     """Set what this process's libraries need; an operator's own environment wins."""
@@ -25,5 +27,7 @@ def configure_process() -> None:
     # it is on, and anyio 4.16 no longer installs sniffio: each failed import searches every
     # directory of sys.path again (about 2 ms of CPU per Bot API call, a fifth of a worker's
     # cost per message). Remember the miss once; httpcore then assumes asyncio.
+    # glibc's arenas, capped before any thread allocates (bot/runtime/allocator.py)
+    limit_arenas()
     if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
