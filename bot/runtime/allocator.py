@@ -68,7 +68,9 @@ async def trimming(seconds: float) -> AsyncIterator[None]:
     async def every() -> None:
         while True:
             await asyncio.sleep(seconds)
-            trim()
+            # off the event loop: a trim of a fragmented heap takes 20-100 ms, and ctypes
+            # releases the GIL while glibc works, so turns go on meanwhile
+            await asyncio.to_thread(trim)
 
     task = asyncio.create_task(every())
     try:
