@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, delete, inspect, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -25,13 +26,31 @@ async def resident_for(
     With `seen_at` (a message just came in) their `last_inbound_at` is set to it, unless they
     are blocked, in the same statement: one round trip instead of insert, select and update.
     """
+    return (await resident_arriving(session, channel, chat_id, seen_at))[0]
+
+
+async def resident_arriving(
+    session: AsyncSession,
+    channel: str,
+    chat_id: str,
+    seen_at: datetime | None = None,
+    new: Mapping[str, Any] | None = None,
+) -> tuple[Resident, bool]:
+    """`resident_for`, and whether this call created the resident.
+
+    `new` gives column values for a resident created here (the language a first message
+    shows, the consent its privacy notice records): written by the INSERT itself, so a first
+    contact costs no UPDATE after it; a resident who already exists keeps their own values.
+    """
+    created_at = utcnow()
     values: dict[str, Any] = {
         "channel": channel,
         "chat_id": chat_id,
         "topics": [],
         "opted_out": False,
         "blocked": False,
-        "created_at": utcnow(),
+        **(new or {}),
+        "created_at": created_at,
     }
     if seen_at is not None:
         row = (
@@ -40,15 +59,26 @@ async def resident_for(
             )
         ).one_or_none()
         if row is not None:
-            return _persistent(session, row)
+            resident = persistent(session, row)
+            return resident, same_instant(resident.created_at, created_at)
+        created = False
     else:
-        await insert_ignoring_duplicates(
+        created = await insert_ignoring_duplicates(
             session,
             Resident.__table__,  # type: ignore[arg-type]
             values,
         )
     query = select(Resident).where(Resident.channel == channel, Resident.chat_id == chat_id)
-    return (await session.scalars(query)).one()
+    return (await session.scalars(query)).one(), created
+
+
+def same_instant(stored: datetime | None, written: datetime) -> bool:
+    """Whether the row's `created_at` is the one this call wrote (SQLite returns it naive)."""
+    if stored is None:
+        return False
+    if stored.tzinfo is None:
+        return stored == written.replace(tzinfo=None)
+    return stored == written
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -56,7 +86,7 @@ def _dialect(session: AsyncSession) -> str:
 
 
 # (attribute, column) of every mapped column, in the order the upsert returns them
-_COLUMNS = [(prop.key, prop.columns[0]) for prop in inspect(Resident).column_attrs]
+COLUMNS = [(prop.key, prop.columns[0]) for prop in inspect(Resident).column_attrs]
 
 
 @cache
@@ -65,7 +95,7 @@ def _seen_statement(dialect: str) -> Any:
 
     Built once (per dialect) and executed with parameters: building the statement costs more
     CPU than running it. A Core statement: the ORM's RETURNING of an entity costs about 1 ms
-    of CPU per message more (its loading plan is set up each time), see `_persistent`."""
+    of CPU per message more (its loading plan is set up each time), see `persistent`."""
     table = Resident.__table__
     insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
     upsert = insert.on_conflict_do_update(
@@ -73,13 +103,13 @@ def _seen_statement(dialect: str) -> Any:
         set_={"last_inbound_at": insert.excluded.last_inbound_at},
         where=table.c.blocked.is_(False),
     )
-    return upsert.returning(*(column for _, column in _COLUMNS))
+    return upsert.returning(*(column for _, column in COLUMNS))
 
 
-def _persistent(session: AsyncSession, row: Row[Any]) -> Resident:
+def persistent(session: AsyncSession, row: Sequence[Any]) -> Resident:
     """The resident of `row` as a persistent object of `session`, as if loaded by a query
     (changes to it are flushed as an UPDATE); a copy already in the session is refreshed."""
-    values = {key: row[i] for i, (key, _) in enumerate(_COLUMNS)}
+    values = {key: row[i] for i, (key, _) in enumerate(COLUMNS)}
     known = session.identity_map.get(identity_key(Resident, values["id"]))
     if isinstance(known, Resident):  # the same resident earlier in this session: update it
         for key, value in values.items():

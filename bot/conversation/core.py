@@ -13,7 +13,7 @@ import functools
 import logging
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bot.conversation.claims import ClaimDesk
 from bot.conversation.flood import FloodVerdict
@@ -25,10 +25,10 @@ from bot.media.stage import MediaStage
 from bot.texts import language, replies
 from bot.texts.catalogue import resolve_language, text
 from bot.texts.turn import Turn
+from domain.arrival import arrive
 from domain.db import StorageUnavailable, is_unavailable
 from domain.inbox import (
     accept,
-    accept_processing,
     claim_due,
     due_ids,
     note_failure,
@@ -37,7 +37,7 @@ from domain.inbox import (
 from domain.messages import InboundMessage
 from domain.models import Resident, utcnow
 from domain.outbox import enqueue
-from domain.residents import resident_for
+from domain.residents import resident_arriving, resident_for
 from nlu import detect_language
 
 if TYPE_CHECKING:
@@ -131,24 +131,29 @@ class Conversation:
         started = time.perf_counter()
         try:
             async with self.services.db.session() as session:
-                claimed = (
-                    await accept_processing(session, message)
-                    if store
-                    else await start_processing(session, message)
-                )
-                if not claimed:
-                    return
-                if store:
+                reading = self._language_reading(message)
+                new = self._first_contact_values(message, reading)
+                if store:  # the inbox row and the resident in one statement (PostgreSQL)
+                    arrived = await arrive(session, message, new)
+                    if arrived is None:
+                        return
                     MESSAGES_IN.labels(message.channel).inc()
-                resident = await resident_for(
-                    session, message.channel, message.sender, seen_at=message.received_at
-                )
+                    resident, created = arrived
+                else:
+                    if not await start_processing(session, message):
+                        return
+                    resident, created = await resident_arriving(
+                        session, message.channel, message.sender, seen_at=message.received_at,
+                        new=new,
+                    )
                 if resident.blocked:
                     return
-                first_contact = resident.consent_at is None
-                turn = Turn(session, resident, message, self._language_of(resident, message))
+                first_contact = created or resident.consent_at is None
+                turn = Turn(session, resident, message, self._language_of(resident, reading))
                 turn.first_contact = first_contact
                 if await self._flooding(turn):
+                    if created:  # no notice was shown: no consent recorded
+                        resident.consent_at = None
                     return
                 self._privacy_notice(turn)
                 await dispatch(self.handlers, turn)
@@ -203,25 +208,55 @@ class Conversation:
             await turn.say("slow_down")  # never posted to a whole group: it just waits
         return verdict != FloodVerdict.OK
 
-    def _language_of(self, resident: Resident, message: InboundMessage) -> str:
-        """The reply language: the resident's stored one, updated from this message."""
-        hint = language.served(message.language_hint)
-        prior = language.platform_prior(message.channel, message.sender)
+    def _language_reading(self, message: InboundMessage) -> _LanguageReading:
+        """What `message` says about its sender's language, read once per turn (the detection
+        is the costly part; a new resident's first values and the turn both use it)."""
         text = message.text if message.callback_data is None and not message.is_command else ""
-        detected = _detected(text) if text.strip() else None
+        return _LanguageReading(
+            _detected(text) if text.strip() else None,
+            len(text.split()),
+            language.served(message.language_hint),
+            message.forwarded,
+            language.platform_prior(message.channel, message.sender),
+        )
+
+    def _language_of(self, resident: Resident, reading: _LanguageReading) -> str:
+        """The reply language: the resident's stored one, updated from this message."""
         stored = language.observe(
-            resident, detected, len(text.split()), hint, forwarded=message.forwarded, prior=prior
+            resident, reading.detected, reading.words, reading.hint,
+            forwarded=reading.forwarded, prior=reading.prior,
         )
         return resolve_language(stored, default=self.services.settings.default_language)
+
+    def _first_contact_values(
+        self, message: InboundMessage, reading: _LanguageReading
+    ) -> dict[str, Any]:
+        """The columns a resident created by this message starts with: the language this turn
+        would store (`_language_of` on a blank resident) and, when the privacy notice will be
+        shown (`_privacy_notice`), its consent time. Written by the INSERT, so a first contact
+        needs no UPDATE; a resident who exists already ignores them."""
+        blank = Resident(language=None, language_source=None, language_pending=None,
+                         language_pending_count=0)
+        self._language_of(blank, reading)
+        values: dict[str, Any] = {
+            "language": blank.language,
+            "language_source": blank.language_source,
+            "language_pending": blank.language_pending,
+            "language_pending_count": blank.language_pending_count,
+        }
+        if _command(message) not in _NO_NOTICE:
+            values["consent_at"] = utcnow()
+        return values
 
     def _privacy_notice(self, turn: Turn) -> None:
         """On a resident's first contact, on every channel: what we keep and how to delete it,
         under the first reply (the reply itself comes first: a verdict must lead).
 
         /start shows it in its welcome, and a /forget needs none."""
-        if not turn.first_contact or _command(turn.message) in ("/start", "/forget"):
+        if not turn.first_contact or _command(turn.message) in _NO_NOTICE:
             return
-        turn.resident.consent_at = utcnow()
+        if turn.resident.consent_at is None:  # else written when the resident was created
+            turn.resident.consent_at = utcnow()
         turn.notice = text("privacy_notice", turn.language)
 
     async def _apologise(self, message: InboundMessage, reason: str) -> None:
@@ -252,6 +287,17 @@ class Conversation:
             await channel.acknowledge_button(callback_id)
         except Exception as exc:  # an expired callback must not break the turn
             log.info("button acknowledgement failed: %s", type(exc).__name__)
+
+
+_NO_NOTICE = ("/start", "/forget")  # /start shows the notice in its welcome; /forget needs none
+
+
+class _LanguageReading(NamedTuple):
+    detected: str | None
+    words: int
+    hint: str | None
+    forwarded: bool
+    prior: str | None
 
 
 LANGUAGE_CACHE_SIZE = 2048  # texts; a viral afternoon repeats a few hundred

@@ -25,10 +25,12 @@ from bot.channels.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel, 
 from bot.conversation.publishing import AnswerDraft, publish_answer
 from bot.runtime.app import Runtime
 from bot.runtime.wiring import build_services
+from bot.texts.catalogue import text
 from domain.db import Database
 from domain.knowledge import ItemData, upsert_item
 from domain.messages import Button, OutboundMessage
-from domain.models import Cluster, OutboxMessage, Request, Resident
+from domain.models import Cluster, InboxMessage, OutboxMessage, Request, Resident
+from domain.residents import resident_for
 from domain.settings import Settings
 from matching import Embedder
 from tests.fakes.telegram_api import FakeTelegram
@@ -363,6 +365,45 @@ async def test_webhook_duplicate_delivery_is_answered_once(
     await fake.wait_for_messages(602, 1, timeout=WAIT)
     await asyncio.sleep(0.5)
     assert len(fake.sent_to(602)) == 1
+
+
+async def test_webhook_first_contact_keeps_language_and_consent(
+    webhook: Runtime, client: httpx.AsyncClient, fake: FakeTelegram
+) -> None:
+    """A new resident's first message creates them with the language it shows and the consent
+    its privacy notice records; the notice comes once, under the first reply."""
+    first = fake.message_update(
+        606, "Masoko yote ya jiji yatafungwa kesho kwa sababu ya maandamano", language="sw"
+    )
+    assert (await post(client, first)).status_code == 200
+    [reply] = await fake.wait_for_messages(606, 1, timeout=WAIT)
+    assert reply["text"].endswith(text("privacy_notice", "sw"))
+    async with webhook.services.db.session() as session:
+        resident = (await session.scalars(select(Resident).where(Resident.chat_id == "606"))).one()
+        inbox = (await session.scalars(select(InboxMessage))).all()
+    assert resident.language == "sw" and resident.consent_at is not None
+    assert [row.processed_at is not None for row in inbox] == [True]
+    assert (await post(client, fake.message_update(606, "/help", language="sw"))).status_code == 200
+    sent = await fake.wait_for_messages(606, 2, timeout=WAIT)
+    assert text("privacy_notice", "sw") not in sent[-1]["text"]
+
+
+async def test_webhook_blocked_resident_is_stored_and_not_answered(
+    webhook: Runtime, client: httpx.AsyncClient, fake: FakeTelegram
+) -> None:
+    async with webhook.services.db.session() as session:
+        blocked = await resident_for(session, "telegram", "607")
+        blocked.blocked, blocked.blocked_reason = True, "too many messages in an hour"
+    update = fake.message_update(607, WATER_FORWARD, forwarded=True)
+    assert (await post(client, update)).status_code == 200
+    assert (await post(client, update)).status_code == 200  # a redelivery changes nothing
+    await asyncio.sleep(0.5)
+    assert fake.sent_to(607) == []
+    async with webhook.services.db.session() as session:
+        inbox = (await session.scalars(select(InboxMessage))).all()
+        requests = (await session.scalars(select(Request))).all()
+    assert [row.platform_id for row in inbox] == [f"607:{update['message']['message_id']}"]
+    assert requests == []
 
 
 async def test_webhook_button_press(
