@@ -35,11 +35,9 @@ _BARE_RE = re.compile(
 )
 _LEAD_RE = re.compile(r"[^a-z0-9]*", re.IGNORECASE)
 _TAG_RE = re.compile(r"<[^>]{0,200}>")
-# "— Name (@handle) February 25, 2016" at the end of an embedded tweet, perhaps inside the quotes
-# of a pasted or CSV-quoted tweet (`... 2015"`).
+# "— Name (@handle) February 25, 2016" at the end of an embedded tweet.
 _TWEET_SIG_RE = re.compile(  # applied to the last `_TWEET_TAIL` characters only
-    r"[—–-]{1,2}\s{0,5}[^—–\n]{0,80}\(@\w{1,30}\)\s{0,5}[A-Za-z]{3,9}\.? \d{1,2},? \d{4}"
-    r"[\"'”’»]{0,3}\s*$"
+    r"[—–-]{1,2}\s{0,5}[^—–\n]{0,80}\(@\w{1,30}\)\s{0,5}[A-Za-z]{3,9}\.? \d{1,2},? \d{4}\s*$"
 )
 _TWEET_TAIL = 200
 _HANDLE_RE = re.compile(r"(?<![\w@])@\w{1,30}")

@@ -63,12 +63,3 @@ def test_folding_cannot_uncover_an_entity_start() -> None:
     for text in ("&ß", "x &ß y", "&amp;ß"):
         once = normalise_text(text)
         assert normalise_text(once) == once == once.strip()
-
-
-def test_signature_of_a_tweet_pasted_in_quotes_is_removed() -> None:
-    raw = (
-        '"Trump: ""Nabisco is taking 1,200 jobs from Chicago and moving them to Mexico."" '
-        '— Roger Simon (@rogerlsimon) August 14, 2015"'
-    )
-    kept = '"Trump: ""Nabisco is taking 1,200 jobs from Chicago and moving them to Mexico.""'
-    assert clean_text(raw) == kept
