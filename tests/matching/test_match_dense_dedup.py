@@ -52,6 +52,25 @@ def test_exact_and_near_duplicates() -> None:
     assert index.exact(base).size == 0
 
 
+def test_near_duplicates_survive_growth_and_compaction() -> None:
+    rumour = "the water supply of the whole city will be cut tonight from eight until monday"
+    index = DedupIndex()
+    others = [
+        f"message number {i} about the market in ward {i % 9} and its prices" for i in range(3000)
+    ]
+    index.add(list(range(3000)), others)
+    index.add([3000], [rumour])  # past the first 1,024 slots: the arrays grew twice
+    near, jac = index.near(rumour + " share it")
+    assert near.tolist() == [3000] and jac[0] > 0.5
+    index.remove([5])
+    live = np.array([i for i in range(3001) if i != 5])
+    remap = np.full(3001, -1, dtype=np.int64)
+    remap[live] = np.arange(len(live))
+    index.compact(remap, live, len(live))
+    assert index.near(rumour + " share it")[0].tolist() == [2999]
+    assert 6 in index.near(others[7])[0].tolist()
+
+
 def test_ivf_recall_and_incremental_updates() -> None:
     rng = np.random.default_rng(2)
     centres = _unit(rng.normal(size=(40, 32)).astype(np.float32))

