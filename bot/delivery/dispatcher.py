@@ -213,13 +213,15 @@ class OutboxDispatcher:
         ]
 
     async def _mark_started(self, outbox_id: int) -> bool:
-        """`domain.outbox.mark_started`, committed right before this row's platform call, in
-        its own transaction as before: its COMMIT is the last thing between the mark and the
-        send. Neither coalesced with other rows nor autocommitted: a row marked with others
-        waits for the wire while marked, and an autocommit connection is reset (a round trip)
-        after the mark; a worker killed in either gap leaves the row "in doubt" although the
-        platform never had it (tests/faults caught both)."""
-        async with self.db.session() as session:
+        """`domain.outbox.mark_started`, committed right before this row's platform call: one
+        autocommit statement (one round trip on PostgreSQL, instead of BEGIN, UPDATE and
+        COMMIT). Its commit is the last thing between the mark and the send: handing the
+        autocommit connection back to the pool sends nothing to the server (asyncpg resets
+        its isolation level on the client; there is no transaction to roll back). Not
+        coalesced with other rows: a row marked with others would wait for the wire while
+        marked, and a worker killed then leaves it "in doubt" although the platform never had
+        it (tests/faults)."""
+        async with self.db.autocommit() as session:
             return await mark_started(session, outbox_id, self.worker_id)
 
     async def _write_results(self, rows: list[tuple[int, DeliveryResult]]) -> dict[int, None]:
@@ -368,6 +370,7 @@ class OutboxDispatcher:
         watcher = asyncio.create_task(self._watch_stop(stop))
         try:
             while not stop.is_set():
+                self._wake.clear()  # a wake-up from now on finds what this claim missed
                 try:
                     sent = await self.drain_once()
                 except Exception as exc:
@@ -376,9 +379,10 @@ class OutboxDispatcher:
                     else:
                         log.exception("outbox drain failed")
                     sent = 0
-                if sent:
+                if sent >= self.batch:  # a full batch: more may be due at once
                     continue
-                self._wake.clear()
+                # a partial batch took every due row this worker could claim: claim again when
+                # something is queued (the wake-up may already have come) or after the idle poll
                 waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
                 await asyncio.wait(
                     waiters, timeout=IDLE_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
