@@ -97,13 +97,7 @@ async def mark_started(session: AsyncSession, outbox_id: int, worker: str = PROC
     presumed dead: it finds the row taken and does not send.
     """
     result = await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == outbox_id,
-            OutboxMessage.status == OutboxStatus.SENDING,
-            OutboxMessage.claimed_by == worker,
-        )
-        .values(send_started_at=utcnow())
+        _MARK_STARTED, {"row_id": outbox_id, "worker": worker, "now": utcnow()}
     )
     return bool(getattr(result, "rowcount", 0))
 
@@ -268,6 +262,19 @@ async def mark_started_many(
         .returning(_OUTBOX.c.id)
     )
     return set((await session.scalars(statement)).all())
+
+
+# built once (a Core statement with bind parameters: compiled once, no ORM session sync);
+# the dispatcher runs it before every platform call
+_MARK_STARTED = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id == bindparam("row_id"),
+        _OUTBOX.c.status == OutboxStatus.SENDING.value,
+        _OUTBOX.c.claimed_by == bindparam("worker"),
+    )
+    .values(send_started_at=bindparam("now"))
+)
 
 
 _RECORD_SENT = (
