@@ -370,7 +370,6 @@ class OutboxDispatcher:
         watcher = asyncio.create_task(self._watch_stop(stop))
         try:
             while not stop.is_set():
-                self._wake.clear()  # a wake-up from now on finds what this claim missed
                 try:
                     sent = await self.drain_once()
                 except Exception as exc:
@@ -379,10 +378,9 @@ class OutboxDispatcher:
                     else:
                         log.exception("outbox drain failed")
                     sent = 0
-                if sent >= self.batch:  # a full batch: more may be due at once
+                if sent:  # a paced broadcast's next rows may be due already
                     continue
-                # a partial batch took every due row this worker could claim: claim again when
-                # something is queued (the wake-up may already have come) or after the idle poll
+                self._wake.clear()
                 waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
                 await asyncio.wait(
                     waiters, timeout=IDLE_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
