@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, exists, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from domain.leases import PROCESS_ID
 from domain.messages import OutboundMessage
@@ -96,13 +97,7 @@ async def mark_started(session: AsyncSession, outbox_id: int, worker: str = PROC
     presumed dead: it finds the row taken and does not send.
     """
     result = await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == outbox_id,
-            OutboxMessage.status == OutboxStatus.SENDING,
-            OutboxMessage.claimed_by == worker,
-        )
-        .values(send_started_at=utcnow())
+        _MARK_STARTED, {"row_id": outbox_id, "worker": worker, "now": utcnow()}
     )
     return bool(getattr(result, "rowcount", 0))
 
@@ -203,7 +198,23 @@ async def claim_batch(
     (the sub-select skips rows other workers hold, `FOR UPDATE SKIP LOCKED`), instead of
     BEGIN, a SELECT, an UPDATE per row and COMMIT. Highest priority first, then oldest.
     """
-    now = now or utcnow()
+    statement = claim_statement(
+        limit, now or utcnow(), channels, worker, skip_locked=_is_postgresql(session)
+    )
+    rows = [ClaimedRow(*row) for row in (await session.execute(statement)).all()]
+    return sorted(rows, key=lambda r: (r.priority, r.id))
+
+
+def _is_postgresql(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
+def claim_statement(
+    limit: int, now: datetime, channels: Sequence[str] | None, worker: str, skip_locked: bool
+) -> ReturningUpdate[Any]:
+    """The UPDATE of `claim_batch`, RETURNING the columns of `ClaimedRow` in its order (for
+    callers that build on it, such as a claim that reads the recipients in the same round
+    trip on PostgreSQL)."""
     due = (
         select(_OUTBOX.c.id)
         .where(_OUTBOX.c.status == OutboxStatus.PENDING.value, _OUTBOX.c.next_attempt_at <= now)
@@ -211,9 +222,9 @@ async def claim_batch(
         .order_by(_OUTBOX.c.priority, _OUTBOX.c.id)
         .limit(limit)
     )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if skip_locked:
         due = due.with_for_update(skip_locked=True)
-    statement = (
+    return (
         update(_OUTBOX)
         .where(_OUTBOX.c.id.in_(due.scalar_subquery()))
         .values(
@@ -228,8 +239,6 @@ async def claim_batch(
             _OUTBOX.c.payload, _OUTBOX.c.resident_id,
         )
     )
-    rows = [ClaimedRow(*row) for row in (await session.execute(statement)).all()]
-    return sorted(rows, key=lambda r: (r.priority, r.id))
 
 
 async def mark_started_many(
@@ -253,6 +262,19 @@ async def mark_started_many(
         .returning(_OUTBOX.c.id)
     )
     return set((await session.scalars(statement)).all())
+
+
+# built once (a Core statement with bind parameters: compiled once, no ORM session sync);
+# the dispatcher runs it before every platform call
+_MARK_STARTED = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id == bindparam("row_id"),
+        _OUTBOX.c.status == OutboxStatus.SENDING.value,
+        _OUTBOX.c.claimed_by == bindparam("worker"),
+    )
+    .values(send_started_at=bindparam("now"))
+)
 
 
 _RECORD_SENT = (

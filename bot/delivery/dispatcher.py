@@ -26,20 +26,18 @@ from itertools import groupby
 
 from redis.asyncio import Redis
 
-from bot.channels.base import UNKNOWN, Channel, Receipt, Recipient, SendReport
+from bot.channels.base import Channel, Receipt, Recipient, SendReport
 from bot.delivery.batching import Coalescer
 from bot.delivery.metrics import MESSAGES_OUT, SEND_SECONDS
 from bot.delivery.pacing import PACED_CHANNELS, PacedGate, group_bucket
-from bot.delivery.ratelimit import Backoff, ChannelLimits, LocalRateLimiter, RateLimiter
-from bot.delivery.recipients import mark_opted_out, recipient_states, record_receipts
+from bot.delivery.ratelimit import Backoff, ChannelLimits, LocalRateLimiter, RateLimiter, Take
+from bot.delivery.recipients import claim_with_recipients, mark_opted_out, record_receipts
 from domain import leases
 from domain.db import Database, is_unavailable
 from domain.messages import OutboundMessage
 from domain.models import utcnow
 from domain.outbox import (
-    ClaimedRow,
     DeliveryResult,
-    claim_batch,
     mark_started,
     record_result,
     record_results,
@@ -151,15 +149,18 @@ class OutboxDispatcher:
             for position, (outbox_id, channel, chat_id, message, known) in enumerate(rows):
                 untried = [r[0] for r in rows[position:]]
                 try:
-                    wait = 0.0 if self._stopping else await self._chat_wait(channel, chat_id)
-                    if self._stopping or wait > 0:  # a busy chat or a shutdown: the rest goes back
-                        await self._release(untried, wait)
+                    if self._stopping:  # a shutdown: the rest goes back
+                        await self._release(untried, 0.0)
                         return
                     if held.get(outbox_id, 0.0) > 0:  # over the daily limit: this chat waits
                         await self._release(untried, held[outbox_id])
                         return
                     recipient = replace(known, now=self.clock())
-                    await self._pace(channel, self._parts(channel, message, recipient))
+                    wait = await self._admit(channel, chat_id, self._parts(channel, message,
+                                                                           recipient))
+                    if wait > 0:  # a busy chat: the rest goes back
+                        await self._release(untried, wait)
+                        return
                     if not await self._mark_started(outbox_id):
                         continue  # presumed dead and taken over: another worker sends it
                 except Exception as exc:
@@ -200,31 +201,27 @@ class OutboxDispatcher:
             self._unsettled.update((i, None) for i in outbox_ids)
 
     async def _claim(self) -> list[Claimed]:
-        """Claim a batch of due rows in one statement (one round trip on PostgreSQL), then read
-        what is known of their recipients (last message, opt-out) in one query."""
+        """Claim a batch of due rows with what is known of their recipients (last message,
+        opt-out): one statement, one round trip on PostgreSQL."""
         async with self.db.autocommit() as session:
-            rows: list[ClaimedRow] = await claim_batch(
-                session,
-                self.batch,
-                now=self.clock(),
-                channels=list(self.channels),
-                worker=self.worker_id,
+            rows = await claim_with_recipients(
+                session, self.batch, self.clock(), list(self.channels), self.worker_id
             )
-            known = await recipient_states(session, (r.resident_id for r in rows))
         return [
-            (r.id, r.channel, r.chat_id, OutboundMessage.from_payload(r.payload),
-             known.get(r.resident_id or 0, UNKNOWN))
-            for r in rows
+            (r.id, r.channel, r.chat_id, OutboundMessage.from_payload(r.payload), known)
+            for r, known in rows
         ]
 
     async def _mark_started(self, outbox_id: int) -> bool:
-        """`domain.outbox.mark_started`, committed right before this row's platform call, in
-        its own transaction as before: its COMMIT is the last thing between the mark and the
-        send. Neither coalesced with other rows nor autocommitted: a row marked with others
-        waits for the wire while marked, and an autocommit connection is reset (a round trip)
-        after the mark; a worker killed in either gap leaves the row "in doubt" although the
-        platform never had it (tests/faults caught both)."""
-        async with self.db.session() as session:
+        """`domain.outbox.mark_started`, committed right before this row's platform call: one
+        autocommit statement (one round trip on PostgreSQL, instead of BEGIN, UPDATE and
+        COMMIT). Its commit is the last thing between the mark and the send: handing the
+        autocommit connection back to the pool sends nothing to the server (asyncpg resets
+        its isolation level on the client; there is no transaction to roll back). Not
+        coalesced with other rows: a row marked with others would wait for the wire while
+        marked, and a worker killed then leaves it "in doubt" although the platform never had
+        it (tests/faults)."""
+        async with self.db.autocommit() as session:
             return await mark_started(session, outbox_id, self.worker_id)
 
     async def _write_results(self, rows: list[tuple[int, DeliveryResult]]) -> dict[int, None]:
@@ -268,36 +265,36 @@ class OutboxDispatcher:
             else:
                 await record_result(session, outbox_id, result, self.worker_id)
 
-    async def _chat_wait(self, channel: str, chat_id: str) -> float:
-        group = group_bucket(channel, chat_id)  # Telegram: 20 a minute in one group
-        if group is not None:
-            wait = await self.limiter.acquire(group[0], group[1], group[2], reserve=False)
-            if wait > 0:
-                return wait
-        limits = self.limits.get(channel)
-        if limits is None or limits.per_chat_per_second is None:
-            return 0.0
-        return await self.limiter.acquire(
-            f"{channel}:chat:{chat_id}",
-            limits.per_chat_per_second,
-            limits.per_chat_burst,
-            reserve=False,
-        )
-
     # -- the send path: pacing, the channel's report, platform limits ---------------------
     def _parts(self, channel: str, message: OutboundMessage, recipient: Recipient) -> int:
         return max(1, self.channels[channel].parts(message, recipient))
 
-    async def _pace(self, channel: str, parts: int = 1) -> None:
-        """Wait for this message's slot under the platform's limit: the one bucket every send
-        to the platform passes (shared through Redis), paying for each of its `parts`."""
+    async def _admit(self, channel: str, chat_id: str, parts: int = 1) -> float:
+        """The chat's limits, then this message's slot under the platform's limit, in one
+        limiter call (one Redis script): > 0 when the chat is busy (seconds until it may
+        send; nothing booked), else 0 once the slot has come. The platform's bucket is the
+        one every send to the platform passes (shared through Redis); a message pays for
+        each of its `parts`."""
+        takes: list[Take] = []
+        group = group_bucket(channel, chat_id)  # Telegram: 20 a minute in one group
+        if group is not None:
+            takes.append(Take(group[0], group[1], group[2], reserve=False))
         limits = self.limits.get(channel)
+        if limits is not None and limits.per_chat_per_second is not None:
+            takes.append(Take(f"{channel}:chat:{chat_id}", limits.per_chat_per_second,
+                              limits.per_chat_burst, reserve=False))
         if limits is not None:
-            wait = await self.limiter.acquire(
-                f"{channel}:send", limits.per_second, 1.0, reserve=True, cost=parts
-            )
-            if wait > 0:
-                await asyncio.sleep(wait)
+            takes.append(Take(f"{channel}:send", limits.per_second, 1.0, reserve=True,
+                              cost=parts))
+        if not takes:
+            return 0.0
+        waits = await self.limiter.acquire_many(takes)
+        for take, wait in zip(takes, waits, strict=False):
+            if wait > 0 and not take.reserve:
+                return wait
+        if limits is not None and waits[-1] > 0:
+            await asyncio.sleep(waits[-1])
+        return 0.0
 
     async def _hold_channel(self, channel: str, base: float) -> float:
         """The platform said the whole channel is over its throughput: book the bucket ahead
@@ -381,7 +378,7 @@ class OutboxDispatcher:
                     else:
                         log.exception("outbox drain failed")
                     sent = 0
-                if sent:
+                if sent:  # a paced broadcast's next rows may be due already
                     continue
                 self._wake.clear()
                 waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]

@@ -5,7 +5,9 @@ until one token is there, and takes `cost` tokens (a message sent as several pla
 pays for each of them; the next caller waits for the difference). With `reserve=True` the slot
 is booked even when the caller has to wait (smooth global pacing: sleep, then send); with
 `reserve=False` nothing is consumed unless the send may go now (a busy chat's message is
-rescheduled instead of holding a worker).
+rescheduled instead of holding a worker). `acquire_many` takes several buckets in order in one
+step (one Redis script call: a message's chat checks and its platform slot), stopping at the
+first non-reserving bucket that says "wait".
 
 When Redis is unreachable (restarting, say) the shared limiter falls back to buckets in its
 own process until Redis answers again: delivery goes on, and with several workers the
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,10 +28,26 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Take:
+    """One bucket of an `acquire_many` call (the arguments of `acquire`)."""
+
+    key: str
+    rate: float
+    burst: float
+    reserve: bool
+    cost: float = 1.0
+
+
 class RateLimiter(Protocol):
     async def acquire(
         self, key: str, rate: float, burst: float, reserve: bool, cost: float = 1.0
     ) -> float: ...
+
+    async def acquire_many(self, takes: Sequence[Take]) -> list[float]:
+        """Each take's wait, in order; the list stops after the first non-reserving take
+        that must wait (the takes after it are not taken)."""
+        ...
 
 
 @dataclass
@@ -65,30 +84,48 @@ class LocalRateLimiter:
             bucket.tokens -= cost
         return wait
 
+    async def acquire_many(self, takes: Sequence[Take]) -> list[float]:
+        waits: list[float] = []
+        for take in takes:
+            waits.append(
+                await self.acquire(take.key, take.rate, take.burst, take.reserve, take.cost)
+            )
+            if waits[-1] > 0 and not take.reserve:
+                break
+        return waits
 
-# Redis keeps the bucket as a hash {tokens, ts}; time comes from the Redis server so every
-# process shares one clock. Returns the wait in milliseconds as a string.
-_BUCKET_LUA = """
+
+# Redis keeps each bucket as a hash {tokens, ts}; time comes from the Redis server so every
+# process shares one clock. KEYS are the buckets, taken in order; ARGV holds four values per key
+# (rate per second, burst, reserve 1/0, cost). Returns each wait in milliseconds as a string,
+# stopping after the first non-reserving bucket that must wait.
+_BUCKETS_LUA = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
-local rate = tonumber(ARGV[1]) / 1000
-local burst = tonumber(ARGV[2])
-local reserve = ARGV[3] == '1'
-local cost = tonumber(ARGV[4]) or 1
-local data = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(data[1]) or burst
-local ts = tonumber(data[2]) or now
-tokens = math.min(burst, tokens + (now - ts) * rate)
-local wait = 0
-if tokens >= 1 then
-  tokens = tokens - cost
-else
-  wait = (1 - tokens) / rate
-  if reserve then tokens = tokens - cost end
+local waits = {}
+for i, key in ipairs(KEYS) do
+  local at = (i - 1) * 4
+  local rate = tonumber(ARGV[at + 1]) / 1000
+  local burst = tonumber(ARGV[at + 2])
+  local reserve = ARGV[at + 3] == '1'
+  local cost = tonumber(ARGV[at + 4]) or 1
+  local data = redis.call('HMGET', key, 'tokens', 'ts')
+  local tokens = tonumber(data[1]) or burst
+  local ts = tonumber(data[2]) or now
+  tokens = math.min(burst, tokens + (now - ts) * rate)
+  local wait = 0
+  if tokens >= 1 then
+    tokens = tokens - cost
+  else
+    wait = (1 - tokens) / rate
+    if reserve then tokens = tokens - cost end
+  end
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(now))
+  redis.call('PEXPIRE', key, math.ceil((burst + 2 - math.min(tokens, 0)) / rate) + 1000)
+  waits[i] = tostring(wait)
+  if wait > 0 and not reserve then break end
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil((burst + 2 - math.min(tokens, 0)) / rate) + 1000)
-return tostring(wait)
+return waits
 """
 
 
@@ -98,26 +135,30 @@ class RedisRateLimiter:
     def __init__(self, redis: Redis, prefix: str = "rumourbot:rl:", max_keys: int = 10_000) -> None:
         self.redis = redis
         self.prefix = prefix
-        self._script = redis.register_script(_BUCKET_LUA)
+        self._script = redis.register_script(_BUCKETS_LUA)
         self._fallback = LocalRateLimiter(max_keys)
         self.degraded = False
 
     async def acquire(
         self, key: str, rate: float, burst: float, reserve: bool, cost: float = 1.0
     ) -> float:
+        return (await self.acquire_many([Take(key, rate, burst, reserve, cost)]))[0]
+
+    async def acquire_many(self, takes: Sequence[Take]) -> list[float]:
+        args: list[float | int] = []
+        for take in takes:
+            args += (take.rate, take.burst, int(take.reserve), take.cost)
         try:
-            waited = await self._script(
-                keys=[self.prefix + key], args=[rate, burst, int(reserve), cost]
-            )
+            waited = await self._script(keys=[self.prefix + t.key for t in takes], args=args)
         except (RedisError, OSError) as exc:
             if not self.degraded:
                 log.warning("rate limits held in this process: Redis %s", type(exc).__name__)
                 self.degraded = True
-            return await self._fallback.acquire(key, rate, burst, reserve, cost)
+            return await self._fallback.acquire_many(takes)
         if self.degraded:
             log.warning("rate limits shared through Redis again")
             self.degraded = False
-        return float(waited) / 1000.0
+        return [float(w) / 1000.0 for w in waited]
 
 
 @dataclass(frozen=True)

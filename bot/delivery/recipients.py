@@ -11,17 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Receipt, Recipient
+from bot.channels.base import UNKNOWN, Receipt, Recipient
 from domain.db import Database
 from domain.messages import OutboundMessage
 from domain.models import OutboxKind, OutboxMessage, Resident
-from domain.outbox import enqueue, record_delivery_status
+from domain.outbox import (
+    ClaimedRow,
+    claim_batch,
+    claim_statement,
+    enqueue,
+    record_delivery_status,
+)
 
 log = logging.getLogger(__name__)
 STATUS_RANK = {"sent": 1, "delivered": 2, "failed": 2, "read": 3}
@@ -41,6 +49,37 @@ async def recipient_states(
         )
     )
     return {rid: Recipient(last, bool(out)) for rid, last, out in rows.all()}
+
+
+_RESIDENTS = cast(Table, Resident.__table__)
+
+
+async def claim_with_recipients(
+    session: AsyncSession,
+    limit: int,
+    now: datetime,
+    channels: Sequence[str] | None,
+    worker: str,
+) -> list[tuple[ClaimedRow, Recipient]]:
+    """`domain.outbox.claim_batch` and `recipient_states` of the claimed rows together.
+
+    On PostgreSQL in one statement and one round trip (the claim's UPDATE ... RETURNING as a
+    CTE, its rows joined to their residents); SQLite, which has no UPDATE in a CTE, runs the
+    two. Highest priority first, then oldest, as `claim_batch`."""
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        rows = await claim_batch(session, limit, now=now, channels=channels, worker=worker)
+        known = await recipient_states(session, (r.resident_id for r in rows))
+        return [(r, known.get(r.resident_id or 0, UNKNOWN)) for r in rows]
+    claimed = claim_statement(limit, now, channels, worker, skip_locked=True).cte("claimed")
+    query = select(
+        claimed, _RESIDENTS.c.id.label("known_id"), _RESIDENTS.c.last_inbound_at,
+        _RESIDENTS.c.opted_out,
+    ).select_from(claimed.outerjoin(_RESIDENTS, _RESIDENTS.c.id == claimed.c.resident_id))
+    found = [
+        (ClaimedRow(*row[:6]), UNKNOWN if row[6] is None else Recipient(row[7], bool(row[8])))
+        for row in (await session.execute(query)).all()
+    ]
+    return sorted(found, key=lambda pair: (pair[0].priority, pair[0].id))
 
 
 async def mark_opted_out(session: AsyncSession, channel: str, chat_id: str) -> None:
