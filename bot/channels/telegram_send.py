@@ -77,7 +77,12 @@ async def translated_errors() -> AsyncIterator[None]:
     try:
         yield
     except RetryAfter as exc:
-        raise DeliveryFailed("telegram: rate limited", retry_after=retry_seconds(exc)) from exc
+        # a "slow down", not a failed attempt: Telegram does not say whether the chat's limit
+        # or the bot's was hit, so the chat waits (and waits longer if it repeats) rather than
+        # one busy group pausing every resident's answers
+        raise DeliveryFailed(
+            "telegram: rate limited", retry_after=retry_seconds(exc), throttled="chat"
+        ) from exc
     except Forbidden as exc:  # blocked by the user, or deactivated: never retry
         raise DeliveryFailed(f"telegram: forbidden: {exc.message}", permanent=True) from exc
     except BadRequest as exc:

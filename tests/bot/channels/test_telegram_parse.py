@@ -238,3 +238,5 @@ async def test_errors_are_translated(
             raise error
     assert (info.value.permanent, info.value.retry_after) == (permanent, retry_after)
     assert info.value.__cause__ is error
+    # a 429 is tried again later without counting as one of the row's failed attempts
+    assert info.value.throttled == ("chat" if isinstance(error, RetryAfter) else None)
