@@ -11,13 +11,14 @@ Elsewhere than glibc both do nothing.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import ctypes.util
 import logging
 import os
 from collections.abc import AsyncIterator
+
+from bot.runtime.periodic import repeating
 
 log = logging.getLogger(__name__)
 M_ARENA_MAX = -8  # glibc's mallopt parameter number
@@ -64,18 +65,5 @@ async def trimming(seconds: float) -> AsyncIterator[None]:
     if seconds <= 0 or _glibc() is None:
         yield
         return
-
-    async def every() -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            # off the event loop: a trim of a fragmented heap takes 20-100 ms, and ctypes
-            # releases the GIL while glibc works, so turns go on meanwhile
-            await asyncio.to_thread(trim)
-
-    task = asyncio.create_task(every())
-    try:
+    async with repeating(seconds, trim):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -11,7 +11,6 @@ diagnosis, not in production.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import contextlib
 import ctypes
@@ -23,6 +22,8 @@ import tracemalloc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bot.runtime.periodic import repeating
 
 log = logging.getLogger(__name__)
 TOP_SITES = 25
@@ -156,17 +157,8 @@ async def memory_trace(minutes: float, path: str, frames: int) -> AsyncIterator[
     trace = MemoryTrace(Path(path), frames)
     trace.start()
     log.warning("memory trace on: a report every %g min in %s (costs CPU)", minutes, path)
-
-    async def every() -> None:
-        while True:
-            await asyncio.sleep(minutes * 60)
-            await asyncio.to_thread(trace.report)
-
-    task = asyncio.create_task(every())
     try:
-        yield
+        async with repeating(minutes * 60, trace.report):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         tracemalloc.stop()
