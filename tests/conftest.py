@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import itertools
 import os
 import shutil
 import socket
@@ -27,6 +28,7 @@ from bot.runtime.app import Runtime
 from bot.runtime.wiring import build_services, prepare
 from domain.db import Database
 from domain.knowledge import ItemData, upsert_item
+from domain.messages import InboundMessage, OutboundMessage
 from domain.models import Base
 from domain.settings import Settings
 from matching import Embedder, build_embedder
@@ -263,3 +265,25 @@ async def add_item(runtime: Runtime, claim: str, explanation: str = "Not true.",
         item_id = item.id
     await runtime.services.knowledge.refresh()
     return item_id
+
+
+_said = itertools.count(1)
+
+
+async def resident_says(
+    runtime: Runtime, chat: str, text: str, forwarded: bool | None = None
+) -> list[OutboundMessage]:
+    """A resident's web-chat message through the real conversation; the replies it got.
+
+    A command is typed, anything else forwarded, unless `forwarded` says otherwise."""
+    before = len(runtime.webchat_outbox.sent[chat])
+    await runtime.conversation.handle(
+        InboundMessage(
+            channel="webchat",
+            sender=chat,
+            message_id=f"said{next(_said)}",
+            text=text,
+            forwarded=not text.startswith("/") if forwarded is None else forwarded,
+        )
+    )
+    return (await runtime.webchat_outbox.wait_for(chat, before + 1, timeout=10))[before:]

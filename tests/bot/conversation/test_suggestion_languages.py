@@ -6,7 +6,6 @@ that has the resident's language is offered, and its card is in that language.""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -18,13 +17,12 @@ from bot.runtime.app import Runtime
 from bot.runtime.wiring import build_services
 from domain.db import Database
 from domain.knowledge import ItemData, upsert_item
-from domain.messages import InboundMessage, OutboundMessage
 from domain.models import Request
 from domain.settings import Settings
 from matching import Candidate, Embedder, Outcome
 from nlu import IntentParser
+from tests.conftest import resident_says
 
-_ids = itertools.count(1)
 VACCINE_EN = "Cholera vaccine in schools makes children sterile"
 VACCINE_ES = "La vacuna contra el cólera en las escuelas deja estériles a los niños"
 LEMON_ID = "Minum air panas dengan lemon menyembuhkan kolera dalam satu hari"
@@ -67,20 +65,6 @@ async def suggesting(
         yield rt
 
 
-async def send(rt: Runtime, chat: str, text: str) -> list[OutboundMessage]:
-    before = len(rt.webchat_outbox.sent[chat])
-    await rt.conversation.handle(
-        InboundMessage(
-            channel="webchat",
-            sender=chat,
-            message_id=f"l{next(_ids)}",
-            text=text,
-            forwarded=not text.startswith("/"),
-        )
-    )
-    return (await rt.webchat_outbox.wait_for(chat, before + 1, timeout=10))[before:]
-
-
 async def test_a_card_in_a_third_language_is_not_offered_and_the_residents_is(
     suggesting: Runtime,
 ) -> None:
@@ -90,8 +74,8 @@ async def test_a_card_in_a_third_language_is_not_offered_and_the_residents_is(
     assert decision.outcome is Outcome.SUGGEST
     assert [c.lang for c in close_to_top(decision.candidates)][:1] == ["id"]
 
-    await send(rt, "ana", "/language es")
-    [reply] = await send(rt, "ana", SPANISH_LEMON)
+    await resident_says(rt, "ana", "/language es")
+    [reply] = await resident_says(rt, "ana", SPANISH_LEMON)
     assert reply.language == "es"
     assert LEMON_ID not in reply.text and "Indonesia" not in reply.text
     assert not reply.buttons  # nothing to pick: the question went to the team
@@ -99,13 +83,13 @@ async def test_a_card_in_a_third_language_is_not_offered_and_the_residents_is(
         request = (await session.scalars(select(Request).order_by(Request.id))).all()[-1]
         assert request.outcome == "queue" and request.cluster_id is not None
 
-    [offer] = await send(rt, "ana", SPANISH_VACCINE)
+    [offer] = await resident_says(rt, "ana", SPANISH_VACCINE)
     assert VACCINE_ES in offer.text  # the item's Spanish card, not its English claim
     assert VACCINE_EN not in offer.text and LEMON_ID not in offer.text
 
     # an Indonesian reader is offered the Indonesian item
-    await send(rt, "budi", "/language id")
-    [offer_id] = await send(rt, "budi", INDONESIAN_LEMON)
+    await resident_says(rt, "budi", "/language id")
+    [offer_id] = await resident_says(rt, "budi", INDONESIAN_LEMON)
     assert LEMON_ID in offer_id.text and offer_id.buttons
 
 
