@@ -209,6 +209,21 @@ def _is_postgresql(session: AsyncSession) -> bool:
     return session.bind is not None and session.bind.dialect.name == "postgresql"
 
 
+def _waiting_ahead(now: datetime) -> Any:
+    """An older message to the same resident, as urgent or more, given back to wait (a busy
+    chat, a retry): its followers wait for it, so a resident never reads "too long to check"
+    before "I am listening to your voice note". Looked up through the resident index; rows
+    without a resident are not ordered."""
+    ahead = _OUTBOX.alias("ahead")
+    return select(ahead.c.id).where(
+        ahead.c.resident_id == _OUTBOX.c.resident_id,
+        ahead.c.id < _OUTBOX.c.id,
+        ahead.c.priority <= _OUTBOX.c.priority,
+        ahead.c.status == OutboxStatus.PENDING.value,
+        ahead.c.next_attempt_at > now,
+    )
+
+
 def claim_statement(
     limit: int, now: datetime, channels: Sequence[str] | None, worker: str, skip_locked: bool
 ) -> ReturningUpdate[Any]:
@@ -219,6 +234,7 @@ def claim_statement(
         select(_OUTBOX.c.id)
         .where(_OUTBOX.c.status == OutboxStatus.PENDING.value, _OUTBOX.c.next_attempt_at <= now)
         .where(_OUTBOX.c.channel.in_(list(channels)) if channels is not None else true())
+        .where(~exists(_waiting_ahead(now)))
         .order_by(_OUTBOX.c.priority, _OUTBOX.c.id)
         .limit(limit)
     )

@@ -17,14 +17,15 @@ from domain.outbox import (
     mark_started_many,
     record_results,
     recover_orphans,
+    release,
 )
 from domain.residents import resident_for
 
 
-async def _queue(database: Database, chat: str, texts: list[str]) -> None:
+async def _queue(database: Database, chat: str, texts: list[str], start: int = 0) -> None:
     async with database.session() as session:
         resident = await resident_for(session, "telegram", chat)
-        for n, text in enumerate(texts):
+        for n, text in enumerate(texts, start):
             kind = OutboxKind.BROADCAST if text.startswith("news") else OutboxKind.REPLY
             await enqueue(session, resident, OutboundMessage(chat, text), kind, f"{chat}:{n}")
 
@@ -86,6 +87,23 @@ async def test_concurrent_batch_claims_never_overlap(database: Database) -> None
     first, second = await asyncio.gather(claim("a"), claim("b"))
     assert not set(first) & set(second)
     assert len(first) + len(second) == 30
+
+
+async def test_a_message_given_back_to_wait_keeps_its_followers_behind_it(
+    database: Database,
+) -> None:
+    await _queue(database, "4", ["I am listening to your voice note", "news later"])
+    async with database.autocommit() as session:
+        rows = await claim_batch(session, limit=10, worker="w1")
+        await release(session, [r.id for r in rows], 30.0, "w1")  # the chat was busy
+    await _queue(database, "4", ["That voice note is too long to check"], start=2)
+    async with database.autocommit() as session:
+        # the newer reply is due, but the older one to the same resident waits: so does it
+        assert await claim_batch(session, limit=10, worker="w1") == []
+    await _queue(database, "5", ["another resident's reply"])
+    async with database.autocommit() as session:
+        claimed = await claim_batch(session, limit=10, worker="w1")
+    assert [r.payload["text"] for r in claimed] == ["another resident's reply"]
 
 
 async def recover_orphans_now(database: Database) -> None:
