@@ -351,7 +351,8 @@ class MatchingEngine:
         norm = fold(clean)
         tokens = tokenise(norm, lang)
         slots, sig = self._signals(clean, tokens, qvec)
-        scores = self._scores(slots, sig, lang)
+        code = (lang or "").split("-")[0].lower()
+        scores = self._scores(slots, sig, code)
         best: dict[str, Candidate] = {}
         for view in url_views:
             answer = self._answer_of[view]
@@ -360,7 +361,6 @@ class MatchingEngine:
             )
             best.setdefault(answer, cand)
         key = dedup_key(norm)
-        code = (lang or "").split("-")[0].lower()
         for i, (slot, score) in enumerate(zip(slots.tolist(), scores.tolist(), strict=True)):
             view = self._id_of[slot]
             if view is None:
@@ -383,13 +383,13 @@ class MatchingEngine:
         ranked = sorted(best.values(), key=lambda c: (-_strength(c), -c.score))
         return [replace(c, score=round(c.score, 6)) for c in ranked[: max(k, 0)]]
 
-    def _scores(self, slots: np.ndarray, sig: CandidateSignals, lang: str | None) -> np.ndarray:
-        """The ranker's confidence per candidate; cross-lingual ones by the cross ranker."""
+    def _scores(self, slots: np.ndarray, sig: CandidateSignals, code: str) -> np.ndarray:
+        """The ranker's confidence per candidate; candidates whose view is in another language
+        than ``code`` (the message's, "" when unknown) by the cross ranker."""
         if not len(slots):
             return np.zeros(0)
         x = features(sig)
         scores = self.ranker.predict(x)
-        code = (lang or "").split("-")[0].lower()
         if self.cross_ranker is None or not code:
             return scores
         langs = [self._view_lang.get(self._id_of[s] or "") for s in slots.tolist()]
