@@ -22,6 +22,7 @@ from domain.inbox import accept_processing
 from domain.messages import InboundMessage
 from domain.models import InboxMessage, Resident, utcnow
 from domain.residents import COLUMNS, persistent, resident_arriving, same_instant
+from domain.sql import is_postgresql
 
 _INBOX = cast(Table, InboxMessage.__table__)
 _RESIDENTS = cast(Table, Resident.__table__)
@@ -37,7 +38,7 @@ async def arrive(
     """Store `message` as processed (as `accept_processing`) and find or create its sender
     (as `resident_arriving` with `seen_at` = its arrival); None when the message was stored
     before (a redelivery). Returns the resident and whether this call created them."""
-    if session.bind is None or session.bind.dialect.name != "postgresql":
+    if not is_postgresql(session):
         if not await accept_processing(session, message):
             return None
         return await resident_arriving(session, message.channel, message.sender,

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.messages import InboundMessage
 from domain.models import InboxMessage, utcnow
+from domain.sql import dialect_of
 
 
 async def accept(
@@ -27,7 +28,7 @@ async def accept(
     """Store `message`; False when this platform id was accepted before (a redelivery)."""
     now = utcnow()
     result = await session.execute(
-        _accept_statement(_dialect(session)),
+        _accept_statement(dialect_of(session)),
         {
             "channel": message.channel,
             "platform_id": message.message_id,
@@ -50,7 +51,7 @@ async def accept_processing(session: AsyncSession, message: InboundMessage) -> b
     was acknowledged either, so the platform delivers again (or the caller `accept`s it)."""
     now = utcnow()
     result = await session.execute(
-        _accept_statement(_dialect(session)),
+        _accept_statement(dialect_of(session)),
         {
             "channel": message.channel,
             "platform_id": message.message_id,
@@ -98,10 +99,6 @@ def _accept_statement(dialect: str) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING into the inbox (columns from the parameters)."""
     module: Any = postgresql if dialect == "postgresql" else sqlite
     return module.insert(_INBOX).on_conflict_do_nothing()
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 async def unprocessed(

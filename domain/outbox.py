@@ -22,7 +22,7 @@ from domain.models import (
     Resident,
     utcnow,
 )
-from domain.sql import insert_ignoring_duplicates
+from domain.sql import insert_ignoring_duplicates, is_postgresql
 from domain.text import clip
 
 MAX_ATTEMPTS = 8
@@ -79,7 +79,7 @@ async def claim_due(
         .order_by(OutboxMessage.priority, OutboxMessage.id)
         .limit(limit)
     )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if is_postgresql(session):
         query = query.with_for_update(skip_locked=True)
     rows = list((await session.scalars(query)).all())
     for row in rows:
@@ -199,14 +199,10 @@ async def claim_batch(
     BEGIN, a SELECT, an UPDATE per row and COMMIT. Highest priority first, then oldest.
     """
     statement = claim_statement(
-        limit, now or utcnow(), channels, worker, skip_locked=_is_postgresql(session)
+        limit, now or utcnow(), channels, worker, skip_locked=is_postgresql(session)
     )
     rows = [ClaimedRow(*row) for row in (await session.execute(statement)).all()]
     return sorted(rows, key=lambda r: (r.priority, r.id))
-
-
-def _is_postgresql(session: AsyncSession) -> bool:
-    return session.bind is not None and session.bind.dialect.name == "postgresql"
 
 
 def _waiting_ahead(now: datetime) -> Any:

@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from domain.models import OutboxMessage, Request, Resident, utcnow
-from domain.sql import insert_ignoring_duplicates
+from domain.sql import dialect_of, insert_ignoring_duplicates
 
 
 async def resident_for(
@@ -55,7 +55,7 @@ async def resident_arriving(
     if seen_at is not None:
         row = (
             await session.execute(
-                _seen_statement(_dialect(session)), values | {"last_inbound_at": seen_at}
+                _seen_statement(dialect_of(session)), values | {"last_inbound_at": seen_at}
             )
         ).one_or_none()
         if row is not None:
@@ -79,10 +79,6 @@ def same_instant(stored: datetime | None, written: datetime) -> bool:
     if stored.tzinfo is None:
         return stored == written.replace(tzinfo=None)
     return stored == written
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 # (attribute, column) of every mapped column, in the order the upsert returns them

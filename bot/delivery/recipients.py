@@ -30,6 +30,7 @@ from domain.outbox import (
     enqueue,
     record_delivery_status,
 )
+from domain.sql import is_postgresql
 
 log = logging.getLogger(__name__)
 STATUS_RANK = {"sent": 1, "delivered": 2, "failed": 2, "read": 3}
@@ -66,7 +67,7 @@ async def claim_with_recipients(
     On PostgreSQL in one statement and one round trip (the claim's UPDATE ... RETURNING as a
     CTE, its rows joined to their residents); SQLite, which has no UPDATE in a CTE, runs the
     two. Highest priority first, then oldest, as `claim_batch`."""
-    if session.bind is None or session.bind.dialect.name != "postgresql":
+    if not is_postgresql(session):
         rows = await claim_batch(session, limit, now=now, channels=channels, worker=worker)
         known = await recipient_states(session, (r.resident_id for r in rows))
         return [(r, known.get(r.resident_id or 0, UNKNOWN)) for r in rows]
