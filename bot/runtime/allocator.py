@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -25,7 +26,10 @@ M_ARENA_MAX = -8  # glibc's mallopt parameter number
 DEFAULT_ARENAS = 0  # glibc's own choice; 2 lowered the web's RSS by about 50 MB in a soak
 
 
-def _glibc() -> ctypes.CDLL | None:
+@functools.cache
+def glibc() -> ctypes.CDLL | None:
+    """The C library when it is glibc (it has `malloc_trim` and `mallopt`), loaded once:
+    `find_library` may run `ldconfig`, too slow to repeat for every trim."""
     name = ctypes.util.find_library("c")
     if name is None:
         return None
@@ -47,7 +51,7 @@ def limit_arenas(environ: dict[str, str] | None = None) -> int | None:
         arenas = int(env.get("RUMOURBOT_MALLOC_ARENAS", DEFAULT_ARENAS))
     except ValueError:
         return None
-    libc = _glibc()
+    libc = glibc()
     if arenas <= 0 or libc is None:
         return None
     return arenas if libc.mallopt(M_ARENA_MAX, arenas) == 1 else None
@@ -55,14 +59,14 @@ def limit_arenas(environ: dict[str, str] | None = None) -> int | None:
 
 def trim() -> bool:
     """Give the pages glibc holds free back to the system; True when some were."""
-    libc = _glibc()
+    libc = glibc()
     return bool(libc.malloc_trim(0)) if libc is not None else False
 
 
 @contextlib.asynccontextmanager
 async def trimming(seconds: float) -> AsyncIterator[None]:
     """`trim()` every `seconds` while the block runs (0: never)."""
-    if seconds <= 0 or _glibc() is None:
+    if seconds <= 0 or glibc() is None:
         yield
         return
     async with repeating(seconds, trim):

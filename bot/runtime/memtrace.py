@@ -14,7 +14,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import ctypes
-import ctypes.util
 import gc
 import logging
 import time
@@ -23,6 +22,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.runtime.allocator import glibc
 from bot.runtime.periodic import repeating
 
 log = logging.getLogger(__name__)
@@ -41,16 +41,6 @@ class _MallInfo2(ctypes.Structure):
     ]
 
 
-def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    try:
-        return ctypes.CDLL(name)
-    except OSError:
-        return None
-
-
 def rss_mb(field: str = "VmRSS") -> float:
     """This process's resident set size (Linux; `RssAnon`: its anonymous part, what
     allocators hold, without mapped files); 0 where /proc is missing."""
@@ -65,7 +55,7 @@ def rss_mb(field: str = "VmRSS") -> float:
 
 def heap_mb() -> tuple[float, float] | None:
     """glibc's heap: (in use, free but kept) in MB, or None without glibc's mallinfo2."""
-    libc = _libc()
+    libc = glibc()
     if libc is None or not hasattr(libc, "mallinfo2"):
         return None
     libc.mallinfo2.restype = _MallInfo2
