@@ -3,21 +3,15 @@
 One row per resident and answer (the card's link carries the answer's share code, never the
 sharer); deleted with the resident (/forget) or the answer.
 
-Revision ID: 0012
-Revises: 0011
+Revision 0012, after 0011.
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import domain.models.base
 
-revision: str = "0012"
-down_revision: str | None = "0011"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0012", "0011"
 
 
 def upgrade() -> None:
@@ -42,18 +36,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_share_arrivals")),
         sa.UniqueConstraint("answer_id", "resident_id", name=op.f("uq_share_arrivals_answer_id")),
     )
-    with op.batch_alter_table("share_arrivals", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_share_arrivals_arrived_at"), ["arrived_at"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_share_arrivals_resident_id"), ["resident_id"], unique=False
-        )
+    op.create_index(op.f("ix_share_arrivals_arrived_at"), "share_arrivals", ["arrived_at"])
+    op.create_index(op.f("ix_share_arrivals_resident_id"), "share_arrivals", ["resident_id"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("share_arrivals", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_share_arrivals_resident_id"))
-        batch_op.drop_index(batch_op.f("ix_share_arrivals_arrived_at"))
-
+    op.drop_index(op.f("ix_share_arrivals_resident_id"), "share_arrivals")
+    op.drop_index(op.f("ix_share_arrivals_arrived_at"), "share_arrivals")
     op.drop_table("share_arrivals")
