@@ -1,7 +1,7 @@
 """What the benchmark scripts share: a throw-away PostgreSQL database, the machine's load
-(recorded beside every figure, since the machine may be busy), a process's CPU time, and for
-the two broadcast benchmarks their rig (database, Redis, worker processes, one update queued)
-and what they measure of what the fake platform received.
+(recorded beside every figure, since the machine may be busy), a process's CPU time, Ctrl-C
+turned into a clean-up, and for the two broadcast benchmarks their rig (database, Redis, worker
+processes, one update queued) and what they measure of what the fake platform received.
 
 Importing it is a benchmark's entry point, as `examples/_local.py` is the examples': it puts the
 repository on `sys.path` and calls `configure_process()` (what the `rumourbot` command does)
@@ -14,6 +14,7 @@ import json
 import math
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -102,6 +103,21 @@ def cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
     except (OSError, ValueError, IndexError):
         return 0.0
+
+
+def cancel_on_signals() -> None:
+    """On SIGINT or SIGTERM, cancel the task running this, so that its `finally` cleans up
+    (processes, databases, test hosts) as on any other way out."""
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+
+    def interrupted(sig: signal.Signals) -> None:
+        print(f"got {sig.name}", flush=True)
+        if task is not None:
+            task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, interrupted, sig)
 
 
 async def close_with_outbox_statuses(services: Services) -> dict[str, int]:
