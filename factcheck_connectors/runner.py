@@ -50,8 +50,13 @@ def origin_of(name: str) -> str:
 
 @dataclass
 class SyncReport:
+    """One run of a source: how it ended (ok, error, skipped), then what it fetched and wrote,
+    in how many attempts and seconds."""
+
     source: str
     ok: bool
+    error: str | None = None
+    skipped: bool = False  # another process holds this source's lease
     fetched: int = 0
     changed: int = 0
     unchanged: int = 0
@@ -59,8 +64,6 @@ class SyncReport:
     retired: int = 0
     attempts: int = 0
     seconds: float = 0.0
-    error: str | None = None
-    skipped: bool = False  # another process holds this source's lease
 
 
 def connector_context(services: ConnectorServices) -> ConnectorContext:

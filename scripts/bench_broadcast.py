@@ -17,32 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+import benchlib  # first: the repository on sys.path, the process configured
 
-from bot.runtime.process import configure_process  # noqa: E402
-
-configure_process()  # what the `rumourbot` entry point does
-
-from benchlib import (  # noqa: E402
-    add_subscribers,
-    broadcast_rig,
-    busy_mark,
-    close_with_outbox_statuses,
-    delivery_figures,
-    machine_figures,
-    subscriber_rows,
-    wait_until_delivered,
-    windows_line,
-    write_figures,
-)
-
-from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
-from tests.faults.processes import product_env  # noqa: E402
+from tests.fakes.telegram_api import FakeTelegram
+from tests.faults.processes import product_env
 
 LIMIT = 30.0
 
@@ -52,9 +33,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     fake.enforce_limits(per_second=LIMIT, burst=args.burst, per_chat_per_second=1,
                         per_chat_burst=3)
     load_start = os.getloadavg()[0]
-    async with broadcast_rig(fake, "rumourbot-broadcast-", "rumourbot_bench") as rig:
-        chats = await add_subscribers(rig.services.db,
-                                      subscriber_rows("telegram", 10_000_000, args.subscribers))
+    async with benchlib.broadcast_rig(fake, "rumourbot-broadcast-", "rumourbot_bench") as rig:
+        rows = benchlib.subscriber_rows("telegram", 10_000_000, args.subscribers)
+        chats = await benchlib.add_subscribers(rig.services.db, rows)
         await rig.start_workers(product_env(rig.url, rig.redis.url, fake,
                                             RUMOURBOT_OUTBOX_WORKER_TIMEOUT_SECONDS="30"),
                                 args.workers)
@@ -64,15 +45,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             with fake._lock:
                 return len({m["chat_id"] for m in fake.sent})
 
-        await wait_until_delivered(delivered, len(chats), every=10,
-                                   at_most=args.subscribers / LIMIT * 1.5 + 60)
+        await benchlib.wait_until_delivered(delivered, len(chats), every=10,
+                                            at_most=args.subscribers / LIMIT * 1.5 + 60)
         await asyncio.sleep(3)  # late duplicates, if any, arrive now
         with fake._lock:
             sent = list(fake.sent)
             refused = len(fake.too_many)
-        statuses = await close_with_outbox_statuses(rig.services)
+        statuses = await benchlib.close_with_outbox_statuses(rig.services)
 
-    figures = delivery_figures(chats, [(str(m["chat_id"]), m["at"]) for m in sent], LIMIT)
+    figures = benchlib.delivery_figures(chats, [(str(m["chat_id"]), m["at"]) for m in sent], LIMIT)
     return {
         "what": "one broadcast to N Telegram subscribers through the fake Bot API enforcing "
                 f"30 msg/s (token bucket, burst {args.burst:g}) and 1/s per chat",
@@ -84,7 +65,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "within_limit_percent": round(100 - figures["of_limit_percent"], 2),
         "platform_429s": refused,
         "outbox_statuses": {str(k): v for k, v in statuses.items()},
-        **machine_figures(load_start),
+        **benchlib.machine_figures(load_start),
     }
 
 
@@ -94,16 +75,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--burst", type=float, default=10.0,
                         help="the fake platform's tolerance, in messages over the steady rate")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "broadcast.json")
+    parser.add_argument("--out", type=Path, default=benchlib.REPO / "bench" / "broadcast.json")
     args = parser.parse_args()
     result = asyncio.run(run(args))
-    write_figures(args.out, result, [
+    benchlib.write_figures(args.out, result, [
         f"Broadcast to {result['subscribers']} subscribers with {result['workers']} workers:",
         f"  sustained {result['sustained_per_second']}/s against a limit of {LIMIT:.0f}/s "
-        f"({result['within_limit_percent']}% under it); {windows_line(result)}",
+        f"({result['within_limit_percent']}% under it); {benchlib.windows_line(result)}",
         f"  429s {result['platform_429s']}, duplicates {result['duplicates']}, "
         f"missing {result['missing']}, delivered {result['delivered']}",
-        f"  {result['uptime']}" + busy_mark(result),
+        f"  {result['uptime']}" + benchlib.busy_mark(result),
     ])
 
 

@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import json
 import os
-import sys
 import threading
 import time
 from collections import Counter
@@ -34,37 +33,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+import benchlib  # first: the repository on sys.path, the process configured
+from starlette.requests import Request
+from starlette.responses import Response
 
-from bot.runtime.process import configure_process  # noqa: E402
-
-configure_process()  # what the `rumourbot` entry point does
-
-from benchlib import (  # noqa: E402
-    add_subscribers,
-    broadcast_rig,
-    busy_mark,
-    close_with_outbox_statuses,
-    cpu_seconds,
-    delivery_figures,
-    machine_figures,
-    subscriber_rows,
-    wait_until_delivered,
-    windows_line,
-    write_figures,
-)
-from starlette.requests import Request  # noqa: E402
-from starlette.responses import Response  # noqa: E402
-
-from domain.models import utcnow  # noqa: E402
-from tests.fakes import graph_api  # noqa: E402
-from tests.fakes.graph_api import FakeGraphAPI  # noqa: E402
-from tests.faults.processes import process_env  # noqa: E402
+from domain.models import utcnow
+from tests.fakes import graph_api
+from tests.fakes.graph_api import FakeGraphAPI
+from tests.faults.processes import process_env
 
 LIMIT = 80.0  # messages per second per business number (Meta's default throughput)
 PAIR_SECONDS = 6.0  # about one message every 6 s to the same person (pair rate limit)
-COUNTERS_SITE = REPO / "scripts" / "profile_site"
+COUNTERS_SITE = benchlib.REPO / "scripts" / "profile_site"
 
 
 class Bucket:
@@ -123,40 +103,39 @@ class LimitedGraphAPI(FakeGraphAPI):
 
 def worker_env(url: str, redis_url: str, fake: FakeGraphAPI, counts: Path,
                limit: float = LIMIT) -> dict[str, str]:
+    """A worker's environment: its WhatsApp number on `fake`, told `limit` per second and no
+    messaging-limit tier, counting its work per message into `counts`."""
+    whatsapp = {
+        "RUMOURBOT_WHATSAPP_ACCESS_TOKEN": graph_api.TOKEN,
+        "RUMOURBOT_WHATSAPP_PHONE_NUMBER_ID": graph_api.PHONE_NUMBER_ID,
+        "RUMOURBOT_WHATSAPP_APP_SECRET": graph_api.APP_SECRET,
+        "RUMOURBOT_WHATSAPP_VERIFY_TOKEN": graph_api.VERIFY_TOKEN,
+        "RUMOURBOT_WHATSAPP_API_URL": fake.url,
+        "RUMOURBOT_WHATSAPP_API_VERSION": graph_api.VERSION,
+        "RUMOURBOT_WHATSAPP_MESSAGES_PER_SECOND": f"{limit:g}",
+        "RUMOURBOT_WHATSAPP_MESSAGING_TIER": "unlimited",
+    }
     pythonpath = os.pathsep.join([str(COUNTERS_SITE), os.environ.get("PYTHONPATH", "")])
-    return process_env(
-        url,
-        redis_url,
-        RUMOURBOT_LOG_LEVEL="WARNING",
-        RUMOURBOT_WHATSAPP_ACCESS_TOKEN=graph_api.TOKEN,
-        RUMOURBOT_WHATSAPP_PHONE_NUMBER_ID=graph_api.PHONE_NUMBER_ID,
-        RUMOURBOT_WHATSAPP_APP_SECRET=graph_api.APP_SECRET,
-        RUMOURBOT_WHATSAPP_VERIFY_TOKEN=graph_api.VERIFY_TOKEN,
-        RUMOURBOT_WHATSAPP_API_URL=fake.url,
-        RUMOURBOT_WHATSAPP_API_VERSION=graph_api.VERSION,
-        RUMOURBOT_WHATSAPP_MESSAGES_PER_SECOND=f"{limit:g}",
-        RUMOURBOT_WHATSAPP_MESSAGING_TIER="unlimited",
-        RUMOURBOT_OUTBOX_WORKER_TIMEOUT_SECONDS="30",
-        PYTHONPATH=pythonpath.strip(":"),
-        BENCH_COUNTS_DIR=str(counts),
-    )
+    return process_env(url, redis_url, **whatsapp, RUMOURBOT_LOG_LEVEL="WARNING",
+                       RUMOURBOT_OUTBOX_WORKER_TIMEOUT_SECONDS="30",
+                       PYTHONPATH=pythonpath.strip(":"), BENCH_COUNTS_DIR=str(counts))
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     fake = LimitedGraphAPI(args.limit, args.burst, PAIR_SECONDS)
     fake.start()
     load_start = os.getloadavg()[0]
-    async with broadcast_rig(fake, "rumourbot-broadcast-wa-", "rumourbot_bench_wa") as rig:
+    async with benchlib.broadcast_rig(fake, "rumourbot-broadcast-wa-", "rumourbot_bench_wa") as rig:
         counts_dir = rig.workdir / "counts"
         counts_dir.mkdir()
         # WhatsApp residents who wrote within the last hours (their 24-hour window is open)
-        rows = subscriber_rows("whatsapp", 254_700_000_000, args.subscribers,
-                               last_inbound_at=utcnow() - timedelta(hours=2))
-        numbers = await add_subscribers(rig.services.db, rows)
+        rows = benchlib.subscriber_rows("whatsapp", 254_700_000_000, args.subscribers,
+                                        last_inbound_at=utcnow() - timedelta(hours=2))
+        numbers = await benchlib.add_subscribers(rig.services.db, rows)
         await rig.start_workers(worker_env(rig.url, rig.redis.url, fake, counts_dir, args.limit),
                                 args.workers)
         workers = rig.workers
-        cpu_start = {n: cpu_seconds(w.pid) for n, w in enumerate(workers) if w.pid}
+        cpu_start = {n: benchlib.cpu_seconds(w.pid) for n, w in enumerate(workers) if w.pid}
         _, queue_seconds = await rig.broadcast("bench-broadcast-whatsapp")
 
         def count_delivered() -> int:
@@ -165,21 +144,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
         # until everyone has it, or nothing more arrived for 30 s (a busy machine is slow, not
         # wrong: "missing" must mean lost, not late), at most 15 minutes
-        await wait_until_delivered(count_delivered, len(numbers), every=5, at_most=900,
-                                   stalled_after=30)
+        await benchlib.wait_until_delivered(count_delivered, len(numbers), every=5,
+                                            at_most=900, stalled_after=30)
         await asyncio.sleep(7)  # late duplicates, if any, arrive now (after the pair window)
-        cpu_used = sum(cpu_seconds(w.pid) - cpu_start.get(n, 0.0)
+        cpu_used = sum(benchlib.cpu_seconds(w.pid) - cpu_start.get(n, 0.0)
                        for n, w in enumerate(workers) if w.pid)
         with fake._limits:  # noqa: SLF001
             accepted = list(fake.accepted_at)
             refused = dict(fake.refused)
-        statuses = await close_with_outbox_statuses(rig.services)
+        statuses = await benchlib.close_with_outbox_statuses(rig.services)
 
     counted: Counter[str] = Counter()
     for path in counts_dir.glob("*.json"):
         counted.update({k: v for k, v in json.loads(path.read_text()).items()
                         if not k.startswith("sql: ")})
-    figures = delivery_figures(numbers, accepted, args.limit)
+    figures = benchlib.delivery_figures(numbers, accepted, args.limit)
     delivered = figures["delivered"]
     return {
         "what": "one broadcast to N WhatsApp subscribers (24-hour window open) through the fake "
@@ -197,7 +176,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "outbox_statuses": {str(k): v for k, v in statuses.items()},
         "worker_cpu_ms_per_message": round(cpu_used * 1000 / max(1, delivered), 2),
         "per_message": {k: round(v / max(1, delivered), 2) for k, v in sorted(counted.items())},
-        **machine_figures(load_start),
+        **benchlib.machine_figures(load_start),
     }
 
 
@@ -208,13 +187,13 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         f"workers (scripts/bench_broadcast_whatsapp.py):",
         f"  sustained {result['sustained_per_second']}/s against a limit of "
         f"{result.get('limit_per_second', LIMIT):g}/s "
-        f"({result['of_limit_percent']}% of it); {windows_line(result)}",
+        f"({result['of_limit_percent']}% of it); {benchlib.windows_line(result)}",
         f"  refused: {refused['130429 throughput']} over throughput (130429), "
         f"{refused['131056 pair rate limit']} pair rate limit (131056); duplicates "
         f"{result['duplicates']}, missing {result['missing']}, delivered {result['delivered']}",
         f"  worker CPU {result['worker_cpu_ms_per_message']} ms per message; per message: "
         + ", ".join(f"{k} {v:g}" for k, v in result["per_message"].items()),
-        f"  {result['uptime']}" + busy_mark(result),
+        f"  {result['uptime']}" + benchlib.busy_mark(result),
     ]
 
 
@@ -227,11 +206,12 @@ def main() -> None:
     parser.add_argument("--burst", type=float, default=None,
                         help="the fake platform's tolerance, in messages over the steady rate "
                              "(a third of a second's worth by default)")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "broadcast_whatsapp.json")
+    parser.add_argument("--out", type=Path,
+                        default=benchlib.REPO / "bench" / "broadcast_whatsapp.json")
     args = parser.parse_args()
     args.burst = args.limit / 3 if args.burst is None else args.burst
     result = asyncio.run(run(args))
-    write_figures(args.out, result, report_lines(result))
+    benchlib.write_figures(args.out, result, report_lines(result))
 
 
 if __name__ == "__main__":

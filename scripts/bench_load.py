@@ -77,7 +77,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from benchlib import CLOCK_TICKS, cpu_seconds, uptime  # noqa: E402 - beside this script
+from benchlib import CLOCK_TICKS, cancel_on_signals, cpu_seconds, uptime  # noqa: E402 - beside this script
 from profile_summary import summarise  # noqa: E402 - beside this script
 
 VENV_BIN = Path(sys.executable).parent
@@ -1353,15 +1353,7 @@ def parse_args() -> argparse.Namespace:
 
 async def main() -> None:
     args = parse_args()
-    main_task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    def interrupted(sig: signal.Signals) -> None:
-        print(f"got {sig.name}", flush=True)
-        if main_task is not None:
-            main_task.cancel()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):  # clean up (processes, database) on Ctrl-C
-        loop.add_signal_handler(sig, interrupted, sig)
+    cancel_on_signals()  # clean up (processes, database) on Ctrl-C
     logs = Path(tempfile.mkdtemp(prefix="bench-load-logs-"))  # kept: the processes' output
     fake = FakeBotApi().start()
     template: str | None = None

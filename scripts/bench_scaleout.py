@@ -37,12 +37,9 @@ import json
 import os
 import platform
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +48,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
 import bench_load as load  # noqa: E402 - beside this script
+from benchlib import cancel_on_signals  # noqa: E402 - beside this script
+
+from tests.faults.processes import RedisServer, free_port  # noqa: E402
 
 BRIDGE = "rb-scale0"
 BRIDGE_ADDRESS = "10.213.0.1"
@@ -113,13 +113,7 @@ class NamespacePlacement(load.Placement):
         return env | {"RUMOURBOT_HOST": host_address(slot)}
 
 
-# -- the private PostgreSQL and Redis ------------------------------------------------------------
-def free_port_on(address: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((address, 0))
-        return int(sock.getsockname()[1])
-
-
+# -- the private PostgreSQL (its Redis: tests/faults/processes.py RedisServer, on the bridge) --
 class PrivatePostgres:
     """A PostgreSQL cluster in a temporary directory, listening on the bridge address."""
 
@@ -127,7 +121,7 @@ class PrivatePostgres:
         self.root = Path(tempfile.mkdtemp(prefix="bench-scaleout-pg-"))
         shutil.chown(self.root, "postgres")
         self.data = self.root / "data"
-        self.port = free_port_on(BRIDGE_ADDRESS)
+        self.port = free_port(BRIDGE_ADDRESS)
         self.started = False
 
     @property
@@ -155,37 +149,6 @@ class PrivatePostgres:
             with contextlib.suppress(subprocess.CalledProcessError):
                 self._as_postgres("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-class PrivateRedis:
-    def __init__(self) -> None:
-        self.port = free_port_on(BRIDGE_ADDRESS)
-        self.popen: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://{BRIDGE_ADDRESS}:{self.port}/0"
-
-    def start(self) -> PrivateRedis:
-        self.popen = subprocess.Popen(  # noqa: S603
-            [shutil.which("redis-server") or "redis-server", "--bind", BRIDGE_ADDRESS,
-             "--port", str(self.port), "--save", "", "--appendonly", "no",
-             "--protected-mode", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(
-                    (BRIDGE_ADDRESS, self.port), 0.5):
-                return self
-            time.sleep(0.1)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(10)
-            if self.popen.poll() is None:
-                self.popen.kill()
 
 
 # -- figures -----------------------------------------------------------------------------------
@@ -315,19 +278,16 @@ def parse_args() -> argparse.Namespace:
 
 async def main() -> None:
     args = parse_args()
-    main_task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):  # the finally below cleans up
-        loop.add_signal_handler(sig, lambda: main_task.cancel() if main_task else None)
+    cancel_on_signals()  # the finally below cleans up
     logs = Path(tempfile.mkdtemp(prefix="bench-scaleout-logs-"))
     steps: list[dict[str, Any]] = []
     postgres: PrivatePostgres | None = None
-    redis: PrivateRedis | None = None
+    redis: RedisServer | None = None
     fake: load.FakeBotApi | None = None
     try:
         make_network(max(args.pairs))
         postgres = PrivatePostgres().start()
-        redis = PrivateRedis().start()
+        redis = RedisServer(logs, BRIDGE_ADDRESS).start()
         args.placement = NamespacePlacement(pg_admin=postgres.admin, redis_port=redis.port,
                                             hosts=max(args.pairs))
         fake = load.FakeBotApi(bind=BRIDGE_ADDRESS).start()

@@ -1,9 +1,11 @@
 """What the benchmark scripts share: a throw-away PostgreSQL database, the machine's load
-(recorded beside every figure, since the machine may be busy), a process's CPU time, and for
-the two broadcast benchmarks their rig (database, Redis, worker processes, one update queued)
-and what they measure of what the fake platform received.
+(recorded beside every figure, since the machine may be busy), a process's CPU time, Ctrl-C
+turned into a clean-up, and for the two broadcast benchmarks their rig (database, Redis, worker
+processes, one update queued) and what they measure of what the fake platform received.
 
-The scripts put the repository on `sys.path` before importing this (it imports `domain`)."""
+Importing it is a benchmark's entry point, as `examples/_local.py` is the examples': it puts the
+repository on `sys.path` and calls `configure_process()` (what the `rumourbot` command does)
+before anything of ours or a library's is imported. So a script imports it before those."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ import json
 import math
 import os
 import platform
+import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -24,15 +28,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import insert, text
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
-from bot.conversation.publishing import broadcast
-from bot.conversation.services import Services
-from bot.runtime.wiring import LazyParser, build_services, parser_from
-from domain.db import Database
-from domain.models import Resident, utcnow
-from domain.settings import Settings
-from tests.faults.processes import ProductProcess, RedisServer
+from bot.runtime.process import configure_process  # noqa: E402
+
+configure_process()  # what the `rumourbot` entry point does, before the imports below
+
+from sqlalchemy import insert, text  # noqa: E402
+
+from bot.conversation.publishing import broadcast  # noqa: E402
+from bot.conversation.services import Services  # noqa: E402
+from bot.runtime.wiring import LazyParser, build_services, parser_from  # noqa: E402
+from domain.db import Database  # noqa: E402
+from domain.models import Resident, utcnow  # noqa: E402
+from domain.settings import Settings  # noqa: E402
+from tests.faults.processes import ProductProcess, RedisServer  # noqa: E402
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -92,6 +103,21 @@ def cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
     except (OSError, ValueError, IndexError):
         return 0.0
+
+
+def cancel_on_signals() -> None:
+    """On SIGINT or SIGTERM, cancel the task running this, so that its `finally` cleans up
+    (processes, databases, test hosts) as on any other way out."""
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+
+    def interrupted(sig: signal.Signals) -> None:
+        print(f"got {sig.name}", flush=True)
+        if task is not None:
+            task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, interrupted, sig)
 
 
 async def close_with_outbox_statuses(services: Services) -> dict[str, int]:

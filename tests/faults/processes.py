@@ -21,9 +21,9 @@ RUMOURBOT = str(Path(sys.executable).with_name("rumourbot"))
 WEBHOOK_SECRET = "fault-test-secret"
 
 
-def free_port() -> int:
+def free_port(address: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((address, 0))
         return int(sock.getsockname()[1])
 
 
@@ -125,18 +125,20 @@ class ProductProcess:
 
 
 class RedisServer:
-    """A private redis-server on its own port (nothing kept on disk), to stop and restart."""
+    """A private redis-server on its own port of `address` (nothing kept on disk), to stop
+    and restart."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, address: str = "127.0.0.1") -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.binary = binary
-        self.port = free_port()
+        self.address = address
+        self.port = free_port(address)
         self.workdir = workdir
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.address}:{self.port}/0"
 
     def start(self) -> RedisServer:
         args = [
@@ -144,7 +146,9 @@ class RedisServer:
             "--port",
             str(self.port),
             "--bind",
-            "127.0.0.1",
+            self.address,
+            "--protected-mode",  # no password: else only clients on loopback are let in
+            "no",
             "--save",
             "",
             "--appendonly",
@@ -156,7 +160,7 @@ class RedisServer:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                if sock.connect_ex((self.address, self.port)) == 0:
                     return self
             time.sleep(0.02)
         raise RuntimeError("redis-server did not start")
