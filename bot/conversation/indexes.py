@@ -39,15 +39,8 @@ from domain.models import (
     KnowledgeVariant,
     VariantStatus,
 )
-from matching import (
-    Candidate,
-    Decision,
-    IndexItem,
-    MatchingEngine,
-    MatchKind,
-    Outcome,
-    normalise_text,
-)
+from matching.engine import Candidate, Decision, IndexItem, MatchingEngine, MatchKind, Outcome
+from matching.normalise import normalise_text
 
 log = logging.getLogger(__name__)
 BATCH = 2000
