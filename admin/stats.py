@@ -202,13 +202,14 @@ class Report(Breakdown):
     answered_rumours: int = 0
     first_answer_median_hours: float | None = None
     first_answer_p90_hours: float | None = None
+    top: list[TopRumour] = field(default_factory=list)
+    top_automatic: list[TopRumour] = field(default_factory=list)
+    # whom the answers reached (all, directly, through shared cards) and the broadcasts
     reached_by_answers: int = 0
     broadcasts: int = 0
     reached_by_broadcasts: int = 0
     answers_reached_directly: int = 0
     answers_reached_shared: int = 0
-    top: list[TopRumour] = field(default_factory=list)
-    top_automatic: list[TopRumour] = field(default_factory=list)
 
 
 def percentile(values: list[float], share: float) -> float | None:

@@ -57,7 +57,14 @@ def _file_entries(panel: Panel, stored: set[str]) -> tuple[list[dict[str, str]],
     return waiting, ""
 
 
+@requires("viewer")
+async def list_sources(panel: Panel, request: Request) -> Response:
+    return await _page(panel, request)
+
+
 async def _page(panel: Panel, request: Request, status_code: int = 200, **extra: Any) -> Response:
+    """The page; `extra` brings back a form that failed (`error`, `values`) or a new source's
+    one-time `token`."""
     sources = await manage.list_sources(panel.services.db)
     waiting, file_error = _file_entries(panel, {s.name for s in sources})
     return panel.render(
@@ -72,11 +79,6 @@ async def _page(panel: Panel, request: Request, status_code: int = 200, **extra:
         hints=FIELD_HINTS,
         **{"values": {}, "error": "", "error_kind": "", "token": None, **extra},
     )
-
-
-@requires("viewer")
-async def list_sources(panel: Panel, request: Request) -> Response:
-    return await _page(panel, request)
 
 
 @requires("admin")

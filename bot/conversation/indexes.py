@@ -17,8 +17,8 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -39,15 +39,8 @@ from domain.models import (
     KnowledgeVariant,
     VariantStatus,
 )
-from matching import (
-    Candidate,
-    Decision,
-    IndexItem,
-    MatchingEngine,
-    MatchKind,
-    Outcome,
-    normalise_text,
-)
+from matching.engine import Candidate, Decision, IndexItem, MatchingEngine, MatchKind, Outcome
+from matching.normalise import normalise_text
 
 log = logging.getLogger(__name__)
 BATCH = 2000
@@ -101,6 +94,27 @@ def unpack_view_vectors(
     return list(body.reshape(len(views), -1))
 
 
+@dataclass
+class TableCursor:
+    """How far an index has read one table: rows come in (updated_at, id) order, and `at` is
+    the last one applied (None: none yet)."""
+
+    model: Any
+    at: tuple[datetime, int] | None = None
+
+    async def next_rows(self, db: Database) -> list[Any]:
+        """Up to BATCH rows changed after `at`."""
+        model = self.model
+        query = select(model).order_by(model.updated_at, model.id).limit(BATCH)
+        if self.at is not None:
+            stamp, last_id = self.at
+            query = query.where(
+                (model.updated_at > stamp) | ((model.updated_at == stamp) & (model.id > last_id))
+            )
+        async with db.session() as session:
+            return list((await session.scalars(query)).all())
+
+
 class SyncedIndex:
     """A MatchingEngine kept in step with one table; subclasses say which rows and fields."""
 
@@ -109,7 +123,8 @@ class SyncedIndex:
     def __init__(self, db: Database, engine: MatchingEngine) -> None:
         self.db = db
         self.engine = engine
-        self._cursor: tuple[datetime, int] | None = None
+        self._rows = TableCursor(self.model)
+        self._tables = [self._rows]  # every table the index follows: its version names each
         self._lock = asyncio.Lock()
         self._decisions: LRUCache[tuple[str, str | None], Decision] = LRUCache(DECISION_CACHE_SIZE)
         self._remembers = True
@@ -132,15 +147,16 @@ class SyncedIndex:
     def _version(self) -> str:
         """What this index holds, as every process can name it: the table cursors it has
         reached, the embedder and the thresholds. Processes at the same version decide alike."""
-        parts = (type(self).__name__, self.engine.embedder_name, repr(self.engine.thresholds),
-                 repr(self._cursor), repr(getattr(self, "_variant_cursor", None)))
+        parts = (
+            type(self).__name__,
+            self.engine.embedder_name,
+            repr(self.engine.thresholds),
+            *(repr(table.at) for table in self._tables),
+        )
         return hashlib.sha1("\x00".join(parts).encode(), usedforsecurity=False).hexdigest()
 
     def is_live(self, row: Any) -> bool:
         raise NotImplementedError
-
-    def _changed(self) -> None:
-        """Rows changed: forget what was remembered about them."""
 
     def to_item(self, row: Any, vector: np.ndarray | None) -> IndexItem:
         raise NotImplementedError
@@ -148,28 +164,21 @@ class SyncedIndex:
     async def refresh(self) -> int:
         """Apply every change since the last call; returns how many rows were looked at."""
         async with self._lock:
-            seen = 0
-            while True:
-                rows = await self._changed_rows()
-                if not rows:
-                    return seen
-                await self._apply(rows)
-                self._decisions.clear()
-                self._generation += 1
-                self._changed()
-                seen += len(rows)
-                self._cursor = (rows[-1].updated_at, rows[-1].id)
+            return await self._follow(self._rows, self._apply)
 
-    async def _changed_rows(self) -> list[Any]:
-        model = self.model
-        query = select(model).order_by(model.updated_at, model.id).limit(BATCH)
-        if self._cursor is not None:
-            stamp, last_id = self._cursor
-            query = query.where(
-                (model.updated_at > stamp) | ((model.updated_at == stamp) & (model.id > last_id))
-            )
-        async with self.db.session() as session:
-            return list((await session.scalars(query)).all())
+    async def _follow(
+        self, table: TableCursor, apply: Callable[[Sequence[Any]], Awaitable[None]]
+    ) -> int:
+        """`apply` every batch of `table`'s rows changed since it was last read, forgetting the
+        decisions after each; returns how many rows were looked at."""
+        seen = 0
+        while rows := await table.next_rows(self.db):
+            await apply(rows)
+            self._decisions.clear()
+            self._generation += 1
+            seen += len(rows)
+            table.at = (rows[-1].updated_at, rows[-1].id)
+        return seen
 
     async def _apply(self, rows: Sequence[Any]) -> None:
         name = self.engine.embedder_name
@@ -263,7 +272,8 @@ class KnowledgeIndex(SyncedIndex):
         self._items: LRUCache[int, KnowledgeItem] = LRUCache(ITEM_CACHE_SIZE)
         # item id -> its latest published answer (None: none); emptied by every refresh
         self._answer_ids: LRUCache[int, int | None] = LRUCache(ITEM_CACHE_SIZE)
-        self._variant_cursor: tuple[datetime, int] | None = None
+        self._variants = TableCursor(KnowledgeVariant)
+        self._tables.append(self._variants)
 
     def configure_items(self, size: int) -> None:
         """Keep up to `size` knowledge items read for answers (RUMOURBOT_ITEM_CACHE_SIZE)."""
@@ -271,9 +281,6 @@ class KnowledgeIndex(SyncedIndex):
 
     def is_live(self, row: KnowledgeItem) -> bool:
         return row.status == ItemStatus.ACTIVE
-
-    def _changed(self) -> None:
-        self._items.clear()
 
     async def refresh(self) -> int:
         """Items first (a variant needs its item indexed), then variants.
@@ -283,30 +290,7 @@ class KnowledgeIndex(SyncedIndex):
         self._answer_ids.clear()
         seen = await super().refresh()
         async with self._lock:
-            while True:
-                rows = await self._changed_variants()
-                if not rows:
-                    return seen
-                await self._apply_variants(rows)
-                self._decisions.clear()
-                self._generation += 1
-                seen += len(rows)
-                self._variant_cursor = (rows[-1].updated_at, rows[-1].id)
-
-    async def _changed_variants(self) -> list[KnowledgeVariant]:
-        query = (
-            select(KnowledgeVariant)
-            .order_by(KnowledgeVariant.updated_at, KnowledgeVariant.id)
-            .limit(BATCH)
-        )
-        if self._variant_cursor is not None:
-            stamp, last_id = self._variant_cursor
-            query = query.where(
-                (KnowledgeVariant.updated_at > stamp)
-                | ((KnowledgeVariant.updated_at == stamp) & (KnowledgeVariant.id > last_id))
-            )
-        async with self.db.session() as session:
-            return list((await session.scalars(query)).all())
+            return seen + await self._follow(self._variants, self._apply_variants)
 
     async def _apply(self, rows: Sequence[Any]) -> None:
         name = self.engine.embedder_name
@@ -349,6 +333,7 @@ class KnowledgeIndex(SyncedIndex):
         await self._store_view_vectors(views_of, computed, name)
         if arriving:
             await self._load_variants(arriving)
+        self._items.clear()  # the items read for answers may be older copies of these rows
 
     async def _store_view_vectors(
         self, views_of: dict[int, list[tuple[str, str]]], computed: dict[str, np.ndarray], name: str

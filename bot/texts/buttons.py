@@ -7,8 +7,9 @@ The wire forms are the ones earlier versions sent, so buttons already on residen
 working. Telegram allows 64 bytes of callback data; every payload here stays well under.
 
 A payload's wire form is its tag and then its fields in order, joined by ":" (`pick:12:34`).
-Each payload class names its tag and, field by field, the pattern a field's text must match;
-a field with a default may be left off the end (and is, when it holds an empty string).
+Each payload class names its tag in its class line, and each field's annotation carries the
+pattern the field's text must match; a field with a default may be left off the end (and is,
+when it holds an empty string).
 """
 
 from __future__ import annotations
@@ -16,11 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum, StrEnum
-from typing import Any, ClassVar, Self, get_type_hints
-
-_ID = r"[1-9][0-9]{0,17}"
-_WORD = r"[a-z_*]{1,20}"
-_FLAG = r"[01]"
+from typing import Annotated, Any, ClassVar, Self, get_args, get_origin, get_type_hints
 
 
 class Action(StrEnum):
@@ -30,6 +27,12 @@ class Action(StrEnum):
     STOP = "stop"
     SUBSCRIBE = "sub"
     UNSUBSCRIBE = "unsub"
+
+
+_Id = Annotated[int, r"[1-9][0-9]{0,17}"]
+_Word = Annotated[str, r"[a-z_*]{1,20}"]
+_Flag = Annotated[bool, r"[01]"]
+_ActionName = Annotated[Action, "|".join(action.value for action in Action)]
 
 
 def _to_wire(value: object) -> str:
@@ -47,24 +50,29 @@ def _from_wire(kind: type, text: str) -> Any:
 
 
 class _Payload:
-    """The encode/decode every payload shares; a subclass gives `tag` and `shapes`."""
+    """The encode/decode every payload shares; a subclass gives its `tag` (`tag="pick"` in its
+    class line) and annotates each field `Annotated[type, pattern]`."""
 
     tag: ClassVar[str]
-    shapes: ClassVar[tuple[str, ...]]  # one pattern per field, in field order
     _pattern: ClassVar[re.Pattern[str]]
     _kinds: ClassVar[tuple[tuple[str, type], ...]]
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, tag: str = "", **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "tag" not in vars(cls):
-            return  # a base for payloads of one shape (`_Topic`)
-        hints = get_type_hints(cls)
-        names = [name for name in hints if name not in _Payload.__annotations__]
-        cls._kinds = tuple((name, hints[name]) for name in names)
-        wire = re.escape(cls.tag)
-        for name, shape in zip(names, cls.shapes, strict=True):
+        if not tag:
+            return  # a base for payloads that share fields (`_AboutRequest`, `_Topic`)
+        cls.tag = tag
+        wire, kinds = re.escape(tag), []
+        for name, hint in get_type_hints(cls, include_extras=True).items():
+            if name in _Payload.__annotations__:
+                continue
+            if get_origin(hint) is not Annotated:
+                raise TypeError(f"{cls.__name__}.{name} has no wire pattern")
+            kind, shape = get_args(hint)
+            kinds.append((name, kind))
             optional = hasattr(cls, name)  # the field has a default
             wire += f"(?::({shape}))?" if optional else f":({shape})"
+        cls._kinds = tuple(kinds)
         cls._pattern = re.compile(wire)
 
     def encode(self) -> str:
@@ -87,66 +95,56 @@ class _Payload:
 
 
 @dataclass(frozen=True)
-class Pick(_Payload):
+class _AboutRequest(_Payload):
+    request_id: _Id  # the request whose reply carried the button
+
+
+@dataclass(frozen=True)
+class Pick(_AboutRequest, tag="pick"):
     """The resident picked suggested candidate `item_id` for request `request_id`."""
 
-    tag = "pick"
-    shapes = (_ID, _ID)
-    request_id: int
-    item_id: int
+    item_id: _Id
 
 
 @dataclass(frozen=True)
-class NoneOfThese(_Payload):
+class NoneOfThese(_AboutRequest, tag="none"):
     """None of the suggested candidates is the resident's message: queue it for staff."""
 
-    tag = "none"
-    shapes = (_ID,)
-    request_id: int
-
 
 @dataclass(frozen=True)
-class Feedback(_Payload):
+class Feedback(_AboutRequest, tag="fb"):
     """Was answer to request `request_id` helpful?"""
 
-    tag = "fb"
-    shapes = (_ID, _FLAG)
-    request_id: int
-    helpful: bool
+    helpful: _Flag
 
 
 @dataclass(frozen=True)
-class ChooseLanguage(_Payload):
-    tag = "lang"
-    shapes = (r"[a-z]{2,3}",)
-    code: str
+class ChooseLanguage(_Payload, tag="lang"):
+    code: Annotated[str, r"[a-z]{2,3}"]
 
 
 @dataclass(frozen=True)
 class _Topic(_Payload):
-    shapes = (_WORD,)
-    topic: str  # a topic; for Unsubscribe, "*" for all
+    topic: _Word  # a topic; for Unsubscribe, "*" for all
 
 
 @dataclass(frozen=True)
-class Subscribe(_Topic):
-    tag = "sub"
+class Subscribe(_Topic, tag="sub"):
+    """Send the resident broadcasts on `topic`."""
 
 
 @dataclass(frozen=True)
-class Unsubscribe(_Topic):
-    tag = "unsub"
+class Unsubscribe(_Topic, tag="unsub"):
+    """Stop broadcasts on `topic` ("*": all of them)."""
 
 
 @dataclass(frozen=True)
-class Confirm(_Payload):
+class Confirm(_Payload, tag="ok"):
     """The answer to "are you sure?" for an action read from a resident's words."""
 
-    tag = "ok"
-    shapes = ("|".join(action.value for action in Action), _FLAG, _WORD)
-    action: Action
-    yes: bool
-    argument: str = ""  # the topic, for (un)subscribe
+    action: _ActionName
+    yes: _Flag
+    argument: _Word = ""  # the topic, for (un)subscribe
 
 
 Payload = Pick | NoneOfThese | Feedback | ChooseLanguage | Subscribe | Unsubscribe | Confirm
