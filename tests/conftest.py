@@ -11,6 +11,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,7 @@ from bot.runtime.app import Runtime
 from bot.runtime.wiring import build_services, prepare
 from domain.db import Database
 from domain.knowledge import ItemData, upsert_item
-from domain.messages import InboundMessage, OutboundMessage
+from domain.messages import InboundMessage, Media, OutboundMessage
 from domain.models import Base
 from domain.settings import Settings
 from matching import Embedder, build_embedder
@@ -252,18 +253,39 @@ async def runtime(
         yield rt
 
 
-async def add_item(runtime: Runtime, claim: str, explanation: str = "Not true.",
-                   source_url: str = "https://example.org/fc/1",
-                   external_id: str | None = None) -> int:
-    """A false-verdict knowledge item written as staff or an import would, then searched: its id."""
+@pytest.fixture
+async def suggesting_runtime(
+    settings: Settings, database: Database, embedder: Embedder, intent_parser: IntentParser
+) -> AsyncIterator[Runtime]:
+    """A whole process that suggests for almost anything and never answers outright, in any
+    language (the test adds the items it suggests)."""
+    loose = settings.model_copy(update={"answer_threshold": 1.01, "suggest_threshold": 0.01})
+    rt = Runtime(loose, services=build_services(loose, database, embedder, intent_parser))
+    engine = rt.services.knowledge.engine
+    engine.thresholds = replace(engine.thresholds, answer=1.01, answer_cross=1.01, suggest=0.01)
+    async with rt.running():
+        yield rt
+
+
+async def add_items(runtime: Runtime, *items: ItemData) -> list[int]:
+    """Knowledge items written as staff or an import would, then searched: their ids."""
     async with runtime.services.db.session() as session:
-        item, _ = await upsert_item(
-            session,
-            ItemData(claim=claim, verdict="false", explanation=explanation,
-                     source_url=source_url, external_id=external_id),
-        )
-        item_id = item.id
+        ids = [(await upsert_item(session, item))[0].id for item in items]
     await runtime.services.knowledge.refresh()
+    return ids
+
+
+async def add_item(
+    runtime: Runtime,
+    claim: str,
+    explanation: str = "Not true.",
+    source_url: str = "https://example.org/fc/1",
+    external_id: str | None = None,
+    publisher: str | None = None,
+) -> int:
+    """A false-verdict knowledge item written as staff or an import would, then searched: its id."""
+    fact = ItemData(claim, "false", explanation, source_url, publisher, external_id=external_id)
+    [item_id] = await add_items(runtime, fact)
     return item_id
 
 
@@ -271,11 +293,22 @@ _said = itertools.count(1)
 
 
 async def resident_says(
-    runtime: Runtime, chat: str, text: str, forwarded: bool | None = None
+    runtime: Runtime,
+    chat: str,
+    text: str = "",
+    forwarded: bool | None = None,
+    *,
+    button: str | None = None,
+    hint: str | None = None,
+    media: tuple[Media, ...] = (),
 ) -> list[OutboundMessage]:
-    """A resident's web-chat message through the real conversation; the replies it got.
+    """A resident's web-chat message (or press of `button`) through the real conversation, with
+    the platform's language `hint`; the replies it got.
 
-    A command is typed, anything else forwarded, unless `forwarded` says otherwise."""
+    A command or a button press is typed, anything else forwarded, unless `forwarded` says
+    otherwise."""
+    if forwarded is None:
+        forwarded = button is None and not text.startswith("/")
     before = len(runtime.webchat_outbox.sent[chat])
     await runtime.conversation.handle(
         InboundMessage(
@@ -283,7 +316,23 @@ async def resident_says(
             sender=chat,
             message_id=f"said{next(_said)}",
             text=text,
-            forwarded=not text.startswith("/") if forwarded is None else forwarded,
+            media=media,
+            callback_data=button,
+            forwarded=forwarded,
+            language_hint=hint,
         )
     )
-    return (await runtime.webchat_outbox.wait_for(chat, before + 1, timeout=10))[before:]
+    return (await runtime.webchat_outbox.wait_for(chat, before + 1))[before:]
+
+
+async def resident_types(
+    runtime: Runtime, chat: str, text: str, hint: str | None = None
+) -> list[OutboundMessage]:
+    """A resident types `text` in the web chat (a command, a question in their own words, an
+    everyday reply: nothing forwarded); the replies it got."""
+    return await resident_says(runtime, chat, text, forwarded=False, hint=hint)
+
+
+async def resident_presses(runtime: Runtime, chat: str, button: str) -> list[OutboundMessage]:
+    """A resident presses a button whose payload is `button`; the replies it got."""
+    return await resident_says(runtime, chat, button=button)

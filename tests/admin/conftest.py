@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +19,7 @@ from admin.auth import create_user
 from bot.runtime.app import Runtime
 from bot.runtime.wiring import build_services
 from domain.db import Database
-from domain.messages import InboundMessage, Media, OutboundMessage
+from domain.messages import Media, OutboundMessage
 from domain.models import (
     Cluster,
     ClusterStatus,
@@ -36,10 +35,10 @@ from domain.residents import resident_for
 from domain.settings import Settings
 from matching import Embedder
 from tests.admin.alerting import smtp  # noqa: F401 (the fake SMTP server, a fixture)
+from tests.conftest import resident_says
 from tests.fakes.telegram_api import FakeTelegram
 
 PASSWORD = "correct horse battery"
-_ids = itertools.count(1)
 
 
 def csrf_of(html: str) -> str:
@@ -67,19 +66,7 @@ async def ask(
     runtime: Runtime, chat: str, text: str, language: str = "en", media: tuple[Media, ...] = ()
 ) -> None:
     """A resident forwards a rumour through the web chat channel."""
-    before = len(runtime.webchat_outbox.sent[chat])
-    await runtime.conversation.handle(
-        InboundMessage(
-            channel="webchat",
-            sender=chat,
-            message_id=f"adm{next(_ids)}",
-            text=text,
-            media=media,
-            forwarded=True,
-            language_hint=language,
-        )
-    )
-    await runtime.webchat_outbox.wait_for(chat, before + 1)
+    await resident_says(runtime, chat, text, forwarded=True, hint=language, media=media)
 
 
 @asynccontextmanager
@@ -148,8 +135,16 @@ async def seed(
         await session.flush()
         for chat in chats:
             resident = await add_request(
-                session, channel, chat, text=text, language=language, outcome="queue",
-                cluster_id=cluster.id, received_at=when, media=media or [], forwarded=True,
+                session,
+                channel,
+                chat,
+                text=text,
+                language=language,
+                outcome="queue",
+                cluster_id=cluster.id,
+                received_at=when,
+                media=media or [],
+                forwarded=True,
             )
             resident.language = language
         cluster_id = cluster.id
@@ -160,8 +155,11 @@ async def seed(
 async def add_request(session: AsyncSession, channel: str, chat: str, **values: Any) -> Resident:
     """A request from `chat` on `channel` (no files nor candidates unless given): its resident."""
     resident = await resident_for(session, channel, chat)
-    session.add(Request(resident_id=resident.id, channel=channel,
-                        **{"media": [], "candidates": [], **values}))
+    session.add(
+        Request(
+            resident_id=resident.id, channel=channel, **{"media": [], "candidates": [], **values}
+        )
+    )
     return resident
 
 
@@ -227,6 +225,7 @@ async def city(
 ) -> AsyncIterator[Runtime]:
     """A whole process with the settings the test module gives in `CITY = {...}` (its own
     time zone, say)."""
-    async with running_with(settings.model_copy(update=request.module.CITY), database,
-                            embedder) as rt:
+    async with running_with(
+        settings.model_copy(update=request.module.CITY), database, embedder
+    ) as rt:
         yield rt

@@ -27,12 +27,12 @@ from bot.runtime.app import Runtime
 from bot.runtime.wiring import build_services
 from bot.texts.catalogue import text
 from domain.db import Database
-from domain.knowledge import ItemData, upsert_item
 from domain.messages import Button, OutboundMessage
 from domain.models import Cluster, InboxMessage, OutboxMessage, Request, Resident
 from domain.residents import resident_for
 from domain.settings import Settings
 from matching import Embedder
+from tests.conftest import add_item
 from tests.fakes.telegram_api import FakeTelegram
 from tests.media import samples
 
@@ -114,21 +114,9 @@ def channel_of(rt: Runtime) -> TelegramChannel:
     return channel
 
 
-async def add_fact(
-    rt: Runtime, claim: str = WATER, explanation: str = "Only a 12-hour cut."
-) -> None:
-    async with rt.services.db.session() as session:
-        await upsert_item(
-            session,
-            ItemData(
-                claim=claim,
-                verdict="false",
-                explanation=explanation,
-                source_url="https://example.org/fc/1",
-                publisher="Fact Desk",
-            ),
-        )
-    await rt.services.knowledge.refresh()
+async def add_fact(rt: Runtime) -> None:
+    """The fact check these journeys ask about: the water cut is false (the Fact Desk says)."""
+    await add_item(rt, WATER, "Only a 12-hour cut.", publisher="Fact Desk")
 
 
 async def say(

@@ -4,8 +4,6 @@ corrections in the stored language."""
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from sqlalchemy import select
 
@@ -13,10 +11,10 @@ from bot.conversation.flood import FloodGuard
 from bot.conversation.publishing import AnswerDraft, broadcast, correct_answer, publish_answer
 from bot.runtime.app import Runtime
 from bot.texts.language import country_prior, from_accept_language, observe
-from domain.messages import InboundMessage, OutboundMessage
+from domain.messages import OutboundMessage
 from domain.models import Request, Resident
+from tests.conftest import resident_presses, resident_says, resident_types
 
-_ids = itertools.count(1)
 LANGUAGES = ("en", "sw", "hi", "ar", "es", "id")
 FORGET = {
     "en": "please delete all my data",
@@ -44,29 +42,6 @@ YES_DELETE = {
 }
 
 
-async def send(
-    rt: Runtime,
-    chat: str,
-    text: str = "",
-    button: str | None = None,
-    hint: str | None = None,
-    forwarded: bool = False,
-) -> list[OutboundMessage]:
-    before = len(rt.webchat_outbox.sent[chat])
-    await rt.conversation.handle(
-        InboundMessage(
-            channel="webchat",
-            sender=chat,
-            message_id=f"c{next(_ids)}",
-            text=text,
-            callback_data=button,
-            language_hint=hint,
-            forwarded=forwarded,
-        )
-    )
-    return (await rt.webchat_outbox.wait_for(chat, before + 1, timeout=10))[before:]
-
-
 async def resident(rt: Runtime, chat: str) -> Resident | None:
     async with rt.services.db.session() as session:
         return await session.scalar(select(Resident).where(Resident.chat_id == chat))
@@ -86,17 +61,17 @@ async def test_explicit_commands_in_every_language(unhurried: Runtime) -> None:
     rt = unhurried
     for code in LANGUAGES:
         chat = f"cmd-{code}"
-        [chosen] = await send(rt, chat, f"/language {code}")
+        [chosen] = await resident_types(rt, chat, f"/language {code}")
         assert chosen.language == code
-        await send(rt, chat, "/subscribe health")
+        await resident_types(rt, chat, "/subscribe health")
         assert (await resident(rt, chat)).topics == ["health"]  # type: ignore[union-attr]
-        await send(rt, chat, "/unsubscribe health")
+        await resident_types(rt, chat, "/unsubscribe health")
         assert (await resident(rt, chat)).topics == []  # type: ignore[union-attr]
-        [stopped] = await send(rt, chat, "/stop")
+        [stopped] = await resident_types(rt, chat, "/stop")
         assert stopped.language == code and (await resident(rt, chat)).opted_out  # type: ignore[union-attr]
-        await send(rt, chat, "/start")
+        await resident_types(rt, chat, "/start")
         assert not (await resident(rt, chat)).opted_out  # type: ignore[union-attr]
-        await send(rt, chat, "/forget")
+        await resident_types(rt, chat, "/forget")
         assert await resident(rt, chat) is None
 
 
@@ -106,28 +81,28 @@ async def test_guessed_deletes_and_stops_wait_for_a_yes_in_the_residents_languag
     rt = unhurried
     for code in LANGUAGES:
         chat = f"intent-{code}"
-        await send(rt, chat, f"/language {code}")
-        [ask] = await send(rt, chat, FORGET[code])
+        await resident_types(rt, chat, f"/language {code}")
+        [ask] = await resident_types(rt, chat, FORGET[code])
         assert ask.buttons[0].label == YES_DELETE[code], (code, ask.text)
-        [kept] = await send(rt, chat, button=button(ask, "ok:forget:0"))
+        [kept] = await resident_presses(rt, chat, button(ask, "ok:forget:0"))
         assert kept.language == code and await resident(rt, chat) is not None
-        [ask_stop] = await send(rt, chat, STOP[code])
-        await send(rt, chat, button=button(ask_stop, "ok:stop:1"))
+        [ask_stop] = await resident_types(rt, chat, STOP[code])
+        await resident_presses(rt, chat, button(ask_stop, "ok:stop:1"))
         assert (await resident(rt, chat)).opted_out, code  # type: ignore[union-attr]
-        [ask] = await send(rt, chat, FORGET[code])
-        await send(rt, chat, button=button(ask, "ok:forget:1"))
+        [ask] = await resident_types(rt, chat, FORGET[code])
+        await resident_presses(rt, chat, button(ask, "ok:forget:1"))
         assert await resident(rt, chat) is None, code
 
 
 async def test_a_claim_with_a_command_word_is_checked_as_a_claim(unhurried: Runtime) -> None:
     rt = unhurried
-    await send(rt, "scam", "/subscribe scams")
+    await resident_types(rt, "scam", "/subscribe scams")
     for text in (
         "Unsubscribe from M-Pesa today or lose your money",
         "Delete WhatsApp now, the government reads every chat from Monday",
         "stop drinking tap water https://example.org/poison",
     ):
-        [reply] = await send(rt, "scam", text)
+        [reply] = await resident_types(rt, "scam", text)
         assert "city's team" in reply.text, text
     after = await resident(rt, "scam")
     assert after is not None and after.topics == ["scams"] and not after.opted_out
@@ -135,9 +110,9 @@ async def test_a_claim_with_a_command_word_is_checked_as_a_claim(unhurried: Runt
 
 async def test_forged_and_stale_buttons_have_expired(unhurried: Runtime) -> None:
     rt = unhurried
-    await send(rt, "forger", "/subscribe health")
+    await resident_types(rt, "forger", "/subscribe health")
     for data in ("pick:999:1", "none:424242", "fb:77:1", "ok:forget:7", "sub:", "💥", "x" * 500):
-        [reply] = await send(rt, "forger", button=data)
+        [reply] = await resident_presses(rt, "forger", data)
         assert "expired" in reply.text, data
     after = await resident(rt, "forger")
     assert after is not None and after.topics == ["health"]
@@ -146,25 +121,29 @@ async def test_forged_and_stale_buttons_have_expired(unhurried: Runtime) -> None
 async def test_language_is_detected_then_sticky(unhurried: Runtime) -> None:
     rt = unhurried
     chat = "sticky"
-    [first] = await send(rt, chat, "Je, ni kweli kwamba maji ya bomba yana sumu leo?")
+    [first] = await resident_types(rt, chat, "Je, ni kweli kwamba maji ya bomba yana sumu leo?")
     assert first.language == "sw"
     english = "Is it true that the schools in the east will close for a month?"
-    [one_off] = await send(rt, chat, english)
+    [one_off] = await resident_types(rt, chat, english)
     assert one_off.language == "sw"  # one English message does not flip a Swahili resident
     stored = await resident(rt, chat)
     assert stored is not None and stored.language == "sw" and stored.language_source == "detected"
-    await send(rt, chat, "Is it true that the market will be closed on Friday by the police?")
-    [third] = await send(rt, chat, "Is it true that buses are free for everyone next week?")
+    await resident_types(
+        rt, chat, "Is it true that the market will be closed on Friday by the police?"
+    )
+    [third] = await resident_types(
+        rt, chat, "Is it true that buses are free for everyone next week?"
+    )
     assert third.language == "en"  # several in a row: they now write English
 
 
 async def test_a_one_word_first_message_does_not_fix_the_language(unhurried: Runtime) -> None:
     rt = unhurried
-    [sawa] = await send(rt, "oneword", "sawa")
+    [sawa] = await resident_types(rt, "oneword", "sawa")
     assert sawa.language == "sw" and "Sawa" in sawa.text
     # their first real message is English: answered in English at once, not after three
     english = "I heard the bridge on the main road collapsed this morning"
-    [claim] = await send(rt, "oneword", english)
+    [claim] = await resident_types(rt, "oneword", english)
     assert claim.language == "en"
     stored = await resident(rt, "oneword")
     assert stored is not None and (stored.language, stored.language_source) == ("en", "detected")
@@ -172,9 +151,11 @@ async def test_a_one_word_first_message_does_not_fix_the_language(unhurried: Run
 
 async def test_an_explicit_choice_always_wins(unhurried: Runtime) -> None:
     rt = unhurried
-    await send(rt, "chooser", "/language es")
+    await resident_types(rt, "chooser", "/language es")
     for _ in range(4):
-        [reply] = await send(rt, "chooser", "Je, ni kweli kwamba shule zitafungwa kesho asubuhi?")
+        [reply] = await resident_types(
+            rt, "chooser", "Je, ni kweli kwamba shule zitafungwa kesho asubuhi?"
+        )
         assert reply.language == "es"
     stored = await resident(rt, "chooser")
     assert stored is not None and stored.language_source == "explicit"
@@ -182,12 +163,12 @@ async def test_an_explicit_choice_always_wins(unhurried: Runtime) -> None:
 
 async def test_the_platform_hint_until_the_resident_writes(unhurried: Runtime) -> None:
     rt = unhurried
-    [thumb] = await send(rt, "hinted", "👍", hint="hi")
+    [thumb] = await resident_types(rt, "hinted", "👍", hint="hi")
     assert thumb.language == "hi"
     stored = await resident(rt, "hinted")
     assert stored is not None and (stored.language, stored.language_source) == ("hi", "hint")
     # a forward is someone else's words: it does not replace what the platform says
-    [forward] = await send(
+    [forward] = await resident_says(
         rt,
         "hinted",
         "Share now: the city will cut all water for two weeks",
@@ -196,7 +177,9 @@ async def test_the_platform_hint_until_the_resident_writes(unhurried: Runtime) -
     )
     assert forward.language == "hi"
     # what they write themselves does
-    [typed] = await send(rt, "hinted", "Je, ni kweli kwamba daraja limeanguka leo asubuhi?")
+    [typed] = await resident_types(
+        rt, "hinted", "Je, ni kweli kwamba daraja limeanguka leo asubuhi?"
+    )
     assert typed.language == "sw"
 
 
@@ -218,8 +201,8 @@ async def test_broadcasts_and_corrections_in_the_stored_language(unhurried: Runt
         "ar": "هل صحيح أن الأسود هربت من الحديقة وهي الآن في السوق الليلة؟",
     }
     for code, text in rumour.items():
-        await send(rt, f"sub-{code}", text)
-        await send(rt, f"sub-{code}", "/subscribe security")
+        await resident_types(rt, f"sub-{code}", text)
+        await resident_types(rt, f"sub-{code}", "/subscribe security")
     async with rt.services.db.session() as session:
         residents = {r.chat_id: r.language for r in (await session.scalars(select(Resident)))}
         clusters = sorted({r.cluster_id for r in await session.scalars(select(Request))})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 from datetime import timedelta
 
 import pytest
@@ -16,71 +15,32 @@ from bot.runtime.app import Runtime
 from bot.runtime.wiring import build_services
 from domain.db import StorageUnavailable
 from domain.inbox import accept
-from domain.knowledge import ItemData, upsert_item
 from domain.messages import InboundMessage
 from domain.models import Cluster, Request, Resident
 from domain.residents import blocked_residents, lift_block
 from domain.settings import Settings
 from matching import Embedder
 from nlu import IntentParser
-
-_ids = itertools.count(1)
-
-
-async def say(
-    rt: Runtime, chat: str, text: str = "", button: str | None = None, forwarded: bool = False
-) -> list[str]:
-    """Send one message as a resident and return the texts of the replies it produced."""
-    before = len(rt.webchat_outbox.sent[chat])
-    await rt.conversation.handle(
-        InboundMessage(
-            channel="webchat",
-            sender=chat,
-            message_id=f"m{next(_ids)}",
-            text=text,
-            callback_data=button,
-            forwarded=forwarded,
-        )
-    )
-    sent = await rt.webchat_outbox.wait_for(chat, before + 1)
-    return [m.text for m in sent[before:]]
-
-
-async def add_fact(
-    rt: Runtime, claim: str, verdict: str = "false", explanation: str = "Not true."
-) -> None:
-    async with rt.services.db.session() as session:
-        await upsert_item(
-            session,
-            ItemData(
-                claim=claim,
-                verdict=verdict,
-                explanation=explanation,
-                source_url="https://example.org/fc/1",
-                publisher="Fact Desk",
-            ),
-        )
-    await rt.services.knowledge.refresh()
+from tests.conftest import add_item, resident_says
 
 
 async def test_forwarded_rumour_gets_the_verdict(runtime: Runtime) -> None:
-    await add_fact(runtime, "The city will cut off all water supply for two weeks starting Monday.")
-    replies = await say(
-        runtime,
-        "r1",
+    water_cut = "The city will cut off all water supply for two weeks starting Monday."
+    await add_item(runtime, water_cut, publisher="Fact Desk")
+    forward = (
         "Forwarded as received!! The city will cut off ALL water supply "
-        "for two weeks starting Monday. Share with everyone",
-        forwarded=True,
+        "for two weeks starting Monday. Share with everyone"
     )
-    assert "FALSE" in replies[0]
-    assert "https://example.org/fc/1" in replies[0]
+    replies = await resident_says(runtime, "r1", forward)
+    assert "FALSE" in replies[0].text
+    assert "https://example.org/fc/1" in replies[0].text
 
 
 async def test_unknown_claim_is_queued_then_answer_notifies_everyone_once(runtime: Runtime) -> None:
     rumour = "Lions escaped from the national park and are walking in the market tonight"
-    first = await say(runtime, "r1", rumour, forwarded=True)
-    await say(runtime, "r2", rumour + "!!", forwarded=True)
-    assert "city's team" in first[0]
+    first = await resident_says(runtime, "r1", rumour)
+    await resident_says(runtime, "r2", rumour + "!!")
+    assert "city's team" in first[0].text
     async with runtime.services.db.session() as session:
         clusters = (await session.scalars(select(Cluster))).all()
     assert len(clusters) == 1 and clusters[0].ask_count == 2
@@ -93,16 +53,16 @@ async def test_unknown_claim_is_queued_then_answer_notifies_everyone_once(runtim
         sent = await runtime.webchat_outbox.wait_for(chat, 2)
         assert "Park rangers" in sent[-1].text
     # the next forward of the same rumour is answered at once
-    replies = await say(runtime, "r3", rumour, forwarded=True)
-    assert "FALSE" in replies[0]
+    replies = await resident_says(runtime, "r3", rumour)
+    assert "FALSE" in replies[0].text
 
 
 async def test_forget_deletes_the_resident(runtime: Runtime) -> None:
-    await say(
-        runtime, "r9", "Is it true that schools close tomorrow because of the storm", forwarded=True
+    await resident_says(
+        runtime, "r9", "Is it true that schools close tomorrow because of the storm"
     )
-    replies = await say(runtime, "r9", "/forget")
-    assert "deleted" in replies[0]
+    replies = await resident_says(runtime, "r9", "/forget")
+    assert "deleted" in replies[0].text
     async with runtime.services.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Resident)) == 0
         assert await session.scalar(select(func.count()).select_from(Request)) == 0
@@ -167,4 +127,4 @@ async def test_a_flooding_resident_is_slowed_then_blocked_and_staff_can_lift_it(
         assert resident.chat_id == "spam"
         await lift_block(session, resident.id)
     runtime.services.flood = FloodGuard(slow_after=100, block_after=200)
-    assert "/language" in (await say(runtime, "spam", "/help"))[0]
+    assert "/language" in (await resident_says(runtime, "spam", "/help"))[0].text

@@ -8,17 +8,14 @@ reply.
 
 from __future__ import annotations
 
-import itertools
-
 from sqlalchemy import select
 
 from bot.conversation.flood import FloodGuard
 from bot.conversation.publishing import AnswerDraft, publish_answer
 from bot.runtime.app import Runtime
-from domain.messages import InboundMessage, OutboundMessage
 from domain.models import Request, Resident
+from tests.conftest import resident_types
 
-_ids = itertools.count(1)
 COMMON = [
     "👍",
     "🙏",
@@ -324,22 +321,6 @@ TABLE: list[tuple[str, str, str, list[str]]] = [
 MENU_OR_CONFIRM = ("ok:", "sub:", "unsub:", "lang:")
 
 
-async def send(
-    rt: Runtime, chat: str, text: str = "", button: str | None = None
-) -> list[OutboundMessage]:
-    before = len(rt.webchat_outbox.sent[chat])
-    await rt.conversation.handle(
-        InboundMessage(
-            channel="webchat",
-            sender=chat,
-            message_id=f"e{next(_ids)}",
-            text=text,
-            callback_data=button,
-        )
-    )
-    return (await rt.webchat_outbox.wait_for(chat, before + 1, timeout=10))[before:]
-
-
 async def resident(rt: Runtime, chat: str) -> Resident | None:
     async with rt.services.db.session() as session:
         return await session.scalar(select(Resident).where(Resident.chat_id == chat))
@@ -356,11 +337,11 @@ async def test_everyday_replies_after_a_queued_question_change_nothing(runtime: 
     changed: list[str] = []
     for group, language, question, everyday in TABLE:
         chat = f"every-{group}"
-        await send(runtime, chat, "/subscribe health")
-        [queued] = await send(runtime, chat, question)
+        await resident_types(runtime, chat, "/subscribe health")
+        [queued] = await resident_types(runtime, chat, question)
         assert queued.language == language, (group, queued.text)
         for text in [*everyday, *COMMON]:
-            replies = await send(runtime, chat, text)
+            replies = await resident_types(runtime, chat, text)
             after = await resident(runtime, chat)
             if after is None or after.opted_out or after.topics != ["health"]:
                 changed.append(f"{group}: {text!r} changed the resident")
@@ -396,4 +377,4 @@ async def test_everyday_replies_after_a_queued_question_change_nothing(runtime: 
         answered.add(cluster_id)
     for chat in chats:
         sent = await runtime.webchat_outbox.wait_for(chat, before[chat] + 1, timeout=10)
-        assert any("engineers checked" in m.text for m in sent[before[chat]:]), chat
+        assert any("engineers checked" in m.text for m in sent[before[chat] :]), chat

@@ -6,22 +6,15 @@ that has the resident's language is offered, and its card is in that language.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import replace
-
 import pytest
 from sqlalchemy import select
 
 from bot.conversation.claims import close_to_top
 from bot.runtime.app import Runtime
-from bot.runtime.wiring import build_services
-from domain.db import Database
-from domain.knowledge import ItemData, upsert_item
+from domain.knowledge import ItemData
 from domain.models import Request
-from domain.settings import Settings
-from matching import Candidate, Embedder, Outcome
-from nlu import IntentParser
-from tests.conftest import resident_says
+from matching import Candidate, Outcome
+from tests.conftest import add_items, resident_says
 
 VACCINE_EN = "Cholera vaccine in schools makes children sterile"
 VACCINE_ES = "La vacuna contra el cólera en las escuelas deja estériles a los niños"
@@ -32,37 +25,16 @@ INDONESIAN_LEMON = "Katanya minum air panas pakai lemon bisa menyembuhkan kolera
 
 
 @pytest.fixture
-async def suggesting(
-    settings: Settings, database: Database, embedder: Embedder, intent_parser: IntentParser
-) -> AsyncIterator[Runtime]:
+async def suggesting(suggesting_runtime: Runtime) -> Runtime:
     """Suggests for almost anything, never answers outright; an English item translated into
     Spanish, and an Indonesian-only one."""
-    loose = settings.model_copy(update={"answer_threshold": 1.01, "suggest_threshold": 0.01})
-    rt = Runtime(loose, services=build_services(loose, database, embedder, intent_parser))
-    engine = rt.services.knowledge.engine
-    engine.thresholds = replace(engine.thresholds, answer=1.01, answer_cross=1.01, suggest=0.01)
-    async with rt.running():
-        async with rt.services.db.session() as session:
-            await upsert_item(
-                session,
-                ItemData(
-                    claim=VACCINE_EN,
-                    verdict="false",
-                    explanation="The vaccine is safe.",
-                    translations={"es": {"claim": VACCINE_ES, "explanation": "Es segura."}},
-                ),
-            )
-            await upsert_item(
-                session,
-                ItemData(
-                    claim=LEMON_ID,
-                    verdict="false",
-                    explanation="Air lemon tidak mengobati kolera.",
-                    language="id",
-                ),
-            )
-        await rt.services.knowledge.refresh()
-        yield rt
+    spanish = {"es": {"claim": VACCINE_ES, "explanation": "Es segura."}}
+    await add_items(
+        suggesting_runtime,
+        ItemData(VACCINE_EN, "false", "The vaccine is safe.", translations=spanish),
+        ItemData(LEMON_ID, "false", "Air lemon tidak mengobati kolera.", language="id"),
+    )
+    return suggesting_runtime
 
 
 async def test_a_card_in_a_third_language_is_not_offered_and_the_residents_is(

@@ -3,9 +3,6 @@ one left alone joins the queue after the timeout and is answered when staff publ
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -14,64 +11,30 @@ from sqlalchemy import select
 from bot.conversation.claims import RELATIVE_CUT, close_to_top, queue_stale_suggestions
 from bot.conversation.publishing import AnswerDraft, publish_answer
 from bot.runtime.app import Runtime
-from bot.runtime.wiring import build_services
-from domain.db import Database
-from domain.knowledge import ItemData, upsert_item
-from domain.messages import InboundMessage, OutboundMessage
+from domain.knowledge import ItemData
 from domain.models import Cluster, Request, utcnow
-from domain.settings import Settings
-from matching import Candidate, Embedder
-from nlu import IntentParser
+from matching import Candidate
+from tests.conftest import add_items, resident_presses, resident_says
 
-_ids = itertools.count(1)
 FACTS = [
     ("Drinking hot water with lemon cures cholera within a day", "false"),
     ("Cholera vaccine in schools makes children sterile", "false"),
     ("Boiling water for one minute kills cholera germs", "true"),
 ]
+SOURCE = "https://example.org/cholera"
 
 
 @pytest.fixture
-async def suggesting(
-    settings: Settings, database: Database, embedder: Embedder, intent_parser: IntentParser
-) -> AsyncIterator[Runtime]:
-    """A runtime that suggests for almost anything (and never answers outright)."""
-    loose = settings.model_copy(update={"answer_threshold": 1.01, "suggest_threshold": 0.01})
-    rt = Runtime(loose, services=build_services(loose, database, embedder, intent_parser))
-    engine = rt.services.knowledge.engine  # suggest, never answer outright (any language)
-    engine.thresholds = replace(engine.thresholds, answer=1.01, answer_cross=1.01, suggest=0.01)
-    async with rt.running():
-        async with rt.services.db.session() as session:
-            for claim, verdict in FACTS:
-                await upsert_item(
-                    session,
-                    ItemData(
-                        claim=claim,
-                        verdict=verdict,
-                        explanation="Health ministry.",
-                        publisher="Health Desk",
-                        source_url="https://example.org/cholera",
-                    ),
-                )
-        await rt.services.knowledge.refresh()
-        yield rt
-
-
-async def send(
-    rt: Runtime, chat: str, text: str = "", button: str | None = None
-) -> list[OutboundMessage]:
-    before = len(rt.webchat_outbox.sent[chat])
-    await rt.conversation.handle(
-        InboundMessage(
-            channel="webchat",
-            sender=chat,
-            message_id=f"s{next(_ids)}",
-            text=text,
-            callback_data=button,
-            forwarded=button is None,
-        )
+async def suggesting(suggesting_runtime: Runtime) -> Runtime:
+    """A runtime that suggests for almost anything (and never answers outright), with FACTS."""
+    await add_items(
+        suggesting_runtime,
+        *(
+            ItemData(claim, verdict, "Health ministry.", source_url=SOURCE, publisher="Health Desk")
+            for claim, verdict in FACTS
+        ),
     )
-    return (await rt.webchat_outbox.wait_for(chat, before + 1, timeout=10))[before:]
+    return suggesting_runtime
 
 
 def test_only_candidates_close_to_the_top_one_are_offered() -> None:
@@ -85,7 +48,7 @@ async def test_a_suggestion_lists_numbered_full_texts_and_a_pick_answers(
     suggesting: Runtime,
 ) -> None:
     rt = suggesting
-    [offer] = await send(rt, "pick", "is the cholera jab at school bad for kids")
+    [offer] = await resident_says(rt, "pick", "is the cholera jab at school bad for kids")
     lines = offer.text.splitlines()
     first = next(line for line in lines if line.startswith("1. "))
     picked = next(claim for claim, _ in FACTS if claim in first)  # the claim in full
@@ -96,7 +59,7 @@ async def test_a_suggestion_lists_numbered_full_texts_and_a_pick_answers(
     async with rt.services.db.session() as session:
         request = (await session.scalars(select(Request))).one()
         assert request.outcome == "suggest" and request.cluster_id is not None  # staff see it
-    [answer] = await send(rt, "pick", button=offer.buttons[0].data)
+    [answer] = await resident_presses(rt, "pick", offer.buttons[0].data)
     assert answer.text.startswith(first[3:]), answer.text  # the verdict line, first
     assert picked in answer.text
     assert "Health Desk" in answer.text and "https://example.org/cholera" in answer.text
@@ -104,7 +67,8 @@ async def test_a_suggestion_lists_numbered_full_texts_and_a_pick_answers(
         request = (await session.scalars(select(Request))).one()
         assert request.outcome == "answer" and request.cluster_id is None
         assert (await session.scalars(select(Cluster))).all() == []  # nobody waits any more
-    [again] = await send(rt, "pick", button=offer.buttons[-1].data)  # "none of these" after all
+    # "none of these", after all
+    [again] = await resident_presses(rt, "pick", offer.buttons[-1].data)
     assert "city's team" in again.text
 
 
@@ -112,7 +76,7 @@ async def test_a_suggestion_left_alone_is_queued_once_and_answered_on_publish(
     suggesting: Runtime,
 ) -> None:
     rt = suggesting
-    [offer] = await send(rt, "idle", "cholera vaccine rumour at the school gate")
+    [offer] = await resident_says(rt, "idle", "cholera vaccine rumour at the school gate")
     async with rt.services.db.session() as session:
         assert await queue_stale_suggestions(session, utcnow() - timedelta(minutes=30)) == 0
     async with rt.services.db.session() as session:  # the resident walked away: time passes
@@ -125,7 +89,7 @@ async def test_a_suggestion_left_alone_is_queued_once_and_answered_on_publish(
     rt.services.dispatcher.wake()
     told = await rt.webchat_outbox.wait_for("idle", 2, timeout=10)
     assert len(told) == 2 and "city's team will check it" in told[1].text
-    [late] = await send(rt, "idle", button=offer.buttons[-1].data)  # a late "none of these"
+    [late] = await resident_presses(rt, "idle", offer.buttons[-1].data)  # a late "none of these"
     assert "already with the city's team" in late.text
     draft = AnswerDraft(verdict="false", explanation="The vaccine is safe; no such effect.")
     result = await publish_answer(rt.services, cluster_id, draft)

@@ -9,6 +9,7 @@ from bot.conversation.publishing import AnswerDraft, answer_with_existing, publi
 from bot.runtime.app import Runtime
 from bot.runtime.wiring import build_services, prepare
 from domain.knowledge import retire_item
+from domain.messages import OutboundMessage
 from domain.models import (
     Cluster,
     KnowledgeItem,
@@ -19,8 +20,7 @@ from domain.models import (
 )
 from domain.variants import confirm_pending, remove_variant, usable, variant_key
 from matching import Outcome
-from tests.bot.conversation.test_conversation import say
-from tests.conftest import add_item
+from tests.conftest import add_item, resident_presses, resident_says
 
 MEASLES = "The measles vaccine given at schools causes infertility in girls."
 # a different wording the engine only suggests for MEASLES in a small knowledge base
@@ -41,18 +41,22 @@ def _noisy(text: str, n: int) -> str:
 
 
 async def _item(rt: Runtime, claim: str = MEASLES) -> int:
-    return await add_item(rt, claim, "No study links the measles vaccine to infertility.",
-                          "https://example.org/fc/measles")
+    return await add_item(
+        rt,
+        claim,
+        "No study links the measles vaccine to infertility.",
+        "https://example.org/fc/measles",
+    )
 
 
-async def _pick(rt: Runtime, chat: str, text: str, item_id: int) -> list[str]:
+async def _pick(rt: Runtime, chat: str, text: str, item_id: int) -> list[OutboundMessage]:
     """Forward `text`, expect a suggestion that offers `item_id`, and tap it."""
-    replies = await say(rt, chat, text, forwarded=True)
+    replies = await resident_says(rt, chat, text)
     offered = rt.webchat_outbox.sent[chat][-1]
     buttons = [b.data for b in offered.buttons if b.data.startswith("pick:")]
     assert any(b.endswith(f":{item_id}") for b in buttons), replies
     chosen = next(b for b in buttons if b.endswith(f":{item_id}"))
-    return await say(rt, chat, button=chosen)
+    return await resident_presses(rt, chat, chosen)
 
 
 async def _variants(rt: Runtime, status: VariantStatus | None = None) -> list[KnowledgeVariant]:
@@ -69,7 +73,7 @@ async def test_every_text_of_an_answered_cluster_is_answered_when_forwarded_agai
     lions = "Lions escaped from the national park and are walking in the market tonight"
     texts = [lions, f"{lions}, stay at home!!", f"Forwarded as received: {lions.upper()}"]
     for n, text in enumerate(texts):
-        assert "city's team" in (await say(runtime, f"asker{n}", text, forwarded=True))[0]
+        assert "city's team" in (await resident_says(runtime, f"asker{n}", text))[0].text
     async with runtime.services.db.session() as session:
         (cluster,) = (await session.scalars(select(Cluster))).all()
     draft = AnswerDraft(
@@ -83,21 +87,21 @@ async def test_every_text_of_an_answered_cluster_is_answered_when_forwarded_agai
     assert sorted(v.text_key for v in confirmed) == sorted({variant_key(t) for t in texts})
     assert {v.source for v in confirmed} == {VariantSource.CLUSTER}
     for n, text in enumerate(texts):
-        replies = await say(runtime, f"again{n}", _noisy(text, n), forwarded=True)
-        assert "FALSE" in replies[0] and "Park rangers" in replies[0], replies
+        replies = await resident_says(runtime, f"again{n}", _noisy(text, n))
+        assert "FALSE" in replies[0].text and "Park rangers" in replies[0].text, replies
 
 
 async def test_answer_with_an_existing_item_confirms_the_cluster_texts(runtime: Runtime) -> None:
     chain = "Nobody is telling you this but the school measles shots are sterilising our girls"
-    assert "city's team" in (await say(runtime, "q1", chain, forwarded=True))[0]
+    assert "city's team" in (await resident_says(runtime, "q1", chain))[0].text
     item_id = await _item(runtime)  # staff find (or add) the item that answers it
     async with runtime.services.db.session() as session:
         (cluster_id,) = (await session.scalars(select(Cluster.id))).all()
     await answer_with_existing(runtime.services, cluster_id, item_id)
     (variant,) = await _variants(runtime, VariantStatus.CONFIRMED)
     assert variant.item_id == item_id and variant.text == chain
-    replies = await say(runtime, "q2", _noisy(chain, 0), forwarded=True)
-    assert "FALSE" in replies[0] and "infertility" in replies[0]
+    replies = await resident_says(runtime, "q2", _noisy(chain, 0))
+    assert "FALSE" in replies[0].text and "infertility" in replies[0].text
 
 
 def test_short_texts_are_never_variants() -> None:
@@ -111,7 +115,7 @@ async def test_residents_picking_the_same_item_teach_the_bot(runtime: Runtime) -
     decision = await runtime.services.knowledge.decide(CHAIN, "en")
     assert decision.outcome is Outcome.SUGGEST  # what the engine alone does
     first = await _pick(runtime, "mum1", _noisy(CHAIN, 0), item_id)
-    assert "FALSE" in first[0]
+    assert "FALSE" in first[0].text
     (pending,) = await _variants(runtime, VariantStatus.PENDING)
     assert pending.resident_id is not None and pending.item_id == item_id
     # the same resident picking again does not count twice
@@ -122,8 +126,8 @@ async def test_residents_picking_the_same_item_teach_the_bot(runtime: Runtime) -
     assert confirmed.resident_id is None and confirmed.source == VariantSource.RESIDENTS
     assert await _variants(runtime, VariantStatus.PENDING) == []
     # the next resident forwarding the chain message gets the answer at once
-    replies = await say(runtime, "mum3", _noisy(CHAIN, 1), forwarded=True)
-    assert "FALSE" in replies[0] and "infertility" in replies[0]
+    replies = await resident_says(runtime, "mum3", _noisy(CHAIN, 1))
+    assert "FALSE" in replies[0].text and "infertility" in replies[0].text
     assert not runtime.webchat_outbox.sent["mum3"][-1].buttons or all(
         not b.data.startswith("pick:") for b in runtime.webchat_outbox.sent["mum3"][-1].buttons
     )
@@ -133,7 +137,7 @@ async def test_forget_deletes_the_residents_pending_variants(runtime: Runtime) -
     item_id = await _item(runtime)
     await _pick(runtime, "mum1", CHAIN, item_id)
     assert len(await _variants(runtime, VariantStatus.PENDING)) == 1
-    assert "deleted" in (await say(runtime, "mum1", "/forget"))[0]
+    assert "deleted" in (await resident_says(runtime, "mum1", "/forget"))[0].text
     assert await _variants(runtime) == []
 
 
@@ -144,17 +148,17 @@ async def test_staff_confirm_and_remove_and_retire_restore_follow(runtime: Runti
     async with runtime.services.db.session() as session:
         assert await confirm_pending(session, pending.id) is not None
     await runtime.services.knowledge.refresh()
-    assert "FALSE" in (await say(runtime, "n1", _noisy(CHAIN, 0), forwarded=True))[0]
+    assert "FALSE" in (await resident_says(runtime, "n1", _noisy(CHAIN, 0)))[0].text
     async with runtime.services.db.session() as session:  # retired: no answer from it
         await retire_item(session, item_id)
     await runtime.services.knowledge.refresh()
-    assert "FALSE" not in (await say(runtime, "n2", _noisy(CHAIN, 1), forwarded=True))[0]
+    assert "FALSE" not in (await resident_says(runtime, "n2", _noisy(CHAIN, 1)))[0].text
     async with runtime.services.db.session() as session:  # restored: its variants come back
         item = await session.get(KnowledgeItem, item_id)
         assert item is not None
         item.status, item.updated_at = "active", utcnow()
     await runtime.services.knowledge.refresh()
-    assert "FALSE" in (await say(runtime, "n3", _noisy(CHAIN, 2), forwarded=True))[0]
+    assert "FALSE" in (await resident_says(runtime, "n3", _noisy(CHAIN, 2)))[0].text
     async with runtime.services.db.session() as session:  # a wrong variant removed by staff
         assert await remove_variant(session, pending.id) is not None
     await runtime.services.knowledge.refresh()

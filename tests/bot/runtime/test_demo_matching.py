@@ -7,7 +7,6 @@ resident writes in.
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 
@@ -17,8 +16,8 @@ from sqlalchemy import select
 from bot.runtime.app import Runtime
 from bot.runtime.demo import load_demo
 from bot.texts.replies import render_answer
-from domain.messages import InboundMessage
 from domain.models import KnowledgeItem
+from tests.conftest import resident_says
 
 DEMO = Path(__file__).parents[3] / "bot" / "runtime" / "demo" / "knowledge.jsonl"
 
@@ -146,24 +145,6 @@ def test_every_item_and_language_has_a_paraphrase() -> None:
     assert not texts & {t for _, _, t in PARAPHRASES}
 
 
-_chats = itertools.count(1)
-
-
-async def _ask(rt: Runtime, text: str, language: str) -> str:
-    chat = f"demo-resident-{next(_chats)}"
-    await rt.conversation.handle(
-        InboundMessage(
-            channel="webchat",
-            sender=chat,
-            message_id=f"demo-{chat}",
-            text=text,
-            language_hint=language,
-            forwarded=True,
-        )
-    )
-    return (await rt.webchat_outbox.wait_for(chat, 1))[0].text
-
-
 @pytest.mark.parametrize("kind", ["verbatim", "paraphrase"])
 async def test_demo_knowledge_base_answers_in_the_residents_language(
     runtime: Runtime, kind: str
@@ -175,8 +156,9 @@ async def test_demo_knowledge_base_answers_in_the_residents_language(
     assert len(items) == 30
     cases = _verbatim() if kind == "verbatim" else PARAPHRASES
     wrong = []
-    for demo_id, language, text in cases:
-        reply = await _ask(runtime, text, language)
+    for n, (demo_id, language, text) in enumerate(cases):  # each from a resident of their own
+        replies = await resident_says(runtime, f"demo-{n}", text, hint=language)
+        reply = replies[0].text
         if not reply.startswith(render_answer(items[demo_id], language)):
             wrong.append((demo_id, language, text, reply[:80]))
     assert wrong == []
