@@ -14,25 +14,20 @@ import domain.models.base
 revision, down_revision = "0012", "0011"
 
 
+def _reference(column: str, table: str) -> sa.Column[int]:
+    """A required column pointing at `table`.id; the row goes when the row it points at goes."""
+    name = op.f(f"fk_share_arrivals_{column}_{table}")
+    target = sa.ForeignKey(f"{table}.id", name=name, ondelete="CASCADE")
+    return sa.Column(column, sa.Integer(), target, nullable=False)
+
+
 def upgrade() -> None:
     op.create_table(
         "share_arrivals",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("answer_id", sa.Integer(), nullable=False),
-        sa.Column("resident_id", sa.Integer(), nullable=False),
+        _reference("answer_id", "answers"),
+        _reference("resident_id", "residents"),
         sa.Column("arrived_at", domain.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["answer_id"],
-            ["answers.id"],
-            name=op.f("fk_share_arrivals_answer_id_answers"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["resident_id"],
-            ["residents.id"],
-            name=op.f("fk_share_arrivals_resident_id_residents"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_share_arrivals")),
         sa.UniqueConstraint("answer_id", "resident_id", name=op.f("uq_share_arrivals_answer_id")),
     )
