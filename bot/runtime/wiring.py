@@ -131,7 +131,9 @@ class LazyParser:
 def parser_from(settings: Settings) -> IntentParser:
     token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
     return build_parser(
-        settings.rasa_url, token, timeout=settings.rasa_timeout,
+        settings.rasa_url,
+        token,
+        timeout=settings.rasa_timeout,
         cache_size=settings.parse_cache_size,
     )
 
