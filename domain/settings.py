@@ -22,6 +22,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./rumourbot.db"
     redis_url: str | None = None
+    # connections a process keeps to Redis; more commands at once wait for one (a few ms)
+    # instead of opening another that the pool then keeps open for good
+    redis_max_connections: int = Field(default=16, ge=2)
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str = ""  # derived from host and port when unset (see _derive_public_url)

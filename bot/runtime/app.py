@@ -38,6 +38,7 @@ from bot.runtime.firstrun import FirstRun
 from bot.runtime.logs import RequestIdMiddleware
 from bot.runtime.memtrace import memory_trace
 from bot.runtime.metrics import metrics_endpoint
+from bot.runtime.residency import populate_mapped_data_files
 from bot.runtime.wiring import (
     Job,
     LazyParser,
@@ -96,6 +97,15 @@ class Runtime:
         await prepare(self.services)
         if self.settings.demo_data and self.role == Role.ALL:
             await load_demo(self.services, only_if_empty=True)
+        if self.receives:
+            await self.load_models()
+
+    async def load_models(self) -> None:
+        """Embed once, so the model is loaded before the first resident's message, then make
+        its mapped weights resident (runtime/residency.py): read page by page as new words
+        arrive, they grew the web's RSS for hours."""
+        await self.services.knowledge.search("warm-up", 1)
+        await asyncio.to_thread(populate_mapped_data_files)
 
     def routes(self) -> list[BaseRoute]:
         routes: list[BaseRoute] = [

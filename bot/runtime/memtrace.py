@@ -35,15 +35,24 @@ class _MallInfo2(ctypes.Structure):
     _fields_ = [  # noqa: RUF012 - ctypes' own declaration
         (name, ctypes.c_size_t)
         for name in (
-            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
-            "fsmblks", "uordblks", "fordblks", "keepcost",
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
         )
     ]
 
 
 def rss_mb(field: str = "VmRSS") -> float:
     """This process's resident set size (Linux; `RssAnon`: its anonymous part, what
-    allocators hold, without mapped files); 0 where /proc is missing."""
+    allocators hold; `RssFile`: mapped files, such as a model's weights read page by page);
+    0 where /proc is missing."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith(field + ":"):
@@ -96,14 +105,14 @@ class MemoryTrace:
 
     def report(self) -> str:
         # the process as it was, before this report's own snapshot allocates
-        rss, anonymous, heap = rss_mb(), rss_mb("RssAnon"), heap_mb()
+        rss, anonymous, files, heap = rss_mb(), rss_mb("RssAnon"), rss_mb("RssFile"), heap_mb()
         traced = tracemalloc.get_traced_memory()[0] / 2**20
         snapshot = self._snapshot()
         types = type_counts()
         minutes = (time.monotonic() - self.started) / 60
         lines = [
             f"== {time.strftime('%Y-%m-%dT%H:%M:%S')} after {minutes:.1f} min: "
-            f"RSS {rss:.1f} MB (anonymous {anonymous:.1f}), "
+            f"RSS {rss:.1f} MB (anonymous {anonymous:.1f}, mapped files {files:.1f}), "
             f"traced by tracemalloc {traced:.1f} MB"
             + (f", glibc heap in use {heap[0]:.1f} MB, free {heap[1]:.1f} MB" if heap else "")
         ]

@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.conversation.core import configure_language_cache
 from bot.conversation.flood import FloodGuard
@@ -60,7 +60,7 @@ def build_services(
     clusters = ClusterIndex(db, MatchingEngine(embedder=embedder))
     if parser is None:
         parser = parser_from(settings)
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis = redis_client(settings)
     knowledge.configure_decisions(
         settings.decision_cache_size, redis, settings.decision_cache_seconds
     )
@@ -131,7 +131,9 @@ class LazyParser:
 def parser_from(settings: Settings) -> IntentParser:
     token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
     return build_parser(
-        settings.rasa_url, token, timeout=settings.rasa_timeout,
+        settings.rasa_url,
+        token,
+        timeout=settings.rasa_timeout,
         cache_size=settings.parse_cache_size,
     )
 
@@ -159,6 +161,18 @@ def channel_limits(settings: Settings) -> dict[str, ChannelLimits]:
             settings.whatsapp_messages_per_second, 1 / PAIR_SECONDS, per_chat_burst=PAIR_BURST
         ),
     }
+
+
+def redis_client(settings: Settings) -> Redis | None:
+    """One client per process over a bounded pool: redis-py's default pool keeps every
+    connection it ever opened, so a soak's descriptors grew with each new peak of commands
+    at once."""
+    if not settings.redis_url:
+        return None
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=settings.redis_max_connections
+    )
+    return Redis.from_pool(pool)
 
 
 async def prepare(services: Services) -> None:

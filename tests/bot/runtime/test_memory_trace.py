@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tracemalloc
 from pathlib import Path
 
@@ -37,6 +38,7 @@ def test_a_report_names_the_line_and_the_type_that_grew(tmp_path: Path) -> None:
     assert len(kept) == 20_000
     assert "baseline taken" in report.read_text()
     assert "since baseline: RSS" in text
+    assert re.search(r"anonymous [0-9.]+, mapped files [1-9][0-9.]*\)", text)  # the two apart
     sites = text.split("-- allocation sites (line), growth")[1]
     first_site = sites.strip().splitlines()[0]
     assert "test_memory_trace.py" in first_site
