@@ -3,7 +3,7 @@ inline and its numbers from one set of SQL aggregates."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
@@ -18,7 +18,7 @@ CITY = {"time_zone": "Africa/Nairobi"}  # for the `city` fixture
 async def test_times_are_shown_in_the_city_time_zone(city: Runtime) -> None:
     cluster = await seed(city, "The market will close at noon", ["n1"])
     zone = ZoneInfo("Africa/Nairobi")
-    today = datetime.now(zone).date()
+    today = (datetime.now(zone) - timedelta(hours=1)).date()  # 00:30 of it is in the past
     # 00:30 in Nairobi today is 21:30 UTC the day before
     local = datetime.combine(today, time(0, 30), tzinfo=zone)
     async with city.services.db.session() as session:
