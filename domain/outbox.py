@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, exists, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,36 +59,6 @@ async def enqueue(
     )
 
 
-async def claim_due(
-    session: AsyncSession,
-    limit: int = 50,
-    now: datetime | None = None,
-    channels: Sequence[str] | None = None,
-    worker: str = PROCESS_ID,
-) -> list[OutboxMessage]:
-    """Mark up to `limit` due rows as being sent by `worker`; highest priority first.
-
-    On PostgreSQL concurrent workers skip each other's rows (`FOR UPDATE SKIP LOCKED`). Rows
-    whose worker stops heartbeating are handed back by `recover_orphans`.
-    """
-    now = now or utcnow()
-    query = (
-        select(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
-        .where(OutboxMessage.channel.in_(channels) if channels is not None else true())
-        .order_by(OutboxMessage.priority, OutboxMessage.id)
-        .limit(limit)
-    )
-    if is_postgresql(session):
-        query = query.with_for_update(skip_locked=True)
-    rows = list((await session.scalars(query)).all())
-    for row in rows:
-        row.status, row.claimed_by, row.send_started_at = OutboxStatus.SENDING, worker, None
-        row.next_attempt_at = now
-        row.attempts += 1
-    return rows
-
-
 async def mark_started(session: AsyncSession, outbox_id: int, worker: str = PROCESS_ID) -> bool:
     """Record that `worker` is about to call the platform; False when the row is no longer ours.
 
@@ -126,14 +96,23 @@ async def release(
     )
 
 
+Throttle = Literal["chat", "channel"]  # who must slow down: this one chat, or the whole channel
+
+
 @dataclass(frozen=True)
 class DeliveryResult:
+    """What one send came to, as a channel reports it and the row records it: the platform's
+    message id, or why it did not go. A `throttled` send (a platform limit) is due again after
+    `retry_after` without counting as an attempt; `opted_out` is the platform saying the
+    resident stopped our messages."""
+
     ok: bool
     platform_message_id: str | None = None
     error: str | None = None
     retry_after: float | None = None
     permanent: bool = False
-    throttled: bool = False  # a platform limit: due again after `retry_after`, not an attempt
+    throttled: Throttle | None = None
+    opted_out: bool = False
 
 
 async def record_result(
@@ -192,7 +171,8 @@ async def claim_batch(
     channels: Sequence[str] | None = None,
     worker: str = PROCESS_ID,
 ) -> list[ClaimedRow]:
-    """`claim_due` in one statement: UPDATE ... WHERE id IN (the due rows) RETURNING them.
+    """Mark up to `limit` due rows as being sent by `worker`, in one statement: UPDATE ...
+    WHERE id IN (the due rows) RETURNING them.
 
     Run it in `Database.autocommit()`: on PostgreSQL one round trip claims the whole batch
     (the sub-select skips rows other workers hold, `FOR UPDATE SKIP LOCKED`), instead of

@@ -26,15 +26,12 @@ async def resident_for(
     With `seen_at` (a message just came in) their `last_inbound_at` is set to it, unless they
     are blocked, in the same statement: one round trip instead of insert, select and update.
     """
-    return (await resident_arriving(session, channel, chat_id, seen_at))[0]
+    return (await resident_arriving(session, channel, chat_id, seen_at=seen_at))[0]
 
 
 async def resident_arriving(
-    session: AsyncSession,
-    channel: str,
-    chat_id: str,
-    seen_at: datetime | None = None,
-    new: Mapping[str, Any] | None = None,
+    session: AsyncSession, channel: str, chat_id: str, *,
+    seen_at: datetime | None = None, new: Mapping[str, Any] | None = None,
 ) -> tuple[Resident, bool]:
     """`resident_for`, and whether this call created the resident.
 

@@ -7,7 +7,7 @@ required; everything else has a default that does nothing, or says the channel c
 
 Channels do not read or write the database. The dispatcher tells `send` what it knows of the
 recipient (`Recipient`: when they last wrote, whether they opted out) and records what the
-channel reports: a `SendReport` from `report()`, and `Receipt`s a channel hands to its
+channel reports: a `DeliveryResult` from `report()`, and `Receipt`s a channel hands to its
 receipt sink (delivered, read, failed; "this person opted out"; "the platform's window is
 closed").
 """
@@ -17,15 +17,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.routing import BaseRoute
 
 from bot.media.errors import MediaUnavailable
 from domain.messages import Media, OutboundMessage
-
-Throttle = Literal["chat", "channel"]  # who must slow down: this one chat, or the whole channel
+from domain.outbox import DeliveryResult, Throttle
 
 
 class ChannelError(Exception):
@@ -65,17 +63,6 @@ class Recipient:
 UNKNOWN = Recipient()
 
 
-@dataclass(frozen=True)
-class SendReport:
-    """What a channel reports about one send: the platform id, or why it did not go."""
-
-    ok: bool
-    platform_message_id: str | None = None
-    error: str | None = None
-    retry_after: float | None = None
-    permanent: bool = False
-    throttled: Throttle | None = None
-    opted_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,15 +108,17 @@ class Channel:
         """How many platform messages `send` makes of `message` (the dispatcher paces them)."""
         return 1
 
-    async def report(self, message: OutboundMessage, recipient: Recipient = UNKNOWN) -> SendReport:
+    async def report(
+        self, message: OutboundMessage, recipient: Recipient = UNKNOWN
+    ) -> DeliveryResult:
         """`send`, with its outcome as a value the dispatcher records."""
         try:
             platform_id = await self.send(message, recipient)
         except DeliveryFailed as exc:
-            return SendReport(ok=False, error=str(exc), retry_after=exc.retry_after,
-                              permanent=exc.permanent, throttled=exc.throttled,
-                              opted_out=exc.opted_out)
-        return SendReport(ok=True, platform_message_id=platform_id)
+            return DeliveryResult(ok=False, error=str(exc), retry_after=exc.retry_after,
+                                  permanent=exc.permanent, throttled=exc.throttled,
+                                  opted_out=exc.opted_out)
+        return DeliveryResult(ok=True, platform_message_id=platform_id)
 
     async def acknowledge_button(self, callback_id: str) -> None:
         """Tell the platform a button press was handled (nothing to do by default)."""

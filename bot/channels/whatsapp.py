@@ -34,7 +34,6 @@ from bot.channels.base import (
     Receipt,
     ReceiptSink,
     Recipient,
-    Throttle,
     read_body_limited,
 )
 from bot.channels.whatsapp_parse import (
@@ -49,6 +48,7 @@ from bot.channels.whatsapp_send import OPT_OUT_CODES, REENGAGEMENT_CODES, GraphC
 from domain.db import StorageUnavailable
 from domain.messages import Media, OutboundMessage
 from domain.models import utcnow
+from domain.outbox import Throttle
 from domain.settings import Settings
 
 if TYPE_CHECKING:

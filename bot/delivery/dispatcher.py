@@ -26,7 +26,7 @@ from itertools import groupby
 
 from redis.asyncio import Redis
 
-from bot.channels.base import Channel, Receipt, Recipient, SendReport
+from bot.channels.base import Channel, Receipt, Recipient
 from bot.delivery.batching import Coalescer
 from bot.delivery.metrics import MESSAGES_OUT, SEND_SECONDS
 from bot.delivery.pacing import PACED_CHANNELS, PacedGate, group_bucket
@@ -316,28 +316,27 @@ class OutboxDispatcher:
 
     async def _send(
         self, channel_name: str, message: OutboundMessage, recipient: Recipient
-    ) -> SendReport:
+    ) -> DeliveryResult:
         with SEND_SECONDS.labels(channel_name).time():
             try:
                 report = await self.channels[channel_name].report(message, recipient)
             except Exception as exc:
                 log.warning("send through %s failed: %s", channel_name, type(exc).__name__)
-                report = SendReport(ok=False, error=type(exc).__name__)
+                report = DeliveryResult(ok=False, error=type(exc).__name__)
         outcome = "sent" if report.ok else "permanent" if report.permanent else "retry"
         MESSAGES_OUT.labels(channel_name, outcome).inc()
         return report
 
-    async def _result(self, channel: str, chat_id: str, report: SendReport) -> DeliveryResult:
+    async def _result(self, channel: str, chat_id: str, report: DeliveryResult) -> DeliveryResult:
         """What is recorded for the row. A "slow down" waits longer each time it repeats for
         the same chat (pair limit) or the same platform (throughput), from the platform's own
         figure; a success starts the count again."""
         if report.ok:
             self.backoff.reset(f"{channel}:chat:{chat_id}")
             self.backoff.reset(channel)
-            return DeliveryResult(ok=True, platform_message_id=report.platform_message_id)
+            return report
         if report.throttled is None or report.permanent:
-            return DeliveryResult(ok=False, error=report.error, retry_after=report.retry_after,
-                                  permanent=report.permanent)
+            return report
         base = report.retry_after or 1.0
         if report.throttled == "channel":
             wait = await self._hold_channel(channel, base)
@@ -345,7 +344,7 @@ class OutboxDispatcher:
             wait = self.backoff.wait(f"{channel}:chat:{chat_id}", base)
         log.info("%s asked to slow down (%s); trying again in %.0f s", channel,
                  report.throttled, wait)
-        return DeliveryResult(ok=False, error=report.error, retry_after=wait, throttled=True)
+        return replace(report, retry_after=wait)
 
     async def _note_opt_out(self, channel: str, chat_id: str) -> None:
         try:

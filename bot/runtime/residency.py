@@ -26,13 +26,11 @@ _LIBRARY_SUFFIXES = (".so", ".dylib")
 
 @dataclass(frozen=True)
 class Mapping:
-    start: int
-    end: int
-    path: str
+    """A file's pages mapped at `start`, `size` bytes long."""
 
-    @property
-    def size(self) -> int:
-        return self.end - self.start
+    path: str
+    start: int
+    size: int
 
 
 def mapped_data_files(maps: str) -> list[Mapping]:
@@ -48,7 +46,7 @@ def mapped_data_files(maps: str) -> list[Mapping]:
         if any(suffix in name for suffix in _LIBRARY_SUFFIXES) or path.startswith("/usr/lib"):
             continue
         start, end = (int(bound, 16) for bound in parts[0].split("-"))
-        found.append(Mapping(start, end, path))
+        found.append(Mapping(path, start, end - start))
     return found
 
 

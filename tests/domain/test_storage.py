@@ -36,7 +36,7 @@ from domain.models import (
 )
 from domain.outbox import (
     DeliveryResult,
-    claim_due,
+    claim_batch,
     enqueue,
     mark_started,
     record_result,
@@ -80,11 +80,11 @@ async def test_replies_are_claimed_before_broadcasts(database: Database) -> None
         await enqueue(session, resident, OutboundMessage("7", "news"), OutboxKind.BROADCAST, "b1")
         await enqueue(session, resident, OutboundMessage("7", "reply"), OutboxKind.REPLY)
     async with database.session() as session:
-        claimed = await claim_due(session, limit=10)
+        claimed = await claim_batch(session, limit=10)
         assert [r.payload["text"] for r in claimed] == ["reply", "news"]
-        assert {r.status for r in claimed} == {OutboxStatus.SENDING}
+    assert set((await statuses(database)).values()) == {OutboxStatus.SENDING}
     async with database.session() as session:
-        assert await claim_due(session) == []  # nothing is handed out twice
+        assert await claim_batch(session) == []  # nothing is handed out twice
 
 
 async def test_concurrent_claims_never_overlap(database: Database) -> None:
@@ -100,7 +100,7 @@ async def test_concurrent_claims_never_overlap(database: Database) -> None:
         while True:
             try:
                 async with database.session() as session:
-                    rows = await claim_due(session, limit=5)
+                    rows = await claim_batch(session, limit=5)
                     batch = [r.id for r in rows]
             except Exception:  # SQLite may report "database is locked" under contention: retry
                 await asyncio.sleep(0.01)
@@ -119,7 +119,7 @@ async def test_rate_limited_send_is_retried_after_the_platform_delay(database: D
         resident = await resident_for(session, "telegram", "9")
         await enqueue(session, resident, OutboundMessage("9", "hi"))
     async with database.session() as session:
-        (row,) = await claim_due(session)
+        (row,) = await claim_batch(session)
     before = utcnow()
     async with database.session() as session:
         await record_result(session, row.id, DeliveryResult(ok=False, error="429", retry_after=30))
@@ -127,8 +127,8 @@ async def test_rate_limited_send_is_retried_after_the_platform_delay(database: D
         stored = await session.get(OutboxMessage, row.id)
         assert stored is not None and stored.status == OutboxStatus.PENDING
         assert stored.next_attempt_at >= before + timedelta(seconds=29)
-        assert await claim_due(session) == []
-        assert len(await claim_due(session, now=utcnow() + timedelta(seconds=31))) == 1
+        assert await claim_batch(session) == []
+        assert len(await claim_batch(session, now=utcnow() + timedelta(seconds=31))) == 1
 
 
 async def test_permanent_failure_goes_to_dead_letter(database: Database) -> None:
@@ -136,7 +136,7 @@ async def test_permanent_failure_goes_to_dead_letter(database: Database) -> None
         resident = await resident_for(session, "telegram", "10")
         await enqueue(session, resident, OutboundMessage("10", "hi"))
     async with database.session() as session:
-        (row,) = await claim_due(session)
+        (row,) = await claim_batch(session)
     async with database.session() as session:
         await record_result(
             session, row.id, DeliveryResult(ok=False, error="blocked", permanent=True)
@@ -167,7 +167,7 @@ async def test_a_dead_workers_untried_rows_go_back_and_its_mid_call_row_is_in_do
     ttl = timedelta(seconds=30)
     assert await leases.acquire(database, "outbox:dead-worker", ttl)
     async with database.session() as session:
-        claimed = await claim_due(session, worker="outbox:dead-worker")
+        claimed = await claim_batch(session, worker="outbox:dead-worker")
     async with database.session() as session:
         assert await mark_started(session, claimed[0].id, "outbox:dead-worker")
     async with database.session() as session:  # its lease is alive: nothing to recover
@@ -178,15 +178,18 @@ async def test_a_dead_workers_untried_rows_go_back_and_its_mid_call_row_is_in_do
     assert (recovered.returned, recovered.in_doubt) == (2, 1)
     assert await statuses(database) == {"m0": "in_doubt", "m1": "pending", "m2": "pending"}
     async with database.session() as session:  # the untried ones are claimed again at once
-        again = await claim_due(session, worker="outbox:other")
+        again = await claim_batch(session, worker="outbox:other")
         assert sorted(r.payload["text"] for r in again) == ["m1", "m2"]
-        assert {r.attempts for r in again} == {1}
+        rows = (await session.scalars(select(OutboxMessage))).all()
+        assert {r.payload["text"]: r.attempts for r in rows if r.id in {a.id for a in again}} == {
+            "m1": 1, "m2": 1
+        }
 
 
 async def test_resend_in_doubt_queues_the_mid_call_row_again(database: Database) -> None:
     await queue_texts(database, "21", 1)
     async with database.session() as session:
-        (row,) = await claim_due(session, worker="outbox:gone")
+        (row,) = await claim_batch(session, worker="outbox:gone")
     async with database.session() as session:
         await mark_started(session, row.id, "outbox:gone")
     async with database.session() as session:
@@ -197,11 +200,11 @@ async def test_resend_in_doubt_queues_the_mid_call_row_again(database: Database)
 async def test_a_worker_presumed_dead_does_not_send_a_row_taken_over(database: Database) -> None:
     await queue_texts(database, "22", 1)
     async with database.session() as session:
-        (row,) = await claim_due(session, worker="outbox:slow")
+        (row,) = await claim_batch(session, worker="outbox:slow")
     async with database.session() as session:  # no heartbeat: presumed dead, row handed back
         await recover_orphans(session)
     async with database.session() as session:
-        (taken,) = await claim_due(session, worker="outbox:new")
+        (taken,) = await claim_batch(session, worker="outbox:new")
     async with database.session() as session:
         assert not await mark_started(session, row.id, "outbox:slow")  # fenced off
         assert await mark_started(session, taken.id, "outbox:new")
@@ -215,7 +218,7 @@ async def test_a_late_answer_settles_an_in_doubt_row_and_staff_can_send_again(
 ) -> None:
     await queue_texts(database, "23", 2)
     async with database.session() as session:
-        first, second = await claim_due(session, worker="outbox:frozen")
+        first, second = await claim_batch(session, worker="outbox:frozen")
     async with database.session() as session:
         await mark_started(session, first.id, "outbox:frozen")
         await mark_started(session, second.id, "outbox:frozen")
