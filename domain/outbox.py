@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, exists, func, select, true, update
+from sqlalchemy import Integer, Table, bindparam, exists, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
+from sqlalchemy.sql.elements import BindParameter
 
 from domain.leases import PROCESS_ID
 from domain.messages import OutboundMessage
@@ -178,14 +180,23 @@ async def claim_batch(
     (the sub-select skips rows other workers hold, `FOR UPDATE SKIP LOCKED`), instead of
     BEGIN, a SELECT, an UPDATE per row and COMMIT. Highest priority first, then oldest.
     """
-    statement = claim_statement(
-        limit, now or utcnow(), channels, worker, skip_locked=is_postgresql(session)
-    )
-    rows = [ClaimedRow(*row) for row in (await session.execute(statement)).all()]
+    statement = claim_statement(channels is not None, skip_locked=is_postgresql(session))
+    parameters = claim_parameters(limit, now or utcnow(), channels, worker)
+    rows = [ClaimedRow(*row) for row in (await session.execute(statement, parameters)).all()]
     return sorted(rows, key=lambda r: (r.priority, r.id))
 
 
-def _waiting_ahead(now: datetime) -> Any:
+def claim_parameters(
+    limit: int, now: datetime, channels: Sequence[str] | None, worker: str
+) -> dict[str, object]:
+    """The values of a `claim_statement`'s bind parameters."""
+    values: dict[str, object] = {"claim_limit": limit, "claim_now": now, "claim_worker": worker}
+    if channels is not None:
+        values["claim_channels"] = list(channels)
+    return values
+
+
+def _waiting_ahead(now: BindParameter[datetime]) -> Any:
     """An older message to the same resident, as urgent or more, given back to wait (a busy
     chat, a retry): its followers wait for it, so a resident never reads "too long to check"
     before "I am listening to your voice note". Looked up through the resident index; rows
@@ -200,19 +211,25 @@ def _waiting_ahead(now: datetime) -> Any:
     )
 
 
-def claim_statement(
-    limit: int, now: datetime, channels: Sequence[str] | None, worker: str, skip_locked: bool
-) -> ReturningUpdate[Any]:
+@functools.cache
+def claim_statement(by_channel: bool, skip_locked: bool) -> ReturningUpdate[Any]:
     """The UPDATE of `claim_batch`, RETURNING the columns of `ClaimedRow` in its order (for
     callers that build on it, such as a claim that reads the recipients in the same round
-    trip on PostgreSQL)."""
+    trip on PostgreSQL). Its values are bind parameters (`claim_parameters`), so each of the
+    four shapes is built, and its SQLAlchemy cache key computed, once per process: building
+    it per claim cost about 1.3 ms, a tenth of the worker's time per message."""
+    now = bindparam("claim_now", type_=_OUTBOX.c.next_attempt_at.type)
     due = (
         select(_OUTBOX.c.id)
         .where(_OUTBOX.c.status == OutboxStatus.PENDING.value, _OUTBOX.c.next_attempt_at <= now)
-        .where(_OUTBOX.c.channel.in_(list(channels)) if channels is not None else true())
+        .where(
+            _OUTBOX.c.channel.in_(bindparam("claim_channels", expanding=True))
+            if by_channel
+            else true()
+        )
         .where(~exists(_waiting_ahead(now)))
         .order_by(_OUTBOX.c.priority, _OUTBOX.c.id)
-        .limit(limit)
+        .limit(bindparam("claim_limit", type_=Integer))
     )
     if skip_locked:
         due = due.with_for_update(skip_locked=True)
@@ -221,7 +238,7 @@ def claim_statement(
         .where(_OUTBOX.c.id.in_(due.scalar_subquery()))
         .values(
             status=OutboxStatus.SENDING.value,
-            claimed_by=worker,
+            claimed_by=bindparam("claim_worker", type_=_OUTBOX.c.claimed_by.type),
             send_started_at=None,
             next_attempt_at=now,
             attempts=_OUTBOX.c.attempts + 1,

@@ -10,13 +10,14 @@ approved template, once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Select, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import UNKNOWN, Receipt, Recipient
@@ -26,6 +27,7 @@ from domain.models import OutboxKind, OutboxMessage, Resident
 from domain.outbox import (
     ClaimedRow,
     claim_batch,
+    claim_parameters,
     claim_statement,
     enqueue,
     record_delivery_status,
@@ -55,6 +57,16 @@ async def recipient_states(
 _RESIDENTS = cast(Table, Resident.__table__)
 
 
+@functools.cache
+def _claim_joined(by_channel: bool) -> Select[Any]:
+    """PostgreSQL's claim with the recipients: built once per shape, as `claim_statement`."""
+    claimed = claim_statement(by_channel, skip_locked=True).cte("claimed")
+    return select(
+        claimed, _RESIDENTS.c.id.label("known_id"), _RESIDENTS.c.last_inbound_at,
+        _RESIDENTS.c.opted_out,
+    ).select_from(claimed.outerjoin(_RESIDENTS, _RESIDENTS.c.id == claimed.c.resident_id))
+
+
 async def claim_with_recipients(
     session: AsyncSession,
     limit: int,
@@ -71,14 +83,11 @@ async def claim_with_recipients(
         rows = await claim_batch(session, limit, now=now, channels=channels, worker=worker)
         known = await recipient_states(session, (r.resident_id for r in rows))
         return [(r, known.get(r.resident_id or 0, UNKNOWN)) for r in rows]
-    claimed = claim_statement(limit, now, channels, worker, skip_locked=True).cte("claimed")
-    query = select(
-        claimed, _RESIDENTS.c.id.label("known_id"), _RESIDENTS.c.last_inbound_at,
-        _RESIDENTS.c.opted_out,
-    ).select_from(claimed.outerjoin(_RESIDENTS, _RESIDENTS.c.id == claimed.c.resident_id))
+    query = _claim_joined(channels is not None)
+    parameters = claim_parameters(limit, now, channels, worker)
     found = [
         (ClaimedRow(*row[:6]), UNKNOWN if row[6] is None else Recipient(row[7], bool(row[8])))
-        for row in (await session.execute(query)).all()
+        for row in (await session.execute(query, parameters)).all()
     ]
     return sorted(found, key=lambda pair: (pair[0].priority, pair[0].id))
 
