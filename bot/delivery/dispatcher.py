@@ -49,6 +49,13 @@ from domain.outbox import (
 log = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 1.0
 WAKE_CHANNEL = "rumourbot:outbox:wake"
+
+
+def wake_channel(redis: Redis) -> str:
+    """The wake-up channel of the deployment on this Redis database. Pub/sub channels are
+    shared by every database of a Redis server, so two deployments (or a benchmark beside
+    the tests) on one server would otherwise wake each other's workers for nothing."""
+    return f"{WAKE_CHANNEL}:{redis.connection_pool.connection_kwargs.get('db', 0)}"
 Claimed = tuple[int, str, str, OutboundMessage, Recipient]  # id, channel, chat, message, to
 
 
@@ -104,7 +111,7 @@ class OutboxDispatcher:
     async def _publish_wake(redis: Redis) -> None:
         """Best effort: without it, other workers still find the rows on their idle poll."""
         try:
-            await redis.publish(WAKE_CHANNEL, b"1")
+            await redis.publish(wake_channel(redis), b"1")
         except Exception as exc:
             log.warning("outbox wake-up not published (%s)", type(exc).__name__)
 
@@ -415,7 +422,7 @@ class OutboxDispatcher:
         while not stop.is_set():
             try:
                 async with self.redis.pubsub() as pubsub:
-                    await pubsub.subscribe(WAKE_CHANNEL)
+                    await pubsub.subscribe(wake_channel(self.redis))
                     async for item in pubsub.listen():
                         if item.get("type") == "message":
                             self._wake.set()
