@@ -200,6 +200,11 @@ class MatchingEngine:
     def n_views(self) -> int:
         return len(self._slot_of)
 
+    def answer_ids(self) -> list[str]:
+        """The ids of every indexed answer (item)."""
+        with self._lock:
+            return list(self._views_of)
+
     def views_of(self, answer_id: str) -> set[str]:
         with self._lock:
             return set(self._views_of.get(answer_id, ()))

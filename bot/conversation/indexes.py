@@ -4,6 +4,9 @@ Each index keeps a (updated_at, id) cursor and pulls only what changed since, so
 editing or retiring an item costs one incremental upsert, and several processes sharing one
 database converge by calling `refresh` (on a timer, and right after their own writes).
 Vectors computed here are written back beside the row, so a restart does not re-embed.
+A cursor cannot see a deleted row (`rumourbot demo remove` in another process, a cluster
+emptied by its last asker), so the periodic refresh also compares how many live rows the table
+has with how many the index holds, and drops those gone (`forget_deleted`).
 
 The knowledge index holds *views* of each active item (see :mod:`matching.engine`): its claim,
 each stored translation of the claim, and its confirmed variants (message texts it is known to
@@ -25,7 +28,7 @@ from typing import Any
 import numpy as np
 from cachetools import LRUCache
 from redis.asyncio import Redis
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -151,12 +154,40 @@ class SyncedIndex:
             type(self).__name__,
             self.engine.embedder_name,
             repr(self.engine.thresholds),
+            str(len(self.engine)),  # rows deleted since: the cursors alone do not say
             *(repr(table.at) for table in self._tables),
         )
         return hashlib.sha1("\x00".join(parts).encode(), usedforsecurity=False).hexdigest()
 
     def is_live(self, row: Any) -> bool:
         raise NotImplementedError
+
+    def live_rows(self) -> Any:
+        """`is_live` as a WHERE clause."""
+        raise NotImplementedError
+
+    async def forget_deleted(self) -> int:
+        """Drop what was deleted from the table since it was read; returns how many answers
+        went. One count when nothing was (a row added meanwhile can hide a deletion until the
+        next call, after the cursor has read it)."""
+        async with self._lock:
+            held = len(self.engine)
+            async with self.db.session() as session:
+                live = select(self.model.id).where(self.live_rows())
+                count = select(func.count()).select_from(live.subquery())
+                if (await session.scalar(count) or 0) >= held:
+                    return 0
+                present = {str(i) for i in (await session.scalars(live)).all()}
+            gone = [a for a in self.engine.answer_ids() if a not in present]
+            if gone:
+                await asyncio.to_thread(self.engine.remove_answers, gone)
+                self._changed()
+            return len(gone)
+
+    def _changed(self) -> None:
+        """What was read before a change is not kept."""
+        self._decisions.clear()
+        self._generation += 1
 
     def to_item(self, row: Any, vector: np.ndarray | None) -> IndexItem:
         raise NotImplementedError
@@ -174,8 +205,7 @@ class SyncedIndex:
         seen = 0
         while rows := await table.next_rows(self.db):
             await apply(rows)
-            self._decisions.clear()
-            self._generation += 1
+            self._changed()
             seen += len(rows)
             table.at = (rows[-1].updated_at, rows[-1].id)
         return seen
@@ -281,6 +311,14 @@ class KnowledgeIndex(SyncedIndex):
 
     def is_live(self, row: KnowledgeItem) -> bool:
         return row.status == ItemStatus.ACTIVE
+
+    def live_rows(self) -> Any:
+        return KnowledgeItem.status == ItemStatus.ACTIVE
+
+    def _changed(self) -> None:
+        super()._changed()
+        self._items.clear()
+        self._answer_ids.clear()
 
     async def refresh(self) -> int:
         """Items first (a variant needs its item indexed), then variants.
@@ -548,6 +586,9 @@ class ClusterIndex(SyncedIndex):
 
     def is_live(self, row: Cluster) -> bool:
         return row.status in OPEN_STATUSES
+
+    def live_rows(self) -> Any:
+        return Cluster.status.in_(OPEN_STATUSES)
 
     def to_item(self, row: Cluster, vector: np.ndarray | None) -> IndexItem:
         return IndexItem(id=str(row.id), text=row.representative_text, vector=vector)

@@ -204,9 +204,11 @@ async def every(interval: float, job: Job, stop: asyncio.Event) -> None:
 
 
 async def refresh_indexes(services: Services) -> None:
-    """Pick up knowledge-base and cluster changes made by other processes."""
+    """Pick up knowledge-base and cluster changes made by other processes, deletions too."""
     await services.knowledge.refresh()
     await services.clusters.refresh()
+    await services.knowledge.forget_deleted()
+    await services.clusters.forget_deleted()
 
 
 @contextlib.asynccontextmanager

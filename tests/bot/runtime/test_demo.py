@@ -15,7 +15,7 @@ from bot.conversation.publishing import AnswerDraft, publish_answer
 from bot.runtime.app import Runtime
 from bot.runtime.cli import app as cli
 from bot.runtime.demo import DEMO_ORIGIN, load_demo, remove_demo
-from bot.runtime.wiring import build_services
+from bot.runtime.wiring import build_services, refresh_indexes
 from domain.db import Database
 from domain.knowledge import ItemData, upsert_item
 from domain.messages import InboundMessage
@@ -147,6 +147,31 @@ async def test_demo_remove_leaves_no_demo_row_and_keeps_real_data(runtime: Runti
         assert [r.matched_item_id for r in kept] == [real.id]
         assert await session.get(KnowledgeItem, real.id) is not None
         assert await session.get(Resident, telegram.id) is not None
+
+
+async def test_a_running_bot_stops_answering_from_the_demo_once_it_is_removed(
+    runtime: Runtime,
+) -> None:
+    """`demo remove` runs in another process while the bot runs: the bot's periodic index
+    refresh forgets the deleted items and clusters, so the next resident is told their
+    question went to the team, not answered from a removed fact-check or shown an error."""
+    assert await load_demo(runtime.services) == 30
+    water = "The city will cut off all water supply for two weeks starting Monday."
+    await chat(runtime, "first", water)
+    assert "FALSE" in runtime.webchat_outbox.sent["first"][-1].text
+    lions = "Lions escaped from the national park and are walking in the market tonight"
+    await chat(runtime, "first", lions)  # queued: an open cluster in the cluster index
+    async with runtime.services.db.session() as session:
+        await remove_demo(session)
+
+    await refresh_indexes(runtime.services)  # what the timer runs every few seconds
+
+    for text in (water, lions):
+        await chat(runtime, "next", text)
+        reply = runtime.webchat_outbox.sent["next"][-1].text
+        assert "FALSE" not in reply and "went wrong" not in reply
+        assert "passed to the city's team" in reply
+    assert await count(runtime.services.db, Request, Request.cluster_id.is_not(None)) == 2
 
 
 def test_demo_commands(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
