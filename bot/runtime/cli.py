@@ -254,7 +254,8 @@ def demo_remove() -> None:
         f"demo removed: {removed.items} items, {removed.requests} requests, "
         f"{removed.clusters} clusters, {removed.residents} web chat residents"
     )
-    typer.echo("Restart running rumourbot processes so they forget the demo items.")
+    seconds = get_settings().index_refresh_seconds
+    typer.echo(f"Running rumourbot processes stop using them within {seconds:g} seconds.")
 
 
 config_app = typer.Typer(help="This installation's configuration.", no_args_is_help=True)

@@ -183,6 +183,6 @@ def test_demo_commands(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         assert loaded.exit_code == 0 and "demo loaded: 30 new or changed items" in loaded.output
         removed = CliRunner().invoke(cli, ["demo", "remove"])
         assert removed.exit_code == 0 and "demo removed: 30 items" in removed.output
-        assert "Restart running rumourbot processes" in removed.output
+        assert "Running rumourbot processes stop using them within 5 seconds" in removed.output
     finally:
         get_settings.cache_clear()
