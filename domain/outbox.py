@@ -216,8 +216,8 @@ def claim_statement(by_channel: bool, skip_locked: bool) -> ReturningUpdate[Any]
     """The UPDATE of `claim_batch`, RETURNING the columns of `ClaimedRow` in its order (for
     callers that build on it, such as a claim that reads the recipients in the same round
     trip on PostgreSQL). Its values are bind parameters (`claim_parameters`), so each of the
-    four shapes is built, and its SQLAlchemy cache key computed, once per process: building
-    it per claim cost about 1.3 ms, a tenth of the worker's time per message."""
+    four shapes is built, and its SQLAlchemy cache key computed, once per process (building
+    both per claim cost about 1.3 ms on an idle core)."""
     now = bindparam("claim_now", type_=_OUTBOX.c.next_attempt_at.type)
     due = (
         select(_OUTBOX.c.id)
