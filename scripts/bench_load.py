@@ -151,22 +151,30 @@ class Mix:
     # the rest: greetings, thanks and commands
 
 
-def build_update(rng: random.Random, mix: Mix, update_id: int, chat_id: int) -> dict[str, Any]:
-    """One Bot API `Update` from resident `chat_id`, as Telegram POSTs it."""
+def build_update(
+    rng: random.Random, mix: Mix, update_id: int, chat_id: int
+) -> tuple[dict[str, Any], str]:
+    """One Bot API `Update` from resident `chat_id`, as Telegram POSTs it, and its kind in the
+    mix (viral, photo, new_claim, chat): latency is reported per kind too, since a photo's
+    reply waits for its picture to be read."""
     now = int(time.time())
     roll = rng.random()
     forwarded = False
     fields: dict[str, Any] = {}
+    kind = "chat"
     if roll < mix.viral + mix.photo:
+        kind = "viral"
         lang, versions = rng.choices(VIRAL, weights=VIRAL_WEIGHTS)[0]
         text = rng.choice(versions)
         forwarded = rng.random() < 0.9  # a few paste the text instead of forwarding it
         if roll >= mix.viral:
             fields = {"photo": _photo_sizes(rng), "caption": text}
             forwarded = True
+            kind = "photo"
         else:
             fields = {"text": text}
     elif roll < mix.viral + mix.photo + mix.new_claim:
+        kind = "new_claim"
         lang = "en"
         text = (f"{rng.choice(ASK)} {rng.choice(PLACES)} {rng.choice(EVENTS)} "
                 f"{rng.choice(WHEN)}? ref {update_id}")
@@ -190,7 +198,7 @@ def build_update(rng: random.Random, mix: Mix, update_id: int, chat_id: int) -> 
             "type": "hidden_user", "date": now - rng.randint(60, 7200),
             "sender_user_name": rng.choice(["Mama Njeri", "Family group", "Ravi", "أحمد"])}
     message.update(fields)
-    return {"update_id": update_id, "message": message}
+    return {"update_id": update_id, "message": message}, kind
 
 
 def _photo_sizes(rng: random.Random) -> list[dict[str, Any]]:
@@ -885,6 +893,7 @@ class Offered:
     status: int = -1
     posted_at: float = 0.0  # written to the connection (after waiting for a free one)
     answered_at: float = 0.0  # HTTP response received
+    kind: str = ""  # viral, photo, new_claim or chat (`build_update`)
 
 
 async def generate(ports: list[int], rate: float, start: float, warmup: float, duration: float,
@@ -928,7 +937,7 @@ async def generate(ports: list[int], rate: float, start: float, warmup: float, d
         while i < total and start + i / rate <= now:
             chat_id = chat_base + i
             record = Offered(chat_id, start + i / rate, i >= measured_from)
-            update = build_update(rng, mix, chat_base // 1000 + i, chat_id)
+            update, record.kind = build_update(rng, mix, chat_base // 1000 + i, chat_id)
             body = json.dumps(update, ensure_ascii=False).encode()
             queues[i % len(ports)].put_nowait((record, body))
             offered.append(record)
@@ -1071,6 +1080,13 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
             await drop_database(db_name, placement.pg_admin)
 
     latencies = sorted((sends[o.chat_id] - o.due) * 1000 for o in accepted if o.chat_id in sends)
+    by_kind: dict[str, dict[str, float | int | None]] = {}
+    for kind in sorted({o.kind for o in accepted}):
+        of_kind = [o for o in accepted if o.kind == kind]
+        times = sorted((sends[o.chat_id] - o.due) * 1000 for o in of_kind if o.chat_id in sends)
+        by_kind[kind] = {"n": len(of_kind), "unanswered": len(of_kind) - len(times),
+                         "p50": round(percentile(times, 50), 1) if times else None,
+                         "p99": round(percentile(times, 99), 1) if times else None}
     missing = len(accepted) - len(latencies)
     statuses = Counter(o.status for o in measured)
     http_ms = sorted((o.answered_at - o.due) * 1000 for o in accepted)
@@ -1128,6 +1144,7 @@ async def run_step(step: Step, args: argparse.Namespace, fake: FakeBotApi, templ
         "latency_ms": {"p50": lat(50), "p90": lat(90), "p99": lat(99),
                        "max": round(latencies[-1], 1) if latencies and not missing else None,
                        "max_answered": round(latencies[-1], 1) if latencies else None},
+        "latency_ms_by_kind": by_kind,
         "webhook_http_ms": {"p50": round(percentile(http_ms, 50), 1),
                             "p99": round(percentile(http_ms, 99), 1),
                             "max": round(http_ms[-1], 1)} if http_ms else {},
@@ -1206,6 +1223,11 @@ def step_line(r: dict[str, Any]) -> str:
             f" errors {r['errors']}  replies {r['replies_per_s_in_window']:g}/s  latency p50 "
             f"{fmt(lat['p50'])} p99 {p99} max {fmt(lat['max'])} ms  unanswered "
             f"{r['unanswered_after_drain']}  duplicates {r.get('duplicate_replies', '-')}"
+            + (" (by kind: " + ", ".join(
+                f"{k} n={v['n']} p50 {fmt(v['p50'])} p99 {fmt(v['p99'])}"
+                for k, v in r.get("latency_ms_by_kind", {}).items()) + ")"
+               if r.get("latency_ms_by_kind") else "")
+            +
             f"  busy {r['machine_busy_percent']:g}% (others "
             f"{r['others_cpu_percent_of_one_core']:g}% of a core)  "
             f"{'OK' if r['meets_slo'] else 'over'}  backlog {r.get('backlog_at_window_end')}"

@@ -45,17 +45,10 @@ from domain.outbox import (
     release,
     unrecorded,
 )
+from domain.wakeups import Wakeup
 
 log = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 1.0
-WAKE_CHANNEL = "rumourbot:outbox:wake"
-
-
-def wake_channel(redis: Redis) -> str:
-    """The wake-up channel of the deployment on this Redis database. Pub/sub channels are
-    shared by every database of a Redis server, so two deployments (or a benchmark beside
-    the tests) on one server would otherwise wake each other's workers for nothing."""
-    return f"{WAKE_CHANNEL}:{redis.connection_pool.connection_kwargs.get('db', 0)}"
 Claimed = tuple[int, str, str, OutboundMessage, Recipient]  # id, channel, chat, message, to
 
 
@@ -92,8 +85,7 @@ class OutboxDispatcher:
         self.limits = dict(limits or {})
         self.redis = redis
         self._slots = asyncio.Semaphore(concurrency)
-        self._wake = asyncio.Event()
-        self._publishes: set[asyncio.Task[object]] = set()
+        self.wakeup = Wakeup("outbox", redis)
         # each row's result is still awaited one by one, but written together with the others
         self._results: Coalescer[int, DeliveryResult, None] = Coalescer(
             self._write_results, None
@@ -101,19 +93,7 @@ class OutboxDispatcher:
 
     def wake(self) -> None:
         """Something was queued: deliver now (here, and in every worker when Redis is set)."""
-        self._wake.set()
-        if self.redis is not None:
-            task = asyncio.ensure_future(self._publish_wake(self.redis))
-            self._publishes.add(task)
-            task.add_done_callback(self._publishes.discard)
-
-    @staticmethod
-    async def _publish_wake(redis: Redis) -> None:
-        """Best effort: without it, other workers still find the rows on their idle poll."""
-        try:
-            await redis.publish(wake_channel(redis), b"1")
-        except Exception as exc:
-            log.warning("outbox wake-up not published (%s)", type(exc).__name__)
+        self.wakeup.set()  # best effort: other workers still find the rows on their idle poll
 
     async def heartbeat(self) -> None:
         """Renew this worker's lease and hand back the rows of workers whose lease expired."""
@@ -371,7 +351,7 @@ class OutboxDispatcher:
         On stop, messages being sent are finished, claimed ones not yet tried are handed back
         and the lease is released, so another worker takes over at once.
         """
-        listener = asyncio.create_task(self._listen(stop)) if self.redis is not None else None
+        listener = asyncio.create_task(self.wakeup.listen(stop))
         beating = asyncio.create_task(self._beat(stop))
         watcher = asyncio.create_task(self._watch_stop(stop))
         try:
@@ -386,17 +366,11 @@ class OutboxDispatcher:
                     sent = 0
                 if sent:  # a paced broadcast's next rows may be due already
                     continue
-                self._wake.clear()
-                waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
-                await asyncio.wait(
-                    waiters, timeout=IDLE_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
-                )
-                for waiter in waiters:
-                    waiter.cancel()
+                self.wakeup.event.clear()
+                await self.wakeup.sleep(stop, IDLE_POLL_SECONDS)
         finally:
             for task in (listener, beating, watcher):
-                if task is not None:
-                    task.cancel()
+                task.cancel()
             with contextlib.suppress(Exception):
                 await leases.release(self.db, self.worker_id)
 
@@ -416,18 +390,3 @@ class OutboxDispatcher:
             except Exception as exc:  # the database is away; claims fail too until it is back
                 log.warning("outbox heartbeat failed (%s)", type(exc).__name__)
 
-    async def _listen(self, stop: asyncio.Event) -> None:
-        """Wake up when another process queued something (Redis pub/sub)."""
-        assert self.redis is not None
-        while not stop.is_set():
-            try:
-                async with self.redis.pubsub() as pubsub:
-                    await pubsub.subscribe(wake_channel(self.redis))
-                    async for item in pubsub.listen():
-                        if item.get("type") == "message":
-                            self._wake.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # Redis restarting: the idle poll still delivers
-                log.warning("outbox wake-up channel lost (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(1.0)

@@ -10,7 +10,6 @@ the team with whatever hashes we have, and the resident is told so.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 from dataclasses import replace
@@ -25,6 +24,7 @@ from bot.media.stage import MediaReading, MediaStage, fetch, is_readable, is_slo
 from bot.texts.turn import Turn
 from domain.messages import InboundMessage, Media
 from domain.models import MediaJob, MediaJobStatus, Resident, utcnow
+from domain.wakeups import Wakeup
 
 if TYPE_CHECKING:
     from bot.conversation.claims import ClaimDesk
@@ -70,21 +70,26 @@ class MediaWorker:
 
     def __init__(self, services: Services, claims: ClaimDesk, stage: MediaStage) -> None:
         self.services, self.claims, self.stage = services, claims, stage
-        self._wake = asyncio.Event()
+        # a web process queues the job and a worker reads it: the worker is woken through
+        # Redis, not left to find the job at its next poll (up to a second later)
+        self.wakeup = Wakeup("media", services.redis)
 
     def wake(self) -> None:
-        self._wake.set()
+        self.wakeup.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                while await self.run_once():
-                    pass
-            except Exception:
-                log.exception("media worker pass failed; will retry")
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_first(stop, self._wake), POLL_SECONDS)
+        listener = asyncio.create_task(self.wakeup.listen(stop))
+        try:
+            while not stop.is_set():
+                self.wakeup.event.clear()
+                try:
+                    while await self.run_once():
+                        pass
+                except Exception:
+                    log.exception("media worker pass failed; will retry")
+                await self.wakeup.sleep(stop, POLL_SECONDS)
+        finally:
+            listener.cancel()
 
     async def run_once(self, channel: str | None = None) -> bool:
         """Claim and handle one pending job (of residents on `channel` only, when given: the
@@ -188,15 +193,6 @@ class MediaWorker:
         async with self.services.db.session() as session:
             await session.execute(update(MediaJob).where(MediaJob.id == job.id).values(
                 status=MediaJobStatus.PENDING))
-
-
-async def _first(*events: asyncio.Event) -> None:
-    waits = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for wait in waits:
-            wait.cancel()
 
 
 def _ignore_result(task: asyncio.Future[MediaReading]) -> None:
