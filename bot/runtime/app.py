@@ -226,6 +226,9 @@ class Runtime:
                         await channel.stop()
                 await self.conversation.wait_idle()
         if self.services.redis is not None:
+            # the last turns' wake-ups go out before the pool closes (else a warning each stop)
+            await self.services.dispatcher.wakeup.published()
+            await self.conversation.media.wakeup.published()
             await self.services.redis.aclose()
         await self.services.db.dispose()
 
