@@ -10,6 +10,7 @@ before anything of ours or a library's is imported. So a script imports it befor
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import os
@@ -250,7 +251,16 @@ def delivery_figures(recipients: Sequence[str], accepted: Sequence[tuple[str, fl
             "median": round(statistics.median(windows), 1) if windows else None,
             "max": round(max(windows), 1) if windows else None,
         },
+        "per_10s_windows": [round(w, 1) for w in windows],
+        "longest_gaps": longest_gaps(times),
     }
+
+
+def longest_gaps(times: Sequence[float], count: int = 5) -> list[dict[str, float]]:
+    """The `count` longest pauses between two messages the platform took (sorted `times`):
+    where a broadcast lost its slots, as seconds from the first message."""
+    gaps = sorted(((b - a, a - times[0]) for a, b in itertools.pairwise(times)), reverse=True)
+    return [{"at_s": round(at, 2), "seconds": round(gap, 3)} for gap, at in gaps[:count]]
 
 
 def machine_figures(load_start: float) -> dict[str, Any]:
