@@ -51,6 +51,7 @@ _VERB_AFTER_NO = frozenset(
 )
 _POSSESSIVE_RE = re.compile(r"['\u2019]s$")
 _CAPITALISED_RE = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][\w'-]+", re.UNICODE)
+_NAME_RUN_RE = re.compile(r"\b[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*)+", re.UNICODE)
 
 
 def _table(rows: dict[str, str]) -> dict[str, str]:
@@ -168,6 +169,9 @@ class Facts:
     proper: frozenset[str] = frozenset()
     joined: str = ""  # the folded letters and digits without spaces ("glen eagles" in it)
     n_words: int = 0
+    # runs of capitalised words ("U.S. President Donald Trump"), folded: a name counts as
+    # mentioned when another text has a long word of its run ("Trump" for "Donald")
+    runs: frozenset[frozenset[str]] = frozenset()
 
 
 def names(clean: str) -> frozenset[str]:
@@ -213,6 +217,25 @@ def facts(clean: str) -> Facts:
         frozenset(n for n in proper if n and n not in _DAYS and n not in _MONTHS),
         "".join(words),
         len(words),
+        frozenset(
+            frozenset(_POSSESSIVE_RE.sub("", w.casefold().strip(".")) for w in run.split())
+            for run in _NAME_RUN_RE.findall(clean)
+        ),
+    )
+
+
+def _mentioned(name: str, own: Facts, other: Facts) -> bool:
+    """``name`` (of ``own``) is in ``other``'s text, or ``other`` names a part of its run:
+    "Trump" mentions "Donald" of "U.S. President Donald Trump". A run of ``other`` must lie
+    inside ``name``'s run whole, so "Mombasa Road" does not mention "River" of "River Road"."""
+    if name in other.joined:
+        return True
+    in_runs = {w for run in other.runs for w in run}
+    units = [*other.runs, *(frozenset({p}) for p in other.proper if p not in in_runs)]
+    return any(
+        name in run and unit <= run and any(len(w) >= 4 for w in unit)
+        for run in own.runs
+        for unit in units
     )
 
 
@@ -264,8 +287,8 @@ def contrast(message: Facts, claim: Facts) -> str | None:
         return "negation"
     if (
         short
-        and any(n not in message.joined for n in claim.proper)
-        and any(n not in claim.joined for n in message.proper)
+        and any(not _mentioned(n, claim, message) for n in claim.proper)
+        and any(not _mentioned(n, message, claim) for n in message.proper)
     ):
         return "name"
     axes: dict[str, tuple[set[str], set[str]]] = {}

@@ -6,6 +6,7 @@ also appears in a test split of another dataset is dropped, because the CLEF yea
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,18 @@ from matching.tokenise import content_words
 from matching.twins import read_twin_list, twin_groups, with_twins
 from matching.vcache import VectorCache
 
-__all__ = ["Collected", "Seen", "Split", "calibrate", "collect", "fit", "test_texts", "trade_off"]
+__all__ = [
+    "Collected",
+    "Seen",
+    "Split",
+    "calibrate",
+    "collect",
+    "cross_fitted",
+    "fit",
+    "fold_of",
+    "test_texts",
+    "trade_off",
+]
 
 
 @dataclass(frozen=True)
@@ -108,16 +120,23 @@ def collect(
     cache_dir: Path,
     exclude: frozenset[str] | set[str] = frozenset(),
     ranker: LogisticRanker | None = None,
+    only: set[str] | None = None,
 ) -> Iterator[Collected]:
-    """For each labelled query: feature rows (gold and its twins present, then removed) and
-    what the engine shows in both cases."""
+    """For each labelled query (of ``only``, when given: query ids): feature rows (gold and its
+    twins present, then removed) and what the engine shows in both cases."""
     targets = read_targets(split.dataset / "targets.jsonl")
     twins = twin_groups(targets, read_twin_list(split.dataset / "twins.tsv"))
     queries = read_queries(split.dataset / f"{split.name}.queries.jsonl")
     qrels = read_qrels(split.dataset / f"{split.name}.qrels.tsv")
     engine = _engine(targets, embedder, cache_dir, ranker)
     qcache = VectorCache(cache_dir, embedder, "query") if embedder is not None else None
-    queries = [q for q in queries if q.id in qrels and normalise_text(q.text) not in exclude]
+    queries = [
+        q
+        for q in queries
+        if q.id in qrels
+        and normalise_text(q.text) not in exclude
+        and (only is None or q.id in only)
+    ]
     qvecs = qcache.get([query_text(q.text) for q in queries]) if qcache else None
     by_id = {t.id: t for t in targets}
     for i, q in enumerate(queries):
@@ -145,6 +164,47 @@ def fit(rows: list[QueryRows], dense: bool, name: str) -> LogisticRanker:
     y = np.concatenate([r.present_y for r in rows] + [np.zeros(len(r.removed_x)) for r in rows])
     use = np.array([dense or not f.startswith("dense") for f in FEATURES])
     return LogisticRanker.fit(x, y, use=use, l2=1.0, name=name)
+
+
+def fold_of(query: Query, folds: int) -> int:
+    """The cross-fitting fold of a query, from its normalised text: a tweet that two datasets
+    share falls in the same fold of both, so no fold's ranker has seen the queries it scores."""
+    digest = hashlib.blake2b(normalise_text(query.text).encode("utf-8"), digest_size=4).digest()
+    return int.from_bytes(digest, "big") % folds
+
+
+def cross_fitted(
+    splits: list[Split],
+    embedder: Embedder | None,
+    cache_dir: Path,
+    exclude: frozenset[str] | set[str],
+    dense: bool,
+    name: str,
+    folds: int,
+) -> tuple[LogisticRanker, list[Seen], list[Seen]]:
+    """The ranker fitted on every query of ``splits``, and what the engine shows (gold present,
+    gold removed) for each query when ranked by a ranker fitted on the *other* folds only.
+
+    Calibrating on these out-of-fold decisions uses every train and dev query for the
+    thresholds without scoring a query with a model that saw it: five times the data of a
+    dev split alone (196 queries, where one wrong answer is 0.5%)."""
+    collected = [
+        (split, c) for split in splits for c in collect(split, embedder, cache_dir, exclude)
+    ]
+    ranker = fit([c.rows for _, c in collected], dense, name)
+    present: list[Seen] = []
+    absent: list[Seen] = []
+    for k in range(folds):
+        others = [c.rows for _, c in collected if fold_of(c.query, folds) != k]
+        fold_ranker = fit(others, dense, f"{name}-fold{k}")
+        for split in splits:
+            held_out = {
+                c.query.id for s, c in collected if s == split and fold_of(c.query, folds) == k
+            }
+            for c in collect(split, embedder, cache_dir, exclude, fold_ranker, held_out):
+                present.append(c.present)
+                absent.append(c.absent)
+    return ranker, present, absent
 
 
 @dataclass(frozen=True)

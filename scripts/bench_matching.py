@@ -56,7 +56,15 @@ TRADE_OFF_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99)
 
 def cmd_train(args: argparse.Namespace) -> None:
     from matching.ranker import LogisticRanker
-    from matching.training import Split, calibrate, collect, fit, test_texts, trade_off
+    from matching.training import (
+        Split,
+        calibrate,
+        collect,
+        cross_fitted,
+        fit,
+        test_texts,
+        trade_off,
+    )
 
     exclude = test_texts(DATA)
     WEIGHTS.mkdir(exist_ok=True)
@@ -67,8 +75,20 @@ def cmd_train(args: argparse.Namespace) -> None:
         embedder = build_embedder(args.embedder) if dense else None
         name = "dense" if dense else "lexical"
         ranker: LogisticRanker
-        used_train = train_sets
-        if args.keep_weights:  # a new decision rule: re-calibrate the shipped ranker on dev
+        used_train, calibrated_on = train_sets, dev_sets
+        present: list = []
+        absent: list = []
+        if args.folds > 1:  # fit on train + dev, calibrate on out-of-fold decisions
+            splits = list(dict.fromkeys(train_sets + dev_sets))
+            ranker, present, absent = cross_fitted(
+                [Split(DATA / ds / "canonical", split) for ds, split in splits],
+                embedder, default_cache_dir(), exclude, dense, f"{name}-lr", args.folds,
+            )
+            used_train = splits
+            calibrated_on = [(f"{ds} (out of fold, {args.folds} folds)", split)
+                             for ds, split in splits]
+            print(f"cross-fitted on {len(present)} queries", flush=True)
+        elif args.keep_weights:  # a new decision rule: re-calibrate the shipped ranker on dev
             shipped = json.loads((WEIGHTS / f"{name}.json").read_text())
             ranker = LogisticRanker.from_json(shipped)
             used_train = [(str(a), str(b)) for a, b in shipped.get("trained_on", [])]
@@ -86,8 +106,7 @@ def cmd_train(args: argparse.Namespace) -> None:
                 rows += [c.rows for c in got]
                 print(f"collected {ds}/{split}: {len(got)} queries", flush=True)
             ranker = fit(rows, dense, name=f"{name}-lr")
-        present, absent = [], []
-        for ds, split in dev_sets:
+        for ds, split in dev_sets if args.folds <= 1 else []:
             for c in collect(
                 Split(DATA / ds / "canonical", split),
                 embedder,
@@ -123,7 +142,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             "thresholds": cal.__dict__ | {"answer_cross": 0.999},
             "trade_off_dev": table,
             "trained_on": used_train,
-            "calibrated_on": dev_sets,
+            "calibrated_on": calibrated_on,
         }
         (WEIGHTS / f"{name}.json").write_text(json.dumps(data, indent=1) + "\n")
         print(name, json.dumps(cal.__dict__), flush=True)
@@ -239,6 +258,13 @@ def main() -> None:
         "--covers",
         default="0,0.15,0.2,0.25,0.3",
         help="train: claim-coverage floors tried with the answer threshold",
+    )
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=0,
+        help="train: fit on the train and dev sets together and calibrate the thresholds on "
+        "each query's decision by a ranker fitted on the other folds (cross-fitting)",
     )
     parser.add_argument("--only", choices=["both", "dense", "lexical"], default="both")
     parser.add_argument("--train-sets", default="", help="ds/split,... (default: both CLEF)")

@@ -150,3 +150,13 @@ def test_a_number_word_opening_a_sentence_is_still_a_number() -> None:
     assert contrast(message, claim) == "number"
     # inside a sentence, a capitalised number word is part of a name
     assert "3" not in facts(clean_text("The accident at Three Mile Island")).numbers
+
+
+def test_a_shortened_name_is_the_same_person_and_another_name_is_not() -> None:
+    claim = "The government of President William Ruto has banned the sale of maize flour in Kisumu."
+    # "Ruto" is "President William Ruto"; the outlet the message cites is not a rival name
+    assert _contrast("They say Ruto has banned maize flour sales in Kisumu, Citizen TV says",
+                     claim) is None
+    assert _contrast("They say Raila has banned maize flour sales in Kisumu, Citizen TV says",
+                     claim) == "name"
+

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
+from matching.datasets import Query
 from matching.ranker import FEATURES, LogisticRanker
-from matching.training import Seen, calibrate, trade_off
+from matching.training import Seen, Split, calibrate, cross_fitted, fold_of, trade_off
 
 
 def _seen(score: float, right: bool, words: int = 8, duplicate: bool = False) -> Seen:
@@ -53,3 +57,39 @@ def test_logistic_ranker_learns_and_round_trips(tmp_path) -> None:  # type: igno
     path = tmp_path / "w.json"
     ranker.save(path)
     np.testing.assert_allclose(LogisticRanker.load(path).predict(x), ranker.predict(x))
+
+
+def _dataset(root: Path, name: str, claims: list[str]) -> Split:
+    """A canonical dataset whose queries restate its claims (query i answers claim i)."""
+    folder = root / name / "canonical"
+    folder.mkdir(parents=True)
+    targets = [{"id": f"c{i}", "claim": claim, "title": None} for i, claim in enumerate(claims)]
+    (folder / "targets.jsonl").write_text("\n".join(json.dumps(t) for t in targets))
+    queries = [{"id": f"q{i}", "text": f"Is it true? {claim} Please check"}
+               for i, claim in enumerate(claims)]
+    (folder / "train.queries.jsonl").write_text("\n".join(json.dumps(q) for q in queries))
+    (folder / "train.qrels.tsv").write_text(
+        "".join(f"q{i}\t0\tc{i}\t1\n" for i in range(len(claims))))
+    return Split(folder, "train")
+
+
+def test_cross_fitting_scores_every_query_once_with_a_ranker_that_did_not_see_it(
+    tmp_path: Path,
+) -> None:
+    claims = [f"The {place} market will close on {day} because of the {why}."
+              for place, day, why in zip(
+                  ["Gikomba", "Toi", "Kibuye", "Marikiti", "Kongowea", "Soko Mjinga"],
+                  ["Monday", "Tuesday", "Friday", "Sunday", "Monday", "Friday"],
+                  ["floods", "curfew", "cholera", "strike", "fire", "elections"], strict=True)]
+    splits = [_dataset(tmp_path, "a", claims), _dataset(tmp_path, "b", claims[::-1])]
+    ranker, present, absent = cross_fitted(
+        splits, None, tmp_path / "cache", set(), dense=False, name="t", folds=3)
+    # both datasets' queries, each decided once out of fold, with and without its gold
+    assert len(present) == len(absent) == 2 * len(claims)
+    assert sum(p.right[0] for p in present if p.scores) >= len(claims)
+    assert not any(a.right and a.right[0] for a in absent)
+    assert ranker.predict(np.zeros((1, len(FEATURES)))).shape == (1,)
+    # one text falls in one fold, whichever dataset holds it
+    same = [Query("x", "Is it true? The Toi market will close", None),
+            Query("y", "is it TRUE?  the toi market will close", None)]
+    assert fold_of(same[0], 5) == fold_of(same[1], 5)
