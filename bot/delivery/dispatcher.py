@@ -356,17 +356,20 @@ class OutboxDispatcher:
         watcher = asyncio.create_task(self._watch_stop(stop))
         try:
             while not stop.is_set():
+                self.wakeup.event.clear()  # before looking: a wake-up meanwhile is kept
                 try:
-                    sent = await self.drain_once()
+                    claimed = await self.drain_once()
                 except Exception as exc:
                     if is_unavailable(exc):
                         log.warning("outbox: database unavailable; will retry")
                     else:
                         log.exception("outbox drain failed")
-                    sent = 0
-                if sent:  # a paced broadcast's next rows may be due already
+                    claimed = 0
+                if claimed >= self.batch:  # a full batch: more may be due already
                     continue
-                self.wakeup.event.clear()
+                # fewer were due than a batch takes: the next look is at the next wake-up
+                # (one per queued message) or the idle poll, not at once (a claim that found
+                # nothing after every message was a statement per message)
                 await self.wakeup.sleep(stop, IDLE_POLL_SECONDS)
         finally:
             for task in (listener, beating, watcher):
