@@ -67,7 +67,7 @@ bench-delivery: $(STAMP) services
 	$(BIN)/python scripts/bench_load.py --webs 1 --rates 40 --duration 30 --viral 1 --photo 0 --new-claims 0 --out bench/load_cost_viral.json
 	$(BIN)/python scripts/bench_load.py --webs 1 --rates 12 --duration 30 --viral 0 --photo 0 --new-claims 1 --out bench/load_cost_new.json
 	$(BIN)/python scripts/bench_load.py --webs 1 --rates 50,100,150 --duration 30 --stop-over-slo
-	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python scripts/bench_scaleout.py --rates 40,80,120,160 --duration 30; \
+	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python scripts/bench_scaleout.py --rates 80,160,240,320 --duration 30; \
 	else echo "scale-out skipped: network namespaces need root (sudo make bench-delivery)"; fi
 	$(BIN)/python scripts/bench_delivery_report.py
 

@@ -22,7 +22,7 @@ rate), open-loop traffic, latency from the due time to the fake recording the se
 every process, SQL statements and PostgreSQL transactions per message, and the duplicates:
 the same message sent twice to one resident, counted at the fake.
 
-    sudo .venv/bin/python scripts/bench_scaleout.py --rates 40,80,120,160 --duration 30
+    sudo .venv/bin/python scripts/bench_scaleout.py --rates 80,160,240,320 --duration 30
 
 Writes bench/scaleout.json and bench/scaleout.md (`--out`), including the sizing figures that
 docs/deploy.md quotes (messages/s per core, PostgreSQL work per message, memory per process).
@@ -257,7 +257,7 @@ def write(args: argparse.Namespace, steps: list[dict[str, Any]]) -> dict[str, An
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", default="1,2", help="web/worker pairs per step, e.g. 1,2")
-    parser.add_argument("--rates", default="40,80,120,160", help="updates per second offered")
+    parser.add_argument("--rates", default="80,160,240,320", help="updates per second offered")
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--drain", type=float, default=30.0)
