@@ -32,6 +32,8 @@ from domain.text import clip
 MAX_ATTEMPTS = 8
 BASE_BACKOFF_SECONDS = 2.0
 
+log = logging.getLogger(__name__)
+
 
 async def enqueue(
     session: AsyncSession,
@@ -62,8 +64,6 @@ async def enqueue(
         },
     )
 
-
-log = logging.getLogger(__name__)
 
 # Queued at once, this many rows change the outbox's size by orders of magnitude: the planner's
 # statistics are refreshed with them (see `refresh_statistics`).

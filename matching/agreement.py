@@ -170,7 +170,7 @@ class Facts:
     joined: str = ""  # the folded letters and digits without spaces ("glen eagles" in it)
     n_words: int = 0
     # runs of capitalised words ("U.S. President Donald Trump"), folded: a name counts as
-    # mentioned when another text has a long word of its run ("Trump" for "Donald")
+    # mentioned by a text that names a part of its run ("Trump" for "Donald"; `_mentioned`)
     runs: frozenset[frozenset[str]] = frozenset()
 
 
