@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,6 +149,15 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "head")
 
 
+_BEFORE_COMMIT = "rumourbot_before_commit"
+
+
+def before_commit(session: AsyncSession, hook: Callable[[AsyncSession], Awaitable[None]]) -> None:
+    """Run `hook` in `session`'s transaction just before `Database.session` commits it (not
+    at all when the transaction fails, nor in an `autocommit` session)."""
+    session.info.setdefault(_BEFORE_COMMIT, []).append(hook)
+
+
 class Database:
     """The engine and a session factory; one per process."""
 
@@ -179,9 +188,12 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction: committed on success, rolled back on error."""
+        """A session in a transaction: committed on success, rolled back on error. The hooks
+        registered with `before_commit` run, in order, just before the commit."""
         async with self.sessions() as session, session.begin():
             yield session
+            for hook in session.info.pop(_BEFORE_COMMIT, ()):
+                await hook(session)
 
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[AsyncSession]:

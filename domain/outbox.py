@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
 from sqlalchemy.sql.elements import BindParameter
 
+from domain.db import before_commit
 from domain.leases import PROCESS_ID
 from domain.messages import OutboundMessage
 from domain.models import (
@@ -46,7 +47,7 @@ async def enqueue(
     """Queue `message` for `resident`; False when `dedup_key` was already queued (sent once).
 
     `not_before` holds it back until then (a paced broadcast's slot)."""
-    return await insert_ignoring_duplicates(
+    queued = await insert_ignoring_duplicates(
         session,
         OutboxMessage.__table__,  # type: ignore[arg-type]
         {
@@ -63,16 +64,23 @@ async def enqueue(
             "created_at": utcnow(),
         },
     )
+    if queued:
+        count = session.info[_QUEUED] = session.info.get(_QUEUED, 0) + 1
+        if count == BULK_ROWS:
+            before_commit(session, refresh_statistics)
+    return queued
 
 
-# Queued at once, this many rows change the outbox's size by orders of magnitude: the planner's
-# statistics are refreshed with them (see `refresh_statistics`).
+# Queued in one transaction, this many rows change the outbox's size by orders of magnitude (a
+# broadcast, the askers of a viral cluster told its answer): the planner's statistics are
+# refreshed with them (`refresh_statistics`, before that transaction commits).
 BULK_ROWS = 500
+_QUEUED = "rumourbot_outbox_queued"
 
 
-async def refresh_statistics(session: AsyncSession, queued: int) -> None:
-    """After `queued` rows went into the outbox in this transaction (a broadcast), let
-    PostgreSQL sample the table again, before the commit makes the rows due.
+async def refresh_statistics(session: AsyncSession) -> None:
+    """After `BULK_ROWS` or more rows went into the outbox in this transaction, let PostgreSQL
+    sample the table again, before the commit makes the rows due.
 
     Without it the planner still believes the outbox holds the few rows it held before, and
     plans the claim's check "an earlier message to this resident waits" as a walk over every
@@ -81,7 +89,7 @@ async def refresh_statistics(session: AsyncSession, queued: int) -> None:
     planned on fresh statistics (one pass, hashed) took a few milliseconds. ANALYZE counts this
     transaction's own rows. Best effort: a busy table (autovacuum) or a role that does not own
     it leaves the statistics as they were."""
-    if queued < BULK_ROWS or not is_postgresql(session):
+    if not is_postgresql(session):
         return
     try:
         async with session.begin_nested():

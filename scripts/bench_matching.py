@@ -76,8 +76,6 @@ def cmd_train(args: argparse.Namespace) -> None:
         name = "dense" if dense else "lexical"
         ranker: LogisticRanker
         used_train, calibrated_on = train_sets, dev_sets
-        present: list = []
-        absent: list = []
         if args.folds > 1:  # fit on train + dev, calibrate on out-of-fold decisions
             splits = list(dict.fromkeys(train_sets + dev_sets))
             ranker, present, absent = cross_fitted(
@@ -106,16 +104,18 @@ def cmd_train(args: argparse.Namespace) -> None:
                 rows += [c.rows for c in got]
                 print(f"collected {ds}/{split}: {len(got)} queries", flush=True)
             ranker = fit(rows, dense, name=f"{name}-lr")
-        for ds, split in dev_sets if args.folds <= 1 else []:
-            for c in collect(
-                Split(DATA / ds / "canonical", split),
-                embedder,
-                default_cache_dir(),
-                exclude,
-                ranker,
-            ):
-                present.append(c.present)
-                absent.append(c.absent)
+        if args.folds <= 1:
+            present, absent = [], []
+            for ds, split in dev_sets:
+                for c in collect(
+                    Split(DATA / ds / "canonical", split),
+                    embedder,
+                    default_cache_dir(),
+                    exclude,
+                    ranker,
+                ):
+                    present.append(c.present)
+                    absent.append(c.absent)
         covers = tuple(float(c) for c in args.covers.split(","))
         cal = calibrate(present, absent, covers=covers)
         table = [

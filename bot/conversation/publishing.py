@@ -42,7 +42,7 @@ from domain.models import (
     Verdict,
     utcnow,
 )
-from domain.outbox import enqueue, refresh_statistics
+from domain.outbox import enqueue
 from domain.settings import Settings
 from domain.text import http_url
 from domain.variants import confirm_cluster
@@ -438,7 +438,6 @@ async def broadcast(
                     )
                 )
         record.recipients = sent
-        await refresh_statistics(session, sent)
     return sent
 
 

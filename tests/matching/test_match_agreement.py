@@ -159,4 +159,3 @@ def test_a_shortened_name_is_the_same_person_and_another_name_is_not() -> None:
                      claim) is None
     assert _contrast("They say Raila has banned maize flour sales in Kisumu, Citizen TV says",
                      claim) == "name"
-

@@ -73,7 +73,7 @@ def _dataset(root: Path, name: str, claims: list[str]) -> Split:
     return Split(folder, "train")
 
 
-def test_cross_fitting_scores_every_query_once_with_a_ranker_that_did_not_see_it(
+def test_cross_fitting_decides_every_query_of_every_split_once_with_and_without_its_gold(
     tmp_path: Path,
 ) -> None:
     claims = [f"The {place} market will close on {day} because of the {why}."
