@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from bot.channels.base import UNKNOWN, Channel, Recipient
 from bot.delivery.dispatcher import OutboxDispatcher
-from bot.runtime.app import Runtime
 from domain import leases
+from domain.db import Database
 from domain.messages import OutboundMessage
 from domain.models import OutboxMessage, OutboxStatus, utcnow
 from domain.outbox import enqueue
@@ -32,9 +32,11 @@ class Recording(Channel):
 
 
 async def test_a_result_that_cannot_be_written_does_not_block_recovery_of_a_dead_worker(
-    runtime: Runtime, poison: object
+    database: Database, poison: object
 ) -> None:
-    db = runtime.services.db
+    # the dispatcher under test is the only one: a running process's own dispatcher would
+    # race it for the rows (and, loaded, sometimes sent "first" itself)
+    db = database
     channel = Recording()
     dispatcher = OutboxDispatcher(db, {"webchat": channel}, worker_timeout=30.0)
     await dispatcher.heartbeat()
